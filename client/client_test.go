@@ -1,0 +1,389 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/securecached/securecached/internal/testenv"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func newClient(t *testing.T, cfg Config) *Client {
+	t.Helper()
+	c, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	return c
+}
+
+// TestEveryCallAgainstMemcached runs the whole API against Debian's memcached.
+func TestEveryCallAgainstMemcached(t *testing.T) {
+	srv := testenv.StartMemcached(t)
+	c := newClient(t, Config{Servers: []ServerConfig{{Addr: srv.Addr}}})
+	x := ctx(t)
+
+	if _, err := c.Get(x, "nope"); !errors.Is(err, ErrCacheMiss) {
+		t.Fatalf("Get missing: %v", err)
+	}
+	it := &Item{Key: "k", Value: []byte("hello"), Flags: 42}
+	if err := c.Set(x, it); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.Get(x, "k")
+	if err != nil || string(got.Value) != "hello" || got.Flags != 42 || got.CAS == 0 {
+		t.Fatalf("Get = %+v, %v", got, err)
+	}
+	if err := c.Add(x, &Item{Key: "k", Value: []byte("x")}); !errors.Is(err, ErrNotStored) {
+		t.Errorf("Add existing: %v", err)
+	}
+	if err := c.Add(x, &Item{Key: "new", Value: []byte("1")}); err != nil {
+		t.Errorf("Add new: %v", err)
+	}
+	if err := c.Replace(x, &Item{Key: "absent", Value: []byte("x")}); !errors.Is(err, ErrNotStored) {
+		t.Errorf("Replace missing: %v", err)
+	}
+	if err := c.Replace(x, &Item{Key: "k", Value: []byte("world")}); err != nil {
+		t.Errorf("Replace: %v", err)
+	}
+	if err := c.Append(x, &Item{Key: "k", Value: []byte("!")}); err != nil {
+		t.Errorf("Append: %v", err)
+	}
+	if err := c.Prepend(x, &Item{Key: "k", Value: []byte("<")}); err != nil {
+		t.Errorf("Prepend: %v", err)
+	}
+	if err := c.Append(x, &Item{Key: "absent", Value: []byte("!")}); !errors.Is(err, ErrNotStored) {
+		t.Errorf("Append missing: %v", err)
+	}
+	if got, _ := c.Get(x, "k"); got == nil || string(got.Value) != "<world!" {
+		t.Errorf("after append/prepend: %+v", got)
+	}
+
+	// CAS: a stale CAS conflicts, the current one wins.
+	cur, err := c.Get(x, "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale := &Item{Key: "k", Value: []byte("stale"), CAS: cur.CAS + 1000}
+	if err := c.CompareAndSwap(x, stale); !errors.Is(err, ErrCASConflict) {
+		t.Errorf("stale CAS: %v", err)
+	}
+	cur.Value = []byte("swapped")
+	if err := c.CompareAndSwap(x, cur); err != nil {
+		t.Errorf("CAS: %v", err)
+	}
+	if err := c.CompareAndSwap(x, &Item{Key: "absent", CAS: 5}); !errors.Is(err, ErrCacheMiss) {
+		t.Errorf("CAS missing: %v", err)
+	}
+
+	// Counters.
+	if err := c.Set(x, &Item{Key: "n", Value: []byte("10")}); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := c.Increment(x, "n", 5); err != nil || v != 15 {
+		t.Errorf("Increment = %d, %v", v, err)
+	}
+	if v, err := c.Decrement(x, "n", 20); err != nil || v != 0 {
+		t.Errorf("Decrement = %d, %v (want 0: memcached stops at zero)", v, err)
+	}
+	if _, err := c.Increment(x, "absent", 1); !errors.Is(err, ErrCacheMiss) {
+		t.Errorf("Increment missing: %v", err)
+	}
+	if _, err := c.Increment(x, "k", 1); !errors.Is(err, ErrNonNumeric) {
+		t.Errorf("Increment text: %v", err)
+	}
+
+	// Touch and get-and-touch.
+	if err := c.Touch(x, "k", 100); err != nil {
+		t.Errorf("Touch: %v", err)
+	}
+	if err := c.Touch(x, "absent", 100); !errors.Is(err, ErrCacheMiss) {
+		t.Errorf("Touch missing: %v", err)
+	}
+	if got, err := c.GetAndTouch(x, "k", 100); err != nil || string(got.Value) != "swapped" {
+		t.Errorf("GetAndTouch = %+v, %v", got, err)
+	}
+	if _, err := c.GetAndTouch(x, "absent", 1); !errors.Is(err, ErrCacheMiss) {
+		t.Errorf("GetAndTouch missing: %v", err)
+	}
+
+	// Multi-get, delete.
+	m, err := c.GetMulti(x, []string{"k", "new", "absent", "n"})
+	if err != nil || len(m) != 3 || string(m["new"].Value) != "1" || m["absent"] != nil {
+		t.Errorf("GetMulti = %v, %v", m, err)
+	}
+	if err := c.Delete(x, "k"); err != nil {
+		t.Errorf("Delete: %v", err)
+	}
+	if err := c.Delete(x, "k"); !errors.Is(err, ErrCacheMiss) {
+		t.Errorf("Delete twice: %v", err)
+	}
+
+	// Server-wide calls.
+	v, err := c.Version(x)
+	if err != nil || !strings.HasPrefix(v[srv.Addr], "1.") {
+		t.Errorf("Version = %v, %v", v, err)
+	}
+	st, err := c.Stats(x, "")
+	if err != nil || st[srv.Addr]["pid"] == "" || st[srv.Addr]["cmd_get"] == "" {
+		t.Errorf("Stats = %v, %v", st, err)
+	}
+	if st, err := c.Stats(x, "settings"); err != nil || st[srv.Addr]["maxconns"] == "" {
+		t.Errorf("Stats settings = %v, %v", st, err)
+	}
+	if err := c.FlushAll(x, 0); err != nil {
+		t.Errorf("FlushAll: %v", err)
+	}
+	if _, err := c.Get(x, "new"); !errors.Is(err, ErrCacheMiss) {
+		t.Errorf("Get after flush: %v", err)
+	}
+
+	// Bad keys and reserved flags fail before reaching the wire.
+	if err := c.Set(x, &Item{Key: strings.Repeat("a", 251)}); !errors.Is(err, ErrMalformedKey) {
+		t.Errorf("long key: %v", err)
+	}
+	if err := c.Set(x, &Item{Key: "f", Flags: FlagCompressed}); !errors.Is(err, ErrReservedFlag) {
+		t.Errorf("reserved flag: %v", err)
+	}
+}
+
+// TestAsyncAndPipelining sends many requests on one connection before
+// collecting any response (the thesis's Listing 4.5, many times over).
+func TestAsyncAndPipelining(t *testing.T) {
+	srv := testenv.StartMemcached(t)
+	c := newClient(t, Config{Servers: []ServerConfig{{Addr: srv.Addr}}, MaxConnsPerServer: 1})
+	x := ctx(t)
+	const n = 500
+	var sets []*Pending
+	for i := range n {
+		p, err := c.SetAsync(x, &Item{Key: fmt.Sprintf("p%d", i), Value: fmt.Appendf(nil, "v%d", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sets = append(sets, p)
+	}
+	for i, p := range sets {
+		if _, err := p.Wait(x); err != nil {
+			t.Fatalf("set %d: %v", i, err)
+		}
+	}
+	var gets []*Pending
+	for i := range n {
+		p, err := c.GetAsync(x, fmt.Sprintf("p%d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		gets = append(gets, p)
+	}
+	// Collect in reverse: responses are matched by opaque, not by order.
+	for i := n - 1; i >= 0; i-- {
+		it, err := gets[i].Wait(x)
+		if err != nil || string(it.Value) != fmt.Sprintf("v%d", i) {
+			t.Fatalf("get %d = %+v, %v", i, it, err)
+		}
+	}
+	del, err := c.DeleteAsync(x, "p0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := del.Wait(x); err != nil {
+		t.Fatal(err)
+	}
+	st, err := c.Stats(x, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One connection for everything (memcached counts the stats one too).
+	if got := st[srv.Addr]["total_connections"]; got == "" {
+		t.Errorf("no total_connections stat")
+	}
+	if len(c.servers[0].conns) != 1 {
+		t.Errorf("%d connections, want 1", len(c.servers[0].conns))
+	}
+}
+
+// TestManyServersAndDeadServer spreads keys over three memcacheds, stops
+// one mid-test and checks the failure is reported, then that rehashing
+// moves its keys to the survivors.
+func TestManyServersAndDeadServer(t *testing.T) {
+	srvs := []*testenv.Server{testenv.StartMemcached(t), testenv.StartMemcached(t), testenv.StartMemcached(t)}
+	var cfgs []ServerConfig
+	for i, s := range srvs {
+		cfgs = append(cfgs, ServerConfig{Addr: s.Addr, Weight: uint32(i + 1)})
+	}
+	c := newClient(t, Config{Servers: cfgs})
+	x := ctx(t)
+	keys := map[string][]string{}
+	var all []string
+	for i := range 300 {
+		k := fmt.Sprintf("key%d", i)
+		if err := c.Set(x, &Item{Key: k, Value: []byte(k)}); err != nil {
+			t.Fatal(err)
+		}
+		addr, _ := c.ServerFor(k)
+		keys[addr] = append(keys[addr], k)
+		all = append(all, k)
+	}
+	// Weights 1:2:3 give the third server the largest share.
+	if len(keys) != 3 || len(keys[srvs[0].Addr]) >= len(keys[srvs[2].Addr]) {
+		t.Fatalf("keys per server: %d, %d, %d", len(keys[srvs[0].Addr]), len(keys[srvs[1].Addr]), len(keys[srvs[2].Addr]))
+	}
+	// Each server holds exactly the keys the ring gave it.
+	for _, s := range srvs {
+		one := newClient(t, Config{Servers: []ServerConfig{{Addr: s.Addr}}})
+		m, err := one.GetMulti(x, all)
+		if err != nil || len(m) != len(keys[s.Addr]) {
+			t.Fatalf("server %s holds %d keys, want %d (%v)", s.Addr, len(m), len(keys[s.Addr]), err)
+		}
+	}
+	m, err := c.GetMulti(x, all)
+	if err != nil || len(m) != 300 {
+		t.Fatalf("GetMulti: %d items, %v", len(m), err)
+	}
+
+	// Kill the third server and watch both modes.
+	if err := srvs[2].Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = srvs[2].Wait(t, 5*time.Second)
+
+	strict := newClient(t, Config{Servers: cfgs, FailureLimit: 1, RetryBackoff: time.Minute})
+	var deadKey string
+	for i := range 300 {
+		k := fmt.Sprintf("key%d", i)
+		if a, _ := strict.ServerFor(k); a == srvs[2].Addr {
+			deadKey = k
+			break
+		}
+	}
+	if _, err := strict.Get(x, deadKey); err == nil {
+		t.Fatal("Get from a dead server succeeded")
+	}
+	if _, err := strict.Get(x, deadKey); !errors.Is(err, ErrServerDead) {
+		t.Errorf("second Get: %v, want ErrServerDead", err)
+	}
+
+	rehash := newClient(t, Config{Servers: cfgs, Rehash: true, FailureLimit: 1, RetryBackoff: time.Minute})
+	if _, err := rehash.Get(x, deadKey); err == nil {
+		t.Fatal("first Get from a dead server succeeded")
+	}
+	// Now marked dead: the key goes to a survivor.
+	if addr, _ := rehash.ServerFor(deadKey); addr == srvs[2].Addr {
+		t.Fatalf("key still routed to the dead server")
+	}
+	if err := rehash.Set(x, &Item{Key: deadKey, Value: []byte("moved")}); err != nil {
+		t.Fatalf("Set after rehash: %v", err)
+	}
+	if it, err := rehash.Get(x, deadKey); err != nil || string(it.Value) != "moved" {
+		t.Errorf("Get after rehash = %+v, %v", it, err)
+	}
+}
+
+func TestCompression(t *testing.T) {
+	srv := testenv.StartMemcached(t)
+	c := newClient(t, Config{Servers: []ServerConfig{{Addr: srv.Addr}}, CompressThreshold: 100})
+	plain := newClient(t, Config{Servers: []ServerConfig{{Addr: srv.Addr}}})
+	x := ctx(t)
+	big := bytes.Repeat([]byte("compress me "), 1000)
+	if err := c.Set(x, &Item{Key: "big", Value: big, Flags: 3}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Set(x, &Item{Key: "small", Value: []byte("tiny")}); err != nil {
+		t.Fatal(err)
+	}
+	it, err := c.Get(x, "big")
+	if err != nil || !bytes.Equal(it.Value, big) || it.Flags != 3 {
+		t.Fatalf("Get big: flags %v, %d bytes, %v", it.Flags, len(it.Value), err)
+	}
+	// What the server holds is smaller and marked; any client decompresses.
+	st, err := plain.Stats(x, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := st[srv.Addr]["bytes"]; b == "" || len(b) > 4 {
+		t.Errorf("server holds %s bytes for a %d-byte value plus a tiny one", b, len(big))
+	}
+	if it, err := plain.Get(x, "big"); err != nil || !bytes.Equal(it.Value, big) {
+		t.Errorf("plain client Get: %v", err)
+	}
+	if it, err := c.Get(x, "small"); err != nil || string(it.Value) != "tiny" || it.Flags != 0 {
+		t.Errorf("small: %+v %v", it, err)
+	}
+}
+
+func TestDecompressLimit(t *testing.T) {
+	bomb, flags, err := compress(make([]byte, 1<<20), 0, 1)
+	if err != nil || flags != FlagCompressed {
+		t.Fatal(err)
+	}
+	if _, _, err := decompress(bomb, flags, 1000); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("decompress past limit: %v", err)
+	}
+	if _, _, err := decompress([]byte("not zlib"), FlagCompressed, 1000); err == nil {
+		t.Error("garbage decompressed")
+	}
+}
+
+func TestSensitiveRouting(t *testing.T) {
+	trusted, untrusted := testenv.StartMemcached(t), testenv.StartMemcached(t)
+	c := newClient(t, Config{Servers: []ServerConfig{{Addr: untrusted.Addr}, {Addr: trusted.Addr, Trusted: true}}})
+	x := ctx(t)
+	for i := range 100 {
+		k := fmt.Sprintf("secret%d", i)
+		if err := c.Set(x, &Item{Key: k, Value: []byte("s")}, Sensitive()); err != nil {
+			t.Fatal(err)
+		}
+		if a, _ := c.ServerFor(k, Sensitive()); a != trusted.Addr {
+			t.Fatalf("sensitive key %s routed to %s", k, a)
+		}
+	}
+	plain := newClient(t, Config{Servers: []ServerConfig{{Addr: untrusted.Addr}}})
+	for i := range 100 {
+		if _, err := plain.Get(x, fmt.Sprintf("secret%d", i)); !errors.Is(err, ErrCacheMiss) {
+			t.Fatalf("sensitive item found on the untrusted server: %v", err)
+		}
+	}
+	if it, err := c.Get(x, "secret7", Sensitive()); err != nil || string(it.Value) != "s" {
+		t.Errorf("Get sensitive: %v", err)
+	}
+	// Non-sensitive keys use both servers.
+	seen := map[string]bool{}
+	for i := range 100 {
+		a, _ := c.ServerFor(fmt.Sprintf("k%d", i))
+		seen[a] = true
+	}
+	if len(seen) != 2 {
+		t.Errorf("plain keys on %d servers, want 2", len(seen))
+	}
+	none := newClient(t, Config{Servers: []ServerConfig{{Addr: untrusted.Addr}}})
+	if err := none.Set(x, &Item{Key: "s", Value: []byte("v")}, Sensitive()); !errors.Is(err, ErrNoTrustedServer) {
+		t.Errorf("sensitive with no trusted server: %v", err)
+	}
+}
+
+func TestNewErrors(t *testing.T) {
+	if _, err := New(Config{}); !errors.Is(err, ErrNoServers) {
+		t.Errorf("no servers: %v", err)
+	}
+	if _, err := New(Config{Servers: []ServerConfig{{Addr: "nohostport"}}}); err == nil {
+		t.Error("bad address accepted")
+	}
+	if _, err := New(Config{Servers: []ServerConfig{{Addr: "a:1"}, {Addr: "a:1"}}}); err == nil {
+		t.Error("duplicate server accepted")
+	}
+}

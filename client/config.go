@@ -1,0 +1,99 @@
+package client
+
+import (
+	"context"
+	"crypto/tls"
+	"net"
+	"time"
+
+	"github.com/securecached/securecached/ketama"
+)
+
+// DialFunc opens a connection to a server. It is the client's only
+// transport dependency: net.Dialer.DialContext for TCP, or a Diggi socket's
+// dialer for a client running inside an agent.
+type DialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
+
+// ServerConfig describes one server.
+type ServerConfig struct {
+	Addr    string // host:port as every client spells it (ketama hashes the text)
+	Weight  uint32 // share of the key space under ketama; 0 means 1
+	Trusted bool   // runs in a TEE: may hold items marked Sensitive
+}
+
+// Distribution chooses how keys map to servers.
+type Distribution int
+
+// The distributions, both libmemcached-compatible (see package ketama).
+const (
+	Ketama Distribution = iota // weighted consistent hashing
+	Modulo                     // hash(key) mod servers, the thesis's first method
+)
+
+// Config configures a Client. Zero values take the defaults noted.
+type Config struct {
+	Servers      []ServerConfig
+	Distribution Distribution
+	ModuloHash   ketama.Hash // hash for Modulo; default one-at-a-time
+
+	Dial    DialFunc    // default: net.Dialer
+	Network string      // default "tcp"
+	TLS     *tls.Config // if set, every connection is wrapped in TLS
+
+	// MaxConnsPerServer bounds connections per server (default 2). Requests
+	// share connections by pipelining when all are busy.
+	MaxConnsPerServer int
+	// Timeout bounds calls whose context has no deadline (default 2s), and
+	// dials.
+	Timeout time.Duration
+	// MaxValueSize bounds a response body and a decompressed value (default
+	// 16 MiB), so a broken server cannot make the client allocate without
+	// limit.
+	MaxValueSize int
+
+	// FailureLimit consecutive failures mark a server dead (default 2).
+	FailureLimit int
+	// RetryBackoff is how long a dead server is left alone the first time
+	// (default 1s); it doubles on each further failure up to MaxBackoff
+	// (default 30s).
+	RetryBackoff time.Duration
+	MaxBackoff   time.Duration
+	// Rehash sends keys of dead servers to the remaining ones (libmemcached's
+	// auto-eject). Without it calls to a dead server fail with ErrServerDead.
+	Rehash bool
+
+	// CompressThreshold compresses values of at least this many bytes with
+	// zlib when that makes them smaller, marking them with FlagCompressed.
+	// 0 disables compression (reads still decompress).
+	CompressThreshold int
+}
+
+func (c *Config) withDefaults() Config {
+	d := *c
+	if d.Dial == nil {
+		var nd net.Dialer
+		d.Dial = nd.DialContext
+	}
+	if d.Network == "" {
+		d.Network = "tcp"
+	}
+	if d.MaxConnsPerServer <= 0 {
+		d.MaxConnsPerServer = 2
+	}
+	if d.Timeout <= 0 {
+		d.Timeout = 2 * time.Second
+	}
+	if d.MaxValueSize <= 0 {
+		d.MaxValueSize = 16 << 20
+	}
+	if d.FailureLimit <= 0 {
+		d.FailureLimit = 2
+	}
+	if d.RetryBackoff <= 0 {
+		d.RetryBackoff = time.Second
+	}
+	if d.MaxBackoff <= 0 {
+		d.MaxBackoff = 30 * time.Second
+	}
+	return d
+}

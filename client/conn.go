@@ -1,0 +1,204 @@
+package client
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+
+	"github.com/securecached/securecached/protocol"
+)
+
+// conn is one connection to a server, multiplexed: any number of requests
+// may be outstanding (pipelining), each tagged with an opaque that the
+// server echoes, and one reader goroutine hands responses to their callers.
+type conn struct {
+	nc      net.Conn
+	srv     *server
+	maxBody int
+
+	wmu sync.Mutex // serialises writes; a request's bytes never interleave
+	buf []byte
+
+	mu      sync.Mutex
+	pending map[uint32]*call
+	opaque  uint32
+	err     error // once set, the connection is finished
+
+	inflight atomic.Int32
+	done     chan struct{} // closed when the reader exits
+}
+
+// call is one request awaiting its response(s).
+type call struct {
+	// last reports whether a response ends the call. nil means the first
+	// response does; multi-response calls (get-multi's quiet gets ended by
+	// a NOOP, stats ended by an empty key) set their own.
+	last  func(protocol.BinResponse) bool
+	resps []protocol.BinResponse
+	err   error
+	done  chan struct{}
+}
+
+func newConn(nc net.Conn, srv *server, maxBody int) *conn {
+	c := &conn{nc: nc, srv: srv, maxBody: maxBody, pending: map[uint32]*call{}, done: make(chan struct{})}
+	go c.readLoop()
+	return c
+}
+
+// broken reports whether the connection has failed or been closed.
+func (c *conn) broken() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err != nil
+}
+
+// send registers a call and writes the request that build appends for the
+// call's opaque. Requests of one call share its opaque.
+func (c *conn) send(ctx context.Context, last func(protocol.BinResponse) bool, build func(dst []byte, opaque uint32) []byte) (*call, error) {
+	cl := &call{last: last, done: make(chan struct{})}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+
+	c.mu.Lock()
+	if c.err != nil {
+		err := c.err
+		c.mu.Unlock()
+		return nil, err
+	}
+	c.opaque++
+	op := c.opaque
+	c.pending[op] = cl
+	c.inflight.Add(1)
+	c.mu.Unlock()
+
+	c.buf = build(c.buf[:0], op)
+	dl, _ := ctx.Deadline()
+	if err := c.nc.SetWriteDeadline(dl); err != nil {
+		c.fail(fmt.Errorf("%w: %w", ErrConnBroken, err))
+		return nil, err
+	}
+	if _, err := c.nc.Write(c.buf); err != nil {
+		err = fmt.Errorf("%w: write to %s: %w", ErrConnBroken, c.srv.cfg.Addr, err)
+		c.fail(err)
+		return nil, err
+	}
+	if cap(c.buf) > 64<<10 {
+		c.buf = nil // do not pin a large value's buffer
+	}
+	return cl, nil
+}
+
+// wait blocks until the call completes or ctx ends. A call abandoned on
+// timeout stays harmless: its response, if it ever comes, is dropped.
+func (c *conn) wait(ctx context.Context, cl *call) ([]protocol.BinResponse, error) {
+	select {
+	case <-cl.done:
+		return cl.resps, cl.err
+	case <-ctx.Done():
+		c.mu.Lock()
+		for op, p := range c.pending {
+			if p == cl {
+				delete(c.pending, op)
+				c.inflight.Add(-1)
+				break
+			}
+		}
+		c.mu.Unlock()
+		return nil, fmt.Errorf("memcache: waiting for %s: %w", c.srv.cfg.Addr, ctx.Err())
+	}
+}
+
+func (c *conn) readLoop() {
+	defer close(c.done)
+	br := bufio.NewReaderSize(c.nc, 16<<10)
+	var hdr [protocol.BinHeaderLen]byte
+	for {
+		if _, err := io.ReadFull(br, hdr[:]); err != nil {
+			c.fail(fmt.Errorf("%w: read from %s: %w", ErrConnBroken, c.srv.cfg.Addr, err))
+			return
+		}
+		h := protocol.DecodeBinHeader(hdr[:])
+		if err := protocol.CheckBinResponseHeader(h, c.maxBody); err != nil {
+			c.fail(fmt.Errorf("%w: %s: %w", ErrConnBroken, c.srv.cfg.Addr, err))
+			return
+		}
+		body := make([]byte, h.BodyLen)
+		if _, err := io.ReadFull(br, body); err != nil {
+			c.fail(fmt.Errorf("%w: read from %s: %w", ErrConnBroken, c.srv.cfg.Addr, err))
+			return
+		}
+		r := protocol.SplitBinBody(h, body)
+
+		c.mu.Lock()
+		cl := c.pending[h.Opaque]
+		if cl == nil { // abandoned by a caller that timed out
+			c.mu.Unlock()
+			continue
+		}
+		cl.resps = append(cl.resps, r)
+		finished := cl.last == nil || cl.last(r)
+		if finished {
+			delete(c.pending, h.Opaque)
+			c.inflight.Add(-1)
+		}
+		c.mu.Unlock()
+		if finished {
+			close(cl.done)
+		}
+	}
+}
+
+// fail finishes the connection: every outstanding call gets err.
+func (c *conn) fail(err error) {
+	c.mu.Lock()
+	if c.err != nil {
+		c.mu.Unlock()
+		return
+	}
+	c.err = err
+	calls := c.pending
+	c.pending = map[uint32]*call{}
+	c.inflight.Store(0)
+	c.mu.Unlock()
+	_ = c.nc.Close()
+	for _, cl := range calls {
+		cl.err = err
+		close(cl.done)
+	}
+}
+
+// close ends the connection and waits for its reader.
+func (c *conn) close() {
+	c.fail(ErrClosed)
+	<-c.done
+}
+
+// dialConn opens a connection, wrapping it in TLS when configured.
+func dialConn(ctx context.Context, cfg *Config, srv *server) (*conn, error) {
+	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+	defer cancel()
+	nc, err := cfg.Dial(ctx, cfg.Network, srv.cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("memcache: dial %s: %w", srv.cfg.Addr, err)
+	}
+	if cfg.TLS != nil {
+		tc := cfg.TLS.Clone()
+		if tc.ServerName == "" {
+			if host, _, err := net.SplitHostPort(srv.cfg.Addr); err == nil {
+				tc.ServerName = host
+			}
+		}
+		t := tls.Client(nc, tc)
+		if err := t.HandshakeContext(ctx); err != nil {
+			_ = nc.Close()
+			return nil, fmt.Errorf("memcache: TLS handshake with %s: %w", srv.cfg.Addr, err)
+		}
+		nc = t
+	}
+	return newConn(nc, srv, cfg.MaxValueSize+64<<10), nil
+}

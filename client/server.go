@@ -1,0 +1,123 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// server is one configured server: its connection pool and its health.
+type server struct {
+	cfg ServerConfig
+	cl  *Client
+
+	mu        sync.Mutex
+	conns     []*conn
+	failures  int       // consecutive
+	deadUntil time.Time // zero when alive
+	backoff   time.Duration
+	closed    bool
+}
+
+// dead reports whether the server is being left alone at time now.
+func (s *server) dead(now time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return now.Before(s.deadUntil)
+}
+
+// getConn returns a connection for one request: an idle one, a new one
+// while under the limit, else the least busy (the request is pipelined
+// behind the others).
+func (s *server) getConn(ctx context.Context) (*conn, error) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil, ErrClosed
+	}
+	if time.Now().Before(s.deadUntil) {
+		until := s.deadUntil
+		s.mu.Unlock()
+		return nil, fmt.Errorf("%w: %s (retry after %s)", ErrServerDead, s.cfg.Addr, until.Format(time.TimeOnly))
+	}
+	live := s.conns[:0]
+	for _, c := range s.conns {
+		if !c.broken() {
+			live = append(live, c)
+		}
+	}
+	clear(s.conns[len(live):])
+	s.conns = live
+	var best *conn
+	for _, c := range s.conns {
+		if best == nil || c.inflight.Load() < best.inflight.Load() {
+			best = c
+		}
+	}
+	if best != nil && (best.inflight.Load() == 0 || len(s.conns) >= s.cl.cfg.MaxConnsPerServer) {
+		s.mu.Unlock()
+		return best, nil
+	}
+	s.mu.Unlock()
+
+	// Dial outside the lock so a slow server does not block callers that
+	// could share an existing connection.
+	c, err := dialConn(ctx, &s.cl.cfg, s)
+	if err != nil {
+		s.failure(err)
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		go c.close()
+		return nil, ErrClosed
+	}
+	s.conns = append(s.conns, c)
+	return c, nil
+}
+
+// failure counts a failed request or dial; enough in a row mark the server
+// dead for a backoff that doubles each time it is marked again.
+func (s *server) failure(err error) {
+	if errors.Is(err, ErrClosed) || errors.Is(err, context.Canceled) {
+		return // the caller gave up or closed us; the server did nothing wrong
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failures++
+	if s.failures < s.cl.cfg.FailureLimit {
+		return
+	}
+	if s.backoff == 0 {
+		s.backoff = s.cl.cfg.RetryBackoff
+	} else {
+		s.backoff = min(2*s.backoff, s.cl.cfg.MaxBackoff)
+	}
+	s.deadUntil = time.Now().Add(s.backoff)
+	s.failures = 0
+	for _, c := range s.conns {
+		c.fail(fmt.Errorf("%w: %s", ErrServerDead, s.cfg.Addr))
+	}
+}
+
+// success resets the failure count and the backoff.
+func (s *server) success() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failures = 0
+	s.backoff = 0
+}
+
+func (s *server) close() {
+	s.mu.Lock()
+	s.closed = true
+	conns := s.conns
+	s.conns = nil
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.close()
+	}
+}

@@ -1,0 +1,63 @@
+// Command scbench drives memcached servers with YCSB workloads and
+// reproduces the thesis's experiments (chapter 5) over TCP:
+//
+//	scbench ycsb load|run -P workloads/workloadb [-p name=value]... --target tcp://HOST:PORT[,...]
+//	scbench compare --memcached /usr/bin/memcached --securecached PATH [-P file] [--threads N]
+//	scbench sweep --clients 1,2,4,6 [--target tcp://...| --memcached PATH --securecached PATH] --png out.png
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `usage:
+  scbench ycsb load|run -P WORKLOAD [-p name=value]... --target tcp://HOST:PORT[,...] [flags]
+  scbench compare --memcached PATH --securecached PATH [-P WORKLOAD] [flags]
+  scbench sweep --clients 1,2,4,6 (--target URLS | --memcached PATH [--securecached PATH]) --png OUT.png [flags]
+Run "scbench COMMAND -h" for a command's flags.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "scbench:", err)
+		if errors.Is(err, errUsage) {
+			os.Exit(2)
+		}
+		os.Exit(1)
+	}
+}
+
+var errUsage = errors.New("bad usage")
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errUsage
+	}
+	switch args[0] {
+	case "ycsb":
+		if len(args) < 2 {
+			fmt.Fprint(stderr, usage)
+			return errUsage
+		}
+		return runYCSB(ctx, args[1], args[2:], stdout, stderr)
+	case "compare":
+		return runCompare(ctx, args[1:], stdout, stderr)
+	case "sweep":
+		return runSweep(ctx, args[1:], stdout, stderr)
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("%w: unknown command %q", errUsage, args[0])
+}

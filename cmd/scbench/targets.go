@@ -1,0 +1,106 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/securecached/securecached/client"
+	"github.com/securecached/securecached/ycsb"
+)
+
+// parseTargets reads "--target tcp://HOST:PORT[,tcp://HOST:PORT...]". A
+// server may carry "?weight=N" and "?trusted=1".
+func parseTargets(s string) ([]client.ServerConfig, error) {
+	var out []client.ServerConfig
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		u, err := url.Parse(part)
+		if err != nil {
+			return nil, fmt.Errorf("target %q: %w", part, err)
+		}
+		if u.Scheme != "tcp" {
+			return nil, fmt.Errorf("target %q: scheme must be tcp:// (in-process Diggi targets are not supported yet)", part)
+		}
+		if u.Port() == "" || u.Hostname() == "" {
+			return nil, fmt.Errorf("target %q: want tcp://HOST:PORT", part)
+		}
+		sc := client.ServerConfig{Addr: u.Host, Weight: 1}
+		if w := u.Query().Get("weight"); w != "" {
+			n, err := strconv.ParseUint(w, 10, 32)
+			if err != nil || n == 0 {
+				return nil, fmt.Errorf("target %q: bad weight %q", part, w)
+			}
+			sc.Weight = uint32(n)
+		}
+		sc.Trusted = u.Query().Get("trusted") == "1"
+		out = append(out, sc)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no --target servers given")
+	}
+	return out, nil
+}
+
+// memcachedDB is YCSB's memcached binding over our client: records are
+// stored under "TABLE-KEY", inserts are adds and updates are replaces, as
+// in YCSB's memcached binding.
+type memcachedDB struct {
+	c     *client.Client
+	table string
+}
+
+func (d *memcachedDB) key(k string) string { return d.table + "-" + k }
+
+func (d *memcachedDB) Read(ctx context.Context, key string) ([]byte, error) {
+	it, err := d.c.Get(ctx, d.key(key))
+	if errors.Is(err, client.ErrCacheMiss) {
+		return nil, ycsb.ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	return it.Value, nil
+}
+
+func (d *memcachedDB) Insert(ctx context.Context, key string, value []byte) error {
+	return d.c.Add(ctx, &client.Item{Key: d.key(key), Value: value})
+}
+
+func (d *memcachedDB) Update(ctx context.Context, key string, value []byte) error {
+	err := d.c.Replace(ctx, &client.Item{Key: d.key(key), Value: value})
+	if errors.Is(err, client.ErrNotStored) {
+		return ycsb.ErrNotFound
+	}
+	return err
+}
+
+// dbFactory opens one client per YCSB client goroutine, as the thesis gives
+// each client agent its own connection.
+type dbFactory struct {
+	cfg     client.Config
+	table   string
+	clients []*client.Client
+}
+
+func (f *dbFactory) open(int) (ycsb.DB, error) {
+	c, err := client.New(f.cfg)
+	if err != nil {
+		return nil, err
+	}
+	f.clients = append(f.clients, c)
+	return &memcachedDB{c: c, table: f.table}, nil
+}
+
+func (f *dbFactory) close() {
+	for _, c := range f.clients {
+		c.Close()
+	}
+	f.clients = nil
+}

@@ -1,0 +1,109 @@
+package conn
+
+import (
+	"strconv"
+
+	"github.com/securecached/securecached/protocol"
+)
+
+// execAdmin answers memcached's administrative commands. SecureCached's
+// engine has fixed slab pages and LRU tuning, so commands that would change
+// them give the answer memcached gives when the feature is unavailable.
+func (c *Conn) execAdmin(r *protocol.Request) {
+	arg := func(i int) string {
+		if i < len(r.Args) {
+			return string(r.Args[i])
+		}
+		return ""
+	}
+	switch r.Cmd {
+	case protocol.CmdSlabs:
+		switch {
+		case r.NTokens == 5 && arg(0) == "reassign":
+			// Pages never move between classes here ("stats settings"
+			// reports slab_reassign no), so reassignment is disabled.
+			c.reply(replyReassignOff)
+		case r.NTokens >= 4 && arg(0) == "automove":
+			c.execSlabsAutomove(r)
+		default:
+			c.reply(protocol.ReplyError)
+		}
+	case protocol.CmdLru:
+		// LRU tuning is fixed at startup; memcached answers ERROR to
+		// what it cannot apply.
+		c.replyUnlessNoreply(r, protocol.ReplyError)
+	case protocol.CmdLruCrawler:
+		c.execLruCrawler(r, arg)
+	case protocol.CmdWatch:
+		c.replyUnlessNoreply(r, replyWatchOff)
+	case protocol.CmdCacheMemlimit:
+		limit, ok := protocol.ParseUint32(r.Args[0])
+		switch {
+		case !ok:
+			c.replyUnlessNoreply(r, protocol.ReplyError)
+		case limit < 8:
+			c.replyUnlessNoreply(r, "MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m")
+		case limit > 1000000000:
+			c.replyUnlessNoreply(r, "MEMLIMIT_ADJUST_FAILED input value is megabytes not bytes")
+		default:
+			c.replyUnlessNoreply(r, "MEMLIMIT_ADJUST_FAILED out of bounds or unable to adjust")
+		}
+	default:
+		c.reply(protocol.ReplyError)
+	}
+}
+
+func (c *Conn) execSlabsAutomove(r *protocol.Request) {
+	setNoreply := r.NTokens >= 2 && string(r.Args[len(r.Args)-1]) == "noreply"
+	out := func(s string) {
+		if !setNoreply {
+			c.reply(s)
+		}
+	}
+	if string(r.Args[1]) == "ratio" {
+		if r.NTokens < 5 {
+			out(protocol.ReplyError)
+			return
+		}
+		if _, err := strconv.ParseFloat(string(r.Args[2]), 64); err != nil {
+			out(protocol.ReplyError)
+			return
+		}
+		out(replyOK)
+		return
+	}
+	level, ok := protocol.ParseUint32(r.Args[1])
+	switch {
+	case !ok:
+		out(protocol.ReplyBadFormat)
+	case level > 2:
+		out(protocol.ReplyError)
+	default:
+		out(replyOK)
+	}
+}
+
+func (c *Conn) execLruCrawler(r *protocol.Request, arg func(int) string) {
+	switch {
+	case r.NTokens == 4 && arg(0) == "crawl":
+		// The engine reclaims expired items on every clock tick, so a
+		// crawl is always under way.
+		c.reply("BUSY currently processing crawler request")
+	case r.NTokens == 4 && arg(0) == "metadump":
+		c.reply("ERROR metadump not allowed")
+	case r.NTokens == 4 && (arg(0) == "tocrawl" || arg(0) == "sleep"):
+		v, ok := protocol.ParseUint32(r.Args[1])
+		switch {
+		case !ok:
+			c.reply(protocol.ReplyBadFormat)
+		case arg(0) == "sleep" && v > 1000000:
+			c.reply("CLIENT_ERROR sleep must be one second or less")
+		default:
+			c.reply(replyOK)
+		}
+	case r.NTokens == 3 && (arg(0) == "enable" || arg(0) == "disable"):
+		c.reply(replyOK)
+	default:
+		c.reply(protocol.ReplyError)
+	}
+}

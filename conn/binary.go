@@ -1,0 +1,346 @@
+package conn
+
+import (
+	"encoding/binary"
+	"strings"
+
+	"github.com/securecached/securecached/memcache"
+	"github.com/securecached/securecached/protocol"
+)
+
+// binNoAutovivify is the incr/decr expiration that means "do not create
+// the item on a miss".
+const binNoAutovivify = 0xffffffff
+
+// binCtx is the request being answered: responses echo its opcode and
+// opaque.
+type binCtx struct {
+	op     uint8
+	opaque uint32
+}
+
+func (c *Conn) binResp(x binCtx, status uint16, cas uint64, extras, key, value []byte) {
+	c.out = protocol.AppendBinResponse(c.out, x.op, status, x.opaque, cas, extras, key, value)
+}
+
+// binError is memcached's write_bin_error: errors are sent even for quiet
+// commands.
+func (c *Conn) binError(x binCtx, status uint16) {
+	c.out = protocol.AppendBinError(c.out, x.op, status, x.opaque)
+}
+
+// binOOM is memcached's out_of_memory for the binary protocol: status
+// "out of memory" with the ASCII message minus its "SERVER_ERROR " prefix.
+func (c *Conn) binOOM(x binCtx, ascii string) {
+	msg := strings.TrimPrefix(ascii, "SERVER_ERROR ")
+	c.binResp(x, protocol.StatusOutOfMemory, 0, nil, nil, []byte(msg))
+}
+
+// binProtocolError answers "Invalid arguments" and closes, as memcached's
+// handle_binary_protocol_error.
+func (c *Conn) binProtocolError(x binCtx) {
+	c.binError(x, protocol.StatusInvalidArgs)
+	c.close()
+}
+
+// execBinary is memcached's dispatch_bin_command.
+func (c *Conn) execBinary(r *protocol.BinRequest) {
+	if r.Close {
+		c.close()
+		return
+	}
+	h := r.Header
+	x := binCtx{op: h.Opcode, opaque: h.Opaque}
+	keylen, extlen, bodylen := int(h.KeyLen), int(h.ExtLen), int(h.BodyLen)
+	if keylen > bodylen || keylen+extlen > bodylen {
+		c.binError(x, protocol.StatusUnknownCommand)
+		c.close()
+		return
+	}
+	if keylen > protocol.KeyMaxLength {
+		c.binProtocolError(x)
+		return
+	}
+	if r.Swallow > 0 {
+		c.swallow = r.Swallow
+	}
+	op, quiet := protocol.BinCanonical(h.Opcode)
+	switch op {
+	case protocol.OpVersion:
+		if extlen == 0 && keylen == 0 && bodylen == 0 {
+			c.binOK(x, quiet, 0, nil, []byte(c.set.Version))
+		} else {
+			c.binProtocolError(x)
+		}
+	case protocol.OpFlush:
+		if keylen == 0 && bodylen == extlen && (extlen == 0 || extlen == 4) {
+			if c.set.FlushDisabled {
+				c.binError(x, protocol.StatusAuthError)
+				return
+			}
+			var exp int64
+			if extlen == 4 {
+				exp = int64(binary.BigEndian.Uint32(r.Extras))
+			}
+			c.cache.FlushAll(exp)
+			c.binOK(x, quiet, 0, nil, nil)
+		} else {
+			c.binProtocolError(x)
+		}
+	case protocol.OpNoop:
+		if extlen == 0 && keylen == 0 && bodylen == 0 {
+			c.binOK(x, quiet, 0, nil, nil)
+		} else {
+			c.binProtocolError(x)
+		}
+	case protocol.OpSet, protocol.OpAdd, protocol.OpReplace:
+		if extlen == 8 && keylen != 0 && bodylen >= keylen+8 {
+			c.binUpdate(x, op, quiet, r)
+		} else {
+			c.binProtocolError(x)
+		}
+	case protocol.OpGet, protocol.OpGetK:
+		if extlen == 0 && bodylen == keylen && keylen > 0 {
+			c.binGet(x, op, quiet, r)
+		} else {
+			c.binProtocolError(x)
+		}
+	case protocol.OpDelete:
+		if keylen > 0 && extlen == 0 && bodylen == keylen {
+			switch c.cache.Delete(r.Key, memcache.DeleteOptions{CAS: h.Cas}) {
+			case memcache.Deleted:
+				c.binOK(x, quiet, 0, nil, nil)
+			case memcache.Exists:
+				c.binError(x, protocol.StatusKeyExists)
+			default:
+				c.binError(x, protocol.StatusKeyNotFound)
+			}
+		} else {
+			c.binProtocolError(x)
+		}
+	case protocol.OpIncrement, protocol.OpDecrement:
+		if keylen > 0 && extlen == 20 && bodylen == keylen+extlen {
+			c.binArith(x, op, quiet, r)
+		} else {
+			c.binProtocolError(x)
+		}
+	case protocol.OpAppend, protocol.OpPrepend:
+		if keylen > 0 && extlen == 0 {
+			c.binUpdate(x, op, quiet, r)
+		} else {
+			c.binProtocolError(x)
+		}
+	case protocol.OpStat:
+		if extlen == 0 {
+			c.binStats(x, r)
+		} else {
+			c.binProtocolError(x)
+		}
+	case protocol.OpQuit:
+		if keylen == 0 && extlen == 0 && bodylen == 0 {
+			c.binOK(x, quiet, 0, nil, nil)
+			c.close()
+		} else {
+			c.binProtocolError(x)
+		}
+	case protocol.OpSASLList:
+		if extlen == 0 && keylen == 0 && bodylen == 0 {
+			// No SASL support: memcached without SASL says "Unknown command".
+			c.binError(x, protocol.StatusUnknownCommand)
+		} else {
+			c.binProtocolError(x)
+		}
+	case protocol.OpSASLAuth, protocol.OpSASLStep:
+		if extlen == 0 && keylen != 0 {
+			c.binError(x, protocol.StatusUnknownCommand)
+		} else {
+			c.binProtocolError(x)
+		}
+	case protocol.OpTouch, protocol.OpGAT, protocol.OpGATK:
+		if extlen == 4 && keylen != 0 {
+			c.binGet(x, op, quiet, r)
+		} else {
+			c.binProtocolError(x)
+		}
+	default:
+		c.binError(x, protocol.StatusUnknownCommand)
+	}
+}
+
+// binOK is memcached's write_bin_response: a success, suppressed for quiet
+// commands.
+func (c *Conn) binOK(x binCtx, quiet bool, cas uint64, extras, value []byte) {
+	if quiet {
+		return
+	}
+	c.binResp(x, protocol.StatusOK, cas, extras, nil, value)
+}
+
+func (c *Conn) binUpdate(x binCtx, op uint8, quiet bool, r *protocol.BinRequest) {
+	if r.TooLarge {
+		c.binError(x, protocol.StatusTooLarge)
+		return
+	}
+	h := r.Header
+	var flags uint32
+	var exp int64
+	mode := memcache.ModeAppend
+	switch op {
+	case protocol.OpSet, protocol.OpAdd, protocol.OpReplace:
+		flags = binary.BigEndian.Uint32(r.Extras[0:4])
+		exp = int64(binary.BigEndian.Uint32(r.Extras[4:8]))
+		switch op {
+		case protocol.OpSet:
+			mode = memcache.ModeSet
+		case protocol.OpAdd:
+			mode = memcache.ModeAdd
+		default:
+			mode = memcache.ModeReplace
+		}
+		if h.Cas != 0 {
+			mode = memcache.ModeCAS
+		}
+	case protocol.OpPrepend:
+		mode = memcache.ModePrepend
+	}
+	res, cas, err := c.cache.Store(mode, r.Key, flags, exp, r.Value, memcache.StoreOptions{CAS: h.Cas})
+	if err != nil {
+		c.binError(x, protocol.StatusInvalidArgs)
+		return
+	}
+	switch res {
+	case memcache.Stored:
+		c.binOK(x, quiet, cas, nil, nil)
+	case memcache.Exists:
+		c.binError(x, protocol.StatusKeyExists)
+	case memcache.NotFound:
+		c.binError(x, protocol.StatusKeyNotFound)
+	case memcache.TooLarge:
+		c.binError(x, protocol.StatusTooLarge)
+	case memcache.NoMemory:
+		c.binOOM(x, "SERVER_ERROR Out of memory allocating item")
+	default:
+		switch op {
+		case protocol.OpAdd:
+			c.binError(x, protocol.StatusKeyExists)
+		case protocol.OpReplace:
+			c.binError(x, protocol.StatusKeyNotFound)
+		default:
+			c.binError(x, protocol.StatusNotStored)
+		}
+	}
+}
+
+func (c *Conn) binGet(x binCtx, op uint8, quiet bool, r *protocol.BinRequest) {
+	touch := op == protocol.OpTouch || op == protocol.OpGAT || op == protocol.OpGATK
+	withKey := op == protocol.OpGetK || op == protocol.OpGATK
+	var v memcache.View
+	var ok bool
+	if touch {
+		v, ok = c.cache.GetAndTouch(r.Key, int64(binary.BigEndian.Uint32(r.Extras)))
+	} else {
+		v, ok = c.cache.Get(r.Key)
+	}
+	if !ok {
+		if quiet {
+			return
+		}
+		if withKey {
+			c.binResp(x, protocol.StatusKeyNotFound, 0, nil, r.Key, nil)
+		} else {
+			c.binError(x, protocol.StatusKeyNotFound)
+		}
+		return
+	}
+	var extras [4]byte
+	binary.BigEndian.PutUint32(extras[:], v.Flags)
+	var key, value []byte
+	if withKey {
+		key = r.Key
+	}
+	if op != protocol.OpTouch {
+		value = v.Value
+	}
+	c.binResp(x, protocol.StatusOK, v.CAS, extras[:], key, value)
+}
+
+func (c *Conn) binArith(x binCtx, op uint8, quiet bool, r *protocol.BinRequest) {
+	delta := binary.BigEndian.Uint64(r.Extras[0:8])
+	initial := binary.BigEndian.Uint64(r.Extras[8:16])
+	exp := binary.BigEndian.Uint32(r.Extras[16:20])
+	av, res := c.cache.Arith(r.Key, memcache.ArithOptions{
+		Decr:      op == protocol.OpDecrement,
+		Delta:     delta,
+		CAS:       r.Header.Cas,
+		Vivify:    exp != binNoAutovivify,
+		VivifyTTL: int64(exp),
+		Initial:   initial,
+	})
+	switch res {
+	case memcache.Hit:
+		var val [8]byte
+		binary.BigEndian.PutUint64(val[:], av.Value)
+		c.binOK(x, quiet, av.CAS, nil, val[:])
+	case memcache.NonNumeric:
+		c.binError(x, protocol.StatusNonNumeric)
+	case memcache.NoMemory:
+		c.binOOM(x, "SERVER_ERROR Out of memory incrementing value")
+	case memcache.Exists:
+		c.binError(x, protocol.StatusKeyExists)
+	case memcache.NotStored:
+		c.binError(x, protocol.StatusNotStored)
+	default:
+		c.binError(x, protocol.StatusKeyNotFound)
+	}
+}
+
+// binStats is memcached's process_bin_stat: one response per statistic,
+// then an empty one. Like memcached it matches subcommands by prefix.
+func (c *Conn) binStats(x binCtx, r *protocol.BinRequest) {
+	sub := string(r.Key)
+	var list []stat
+	switch {
+	case sub == "":
+		list = c.generalStats()
+	case strings.HasPrefix(sub, "reset"):
+		c.resetStats()
+	case strings.HasPrefix(sub, "settings"):
+		list = c.settingsStats()
+	case strings.HasPrefix(sub, "detail"):
+		rest := sub[len("detail"):]
+		switch {
+		case strings.HasPrefix(rest, " dump"):
+			var dump []byte
+			for _, p := range c.cache.DetailDump() {
+				dump = append(dump, "PREFIX "+p.Prefix+" get "+u64(p.Gets)+" hit "+u64(p.Hits)+
+					" set "+u64(p.Sets)+" del "+u64(p.Deletes)+"\r\n"...)
+			}
+			dump = append(dump, "END\r\n"...)
+			list = []stat{{Name: "detailed", Value: string(dump)}}
+		case strings.HasPrefix(rest, " on"):
+			c.cache.SetDetail(true)
+		case strings.HasPrefix(rest, " off"):
+			c.cache.SetDetail(false)
+		default:
+			c.binError(x, protocol.StatusKeyNotFound)
+			return
+		}
+	default:
+		fam := ""
+		for _, f := range []string{"items", "slabs", "sizes"} {
+			if strings.HasPrefix(sub, f) {
+				fam = f
+			}
+		}
+		l, ok := c.engineFamily(fam)
+		if !ok {
+			c.binError(x, protocol.StatusKeyNotFound)
+			return
+		}
+		list = l
+	}
+	for _, s := range list {
+		c.binResp(x, protocol.StatusOK, 0, nil, []byte(s.Name), []byte(s.Value))
+	}
+	c.binResp(x, protocol.StatusOK, 0, nil, nil, nil)
+}

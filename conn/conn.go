@@ -1,0 +1,244 @@
+package conn
+
+import (
+	"sync/atomic"
+	"time"
+
+	"github.com/securecached/securecached/memcache"
+	"github.com/securecached/securecached/protocol"
+)
+
+// Connection states, named as memcached's "stats conns" names them.
+const (
+	stateWaiting  = "conn_waiting"
+	stateRead     = "conn_read"
+	stateParse    = "conn_parse_cmd"
+	stateNread    = "conn_nread"
+	stateSwallow  = "conn_swallow"
+	stateClosing  = "conn_closing"
+	stateNegotiat = "conn_new_cmd"
+)
+
+// maxAuthValue bounds the value of the -Y authentication "set": memcached
+// reads it into its fixed 16 KiB read buffer, so a larger one can never
+// complete there; we close instead of buffering it.
+const maxAuthValue = 16384
+
+// Conn is one client connection's protocol state machine. All methods
+// except State and LastCmd must be called from one goroutine at a time;
+// Feed and Process call into the engine, so the host holds whatever lock
+// guards the engine around them.
+type Conn struct {
+	cache  *memcache.Cache
+	host   Host
+	shared *Shared
+	set    Settings
+
+	proto Protocol // decided protocol; ProtocolAuto until the first byte
+
+	in   []byte // buffered input; in[off:] is unprocessed
+	off  int
+	need int // len(in[off:]) must reach this before parsing again
+
+	swallow int // bytes still to discard
+
+	out  []byte // pending output; out[sent:] is unsent
+	sent int
+
+	closed bool
+
+	authed      bool
+	authPending int // >0: waiting for this many auth value bytes (with "\r\n")
+
+	text    protocol.TextParser
+	bin     protocol.BinParser
+	req     protocol.Request
+	binReq  protocol.BinRequest
+	scratch []byte
+
+	state   atomic.Value // string
+	lastCmd atomic.Int64 // unix nanoseconds of the engine clock
+}
+
+// New returns a connection that serves cache for host. shared must be the
+// server's one Shared value.
+func New(cache *memcache.Cache, host Host, shared *Shared, set Settings) *Conn {
+	if set.ReqsPerEvent <= 0 {
+		set.ReqsPerEvent = DefaultReqsPerEvent
+	}
+	if set.Version == "" {
+		set.Version = DefaultVersion
+	}
+	c := &Conn{cache: cache, host: host, shared: shared, set: set, proto: set.Protocol}
+	if set.ASCIIAuth {
+		// memcached refuses to start with -Y and a binary -B; with -Y the
+		// connection speaks ASCII whatever the first byte is.
+		c.proto = ProtocolASCII
+	}
+	item := cache.Config().ItemSizeMax
+	c.text.MaxItemSize = item
+	c.bin.MaxItemSize = item
+	c.state.Store(stateNegotiat)
+	c.lastCmd.Store(cache.Now().UnixNano())
+	return c
+}
+
+// Feed appends in to the connection's input and processes it, like
+// Process. The connection copies in; the caller may reuse it.
+func (c *Conn) Feed(in []byte) (more bool) {
+	if c.closed {
+		return false
+	}
+	c.shared.BytesRead.Add(uint64(len(in)))
+	if c.off == len(c.in) {
+		c.in, c.off = c.in[:0], 0
+	} else if c.off > 0 && c.off >= len(c.in)/2 {
+		// Compact when the consumed prefix dominates, so copying stays
+		// linear in the bytes received.
+		n := copy(c.in, c.in[c.off:])
+		c.in, c.off = c.in[:n], 0
+	}
+	c.in = append(c.in, in...)
+	return c.Process()
+}
+
+// Process handles buffered requests, at most Settings.ReqsPerEvent of
+// them. It returns true when it stopped at that limit with input left: the
+// host should send Output, let other connections run, and call Process
+// again.
+func (c *Conn) Process() (more bool) {
+	budget := c.set.ReqsPerEvent
+	c.state.Store(stateParse)
+	defer c.updateState()
+	for !c.closed {
+		if c.swallow > 0 {
+			n := min(c.swallow, len(c.in)-c.off)
+			c.off += n
+			c.swallow -= n
+			if c.swallow > 0 {
+				return false
+			}
+			continue
+		}
+		avail := len(c.in) - c.off
+		if avail == 0 || avail < c.need {
+			return false
+		}
+		if budget == 0 {
+			c.shared.ConnYields.Add(1)
+			return true
+		}
+		if !c.step() {
+			return false
+		}
+		budget--
+	}
+	return false
+}
+
+// step parses and executes one request. It returns false when the input
+// holds no complete request.
+func (c *Conn) step() bool {
+	buf := c.in[c.off:]
+	if c.proto == ProtocolAuto {
+		if buf[0] == protocol.MagicRequest {
+			c.proto = ProtocolBinary
+		} else {
+			c.proto = ProtocolASCII
+		}
+	}
+	if c.set.ASCIIAuth && !c.authed {
+		return c.stepAuth(buf)
+	}
+	if c.proto == ProtocolBinary {
+		n, need := c.bin.Parse(buf, &c.binReq)
+		if n == 0 {
+			c.need = need
+			return false
+		}
+		c.need = 0
+		c.off += n
+		c.touchLastCmd()
+		c.execBinary(&c.binReq)
+		return true
+	}
+	n, need := c.text.Parse(buf, &c.req)
+	if n == 0 {
+		c.need = need
+		return false
+	}
+	c.need = 0
+	c.off += n
+	c.touchLastCmd()
+	c.execText(&c.req)
+	return true
+}
+
+func (c *Conn) touchLastCmd() {
+	c.lastCmd.Store(c.cache.Now().UnixNano())
+}
+
+func (c *Conn) updateState() {
+	switch {
+	case c.closed:
+		c.state.Store(stateClosing)
+	case c.swallow > 0:
+		c.state.Store(stateSwallow)
+	case c.need > 0 && c.authPending == 0 && c.req.Cmd.IsStorage():
+		c.state.Store(stateNread)
+	case len(c.in)-c.off > 0:
+		c.state.Store(stateRead)
+	default:
+		c.state.Store(stateWaiting)
+	}
+}
+
+// Output returns the bytes waiting to be sent. The slice is valid until the
+// next Feed, Process or Sent.
+func (c *Conn) Output() []byte { return c.out[c.sent:] }
+
+// Sent records that the host wrote n bytes of Output. It touches only this
+// connection and atomic counters, so the host may call it without the
+// engine lock.
+func (c *Conn) Sent(n int) {
+	if n <= 0 {
+		return
+	}
+	if n > len(c.out)-c.sent {
+		n = len(c.out) - c.sent
+	}
+	c.sent += n
+	c.shared.BytesWritten.Add(uint64(n))
+	if c.sent == len(c.out) {
+		c.out, c.sent = c.out[:0], 0
+	}
+}
+
+// Closed reports whether the connection is finished: the host sends what
+// Output still holds, then closes the socket.
+func (c *Conn) Closed() bool { return c.closed }
+
+// Close tells the connection its socket is gone; it drops its buffers.
+func (c *Conn) Close() {
+	c.closed = true
+	c.in, c.off, c.need, c.swallow = nil, 0, 0, 0
+	c.state.Store(stateClosing)
+}
+
+// State returns memcached's name for the connection's state. Safe to call
+// from any goroutine.
+func (c *Conn) State() string { return c.state.Load().(string) }
+
+// LastCmd returns the engine time of the connection's last command. Safe to
+// call from any goroutine.
+func (c *Conn) LastCmd() time.Time { return time.Unix(0, c.lastCmd.Load()) }
+
+// close marks the connection for closing after its output is sent and
+// drops unprocessed input.
+func (c *Conn) close() {
+	c.closed = true
+	c.in, c.off, c.need, c.swallow = c.in[:0], 0, 0, 0
+}
+
+// reply appends a text reply line.
+func (c *Conn) reply(s string) { c.out = protocol.AppendLine(c.out, s) }

@@ -1,0 +1,240 @@
+package conn
+
+import (
+	"github.com/securecached/securecached/memcache"
+	"github.com/securecached/securecached/protocol"
+)
+
+// Text protocol replies the connection (rather than the parser) produces.
+const (
+	replyStored        = "STORED"
+	replyNotStored     = "NOT_STORED"
+	replyExists        = "EXISTS"
+	replyNotFound      = "NOT_FOUND"
+	replyDeleted       = "DELETED"
+	replyTouched       = "TOUCHED"
+	replyOK            = "OK"
+	replyIncrNoMemory  = "SERVER_ERROR out of memory"
+	replyFlushDisabled = "CLIENT_ERROR flush_all not allowed"
+	replyShutdownOff   = "ERROR: shutdown not enabled"
+	replyShutdownMode  = "CLIENT_ERROR invalid shutdown mode"
+	replyWatchOff      = "CLIENT_ERROR watch commands not allowed"
+	replyReassignOff   = "CLIENT_ERROR slab reassignment disabled"
+)
+
+// maxVerbosity is memcached's MAX_VERBOSITY_LEVEL.
+const maxVerbosity = 2
+
+// execText executes one parsed text or meta request.
+func (c *Conn) execText(r *protocol.Request) {
+	if r.Close {
+		c.close()
+		return
+	}
+	if r.Swallow > 0 {
+		c.swallow = r.Swallow
+	}
+	if r.Err != "" {
+		// A get with a too long key still looks up the keys before it.
+		if len(r.Keys) > 0 {
+			c.lookupOnly(r)
+		}
+		c.replyUnlessNoreply(r, r.Err)
+		return
+	}
+	switch r.Cmd {
+	case protocol.CmdGet, protocol.CmdGets, protocol.CmdGat, protocol.CmdGats:
+		c.execGet(r)
+	case protocol.CmdSet, protocol.CmdAdd, protocol.CmdReplace, protocol.CmdAppend,
+		protocol.CmdPrepend, protocol.CmdCas:
+		c.execUpdate(r)
+	case protocol.CmdDelete:
+		switch c.cache.Delete(r.Key, memcache.DeleteOptions{}) {
+		case memcache.Deleted:
+			c.replyUnlessNoreply(r, replyDeleted)
+		default:
+			c.replyUnlessNoreply(r, replyNotFound)
+		}
+	case protocol.CmdIncr, protocol.CmdDecr:
+		c.execArith(r)
+	case protocol.CmdTouch:
+		if c.cache.Touch(r.Key, int64(r.Exptime)) == memcache.Touched {
+			c.replyUnlessNoreply(r, replyTouched)
+		} else {
+			c.replyUnlessNoreply(r, replyNotFound)
+		}
+	case protocol.CmdStats:
+		c.execStats(r)
+	case protocol.CmdFlushAll:
+		c.execFlushAll(r)
+	case protocol.CmdVersion:
+		c.reply("VERSION " + c.set.Version)
+	case protocol.CmdQuit:
+		c.close()
+	case protocol.CmdVerbosity:
+		level, ok := protocol.ParseUint32(r.Args[0])
+		if !ok {
+			c.replyUnlessNoreply(r, protocol.ReplyBadFormat)
+			return
+		}
+		c.host.SetVerbosity(min(level, maxVerbosity))
+		c.replyUnlessNoreply(r, replyOK)
+	case protocol.CmdShutdown:
+		c.execShutdown(r)
+	case protocol.CmdMetaNoop:
+		c.reply("MN")
+	case protocol.CmdMetaGet:
+		c.execMetaGet(r)
+	case protocol.CmdMetaSet:
+		c.execMetaSet(r)
+	case protocol.CmdMetaDelete:
+		c.execMetaDelete(r)
+	case protocol.CmdMetaArithmetic:
+		c.execMetaArith(r)
+	case protocol.CmdMetaDebug:
+		c.execMetaDebug(r)
+	default:
+		c.execAdmin(r)
+	}
+}
+
+// replyUnlessNoreply is memcached's out_string: a request that asked for
+// noreply gets nothing back, not even an error, unless the error is forced.
+func (c *Conn) replyUnlessNoreply(r *protocol.Request, s string) {
+	if r.Noreply && !r.ErrForced {
+		return
+	}
+	c.reply(s)
+}
+
+// lookupOnly performs the lookups memcached makes before it meets a bad key
+// in a multi-get; their output is discarded, their statistics stay.
+func (c *Conn) lookupOnly(r *protocol.Request) {
+	for _, k := range r.Keys {
+		if r.HasExptime {
+			c.cache.GetAndTouch(k, int64(r.Exptime))
+		} else {
+			c.cache.Get(k)
+		}
+	}
+}
+
+func (c *Conn) execGet(r *protocol.Request) {
+	withCas := r.Cmd == protocol.CmdGets || r.Cmd == protocol.CmdGats
+	for _, k := range r.Keys {
+		var v memcache.View
+		var ok bool
+		if r.HasExptime {
+			v, ok = c.cache.GetAndTouch(k, int64(r.Exptime))
+		} else {
+			v, ok = c.cache.Get(k)
+		}
+		if ok {
+			c.out = protocol.AppendValue(c.out, v.Key, v.Flags, v.Value, v.CAS, withCas)
+		}
+	}
+	c.out = protocol.AppendEnd(c.out)
+}
+
+func textMode(cmd protocol.Cmd) memcache.Mode {
+	switch cmd {
+	case protocol.CmdAdd:
+		return memcache.ModeAdd
+	case protocol.CmdReplace:
+		return memcache.ModeReplace
+	case protocol.CmdAppend:
+		return memcache.ModeAppend
+	case protocol.CmdPrepend:
+		return memcache.ModePrepend
+	case protocol.CmdCas:
+		return memcache.ModeCAS
+	}
+	return memcache.ModeSet
+}
+
+func (c *Conn) execUpdate(r *protocol.Request) {
+	if !r.ValueOK {
+		c.replyUnlessNoreply(r, protocol.ReplyBadDataChunk)
+		return
+	}
+	res, _, err := c.cache.Store(textMode(r.Cmd), r.Key, r.Flags, int64(r.Exptime), r.Value,
+		memcache.StoreOptions{CAS: r.Cas})
+	if err != nil {
+		// The parser only passes keys of 1..250 bytes and known modes.
+		c.replyUnlessNoreply(r, protocol.ReplyBadFormat)
+		return
+	}
+	c.replyUnlessNoreply(r, storeReply(res))
+}
+
+func storeReply(res memcache.Result) string {
+	switch res {
+	case memcache.Stored:
+		return replyStored
+	case memcache.Exists:
+		return replyExists
+	case memcache.NotFound:
+		return replyNotFound
+	case memcache.TooLarge:
+		return protocol.ReplyTooLarge
+	case memcache.NoMemory:
+		return protocol.ReplyOutOfMemory
+	}
+	return replyNotStored
+}
+
+func (c *Conn) execArith(r *protocol.Request) {
+	var v uint64
+	var res memcache.Result
+	if r.Cmd == protocol.CmdIncr {
+		v, res = c.cache.Incr(r.Key, r.Delta)
+	} else {
+		v, res = c.cache.Decr(r.Key, r.Delta)
+	}
+	switch res {
+	case memcache.Hit:
+		if !r.Noreply {
+			c.out = protocol.AppendUintLine(c.out, v)
+		}
+	case memcache.NonNumeric:
+		c.replyUnlessNoreply(r, protocol.ReplyNonNumeric)
+	case memcache.NoMemory:
+		c.replyUnlessNoreply(r, replyIncrNoMemory)
+	default:
+		c.replyUnlessNoreply(r, replyNotFound)
+	}
+}
+
+func (c *Conn) execFlushAll(r *protocol.Request) {
+	if c.set.FlushDisabled {
+		c.replyUnlessNoreply(r, replyFlushDisabled)
+		return
+	}
+	want := 2
+	if r.Noreply {
+		want = 3
+	}
+	if r.NTokens != want && !r.HasExptime {
+		c.replyUnlessNoreply(r, protocol.ReplyInvalidExptime)
+		return
+	}
+	c.cache.FlushAll(int64(r.Exptime))
+	c.replyUnlessNoreply(r, replyOK)
+}
+
+func (c *Conn) execShutdown(r *protocol.Request) {
+	if !c.set.ShutdownEnabled {
+		c.reply(replyShutdownOff)
+		return
+	}
+	switch {
+	case r.NTokens == 2:
+		c.host.Shutdown(false)
+		c.close()
+	case r.NTokens == 3 && string(r.Args[0]) == "graceful":
+		c.host.Shutdown(true)
+		c.close()
+	default:
+		c.reply(replyShutdownMode)
+	}
+}

@@ -1,0 +1,374 @@
+package diggi
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+)
+
+// ErrWouldBlock is returned by non-blocking operations that cannot proceed
+// now (a full queue); the POSIX layer maps it to EAGAIN.
+var ErrWouldBlock = errors.New("diggi: operation would block")
+
+// ErrTooLarge reports a payload above MaxPayload.
+var ErrTooLarge = errors.New("diggi: payload too large")
+
+// drainBatch bounds how many messages one drain task dispatches before it
+// lets the agent's other tasks run.
+const drainBatch = 128
+
+// Handler receives a delivered message. The message is transient: it is
+// recycled when the handler returns, so copy what you keep (§4.6).
+type Handler func(m *Message)
+
+// Manager is an agent's message manager (§3.3): it sends through the
+// agent's outbound queue, dispatches what arrives in its inbound queue by
+// type, runs request/response sessions, applies the pair's Channel, and
+// delivers timer ticks. Every method must be called under the agent's
+// baton (from agent code, or inside Scheduler.Run).
+type Manager struct {
+	self     Info
+	ep       *endpoint
+	sched    *Scheduler
+	dir      *Directory
+	channels ChannelFactory
+	log      *slog.Logger
+	runtime  AgentID // this instance's agent-agent (local 0)
+
+	handlers [256]Handler
+	fallback Handler
+	peers    map[AgentID]*peer
+	last     *peer
+
+	nextSession uint64
+	pending     map[uint64]func(*Message, error)
+
+	timers timerSet
+
+	drainFn  func()
+	drainGen uint64
+	draining bool
+	stopped  bool
+
+	sent, received, rejected atomic.Uint64
+}
+
+// peer is per-correspondent state: the outgoing sequence number and the
+// pair's channel.
+type peer struct {
+	id     AgentID
+	seqOut uint64
+	ch     Channel
+	chErr  error
+	chSet  bool
+}
+
+func newManager(self Info, ep *endpoint, s *Scheduler, dir *Directory, cf ChannelFactory, log *slog.Logger) *Manager {
+	mm := &Manager{
+		self:     self,
+		ep:       ep,
+		sched:    s,
+		dir:      dir,
+		channels: cf,
+		log:      log,
+		runtime:  MakeAgentID(self.ID.Instance(), 0),
+		peers:    map[AgentID]*peer{},
+		pending:  map[uint64]func(*Message, error){},
+	}
+	mm.timers.init(mm)
+	mm.drainFn = mm.drain
+	ep.drain = func() {
+		if err := s.Schedule(mm.drainFn); err != nil {
+			ep.armed.Store(false)
+		}
+	}
+	s.onBlock = mm.handOffDrain
+	return mm
+}
+
+// ID returns the agent's id.
+func (mm *Manager) ID() AgentID { return mm.self.ID }
+
+// Subscribe routes messages of type t to h (nil removes the subscription).
+// Unsubscribed types go to the agent's Receive. Responses and timer ticks
+// are dispatched by the manager itself and cannot be subscribed to.
+func (mm *Manager) Subscribe(t MsgType, h Handler) { mm.handlers[t] = h }
+
+// Send sends a regular message; payload is copied.
+func (mm *Manager) Send(dst AgentID, payload []byte) error {
+	return mm.Post(dst, TypeRegular, 0, payload)
+}
+
+// Post sends payload (copied) to dst as a message of type t in a session.
+// When the outbound queue is full it waits (releasing the baton) until the
+// router makes room: back-pressure, never a dropped message.
+func (mm *Manager) Post(dst AgentID, t MsgType, session uint64, payload []byte) error {
+	return mm.post(dst, t, 0, session, payload, true)
+}
+
+// TryPost is Post that fails with ErrWouldBlock instead of waiting.
+func (mm *Manager) TryPost(dst AgentID, t MsgType, session uint64, payload []byte) error {
+	return mm.post(dst, t, 0, session, payload, false)
+}
+
+// CanPost reports whether the outbound queue has room now.
+func (mm *Manager) CanPost() bool { return !mm.ep.out.full() }
+
+func (mm *Manager) post(dst AgentID, t MsgType, flags Flags, session uint64, payload []byte, block bool) error {
+	if mm.stopped {
+		return fmt.Errorf("send from %s: %w", mm.self, ErrStopped)
+	}
+	if len(payload) > MaxPayload {
+		return fmt.Errorf("send %d bytes to %s: %w", len(payload), dst, ErrTooLarge)
+	}
+	if !block && mm.ep.out.full() {
+		return ErrWouldBlock
+	}
+	p, err := mm.peer(dst)
+	if err != nil {
+		return err
+	}
+	var m *Message
+	h := Header{Src: mm.self.ID, Dst: dst, Type: t, Session: session, Seq: p.seqOut + 1}
+	if p.ch == nil {
+		m = NewMessage(len(payload))
+		copy(m.buf, payload)
+	} else {
+		m = NewMessage(len(payload) + p.ch.Overhead())
+		sealed, err := p.ch.Seal(m.buf[:0], &h, payload)
+		if err != nil {
+			Release(m)
+			return fmt.Errorf("seal message to %s: %w", dst, err)
+		}
+		m.buf = sealed
+		flags |= FlagSealed
+	}
+	h.Flags = flags
+	h.Len = uint32(len(m.buf))
+	m.Header = h
+	p.seqOut++
+	return mm.enqueue(m, block)
+}
+
+// enqueue hands a finished message to the outbound queue.
+func (mm *Manager) enqueue(m *Message, block bool) error {
+	ep := mm.ep
+	for !ep.pushOut(m) {
+		if !block {
+			Release(m)
+			return ErrWouldBlock
+		}
+		ep.senderWaiting.Store(true)
+		if !ep.out.full() {
+			continue
+		}
+		stopped := false
+		mm.sched.Block(func() {
+			select {
+			case <-ep.outSpace:
+			case <-mm.sched.Done():
+				stopped = true
+			}
+		})
+		if stopped {
+			Release(m)
+			return fmt.Errorf("send from %s: %w", mm.self, ErrStopped)
+		}
+	}
+	mm.sent.Add(1)
+	return nil
+}
+
+// peer returns the state for a correspondent, checking that it exists and
+// setting up its channel on first use.
+func (mm *Manager) peer(id AgentID) (*peer, error) {
+	if p := mm.last; p != nil && p.id == id {
+		return p, p.chErr
+	}
+	p := mm.peers[id]
+	if p == nil {
+		if id.Instance() != mm.self.ID.Instance() || mm.ep.mover.lookup(id) == nil {
+			return nil, fmt.Errorf("send from %s to %s: %w", mm.self, id, ErrUnknownAgent)
+		}
+		p = &peer{id: id}
+		mm.peers[id] = p
+	}
+	if !p.chSet && mm.channels != nil && id.Local() != 0 {
+		info, ok := mm.dir.ByID(id)
+		if !ok {
+			info = Info{ID: id}
+		}
+		p.ch, p.chErr = mm.channels(mm.self, info)
+		if p.chErr != nil {
+			p.chErr = fmt.Errorf("channel %s to %s: %w", mm.self, info, p.chErr)
+		}
+	}
+	p.chSet = true
+	mm.last = p
+	return p, p.chErr
+}
+
+// drain is the agent's delivery task: it dispatches inbound messages until
+// the queue is empty or a batch is done. If a handler blocks, handOffDrain
+// passes the drain role to a fresh task so delivery goes on (two agents
+// whose handlers send to each other cannot deadlock on full queues).
+func (mm *Manager) drain() {
+	gen := mm.drainGen
+	mm.draining = true
+	for n := 0; n < drainBatch; n++ {
+		m := mm.ep.popIn()
+		if m == nil {
+			mm.draining = false
+			mm.ep.armed.Store(false)
+			// A message pushed after the pop but before the disarm would
+			// otherwise wait for the next one.
+			if mm.ep.in.len() == 0 || !mm.ep.armed.CompareAndSwap(false, true) {
+				return
+			}
+			mm.draining = true
+			continue
+		}
+		mm.dispatch(m)
+		if mm.drainGen != gen {
+			return // a blocked handler handed the drain on
+		}
+	}
+	mm.draining = false
+	if err := mm.sched.Schedule(mm.drainFn); err != nil {
+		mm.ep.armed.Store(false)
+	}
+}
+
+// handOffDrain runs under the baton when any task is about to block.
+func (mm *Manager) handOffDrain() {
+	if !mm.draining {
+		return
+	}
+	mm.draining = false
+	mm.drainGen++
+	if err := mm.sched.Schedule(mm.drainFn); err != nil {
+		mm.ep.armed.Store(false)
+	}
+}
+
+// dispatch delivers one message and recycles it.
+func (mm *Manager) dispatch(m *Message) {
+	defer Release(m)
+	mm.received.Add(1)
+	if mm.stopped {
+		mm.refuse(m, ErrStopped)
+		return
+	}
+	if !mm.open(m) {
+		mm.rejected.Add(1)
+		return
+	}
+	switch m.Type {
+	case TypeResponse:
+		cb, ok := mm.pending[m.Session]
+		if !ok {
+			mm.log.Debug("response for unknown session", "from", m.Src, "session", m.Session)
+			return
+		}
+		delete(mm.pending, m.Session)
+		if m.Flags&FlagError != 0 {
+			cb(nil, &RemoteError{From: m.Src, Text: string(m.Payload())})
+			return
+		}
+		cb(m, nil)
+	case TypeTimer:
+		mm.timers.fire(m)
+	default:
+		h := mm.handlers[m.Type]
+		if h == nil {
+			h = mm.fallback
+		}
+		if h != nil {
+			h(m)
+		}
+	}
+}
+
+// open checks and removes the pair's channel protection in place. Only the
+// runtime's own messages and error responses may arrive unsealed from a
+// peer that has a channel.
+func (mm *Manager) open(m *Message) bool {
+	sealed := m.Flags&FlagSealed != 0
+	if m.Src.Local() == 0 {
+		return !sealed
+	}
+	p, err := mm.peerIn(m.Src)
+	if err != nil {
+		mm.log.Warn("message dropped: no channel", "from", m.Src, "type", m.Type, "err", err)
+		return false
+	}
+	if p.ch == nil {
+		if sealed {
+			mm.log.Warn("message dropped: sealed but no channel", "from", m.Src, "type", m.Type)
+		}
+		return !sealed
+	}
+	if !sealed {
+		if m.Type == TypeResponse && m.Flags&FlagError != 0 {
+			return true
+		}
+		mm.log.Warn("message dropped: plaintext on a sealed channel", "from", m.Src, "type", m.Type)
+		return false
+	}
+	plain, err := p.ch.Open(m.buf[:0], &m.Header, m.Payload())
+	if err != nil {
+		mm.log.Warn("message dropped: open failed", "from", m.Src, "type", m.Type, "seq", m.Seq, "err", err)
+		return false
+	}
+	m.buf = plain
+	m.Len = uint32(len(plain))
+	m.Flags &^= FlagSealed
+	return true
+}
+
+// peerIn is peer for an incoming message: the sender need not be routable
+// from here (it may have stopped since).
+func (mm *Manager) peerIn(id AgentID) (*peer, error) {
+	p := mm.peers[id]
+	if p == nil {
+		p = &peer{id: id}
+		mm.peers[id] = p
+	}
+	if !p.chSet {
+		mm.last = nil
+		return mm.peer(id)
+	}
+	return p, p.chErr
+}
+
+// refuse answers a request that can no longer be served.
+func (mm *Manager) refuse(m *Message, why error) {
+	if m.Type == TypeRequest {
+		_ = mm.reply(m, FlagError, []byte(why.Error()), false)
+	}
+}
+
+// Stats counts the manager's traffic.
+type Stats struct {
+	Sent, Received uint64
+	// Rejected counts messages dropped on delivery because their channel
+	// refused them (tampered, replayed, reordered, unsealed).
+	Rejected uint64
+}
+
+// Stats returns the manager's counters; safe from any goroutine.
+func (mm *Manager) Stats() Stats {
+	return Stats{Sent: mm.sent.Load(), Received: mm.received.Load(), Rejected: mm.rejected.Load()}
+}
+
+// shutdown runs under the baton after the agent's Stop: it fails pending
+// requests and cancels timers. Later sends fail with ErrStopped.
+func (mm *Manager) shutdown() {
+	mm.stopped = true
+	for id, cb := range mm.pending {
+		delete(mm.pending, id)
+		cb(nil, fmt.Errorf("request from %s: %w", mm.self, ErrStopped))
+	}
+	mm.timers.stopAll()
+}

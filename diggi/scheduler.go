@@ -1,0 +1,269 @@
+package diggi
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+)
+
+// ErrStopped is returned by operations on an agent, scheduler or instance
+// that has been stopped.
+var ErrStopped = errors.New("diggi: stopped")
+
+// maxParked bounds the idle worker goroutines a scheduler keeps for reuse.
+const maxParked = 2
+
+// Scheduler is an agent's thread (§3.2): a FIFO queue of tasks, run one at a
+// time by whichever goroutine holds the agent's baton. Agent code only runs
+// under the baton, so agent state needs no locks.
+//
+// Blocking calls (socket reads, waiting for a response) go through Block,
+// which hands the baton on while the caller waits, so the agent's other
+// tasks run meanwhile: the thesis's Yield without a nested event loop. The
+// baton moves between goroutines only under the scheduler's mutex, which
+// also gives the race detector the happens-before edges between holders.
+// An idle scheduler has no runnable goroutine: workers park on channels.
+type Scheduler struct {
+	mu      sync.Mutex
+	tasks   taskQueue
+	held    bool       // the baton is taken (or being handed to a new worker)
+	ready   []*waiter  // goroutines waiting to get the baton back, FIFO
+	parked  []*waiter  // idle workers
+	closed  bool
+	done    chan struct{}
+	workers sync.WaitGroup
+	holder  atomic.Uint64 // goroutine id of the baton holder, 0 if none
+	onBlock func()        // runs under the baton before a blocking call releases it
+	log     *slog.Logger
+	name    string
+}
+
+// waiter is a goroutine parked until it is handed the baton (true) or told
+// to exit (false).
+type waiter struct {
+	g    uint64
+	wake chan bool
+}
+
+// NewScheduler returns a running, idle scheduler. name labels its log lines.
+func NewScheduler(name string, log *slog.Logger) *Scheduler {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Scheduler{done: make(chan struct{}), log: log, name: name}
+}
+
+// Done is closed when the scheduler is closed. Blocking waits select on it
+// so that Close can end them.
+func (s *Scheduler) Done() <-chan struct{} { return s.done }
+
+// Schedule queues t to run after the tasks already queued. It may be called
+// from any goroutine; t starts only after the caller's current task, if it
+// is one of this scheduler's, has finished or blocked.
+func (s *Scheduler) Schedule(t func()) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return fmt.Errorf("schedule on %s: %w", s.name, ErrStopped)
+	}
+	s.tasks.push(t)
+	if !s.held {
+		s.held = true
+		s.grantWorker()
+	}
+	s.mu.Unlock()
+	return nil
+}
+
+// Holding reports whether the calling goroutine holds the baton.
+func (s *Scheduler) Holding() bool { return s.holder.Load() == goid() }
+
+// Block runs wait with the baton released, so that the agent's other tasks
+// run while the caller waits; the caller has the baton again when Block
+// returns. wait must not touch agent state and should select on Done. If
+// the caller does not hold the baton (a goroutine of its own, such as one
+// net/http started), Block just runs wait.
+func (s *Scheduler) Block(wait func()) {
+	g := goid()
+	if s.holder.Load() != g {
+		wait()
+		return
+	}
+	if s.onBlock != nil {
+		s.onBlock()
+	}
+	s.mu.Lock()
+	s.handoff()
+	s.mu.Unlock()
+	wait()
+	s.acquire(g)
+}
+
+// Yield lets every task queued so far run before the caller continues. It
+// is a no-op for a caller that does not hold the baton.
+func (s *Scheduler) Yield() {
+	g := goid()
+	if s.holder.Load() != g {
+		return
+	}
+	s.mu.Lock()
+	if s.tasks.empty() && len(s.ready) == 0 {
+		s.mu.Unlock()
+		return
+	}
+	if s.onBlock != nil {
+		s.mu.Unlock()
+		s.onBlock()
+		s.mu.Lock()
+	}
+	w := &waiter{g: g, wake: make(chan bool, 1)}
+	// A marker task: when the worker reaches it, the yielder is next in line.
+	s.tasks.push(func() {
+		s.mu.Lock()
+		s.ready = append([]*waiter{w}, s.ready...)
+		s.mu.Unlock()
+	})
+	s.handoff()
+	s.mu.Unlock()
+	<-w.wake
+}
+
+// Run calls fn holding the baton, from any goroutine: directly if the
+// caller already holds it, otherwise after acquiring it. It is how code
+// outside the agent's tasks (net/http's goroutines using a Diggi socket,
+// for example) touches agent state safely.
+func (s *Scheduler) Run(fn func()) error {
+	g := goid()
+	if s.holder.Load() == g {
+		fn()
+		return nil
+	}
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		return fmt.Errorf("run on %s: %w", s.name, ErrStopped)
+	}
+	s.acquire(g)
+	defer func() {
+		s.mu.Lock()
+		s.handoff()
+		s.mu.Unlock()
+	}()
+	fn()
+	return nil
+}
+
+// Close stops accepting tasks, lets queued tasks finish, ends blocking waits
+// (through Done) and waits until every worker goroutine has exited. It must
+// not be called from one of the scheduler's own tasks.
+func (s *Scheduler) Close() {
+	s.mu.Lock()
+	if !s.closed {
+		s.closed = true
+		close(s.done)
+		for _, w := range s.parked {
+			w.wake <- false
+		}
+		s.parked = nil
+	}
+	s.mu.Unlock()
+	s.workers.Wait()
+}
+
+// acquire waits until the calling goroutine g holds the baton.
+func (s *Scheduler) acquire(g uint64) {
+	s.mu.Lock()
+	if !s.held {
+		s.held = true
+		s.holder.Store(g)
+		s.mu.Unlock()
+		return
+	}
+	w := &waiter{g: g, wake: make(chan bool, 1)}
+	s.ready = append(s.ready, w)
+	s.mu.Unlock()
+	<-w.wake
+}
+
+// handoff gives up the caller's baton: to a goroutine waiting to resume,
+// else to a worker if tasks are queued, else it becomes free. s.mu is held.
+func (s *Scheduler) handoff() {
+	if len(s.ready) > 0 {
+		w := s.ready[0]
+		s.ready[0] = nil
+		s.ready = s.ready[1:]
+		s.holder.Store(w.g)
+		w.wake <- true
+		return
+	}
+	if !s.tasks.empty() {
+		s.grantWorker()
+		return
+	}
+	s.held = false
+	s.holder.Store(0)
+}
+
+// grantWorker hands the (taken) baton to a parked worker or a new one.
+// s.mu is held.
+func (s *Scheduler) grantWorker() {
+	if n := len(s.parked); n > 0 {
+		w := s.parked[n-1]
+		s.parked = s.parked[:n-1]
+		s.holder.Store(w.g)
+		w.wake <- true
+		return
+	}
+	s.holder.Store(0) // the new worker records itself
+	s.workers.Add(1)
+	go s.work()
+}
+
+// work is a worker goroutine. It starts holding the baton and runs tasks
+// until there are none, then parks (or exits if enough workers are parked
+// or the scheduler is closed).
+func (s *Scheduler) work() {
+	defer s.workers.Done()
+	w := &waiter{g: goid(), wake: make(chan bool, 1)}
+	s.mu.Lock()
+	s.holder.Store(w.g)
+	for {
+		// Baton held, s.mu locked.
+		if len(s.ready) > 0 {
+			s.handoff() // a blocked call resumes first; this worker parks
+		} else if t, ok := s.tasks.pop(); ok {
+			s.mu.Unlock()
+			s.run(t)
+			s.mu.Lock()
+			continue
+		} else {
+			s.held = false
+			s.holder.Store(0)
+		}
+		if s.closed || len(s.parked) >= maxParked {
+			s.mu.Unlock()
+			return
+		}
+		s.parked = append(s.parked, w)
+		s.mu.Unlock()
+		if !<-w.wake {
+			return
+		}
+		s.mu.Lock()
+	}
+}
+
+// run executes one task, containing a panic to the task: the agent's other
+// tasks keep running and the panic is logged with its stack.
+func (s *Scheduler) run(t func()) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("agent task panicked", "agent", s.name, "panic", r, "stack", string(debug.Stack()))
+		}
+	}()
+	t()
+}

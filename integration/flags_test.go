@@ -1,0 +1,83 @@
+package integration
+
+import (
+	"context"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/securecached/securecached/internal/testenv"
+)
+
+// runBinary runs securecached with args to completion (it must exit on its
+// own within a few seconds) and returns its exit code and output.
+func runBinary(t *testing.T, args ...string) (int, string) {
+	t.Helper()
+	bin := testenv.SecurecachedBinary(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, bin, args...).CombinedOutput()
+	if ctx.Err() != nil {
+		t.Fatalf("securecached %v did not exit: %s", args, out)
+	}
+	return testenv.ExitCode(err), string(out)
+}
+
+// TestFlagsRejected: settings that cannot work stop the binary at once with
+// memcached's message and status 64.
+func TestFlagsRejected(t *testing.T) {
+	tests := []struct {
+		args string
+		want string
+	}{
+		{"-l 999.1.1.1", "Invalid listen address"},
+		{"-B http", "Invalid value for binding protocol: http"},
+		{"-c 0", "Maximum connections must be greater than 0"},
+		{"-t 0", "Number of threads must be greater than 0"},
+		{"-I 512", "Item max size cannot be less than 1024 bytes."},
+		{"-I 64m -m 64", "Cannot set item size limit higher than 1/2 of memory max."},
+		{"-f 1", "Factor must be greater than 1"},
+		{"-n 0", "Chunk size must be greater than 0"},
+		{"-p 70000", "Invalid port number 70000"},
+		{"-U 11211", "UDP is not supported"},
+		{"-Z", "TLS (-Z) is not supported yet"},
+		{"-d", "daemon mode"},
+		{"-o hashpower=99", "Initial hashtable multiplier of 99 is too high"},
+		{"--no-such-flag", "unknown flag"},
+		{"-Y /nonexistent/auth", "could not load auth file"},
+		{"-I 200m -m 1024", "cannot exceed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.args, func(t *testing.T) {
+			code, out := runBinary(t, strings.Fields(tt.args)...)
+			if code != 64 && !(strings.HasPrefix(tt.args, "-Y") && code != 0) {
+				t.Errorf("exit code %d, want 64; output:\n%s", code, out)
+			}
+			if !strings.Contains(out, tt.want) {
+				t.Errorf("output %q does not contain %q", out, tt.want)
+			}
+		})
+	}
+}
+
+func TestFlagsHelpAndVersion(t *testing.T) {
+	code, out := runBinary(t, "-h")
+	if code != 0 || !strings.Contains(out, "--memory-limit") || !strings.Contains(out, "idle_timeout") {
+		t.Errorf("-h: exit %d, output:\n%s", code, out)
+	}
+	code, out = runBinary(t, "-V")
+	if code != 0 || !strings.HasPrefix(out, "securecached ") || !strings.Contains(out, "memcached 1.6 compatible") {
+		t.Errorf("-V: exit %d, output %q", code, out)
+	}
+}
+
+// TestFlagsUnknownExtendedWarns: an unknown -o key is reported on stderr and
+// the server starts anyway, as the issue asks.
+func TestFlagsUnknownExtendedWarns(t *testing.T) {
+	s := testenv.StartSecurecached(t, "-o", "no_such_option=3,idle_timeout=0", "-o", "modern")
+	if !strings.Contains(s.Stderr(), "no_such_option=3: unknown extended option; ignored") ||
+		!strings.Contains(s.Stderr(), "-o modern: memcached option has no effect") {
+		t.Errorf("stderr lacks the warnings:\n%s", s.Stderr())
+	}
+}

@@ -1,0 +1,139 @@
+package memcache
+
+import "math/bits"
+
+// slabClass is one size class: its chunk geometry, free chunks, LRU lists
+// and per-class counters (memcached's slabclass_t plus the per-class parts
+// of items.c and the threads' slab_stats).
+type slabClass struct {
+	size       uint32 // chunk size in bytes
+	perSlab    uint32 // chunks per page
+	totalPages uint32
+	freeHead   uint32 // free list, linked through the hnext field
+	freeCount  uint32
+	curPage    uint32 // page being carved lazily, 0 if none
+	curNext    uint32 // next never-used chunk index in curPage
+	used       uint32 // chunks holding linked or reserved items
+
+	heads, tails [numLRU]uint32
+	counts       [numLRU]uint32
+	lruBytes     [numLRU]uint64 // memcached's sizes_bytes, in ntotal units
+
+	is itemCounters
+	ss slabCounters
+}
+
+// slabsInit builds the class table like memcached's slabs_init: the first
+// class holds a header plus ChunkSizeMin bytes, each next class is
+// GrowthFactor times larger (8-byte aligned), and the last class is the
+// largest item size.
+func (c *Cache) slabsInit() {
+	maxChunk := uint32(c.cfg.ItemSizeMax)
+	c.classes = make([]slabClass, 1, MaxSlabClasses+1) // class 0 is unused
+	size := float64(HeaderSize + c.cfg.ChunkSizeMin)
+	for len(c.classes) < MaxSlabClasses {
+		if size >= float64(maxChunk)/c.cfg.GrowthFactor {
+			break
+		}
+		s := uint32(size)
+		if s%8 != 0 {
+			s += 8 - s%8
+		}
+		if prev := c.classes[len(c.classes)-1].size; s <= prev {
+			s = prev + 8 // a factor close to 1 must still make progress
+		}
+		c.classes = append(c.classes, slabClass{size: s, perSlab: uint32(c.pageSize) / s})
+		size = float64(s) * c.cfg.GrowthFactor
+	}
+	c.classes = append(c.classes, slabClass{size: maxChunk, perSlab: uint32(c.pageSize) / maxChunk})
+
+	// Enough chunk-index bits for the smallest class's chunks per page; the
+	// rest of the 32-bit reference numbers pages.
+	c.chunkBits = uint(bits.Len32(c.classes[1].perSlab))
+	c.chunkMask = 1<<c.chunkBits - 1
+	c.maxPages = 1<<(32-c.chunkBits) - 1
+}
+
+// clsidFor returns the smallest class whose chunks hold ntotal bytes, or 0
+// if the item is too large (memcached's slabs_clsid).
+func (c *Cache) clsidFor(ntotal int) int {
+	if ntotal <= 0 || ntotal > c.cfg.ItemSizeMax {
+		return 0
+	}
+	lo, hi := 1, len(c.classes)-1
+	for lo < hi {
+		mid := (lo + hi) / 2
+		if int(c.classes[mid].size) >= ntotal {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return lo
+}
+
+// slabsAlloc takes a chunk of class id: from the free list, then from the
+// uncarved rest of the newest page, then from a new page if the memory
+// limit allows. It returns 0 when the class needs an eviction first.
+func (c *Cache) slabsAlloc(id int) uint32 {
+	p := &c.classes[id]
+	var ref uint32
+	switch {
+	case p.freeHead != 0:
+		ref = p.freeHead
+		p.freeHead = hnext(c.chunk(ref))
+		p.freeCount--
+	case p.curPage != 0 && p.curNext < p.perSlab:
+		ref = p.curPage<<c.chunkBits | p.curNext
+		p.curNext++
+	default:
+		if !c.newSlab(id) {
+			return 0
+		}
+		ref = p.curPage<<c.chunkBits | 0
+		p.curNext = 1
+	}
+	p.used++
+	it := c.chunk(ref)
+	clear(it[:HeaderSize])
+	it[offClsid] = uint8(id)
+	it[offLRU] = lruNone
+	return ref
+}
+
+// newSlab gives class id a fresh page. As in memcached, -m bounds the pages
+// handed out, except that a class with no page at all may always take its
+// first one (so every size stays storable); with pages larger than 1 MB
+// (-I above 1m) that exception would cost too much and is not made.
+// Pages are never taken back from a class: there is no slab rebalancer.
+func (c *Cache) newSlab(id int) bool {
+	p := &c.classes[id]
+	over := c.malloced+int64(c.pageSize) > c.cfg.MaxBytes
+	if over && (p.totalPages > 0 || c.pageSize > DefaultPageSize) {
+		c.memLimitReached = true
+		return false
+	}
+	if len(c.pageMem) > c.maxPages {
+		c.memLimitReached = true
+		return false
+	}
+	idx := uint32(len(c.pageMem))
+	c.pageMem = append(c.pageMem, make([]byte, c.pageSize))
+	c.pageChunk = append(c.pageChunk, p.size)
+	c.malloced += int64(c.pageSize)
+	p.totalPages++
+	p.curPage = idx
+	p.curNext = 0
+	return true
+}
+
+// slabsFree returns a chunk to its class's free list.
+func (c *Cache) slabsFree(ref uint32, it []byte) {
+	p := &c.classes[clsid(it)]
+	it[offIFlags] = 0
+	it[offLRU] = lruNone
+	setHNext(it, p.freeHead)
+	p.freeHead = ref
+	p.freeCount++
+	p.used--
+}

@@ -1,0 +1,97 @@
+package protocol
+
+import (
+	"slices"
+	"testing"
+)
+
+// The fuzz properties for every parser: it never panics, never asks to
+// buffer more than a request may hold, and parses input split at any point
+// exactly as the unsplit input.
+
+const fuzzMaxItem = 4096
+
+func FuzzTextParser(f *testing.F) {
+	for _, s := range textCorpus {
+		f.Add([]byte(s), uint16(len(s)/2))
+	}
+	f.Add([]byte("ms k 2 b\r\nhi\r\n"), uint16(3))
+	f.Add([]byte("mg aGVsbG8= b k v c f s t l h O99 q\r\n"), uint16(7))
+	f.Fuzz(func(t *testing.T, data []byte, cut uint16) {
+		if len(data) > 1<<16 {
+			return
+		}
+		checkTextBounds(t, data)
+		want, _ := textStream([][]byte{data}, fuzzMaxItem)
+		got, _ := textStream(splitAt(data, int(cut)), fuzzMaxItem)
+		if !slices.Equal(got, want) {
+			t.Fatalf("cut %d:\ngot  %q\nwant %q", cut, got, want)
+		}
+		if len(data) <= 512 {
+			if got, _ := textStream(bytewise(data), fuzzMaxItem); !slices.Equal(got, want) {
+				t.Fatalf("bytewise:\ngot  %q\nwant %q", got, want)
+			}
+		}
+	})
+}
+
+// checkTextBounds parses data request by request and checks that consumed
+// and needed lengths stay within what memcached would hold for a request.
+func checkTextBounds(t *testing.T, data []byte) {
+	var p TextParser
+	p.MaxItemSize = fuzzMaxItem
+	var req Request
+	for len(data) > 0 {
+		n, need := p.Parse(data, &req)
+		if n == 0 {
+			if need <= len(data) || need > MaxGetLineLength+fuzzMaxItem+2 {
+				t.Fatalf("need %d with %d buffered", need, len(data))
+			}
+			return
+		}
+		if n > len(data) {
+			t.Fatalf("consumed %d of %d", n, len(data))
+		}
+		if req.Close {
+			return
+		}
+		if req.Swallow > 0 {
+			if req.Swallow >= len(data)-n {
+				return
+			}
+			n += req.Swallow
+		}
+		data = data[n:]
+	}
+}
+
+func FuzzBinParser(f *testing.F) {
+	for _, b := range binCorpus() {
+		f.Add(b, uint16(len(b)/3))
+	}
+	f.Fuzz(func(t *testing.T, data []byte, cut uint16) {
+		if len(data) > 1<<16 {
+			return
+		}
+		var p BinParser
+		p.MaxItemSize = fuzzMaxItem
+		var req BinRequest
+		if n, need := p.Parse(data, &req); n == 0 {
+			if need <= len(data) || need > BinHeaderLen+255+65535+fuzzMaxItem {
+				t.Fatalf("need %d with %d buffered", need, len(data))
+			}
+		} else if n > len(data) {
+			t.Fatalf("consumed %d of %d", n, len(data))
+		}
+		want, _ := binStream([][]byte{data}, fuzzMaxItem)
+		got, _ := binStream(splitAt(data, int(cut)), fuzzMaxItem)
+		if !slices.Equal(got, want) {
+			t.Fatalf("cut %d:\ngot  %q\nwant %q", cut, got, want)
+		}
+		if len(data) <= 512 {
+			if got, _ := binStream(bytewise(data), fuzzMaxItem); !slices.Equal(got, want) {
+				t.Fatalf("bytewise:\ngot  %q\nwant %q", got, want)
+			}
+		}
+	})
+}

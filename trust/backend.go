@@ -1,0 +1,43 @@
+package trust
+
+// Backend names.
+const (
+	BackendNone = "none"
+	BackendSim  = "sim"
+)
+
+// LaunchSpec describes the agent an enclave is created for.
+type LaunchSpec struct {
+	Identity CodeIdentity
+	Config   []byte // canonical configuration bytes; part of the measurement
+	Signer   Signer
+}
+
+// Backend creates enclaves for agents. A real TEE backend (SEV-SNP, TDX,
+// SGX) implements this and Enclave; agents and channels only see these two
+// interfaces, so adding one touches no agent code.
+type Backend interface {
+	// Name is the backend's name as it appears in evidence ("sim").
+	Name() string
+	// Launch creates the enclave an agent runs in.
+	Launch(spec LaunchSpec) (Enclave, error)
+}
+
+// Enclave is one agent's view of its trusted execution environment.
+type Enclave interface {
+	// Backend is the backend's name.
+	Backend() string
+	// Trusted reports whether the agent runs in a (possibly simulated)
+	// enclave. Untrusted enclaves cannot attest or seal.
+	Trusted() bool
+	Measurement() Measurement
+	Signer() Signer
+	// Attest produces evidence that binds reportData to this enclave.
+	Attest(reportData ReportData) (*Evidence, error)
+	// Seal encrypts plaintext so that only an enclave with the same
+	// measurement (SealToMeasurement) or signer (SealToSigner) on the same
+	// platform can unseal it. aad is authenticated, not encrypted.
+	Seal(policy SealPolicy, plaintext, aad []byte) ([]byte, error)
+	// Unseal reverses Seal.
+	Unseal(blob, aad []byte) ([]byte, error)
+}

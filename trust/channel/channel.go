@@ -1,0 +1,292 @@
+package channel
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"log/slog"
+	"math"
+	"sync"
+
+	"github.com/securecached/securecached/trust"
+)
+
+// Record framing sizes.
+const (
+	TrailerLen = 14 // version(1) type(1) epoch(4) seq(8)
+	TagLen     = 16
+	// Overhead is what Seal adds to a plaintext.
+	Overhead = TagLen + TrailerLen
+	// MaxPlaintext bounds one record's plaintext.
+	MaxPlaintext = 1 << 24
+)
+
+// Channel is an established channel: Seal protects outgoing records, Open
+// checks incoming ones. The two directions have separate state and locks,
+// so one goroutine may send while another receives.
+type Channel struct {
+	name      string
+	log       *slog.Logger
+	peer      *trust.Claims
+	initiator bool
+	binding   [32]byte
+	maxMsgs   uint64
+	maxBytes  uint64
+	stats     counters
+
+	send struct {
+		sync.Mutex
+		dir   direction
+		msgs  uint64 // records under the current key
+		bytes uint64 // plaintext bytes under the current key
+	}
+	recv struct {
+		sync.Mutex
+		dir    direction
+		next   cipher.AEAD // epoch+1, derived lazily when a record claims it
+		nextK  [32]byte
+		broken bool
+	}
+}
+
+// direction is one direction's key state. seq is the next sequence number
+// to send or to accept.
+type direction struct {
+	key   [32]byte
+	aead  cipher.AEAD
+	epoch uint32
+	seq   uint64
+	nonce [12]byte
+	tr    [TrailerLen]byte
+	ad    []byte // scratch: record trailer || caller's associated data
+}
+
+func newChannel(cfg *Config, sendKey, recvKey [32]byte, binding []byte, peer *trust.Claims, initiator bool) (*Channel, error) {
+	c := &Channel{name: cfg.Name, log: cfg.logger(), peer: peer, initiator: initiator}
+	c.maxMsgs, c.maxBytes = cfg.limits()
+	copy(c.binding[:], binding)
+	// Label keys by direction so that a record can never be reflected back
+	// to its sender.
+	sendLabel, recvLabel := "diggi-record-v1 initiator->responder", "diggi-record-v1 responder->initiator"
+	if !initiator {
+		sendLabel, recvLabel = recvLabel, sendLabel
+	}
+	if err := c.send.dir.init(sendKey, c.binding[:], sendLabel); err != nil {
+		return nil, err
+	}
+	if err := c.recv.dir.init(recvKey, c.binding[:], recvLabel); err != nil {
+		return nil, err
+	}
+	clear(sendKey[:])
+	clear(recvKey[:])
+	return c, nil
+}
+
+func (d *direction) init(noiseKey [32]byte, binding []byte, label string) error {
+	k, err := hkdf.Key(sha256.New, noiseKey[:], binding, label, 32)
+	if err != nil {
+		return fmt.Errorf("%w: derive record key: %v", ErrHandshake, err)
+	}
+	copy(d.key[:], k)
+	clear(k)
+	d.aead, err = newAEAD(&d.key)
+	d.seq = 1
+	d.ad = make([]byte, 0, TrailerLen+64)
+	return err
+}
+
+func newAEAD(key *[32]byte) (cipher.AEAD, error) {
+	block, err := aes.NewCipher(key[:])
+	if err != nil {
+		return nil, fmt.Errorf("channel: aes: %w", err)
+	}
+	return cipher.NewGCM(block)
+}
+
+// ratchet derives the key of the next epoch from the current one; the old
+// key cannot be recomputed from the new one.
+func ratchet(key *[32]byte) ([32]byte, error) {
+	var next [32]byte
+	k, err := hkdf.Expand(sha256.New, key[:], "diggi-record-v1 rekey", 32)
+	if err != nil {
+		return next, fmt.Errorf("channel: rekey: %w", err)
+	}
+	copy(next[:], k)
+	clear(k)
+	return next, nil
+}
+
+// Peer returns the peer's verified claims, or nil if the peer did not have
+// to attest (no Verifier configured).
+func (c *Channel) Peer() *trust.Claims { return c.peer }
+
+// Binding returns the handshake hash, unique to this channel.
+func (c *Channel) Binding() [32]byte { return c.binding }
+
+func putTrailer(b []byte, epoch uint32, seq uint64) {
+	b[0], b[1] = Version, typeData
+	binary.BigEndian.PutUint32(b[2:], epoch)
+	binary.BigEndian.PutUint64(b[6:], seq)
+}
+
+// Seal appends a record protecting plaintext and binding aad to dst and
+// returns the extended slice. It does not allocate when dst has room for
+// Overhead+len(plaintext) more bytes. To seal in place, call
+// Seal(buf[:0], buf[:n], aad) with cap(buf) >= n+Overhead: the ciphertext
+// overwrites the plaintext.
+func (c *Channel) Seal(dst, plaintext, aad []byte) ([]byte, error) {
+	if len(plaintext) > MaxPlaintext {
+		return dst, fmt.Errorf("%w: %d bytes", ErrTooLarge, len(plaintext))
+	}
+	s := &c.send
+	s.Lock()
+	defer s.Unlock()
+	if s.msgs >= c.maxMsgs || s.bytes >= c.maxBytes {
+		if err := c.rotateSend(); err != nil {
+			return dst, err
+		}
+	}
+	d := &s.dir
+	if d.seq == math.MaxUint64 {
+		return dst, ErrExhausted
+	}
+	n := len(dst)
+	if cap(dst)-n < Overhead+len(plaintext) {
+		grown := make([]byte, n, n+Overhead+len(plaintext))
+		copy(grown, dst)
+		dst = grown
+	}
+	if region := dst[n : n+Overhead+len(plaintext)]; badOverlap(region, plaintext) {
+		return dst[:n], ErrOverlap
+	}
+	putTrailer(d.tr[:], d.epoch, d.seq)
+	binary.BigEndian.PutUint64(d.nonce[4:], d.seq)
+	d.ad = append(append(d.ad[:0], d.tr[:]...), aad...)
+	out := d.aead.Seal(dst, d.nonce[:], plaintext, d.ad)
+	out = append(out, d.tr[:]...)
+	d.seq++
+	s.msgs++
+	s.bytes += uint64(len(plaintext))
+	c.stats.sealed.Add(1)
+	return out, nil
+}
+
+func (c *Channel) rotateSend() error {
+	s := &c.send
+	if s.dir.epoch == math.MaxUint32 {
+		return ErrExhausted
+	}
+	next, err := ratchet(&s.dir.key)
+	if err != nil {
+		return err
+	}
+	clear(s.dir.key[:])
+	s.dir.key = next
+	clear(next[:])
+	if s.dir.aead, err = newAEAD(&s.dir.key); err != nil {
+		return err
+	}
+	s.dir.epoch++
+	s.msgs, s.bytes = 0, 0
+	c.stats.rekeys.Add(1)
+	return nil
+}
+
+// Open checks a record and appends its plaintext to dst. aad must equal
+// what the sender passed to Seal. To open in place, call
+// Open(rec[:0], rec, aad): the plaintext overwrites the ciphertext. A refused record returns dst unchanged (its bytes
+// cleared if it was decrypted in place) and an error: ErrMalformed,
+// ErrTampered, ErrReplay, ErrGap or ErrBroken. Refusals are counted and
+// logged.
+func (c *Channel) Open(dst, record, aad []byte) ([]byte, error) {
+	r := &c.recv
+	r.Lock()
+	defer r.Unlock()
+	if r.broken {
+		return dst, c.refuse(ErrBroken, 0, 0)
+	}
+	if len(record) < Overhead {
+		return dst, c.refuse(ErrMalformed, 0, 0)
+	}
+	ct, tr := record[:len(record)-TrailerLen], record[len(record)-TrailerLen:]
+	if tr[0] != Version || tr[1] != typeData {
+		return dst, c.refuse(ErrMalformed, 0, 0)
+	}
+	epoch := binary.BigEndian.Uint32(tr[2:])
+	seq := binary.BigEndian.Uint64(tr[6:])
+	d := &r.dir
+	var aead cipher.AEAD
+	switch {
+	case epoch == d.epoch:
+		aead = d.aead
+	case epoch == d.epoch+1 && d.epoch != math.MaxUint32:
+		var err error
+		if aead, err = c.nextRecvAEAD(); err != nil {
+			return dst, err
+		}
+	case epoch < d.epoch:
+		// Older keys are erased; an authentic record from a past epoch
+		// is necessarily a replay, and a forged one is refused as well.
+		return dst, c.refuse(ErrReplay, seq, epoch)
+	default:
+		return dst, c.refuse(ErrTampered, seq, epoch)
+	}
+	if cap(dst)-len(dst) >= len(ct)-TagLen && badOverlap(dst[len(dst):len(dst)+len(ct)-TagLen], ct) {
+		return dst, ErrOverlap
+	}
+	binary.BigEndian.PutUint64(d.nonce[4:], seq)
+	d.ad = append(append(d.ad[:0], tr...), aad...)
+	out, err := aead.Open(dst, d.nonce[:], ct, d.ad)
+	if err != nil {
+		return dst, c.refuse(ErrTampered, seq, epoch)
+	}
+	switch {
+	case seq < d.seq:
+		clear(out[len(dst):])
+		return dst, c.refuse(ErrReplay, seq, epoch)
+	case seq > d.seq:
+		clear(out[len(dst):])
+		r.broken = true
+		return dst, c.refuse(ErrGap, seq, epoch)
+	}
+	if epoch != d.epoch {
+		d.key, d.aead, d.epoch = r.nextK, r.next, epoch
+		clear(r.nextK[:])
+		r.next = nil
+		c.stats.rekeys.Add(1)
+	}
+	d.seq++
+	c.stats.opened.Add(1)
+	return out, nil
+}
+
+func (c *Channel) nextRecvAEAD() (cipher.AEAD, error) {
+	r := &c.recv
+	if r.next != nil {
+		return r.next, nil
+	}
+	next, err := ratchet(&r.dir.key)
+	if err != nil {
+		return nil, err
+	}
+	r.nextK = next
+	if r.next, err = newAEAD(&r.nextK); err != nil {
+		return nil, err
+	}
+	return r.next, nil
+}
+
+// refuse counts and logs a refused record and returns err with context.
+func (c *Channel) refuse(err error, seq uint64, epoch uint32) error {
+	c.stats.count(err)
+	expected := c.recv.dir.seq
+	c.log.Warn("trust/channel: record refused", "channel", c.name, "reason", err.Error(),
+		"seq", seq, "expected", expected, "epoch", epoch)
+	if err == ErrMalformed || err == ErrBroken {
+		return err
+	}
+	return fmt.Errorf("%w (seq %d, expected %d, epoch %d)", err, seq, expected, epoch)
+}

@@ -1,0 +1,254 @@
+package diggichannel
+
+import (
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/securecached/securecached/diggi"
+	"github.com/securecached/securecached/trust"
+	"github.com/securecached/securecached/trust/channel"
+)
+
+// ErrUnknownPeer means the runtime named a peer the factory cannot launch
+// an enclave for (not in the directory, or not in this instance).
+var ErrUnknownPeer = errors.New("diggichannel: unknown peer")
+
+// Options configure a Factory.
+type Options struct {
+	// Backend launches trusted agents' enclaves (a *trust.SimBackend here;
+	// a hardware backend later). Required if any agent is trusted.
+	Backend trust.Backend
+	// Spec returns an agent's launch spec (code identity, canonical
+	// configuration, signer). See SpecsFromConfig.
+	Spec func(diggi.Info) (trust.LaunchSpec, error)
+	// SimRoots are the simulation roots verifiers accept. Simulated
+	// evidence is refused unless AllowSimulated is set.
+	SimRoots       []*x509.Certificate
+	AllowSimulated bool
+	// Policy, if set, returns the verifier an agent applies to a trusted
+	// peer whose launch spec is given. By default the peer must show the
+	// measurement and signer of that spec.
+	Policy func(self, peer diggi.Info, peerSpec trust.LaunchSpec) (*trust.Verifier, error)
+	// AllowPlaintext lets two untrusted agents talk unencrypted. It has no
+	// effect on trusted agents.
+	AllowPlaintext bool
+	// Transport carries each handshake message from one agent to the
+	// other; nil passes them unchanged. Tests observe and attack here.
+	Transport func(from, to diggi.Info, msg []byte) []byte
+	// RekeyMessages and RekeyBytes bound traffic under one key (see
+	// channel.Config).
+	RekeyMessages, RekeyBytes uint64
+	Logger                    *slog.Logger
+}
+
+// Factory is a diggi.ChannelFactory for one instance. Safe for concurrent use.
+type Factory struct {
+	opts Options
+	log  *slog.Logger
+
+	mu       sync.Mutex
+	enclaves map[diggi.AgentID]trust.Enclave
+	specs    map[diggi.AgentID]trust.LaunchSpec
+	// halves holds the responder's channel of a completed handshake until
+	// the responder's own manager asks for it.
+	halves   map[pairKey]*Channel
+	channels []*Channel
+}
+
+type pairKey struct{ self, peer diggi.AgentID }
+
+// New returns a factory.
+func New(opts Options) (*Factory, error) {
+	if opts.Spec == nil {
+		return nil, fmt.Errorf("diggichannel: Options.Spec is required")
+	}
+	if opts.AllowSimulated && len(opts.SimRoots) == 0 {
+		return nil, fmt.Errorf("diggichannel: AllowSimulated needs SimRoots")
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Factory{
+		opts:     opts,
+		log:      log,
+		enclaves: map[diggi.AgentID]trust.Enclave{},
+		specs:    map[diggi.AgentID]trust.LaunchSpec{},
+		halves:   map[pairKey]*Channel{},
+	}, nil
+}
+
+// ChannelFactory returns the function to set as diggi.InstanceOptions.Channels.
+func (f *Factory) ChannelFactory() diggi.ChannelFactory {
+	return func(self, peer diggi.Info) (diggi.Channel, error) {
+		ch, err := f.Channel(self, peer)
+		if ch == nil || err != nil {
+			return nil, err // a nil *Channel must not become a non-nil interface
+		}
+		return ch, nil
+	}
+}
+
+// Channel returns self's channel to peer, or nil when the pair may talk in
+// plaintext.
+func (f *Factory) Channel(self, peer diggi.Info) (*Channel, error) {
+	if trust.ChannelProtection(self.Trusted, peer.Trusted, f.opts.AllowPlaintext) == trust.Plaintext {
+		return nil, nil
+	}
+	if self.ID == peer.ID {
+		return nil, fmt.Errorf("%w: %s cannot open a channel to itself", ErrUnknownPeer, self)
+	}
+	if peer.Name == "" || peer.Instance != self.Instance {
+		return nil, fmt.Errorf("%w: %s (cross-instance handshakes are not supported yet)", ErrUnknownPeer, peer)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if ch, ok := f.halves[pairKey{self.ID, peer.ID}]; ok {
+		delete(f.halves, pairKey{self.ID, peer.ID})
+		return ch, nil
+	}
+	mine, theirs, err := f.handshake(self, peer)
+	if err != nil {
+		return nil, fmt.Errorf("diggichannel: %s -> %s: %w", self, peer, err)
+	}
+	f.halves[pairKey{peer.ID, self.ID}] = theirs
+	f.channels = append(f.channels, mine, theirs)
+	return mine, nil
+}
+
+// Enclave returns the enclave of an agent, launching it on first use.
+// Untrusted agents get the none backend's enclave.
+func (f *Factory) Enclave(info diggi.Info) (trust.Enclave, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.enclave(info)
+}
+
+func (f *Factory) enclave(info diggi.Info) (trust.Enclave, error) {
+	if e, ok := f.enclaves[info.ID]; ok {
+		return e, nil
+	}
+	spec, err := f.opts.Spec(info)
+	if err != nil {
+		return nil, fmt.Errorf("launch spec for %s: %w", info, err)
+	}
+	var backend trust.Backend = trust.NoneBackend{}
+	if info.Trusted {
+		if f.opts.Backend == nil {
+			return nil, fmt.Errorf("agent %s is trusted but no enclave backend is configured", info)
+		}
+		backend = f.opts.Backend
+	}
+	e, err := backend.Launch(spec)
+	if err != nil {
+		return nil, fmt.Errorf("launch %s: %w", info, err)
+	}
+	f.enclaves[info.ID], f.specs[info.ID] = e, spec
+	return e, nil
+}
+
+// verifier returns what self requires of peer: nothing for an untrusted
+// peer, evidence satisfying the policy for a trusted one.
+func (f *Factory) verifier(self, peer diggi.Info) (*trust.Verifier, error) {
+	if !peer.Trusted {
+		return nil, nil
+	}
+	spec := f.specs[peer.ID]
+	if f.opts.Policy != nil {
+		return f.opts.Policy(self, peer, spec)
+	}
+	return trust.NewVerifier(trust.Policy{
+		Measurements:   []trust.Measurement{trust.Measure(spec.Identity, spec.Config)},
+		Signers:        []trust.Signer{spec.Signer},
+		AllowSimulated: f.opts.AllowSimulated,
+		SimRoots:       f.opts.SimRoots,
+	})
+}
+
+func (f *Factory) config(self, peer diggi.Info) (channel.Config, error) {
+	e, err := f.enclave(self)
+	if err != nil {
+		return channel.Config{}, err
+	}
+	if _, err := f.enclave(peer); err != nil {
+		return channel.Config{}, err
+	}
+	v, err := f.verifier(self, peer)
+	if err != nil {
+		return channel.Config{}, fmt.Errorf("policy of %s for %s: %w", self, peer, err)
+	}
+	return channel.Config{
+		Enclave:       e,
+		Verifier:      v,
+		RekeyMessages: f.opts.RekeyMessages,
+		RekeyBytes:    f.opts.RekeyBytes,
+		Logger:        f.log,
+		Name:          self.String() + " <- " + peer.String(),
+	}, nil
+}
+
+// handshake runs the three Noise messages between self (initiator) and
+// peer (responder) through the Transport.
+func (f *Factory) handshake(self, peer diggi.Info) (mine, theirs *Channel, err error) {
+	ic, err := f.config(self, peer)
+	if err != nil {
+		return nil, nil, err
+	}
+	rc, err := f.config(peer, self)
+	if err != nil {
+		return nil, nil, err
+	}
+	i, err := channel.NewInitiator(ic)
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := channel.NewResponder(rc)
+	if err != nil {
+		return nil, nil, err
+	}
+	carry := func(from, to diggi.Info, m []byte) []byte {
+		if f.opts.Transport == nil {
+			return m
+		}
+		return f.opts.Transport(from, to, m)
+	}
+	m1, _, err := i.Step(nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	m2, _, err := r.Step(carry(self, peer, m1))
+	if err != nil {
+		return nil, nil, err
+	}
+	m3, ich, err := i.Step(carry(peer, self, m2))
+	if err != nil {
+		return nil, nil, err
+	}
+	_, rch, err := r.Step(carry(self, peer, m3))
+	if err != nil {
+		return nil, nil, err
+	}
+	return &Channel{ch: ich}, &Channel{ch: rch}, nil
+}
+
+// Stats sums the counters of every channel the factory made.
+func (f *Factory) Stats() channel.Stats {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var s channel.Stats
+	for _, c := range f.channels {
+		t := c.ch.Stats()
+		s.Sealed += t.Sealed
+		s.Opened += t.Opened
+		s.Rekeys += t.Rekeys
+		s.Malformed += t.Malformed
+		s.Tampered += t.Tampered
+		s.Replayed += t.Replayed
+		s.Gaps += t.Gaps
+		s.Broken += t.Broken
+	}
+	return s
+}

@@ -1,0 +1,124 @@
+package diggichannel
+
+import (
+	"crypto/x509"
+	"errors"
+	"testing"
+
+	"github.com/securecached/securecached/diggi"
+	"github.com/securecached/securecached/trust"
+	"github.com/securecached/securecached/trust/channel"
+)
+
+func TestFactoryPairsAgree(t *testing.T) {
+	tb := newTestbed(t, bedOptions{trusted: [2]bool{true, true}})
+	a, b := tb.info(t, "alice"), tb.info(t, "bob")
+	ab, err := tb.factory.Channel(a, b)
+	if err != nil || ab == nil {
+		t.Fatalf("alice->bob: %v", err)
+	}
+	ba, err := tb.factory.Channel(b, a)
+	if err != nil || ba == nil {
+		t.Fatalf("bob->alice: %v", err)
+	}
+	ea, _ := tb.factory.Enclave(a)
+	eb, _ := tb.factory.Enclave(b)
+	if ab.Peer() == nil || ab.Peer().Measurement != eb.Measurement() || ba.Peer().Measurement != ea.Measurement() {
+		t.Fatal("channels did not verify the right peers")
+	}
+	if ea.Measurement() == eb.Measurement() {
+		t.Fatal("different agents share a measurement")
+	}
+	h := diggi.Header{Src: a.ID, Dst: b.ID, Type: diggi.TypeRegular, Seq: 1}
+	rec, err := ab.Seal(nil, &h, []byte("hi"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := ba.Open(rec[:0], &h, rec); err != nil || string(got) != "hi" {
+		t.Fatalf("Open = %q, %v", got, err)
+	}
+	h.Seq = 2 // the router changed the clear header
+	rec, _ = ab.Seal(nil, &diggi.Header{Src: a.ID, Dst: b.ID, Type: diggi.TypeRegular, Seq: 3}, []byte("x"))
+	if _, err := ba.Open(nil, &h, rec); !errors.Is(err, channel.ErrTampered) {
+		t.Fatalf("rewritten header accepted: %v", err)
+	}
+}
+
+func TestFactoryRefusals(t *testing.T) {
+	tb := newTestbed(t, bedOptions{trusted: [2]bool{true, true}})
+	a, b := tb.info(t, "alice"), tb.info(t, "bob")
+	if _, err := tb.factory.Channel(a, a); !errors.Is(err, ErrUnknownPeer) {
+		t.Fatalf("self channel: %v", err)
+	}
+	if _, err := tb.factory.Channel(a, diggi.Info{ID: 99}); !errors.Is(err, ErrUnknownPeer) {
+		t.Fatalf("unknown peer: %v", err)
+	}
+	remote := b
+	remote.Instance = "elsewhere"
+	if _, err := tb.factory.Channel(a, remote); !errors.Is(err, ErrUnknownPeer) {
+		t.Fatalf("remote peer: %v", err)
+	}
+	// Untrusted pair without AllowPlaintext is still encrypted.
+	ua, ub := a, b
+	ua.Trusted, ub.Trusted = false, false
+	if ch, err := tb.factory.Channel(ua, ub); err != nil || ch == nil {
+		t.Fatalf("untrusted pair without plaintext permission: %v, %v", ch, err)
+	}
+}
+
+func TestFactoryHandshakeUnderAttack(t *testing.T) {
+	flip := func(_, _ diggi.Info, msg []byte) []byte {
+		out := append([]byte(nil), msg...)
+		out[len(out)-1] ^= 1
+		return out
+	}
+	tb := newTestbed(t, bedOptions{trusted: [2]bool{true, true}, transport: flip})
+	a, b := tb.info(t, "alice"), tb.info(t, "bob")
+	if _, err := tb.factory.Channel(a, b); !errors.Is(err, channel.ErrHandshake) {
+		t.Fatalf("tampered handshake: %v", err)
+	}
+	// The runtime surfaces it as a send error, and nothing is delivered.
+	var sendErr error
+	tb.run(t, "alice", func(ctx *diggi.Context) error {
+		sendErr = ctx.Messages().Send(b.ID, []byte("x"))
+		return nil
+	})
+	if sendErr == nil {
+		t.Fatal("send over a failed handshake succeeded")
+	}
+}
+
+func TestFactoryPolicyRefusesWrongMeasurement(t *testing.T) {
+	root, _ := trust.NewSimRoot()
+	p, _ := trust.NewPlatform(root)
+	backend, _ := trust.NewSimBackend(p)
+	cfg := diggi.Config{Instance: "x", Agents: []diggi.AgentConfig{{Name: "a", Kind: "k", Trusted: true}, {Name: "b", Kind: "k", Trusted: true}}}
+	spec, err := SpecsFromConfig(cfg, trust.Signer{1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	strict := func(_, _ diggi.Info, _ trust.LaunchSpec) (*trust.Verifier, error) {
+		// Only a measurement nobody has: simulates an operator who pinned
+		// a different build.
+		return trust.NewVerifier(trust.Policy{Measurements: []trust.Measurement{{9}}, AllowSimulated: true,
+			SimRoots: []*x509.Certificate{root.Certificate()}})
+	}
+	f, err := New(Options{Backend: backend, Spec: spec, Policy: strict, AllowSimulated: true,
+		SimRoots: []*x509.Certificate{root.Certificate()}, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := diggi.Info{ID: 1, Name: "a", Kind: "k", Instance: "x", Trusted: true}
+	b := diggi.Info{ID: 2, Name: "b", Kind: "k", Instance: "x", Trusted: true}
+	if _, err := f.Channel(a, b); !errors.Is(err, trust.ErrMeasurementNotAllowed) {
+		t.Fatalf("err = %v", err)
+	}
+	// Without a backend, trusted agents cannot launch.
+	f2, _ := New(Options{Spec: spec, Logger: quiet})
+	if _, err := f2.Channel(a, b); err == nil {
+		t.Fatal("trusted agents launched without a backend")
+	}
+	if _, err := New(Options{}); err == nil {
+		t.Fatal("factory without Spec")
+	}
+}

@@ -1,0 +1,178 @@
+package diggichannel
+
+import (
+	"crypto/x509"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/securecached/securecached/diggi"
+	"github.com/securecached/securecached/trust"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// sink is an agent that records (copies of) the payloads it receives and
+// echoes requests.
+type sink struct {
+	mu   sync.Mutex
+	got  [][]byte
+	seen chan struct{}
+}
+
+func (s *sink) Init(*diggi.Context) error {
+	return nil
+}
+
+func (s *sink) Start(ctx *diggi.Context) error {
+	ctx.Messages().Subscribe(diggi.TypeRequest, func(m *diggi.Message) {
+		_ = ctx.Messages().Reply(m, m.Payload())
+	})
+	return nil
+}
+
+func (s *sink) Receive(m *diggi.Message) {
+	s.mu.Lock()
+	s.got = append(s.got, append([]byte(nil), m.Payload()...))
+	s.mu.Unlock()
+	select {
+	case s.seen <- struct{}{}:
+	default:
+	}
+}
+
+func (s *sink) Stop(*diggi.Context) {}
+
+func (s *sink) payloads() [][]byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([][]byte(nil), s.got...)
+}
+
+// testbed is one instance with agents "alice" and "bob" (both sinks).
+type testbed struct {
+	in      *diggi.Instance
+	factory *Factory
+	alice   *sink
+	bob     *sink
+}
+
+type bedOptions struct {
+	trusted        [2]bool
+	allowPlaintext bool
+	router         diggi.Router
+	transport      func(from, to diggi.Info, msg []byte) []byte
+	rekey          uint64
+}
+
+func newTestbed(t *testing.T, o bedOptions) *testbed {
+	t.Helper()
+	root, err := trust.NewSimRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	platform, err := trust.NewPlatform(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	backend, err := trust.NewSimBackend(platform)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb := &testbed{alice: &sink{seen: make(chan struct{}, 1)}, bob: &sink{seen: make(chan struct{}, 1)}}
+	reg := diggi.NewRegistry()
+	if err := reg.Register("sink-a", func() diggi.Agent { return tb.alice }); err != nil {
+		t.Fatal(err)
+	}
+	if err := reg.Register("sink-b", func() diggi.Agent { return tb.bob }); err != nil {
+		t.Fatal(err)
+	}
+	cfg := diggi.Config{Instance: "test", Agents: []diggi.AgentConfig{
+		{Name: "alice", Kind: "sink-a", Trusted: o.trusted[0], Options: diggi.Options{"role": "client"}},
+		{Name: "bob", Kind: "sink-b", Trusted: o.trusted[1]},
+	}}
+	spec, err := SpecsFromConfig(cfg, trust.SignerFromKey([]byte("test")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb.factory, err = New(Options{
+		Backend: backend, Spec: spec,
+		AllowSimulated: true, SimRoots: []*x509.Certificate{root.Certificate()},
+		AllowPlaintext: o.allowPlaintext,
+		Transport:      o.transport,
+		RekeyMessages:  o.rekey,
+		Logger:         quiet,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb.in, err = diggi.NewInstance(cfg, diggi.InstanceOptions{
+		Registry: reg, Router: o.router, Channels: tb.factory.ChannelFactory(), Logger: quiet,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tb.in.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := tb.in.Stop(); err != nil {
+			t.Error(err)
+		}
+	})
+	return tb
+}
+
+func (tb *testbed) info(t *testing.T, name string) diggi.Info {
+	t.Helper()
+	i, ok := tb.in.Directory().Lookup(name)
+	if !ok {
+		t.Fatalf("no agent %s", name)
+	}
+	return i
+}
+
+// run executes fn in the named agent, under its baton.
+func (tb *testbed) run(t *testing.T, name string, fn func(*diggi.Context) error) {
+	t.Helper()
+	ctx, ok := tb.in.Context(name)
+	if !ok {
+		t.Fatalf("no agent %s", name)
+	}
+	var ferr error
+	if err := ctx.Scheduler().Run(func() { ferr = fn(ctx) }); err != nil {
+		t.Fatal(err)
+	}
+	if ferr != nil {
+		t.Fatal(ferr)
+	}
+}
+
+// waitUntil polls cond until it holds or the deadline passes.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+func (tb *testbed) stats(t *testing.T, name string) diggi.Stats {
+	ctx, ok := tb.in.Context(name)
+	if !ok {
+		t.Fatalf("no agent %s", name)
+	}
+	return ctx.Messages().Stats()
+}
+
+func payload(i int) []byte { return fmt.Appendf(nil, "payload %03d", i) }

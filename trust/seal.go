@@ -1,0 +1,125 @@
+package trust
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"fmt"
+)
+
+// SealPolicy says which identity a sealed blob is bound to.
+type SealPolicy uint8
+
+const (
+	// SealToMeasurement: only the same code and configuration can unseal.
+	SealToMeasurement SealPolicy = 1
+	// SealToSigner: any agent from the same signer can unseal (survives upgrades).
+	SealToSigner SealPolicy = 2
+)
+
+func (p SealPolicy) String() string {
+	switch p {
+	case SealToMeasurement:
+		return "measurement"
+	case SealToSigner:
+		return "signer"
+	}
+	return fmt.Sprintf("SealPolicy(%d)", uint8(p))
+}
+
+// SealVersion is the sealed blob format version.
+const SealVersion = 1
+
+var sealMagic = [4]byte{'D', 'G', 'S', 'L'}
+
+const (
+	sealSaltLen  = 16
+	sealNonceLen = 12
+	maxSealBlob  = 64 << 20
+)
+
+// keyFunc derives the sealing key for a policy and per-blob salt.
+type keyFunc func(policy SealPolicy, salt []byte) ([]byte, error)
+
+// Sealed blob layout:
+//
+//	magic "DGSL" | version u8 | policy u8 | len u8 | backend | salt[16] | nonce[12] | AES-256-GCM(plaintext)
+//
+// Everything before the ciphertext is authenticated as additional data,
+// together with the caller's aad, so the recorded policy cannot be changed.
+func seal(backend string, policy SealPolicy, plaintext, aad []byte, derive keyFunc) ([]byte, error) {
+	if policy != SealToMeasurement && policy != SealToSigner {
+		return nil, fmt.Errorf("seal: unknown policy %d", policy)
+	}
+	hdr := make([]byte, 0, 7+len(backend)+sealSaltLen+sealNonceLen+len(plaintext)+16)
+	hdr = append(hdr, sealMagic[:]...)
+	hdr = append(hdr, SealVersion, byte(policy), byte(len(backend)))
+	hdr = append(hdr, backend...)
+	rnd := make([]byte, sealSaltLen+sealNonceLen)
+	if _, err := rand.Read(rnd); err != nil {
+		return nil, fmt.Errorf("seal: random: %w", err)
+	}
+	hdr = append(hdr, rnd...)
+	salt, nonce := rnd[:sealSaltLen], rnd[sealSaltLen:]
+	aead, err := sealAEAD(derive, policy, salt)
+	if err != nil {
+		return nil, fmt.Errorf("seal: %w", err)
+	}
+	return aead.Seal(hdr, nonce, plaintext, sealAAD(hdr, aad)), nil
+}
+
+func unseal(backend string, blob, aad []byte, derive keyFunc) ([]byte, error) {
+	if len(blob) > maxSealBlob {
+		return nil, fmt.Errorf("%w: %d bytes", ErrSealedMalformed, len(blob))
+	}
+	r := reader{b: blob}
+	magic := r.take(4)
+	version := r.u8()
+	policy := SealPolicy(r.u8())
+	name := r.take(int(r.u8()))
+	salt := r.take(sealSaltLen)
+	nonce := r.take(sealNonceLen)
+	if r.err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrSealedMalformed, r.err)
+	}
+	if string(magic) != string(sealMagic[:]) {
+		return nil, fmt.Errorf("%w: bad magic", ErrSealedMalformed)
+	}
+	if version != SealVersion {
+		return nil, fmt.Errorf("%w: version %d", ErrSealVersion, version)
+	}
+	if string(name) != backend {
+		return nil, fmt.Errorf("%w: sealed by backend %q, this is %q", ErrUnseal, name, backend)
+	}
+	if policy != SealToMeasurement && policy != SealToSigner {
+		return nil, fmt.Errorf("%w: unknown policy %d", ErrSealedMalformed, policy)
+	}
+	hdr := blob[:len(blob)-len(r.b)]
+	aead, err := sealAEAD(derive, policy, salt)
+	if err != nil {
+		return nil, fmt.Errorf("unseal: %w", err)
+	}
+	pt, err := aead.Open(nil, nonce, r.b, sealAAD(hdr, aad))
+	if err != nil {
+		return nil, fmt.Errorf("%w (policy %s)", ErrUnseal, policy)
+	}
+	return pt, nil
+}
+
+func sealAEAD(derive keyFunc, policy SealPolicy, salt []byte) (cipher.AEAD, error) {
+	key, err := derive(policy, salt)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(key)
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(block)
+}
+
+func sealAAD(hdr, aad []byte) []byte {
+	out := make([]byte, 0, len(hdr)+len(aad))
+	return append(append(out, hdr...), aad...)
+}

@@ -1,0 +1,128 @@
+package ycsb
+
+import (
+	"math"
+	"slices"
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// Status is how an operation ended, named as YCSB's Status codes are.
+type Status string
+
+// The statuses an operation can end with.
+const (
+	StatusOK             Status = "OK"
+	StatusNotFound       Status = "NOT_FOUND"
+	StatusError          Status = "ERROR"
+	StatusNotImplemented Status = "NOT_IMPLEMENTED"
+)
+
+// Latencies are recorded in microseconds, as YCSB reports them, from 1 µs
+// to an hour with three significant digits.
+const (
+	histMin     = 1
+	histMax     = int64(time.Hour / time.Microsecond)
+	histSigFigs = 3
+)
+
+// OpStats are one operation type's measurements.
+type OpStats struct {
+	Hist    *hdrhistogram.Histogram
+	Count   int64
+	SumUs   float64 // exact sums, for the mean and its confidence interval
+	SumSqUs float64
+	Returns map[Status]int64
+}
+
+func newOpStats() *OpStats {
+	return &OpStats{Hist: hdrhistogram.New(histMin, histMax, histSigFigs), Returns: map[Status]int64{}}
+}
+
+func (s *OpStats) record(d time.Duration, st Status) {
+	us := d.Microseconds()
+	if us < histMin {
+		us = histMin
+	}
+	if us > histMax {
+		us = histMax
+	}
+	// RecordValue only fails outside [histMin, histMax], clamped above.
+	_ = s.Hist.RecordValue(us)
+	s.Count++
+	f := float64(d) / float64(time.Microsecond)
+	s.SumUs += f
+	s.SumSqUs += f * f
+	s.Returns[st]++
+}
+
+func (s *OpStats) merge(o *OpStats) {
+	s.Hist.Merge(o.Hist)
+	s.Count += o.Count
+	s.SumUs += o.SumUs
+	s.SumSqUs += o.SumSqUs
+	for k, v := range o.Returns {
+		s.Returns[k] += v
+	}
+}
+
+// Mean is the mean latency in microseconds.
+func (s *OpStats) Mean() float64 {
+	if s.Count == 0 {
+		return 0
+	}
+	return s.SumUs / float64(s.Count)
+}
+
+// StdDev is the sample standard deviation of the latency in microseconds.
+func (s *OpStats) StdDev() float64 {
+	if s.Count < 2 {
+		return 0
+	}
+	n := float64(s.Count)
+	v := (s.SumSqUs - s.SumUs*s.SumUs/n) / (n - 1)
+	if v < 0 { // rounding
+		v = 0
+	}
+	return math.Sqrt(v)
+}
+
+// CI returns the half-width of the confidence interval of the mean latency
+// at the given level (0.96 is the thesis's), by the normal approximation,
+// which is sound for the 10^5 samples per client the thesis takes.
+func (s *OpStats) CI(level float64) float64 {
+	if s.Count < 2 || level <= 0 || level >= 1 {
+		return 0
+	}
+	z := math.Sqrt2 * math.Erfinv(level)
+	return z * s.StdDev() / math.Sqrt(float64(s.Count))
+}
+
+// Errors is the number of operations that did not end OK or NOT_FOUND.
+func (s *OpStats) Errors() int64 {
+	return s.Count - s.Returns[StatusOK] - s.Returns[StatusNotFound]
+}
+
+// Statuses returns the statuses seen, sorted, for stable reports.
+func (s *OpStats) Statuses() []Status {
+	var out []Status
+	for k := range s.Returns {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// measurements are one client's; clients never share them, so recording
+// takes no lock, and they are merged when the run ends.
+type measurements struct {
+	ops [numOps]*OpStats
+}
+
+func (m *measurements) record(op Op, d time.Duration, st Status) {
+	if m.ops[op] == nil {
+		m.ops[op] = newOpStats()
+	}
+	m.ops[op].record(d, st)
+}
