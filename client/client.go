@@ -100,9 +100,12 @@ func (c *Client) routeFor(sensitive bool, now time.Time) (*route, error) {
 		return nil, ErrNoLiveServers
 	}
 	var err error
-	if c.cfg.Distribution == Modulo {
-		r.picker, err = ketama.NewModulo(len(list), c.cfg.ModuloHash)
-	} else {
+	switch c.cfg.Distribution {
+	case Modulo:
+		r.picker, err = ketama.NewModulo(len(list), c.cfg.Hash)
+	case KetamaUnweighted:
+		r.picker, err = ketama.NewRingUnweighted(list, c.cfg.Hash)
+	default:
 		r.picker, err = ketama.NewRing(list)
 	}
 	if err != nil {
@@ -117,7 +120,7 @@ func (c *Client) routeFor(sensitive bool, now time.Time) (*route, error) {
 
 // pick returns the server for key.
 func (c *Client) pick(key string, o callOptions) (*server, error) {
-	if err := checkKey(key); err != nil {
+	if err := checkKey(key, c.cfg.Protocol); err != nil {
 		return nil, err
 	}
 	r, err := c.routeFor(o.sensitive, time.Now())
@@ -130,9 +133,19 @@ func (c *Client) pick(key string, o callOptions) (*server, error) {
 	return c.servers[r.index[r.picker.Pick([]byte(key))]], nil
 }
 
-func checkKey(key string) error {
+// checkKey enforces memcached's key rules: 1 to 250 bytes, and for the
+// ASCII protocols no spaces or control characters, which would split or end
+// the command line.
+func checkKey(key string, p Protocol) error {
 	if len(key) == 0 || len(key) > 250 {
 		return ErrMalformedKey
+	}
+	if p != Binary {
+		for i := 0; i < len(key); i++ {
+			if key[i] <= ' ' || key[i] == 0x7f {
+				return ErrMalformedKey
+			}
+		}
 	}
 	return nil
 }

@@ -26,15 +26,18 @@ type Distribution int
 
 // The distributions, both libmemcached-compatible (see package ketama).
 const (
-	Ketama Distribution = iota // weighted consistent hashing
-	Modulo                     // hash(key) mod servers, the thesis's first method
+	Ketama           Distribution = iota // weighted consistent hashing (MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED)
+	Modulo                               // Hash(key) mod servers, the thesis's first method
+	KetamaUnweighted                     // plain ketama with Hash (MEMCACHED_BEHAVIOR_KETAMA); weights must be 1
 )
 
 // Config configures a Client. Zero values take the defaults noted.
 type Config struct {
 	Servers      []ServerConfig
 	Distribution Distribution
-	ModuloHash   ketama.Hash // hash for Modulo; default one-at-a-time
+	Hash         ketama.Hash // key hash for Modulo and KetamaUnweighted; default one-at-a-time
+
+	Protocol Protocol // Binary (default), Text or Meta
 
 	Dial    DialFunc    // default: net.Dialer
 	Network string      // default "tcp"

@@ -20,12 +20,14 @@ type conn struct {
 	nc      net.Conn
 	srv     *server
 	maxBody int
+	codec   codec
 
 	wmu sync.Mutex // serialises writes; a request's bytes never interleave
 	buf []byte
 
 	mu      sync.Mutex
-	pending map[uint32]*call
+	pending map[uint32]*call // binary: calls by opaque
+	queue   []*call          // text, meta: calls in request order
 	opaque  uint32
 	err     error // once set, the connection is finished
 
@@ -35,18 +37,20 @@ type conn struct {
 
 // call is one request awaiting its response(s).
 type call struct {
-	// last reports whether a response ends the call. nil means the first
-	// response does; multi-response calls (get-multi's quiet gets ended by
-	// a NOOP, stats ended by an empty key) set their own.
-	last  func(protocol.BinResponse) bool
-	resps []protocol.BinResponse
-	err   error
-	done  chan struct{}
+	req       *request
+	resps     []protocol.BinResponse
+	err       error
+	done      chan struct{}
+	abandoned bool // the caller stopped waiting; the reply is read and dropped
 }
 
-func newConn(nc net.Conn, srv *server, maxBody int) *conn {
-	c := &conn{nc: nc, srv: srv, maxBody: maxBody, pending: map[uint32]*call{}, done: make(chan struct{})}
-	go c.readLoop()
+func newConn(nc net.Conn, srv *server, maxBody int, cd codec) *conn {
+	c := &conn{nc: nc, srv: srv, maxBody: maxBody, codec: cd, pending: map[uint32]*call{}, done: make(chan struct{})}
+	if cd.ordered() {
+		go c.readOrdered()
+	} else {
+		go c.readLoop()
+	}
 	return c
 }
 
@@ -57,10 +61,10 @@ func (c *conn) broken() bool {
 	return c.err != nil
 }
 
-// send registers a call and writes the request that build appends for the
-// call's opaque. Requests of one call share its opaque.
-func (c *conn) send(ctx context.Context, last func(protocol.BinResponse) bool, build func(dst []byte, opaque uint32) []byte) (*call, error) {
-	cl := &call{last: last, done: make(chan struct{})}
+// send registers a call and writes its request. Registering and writing
+// happen under one lock, so the queue's order is the wire's order.
+func (c *conn) send(ctx context.Context, req *request) (*call, error) {
+	cl := &call{req: req, done: make(chan struct{})}
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 
@@ -72,11 +76,20 @@ func (c *conn) send(ctx context.Context, last func(protocol.BinResponse) bool, b
 	}
 	c.opaque++
 	op := c.opaque
-	c.pending[op] = cl
+	buf, err := c.codec.appendRequest(c.buf[:0], req, op)
+	if err != nil {
+		c.mu.Unlock()
+		return nil, err
+	}
+	c.buf = buf
+	if c.codec.ordered() {
+		c.queue = append(c.queue, cl)
+	} else {
+		c.pending[op] = cl
+	}
 	c.inflight.Add(1)
 	c.mu.Unlock()
 
-	c.buf = build(c.buf[:0], op)
 	dl, _ := ctx.Deadline()
 	if err := c.nc.SetWriteDeadline(dl); err != nil {
 		c.fail(fmt.Errorf("%w: %w", ErrConnBroken, err))
@@ -101,11 +114,18 @@ func (c *conn) wait(ctx context.Context, cl *call) ([]protocol.BinResponse, erro
 		return cl.resps, cl.err
 	case <-ctx.Done():
 		c.mu.Lock()
-		for op, p := range c.pending {
-			if p == cl {
-				delete(c.pending, op)
+		if !cl.abandoned {
+			select {
+			case <-cl.done: // finished meanwhile
+			default:
+				cl.abandoned = true
 				c.inflight.Add(-1)
-				break
+				for op, p := range c.pending {
+					if p == cl {
+						delete(c.pending, op)
+						break
+					}
+				}
 			}
 		}
 		c.mu.Unlock()
@@ -141,15 +161,47 @@ func (c *conn) readLoop() {
 			continue
 		}
 		cl.resps = append(cl.resps, r)
-		finished := cl.last == nil || cl.last(r)
-		if finished {
+		if cl.req.last(r) {
 			delete(c.pending, h.Opaque)
 			c.inflight.Add(-1)
+			close(cl.done) // under mu, so wait's abandon check sees it
 		}
 		c.mu.Unlock()
-		if finished {
+	}
+}
+
+// readOrdered reads text or meta replies, each parsed according to the
+// request at the head of the queue.
+func (c *conn) readOrdered() {
+	defer close(c.done)
+	br := bufio.NewReaderSize(c.nc, 16<<10)
+	for {
+		if _, err := br.Peek(1); err != nil {
+			c.fail(fmt.Errorf("%w: read from %s: %w", ErrConnBroken, c.srv.cfg.Addr, err))
+			return
+		}
+		c.mu.Lock()
+		if len(c.queue) == 0 {
+			c.mu.Unlock()
+			c.fail(fmt.Errorf("%w: %s sent a reply nobody asked for", ErrConnBroken, c.srv.cfg.Addr))
+			return
+		}
+		cl := c.queue[0]
+		c.mu.Unlock()
+		resps, err := c.codec.readCall(br, cl.req, c.maxBody)
+		if err != nil {
+			c.fail(fmt.Errorf("%w: %s: %w", ErrConnBroken, c.srv.cfg.Addr, err))
+			return
+		}
+		c.mu.Lock()
+		c.queue[0] = nil
+		c.queue = c.queue[1:]
+		if !cl.abandoned {
+			c.inflight.Add(-1)
+			cl.resps = resps
 			close(cl.done)
 		}
+		c.mu.Unlock()
 	}
 }
 
@@ -161,15 +213,23 @@ func (c *conn) fail(err error) {
 		return
 	}
 	c.err = err
-	calls := c.pending
-	c.pending = map[uint32]*call{}
+	var calls []*call
+	for _, cl := range c.pending {
+		calls = append(calls, cl)
+	}
+	for _, cl := range c.queue {
+		if !cl.abandoned {
+			calls = append(calls, cl)
+		}
+	}
+	c.pending, c.queue = map[uint32]*call{}, nil
 	c.inflight.Store(0)
-	c.mu.Unlock()
-	_ = c.nc.Close()
 	for _, cl := range calls {
 		cl.err = err
 		close(cl.done)
 	}
+	c.mu.Unlock()
+	_ = c.nc.Close()
 }
 
 // close ends the connection and waits for its reader.
@@ -200,5 +260,5 @@ func dialConn(ctx context.Context, cfg *Config, srv *server) (*conn, error) {
 		}
 		nc = t
 	}
-	return newConn(nc, srv, cfg.MaxValueSize+64<<10), nil
+	return newConn(nc, srv, cfg.MaxValueSize+64<<10, cfg.Protocol.codec()), nil
 }

@@ -1,4 +1,24 @@
 // Package client is a memcached client for many servers (thesis §4.8): text,
 // meta and binary protocols, consistent hashing, connection pools, and an
 // asynchronous form for pipelining, over TCP, TLS or Diggi sockets.
+//
+// The transport is only a dialer (Config.Dial), so the same client runs over
+// TCP, TLS (Config.TLS wraps whatever the dialer returns) or a Diggi socket.
+// Keys map to servers with libmemcached-compatible weighted ketama or modulo
+// hashing (package ketama), so a C client and this one agree on where every
+// key lives.
+//
+// Every connection is multiplexed: requests are written as they come and a
+// reader goroutine hands each reply to its caller (by opaque in the binary
+// protocol, in order in text and meta), so many requests can be outstanding
+// on one connection. The *Async methods return a Pending to collect later,
+// the thesis's Listing 4.5.
+//
+// Servers that fail FailureLimit times in a row are left alone for a backoff
+// that doubles up to MaxBackoff; with Rehash their keys move to the others.
+// Values at least CompressThreshold bytes long are stored zlib-compressed and
+// marked with FlagCompressed (client flags bit 30). Calls made with the
+// Sensitive option only go to servers marked Trusted (thesis §6.2.2).
+//
+// This package must never import the server, the engine or Diggi.
 package client

@@ -15,7 +15,7 @@ var (
 	ErrCASConflict     = errors.New("memcache: compare-and-swap conflict")
 	ErrTooLarge        = errors.New("memcache: value too large")
 	ErrNonNumeric      = errors.New("memcache: value is not a number")
-	ErrMalformedKey    = errors.New("memcache: key empty or longer than 250 bytes")
+	ErrMalformedKey    = errors.New("memcache: key empty, longer than 250 bytes, or (text/meta) with spaces or control characters")
 	ErrReservedFlag    = errors.New("memcache: client flag bit 30 is reserved for compression")
 	ErrServerDead      = errors.New("memcache: server marked dead")
 	ErrNoServers       = errors.New("memcache: no servers configured")

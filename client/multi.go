@@ -47,22 +47,15 @@ func (c *Client) GetMulti(ctx context.Context, keys []string, opts ...CallOption
 	return out, firstErr
 }
 
-func isNoop(r protocol.BinResponse) bool { return r.Header.Opcode == protocol.OpNoop }
-
 func (c *Client) getBatch(ctx context.Context, s *server, keys []string) ([]*Item, error) {
-	p, err := c.startOn(ctx, s, isNoop, func(dst []byte, opaque uint32) []byte {
-		for _, k := range keys {
-			dst = protocol.AppendBinRequest(dst, protocol.OpGetKQ, opaque, 0, nil, []byte(k), nil)
-		}
-		return protocol.AppendBinRequest(dst, protocol.OpNoop, opaque, 0, nil, nil, nil)
-	})
+	p, err := c.startOn(ctx, s, &request{op: protocol.OpGetKQ, keys: keys})
 	if err != nil {
 		return nil, err
 	}
 	var items []*Item
 	p.decode = func(rs []protocol.BinResponse) (*Item, error) {
 		for _, r := range rs {
-			if isNoop(r) {
+			if r.Header.Opcode == protocol.OpNoop {
 				continue
 			}
 			if r.Header.Status != protocol.StatusOK {
@@ -110,8 +103,8 @@ func eachServer[T any](c *Client, f func(*server) (T, error)) (map[string]T, err
 	return out, firstErr
 }
 
-func (c *Client) simple(ctx context.Context, s *server, build func([]byte, uint32) []byte) (protocol.BinResponse, error) {
-	p, err := c.startOn(ctx, s, nil, build)
+func (c *Client) simple(ctx context.Context, s *server, req *request) (protocol.BinResponse, error) {
+	p, err := c.startOn(ctx, s, req)
 	if err != nil {
 		return protocol.BinResponse{}, err
 	}
@@ -130,12 +123,7 @@ func (c *Client) FlushAll(ctx context.Context, delay int32) error {
 	ctx, cancel := c.withTimeout(ctx)
 	defer cancel()
 	_, err := eachServer(c, func(s *server) (struct{}, error) {
-		_, err := c.simple(ctx, s, func(dst []byte, opaque uint32) []byte {
-			if delay > 0 {
-				return protocol.AppendBinExptime(dst, protocol.OpFlush, opaque, nil, uint32(delay))
-			}
-			return protocol.AppendBinRequest(dst, protocol.OpFlush, opaque, 0, nil, nil, nil)
-		})
+		_, err := c.simple(ctx, s, &request{op: protocol.OpFlush, exptime: uint32(max(delay, 0))})
 		return struct{}{}, err
 	})
 	return err
@@ -146,9 +134,7 @@ func (c *Client) Version(ctx context.Context) (map[string]string, error) {
 	ctx, cancel := c.withTimeout(ctx)
 	defer cancel()
 	return eachServer(c, func(s *server) (string, error) {
-		r, err := c.simple(ctx, s, func(dst []byte, opaque uint32) []byte {
-			return protocol.AppendBinRequest(dst, protocol.OpVersion, opaque, 0, nil, nil, nil)
-		})
+		r, err := c.simple(ctx, s, &request{op: protocol.OpVersion})
 		return string(r.Value), err
 	})
 }
@@ -156,14 +142,15 @@ func (c *Client) Version(ctx context.Context) (map[string]string, error) {
 // Stats returns each server's statistics of the given group ("" for the
 // general ones, or "items", "slabs", "settings", ...), by address.
 func (c *Client) Stats(ctx context.Context, group string) (map[string]map[string]string, error) {
+	for i := 0; i < len(group); i++ {
+		if group[i] < ' ' || group[i] == 0x7f {
+			return nil, fmt.Errorf("memcache: stats group %q has control characters", group)
+		}
+	}
 	ctx, cancel := c.withTimeout(ctx)
 	defer cancel()
-	// A stats reply is many packets; an empty key (or an error) ends it.
-	end := func(r protocol.BinResponse) bool { return len(r.Key) == 0 || r.Header.Status != protocol.StatusOK }
 	return eachServer(c, func(s *server) (map[string]string, error) {
-		p, err := c.startOn(ctx, s, end, func(dst []byte, opaque uint32) []byte {
-			return protocol.AppendBinRequest(dst, protocol.OpStat, opaque, 0, nil, []byte(group), nil)
-		})
+		p, err := c.startOn(ctx, s, &request{op: protocol.OpStat, group: group})
 		if err != nil {
 			return nil, err
 		}

@@ -14,7 +14,7 @@ type Item struct {
 	Value      []byte
 	Flags      uint32 // opaque to the server; bit 30 is FlagCompressed
 	Expiration int32  // memcached semantics: seconds, or a Unix time past 30 days; 0 = never
-	CAS        uint64 // set by reads; a non-zero CAS makes CompareAndSwap conditional
+	CAS        uint64 // set by reads (and by binary/meta writes); non-zero makes CompareAndSwap conditional
 }
 
 // noAutoCreate, as a counter's expiration, tells the server to fail on a
@@ -29,33 +29,32 @@ func (c *Client) withTimeout(ctx context.Context) (context.Context, context.Canc
 	return context.WithTimeout(ctx, c.cfg.Timeout)
 }
 
-// start routes key, picks a connection and sends the request.
-func (c *Client) start(ctx context.Context, key string, o callOptions, last func(protocol.BinResponse) bool, build func([]byte, uint32) []byte) (*Pending, error) {
-	s, err := c.pick(key, o)
+// start routes req's key, picks a connection and sends the request.
+func (c *Client) start(ctx context.Context, req *request, o callOptions) (*Pending, error) {
+	s, err := c.pick(req.key, o)
 	if err != nil {
 		return nil, err
 	}
-	return c.startOn(ctx, s, last, build)
+	return c.startOn(ctx, s, req)
 }
 
-func (c *Client) startOn(ctx context.Context, s *server, last func(protocol.BinResponse) bool, build func([]byte, uint32) []byte) (*Pending, error) {
+func (c *Client) startOn(ctx context.Context, s *server, req *request) (*Pending, error) {
 	cn, err := s.getConn(ctx)
 	if err != nil {
 		return nil, err
 	}
-	cl, err := cn.send(ctx, last, build)
+	cl, err := cn.send(ctx, req)
 	if err != nil {
 		s.failure(err)
 		return nil, err
 	}
-	return &Pending{c: c, srv: s, conn: cn, call: cl}, nil
+	return &Pending{srv: s, conn: cn, call: cl}, nil
 }
 
 // Pending is a request that has been sent and whose response has not been
 // collected: the asynchronous form of the thesis's Listing 4.5. Any number
 // may be outstanding on one connection (pipelining).
 type Pending struct {
-	c    *Client
 	srv  *server
 	conn *conn
 	call *call
@@ -68,6 +67,7 @@ type Pending struct {
 
 // Wait blocks until the response arrives or ctx ends, and returns the
 // call's item (for reads) and error. Waiting again returns the same result.
+// A Pending must not be waited on from two goroutines at once.
 func (p *Pending) Wait(ctx context.Context) (*Item, error) {
 	if p.done {
 		return p.item, p.err
@@ -85,25 +85,33 @@ func (p *Pending) Wait(ctx context.Context) (*Item, error) {
 	return p.item, p.err
 }
 
-func (c *Client) sync(ctx context.Context, p *Pending, err error) (*Item, error) {
+func syncWait(ctx context.Context, p *Pending, err error) (*Item, error) {
 	if err != nil {
 		return nil, err
 	}
 	return p.Wait(ctx)
 }
 
-// GetAsync sends a get for key; Wait returns the item or ErrCacheMiss.
-func (c *Client) GetAsync(ctx context.Context, key string, opts ...CallOption) (*Pending, error) {
-	return c.getLike(ctx, key, protocol.OpGetK, false, 0, collect(opts))
+// send starts req and installs a decoder that maps the first response's
+// status to an error.
+func (c *Client) send(ctx context.Context, req *request, o callOptions, notStoredOnMiss, existsIsCAS bool) (*Pending, error) {
+	p, err := c.start(ctx, req, o)
+	if err != nil {
+		return nil, err
+	}
+	p.decode = func(rs []protocol.BinResponse) (*Item, error) {
+		return nil, statusErr(p.srv.cfg.Addr, rs[0], notStoredOnMiss, existsIsCAS)
+	}
+	return p, nil
 }
 
-func (c *Client) getLike(ctx context.Context, key string, op uint8, withExp bool, exp int32, o callOptions) (*Pending, error) {
-	p, err := c.start(ctx, key, o, nil, func(dst []byte, opaque uint32) []byte {
-		if withExp {
-			return protocol.AppendBinExptime(dst, op, opaque, []byte(key), uint32(exp))
-		}
-		return protocol.AppendBinRequest(dst, op, opaque, 0, nil, []byte(key), nil)
-	})
+// GetAsync sends a get for key; Wait returns the item or ErrCacheMiss.
+func (c *Client) GetAsync(ctx context.Context, key string, opts ...CallOption) (*Pending, error) {
+	return c.getLike(ctx, &request{op: protocol.OpGetK, key: key}, collect(opts))
+}
+
+func (c *Client) getLike(ctx context.Context, req *request, o callOptions) (*Pending, error) {
+	p, err := c.start(ctx, req, o)
 	if err != nil {
 		return nil, err
 	}
@@ -111,7 +119,7 @@ func (c *Client) getLike(ctx context.Context, key string, op uint8, withExp bool
 		if err := statusErr(p.srv.cfg.Addr, rs[0], false, false); err != nil {
 			return nil, err
 		}
-		return c.itemFrom(key, rs[0])
+		return c.itemFrom(req.key, rs[0])
 	}
 	return p, nil
 }
@@ -129,19 +137,20 @@ func (c *Client) Get(ctx context.Context, key string, opts ...CallOption) (*Item
 	ctx, cancel := c.withTimeout(ctx)
 	defer cancel()
 	p, err := c.GetAsync(ctx, key, opts...)
-	return c.sync(ctx, p, err)
+	return syncWait(ctx, p, err)
 }
 
 // GetAndTouch (gat) returns the item for key and sets its expiration.
 func (c *Client) GetAndTouch(ctx context.Context, key string, exp int32, opts ...CallOption) (*Item, error) {
 	ctx, cancel := c.withTimeout(ctx)
 	defer cancel()
-	p, err := c.getLike(ctx, key, protocol.OpGATK, true, exp, collect(opts))
-	return c.sync(ctx, p, err)
+	p, err := c.getLike(ctx, &request{op: protocol.OpGATK, key: key, exptime: uint32(exp)}, collect(opts))
+	return syncWait(ctx, p, err)
 }
 
-// storeAsync sends a storage command for it.
-func (c *Client) storeAsync(ctx context.Context, op uint8, it *Item, o callOptions) (*Pending, error) {
+// storeAsync sends a storage command for it; Wait updates it.CAS when the
+// protocol reports one.
+func (c *Client) storeAsync(ctx context.Context, op uint8, it *Item, cas uint64, o callOptions) (*Pending, error) {
 	threshold := c.cfg.CompressThreshold
 	if op == protocol.OpAppend || op == protocol.OpPrepend {
 		threshold = 0 // they extend bytes the server holds, which must stay raw
@@ -150,25 +159,15 @@ func (c *Client) storeAsync(ctx context.Context, op uint8, it *Item, o callOptio
 	if err != nil {
 		return nil, err
 	}
-	cas := it.CAS
-	if op != protocol.OpSet {
-		// Only set takes a CAS here; CompareAndSwap is a set with one.
-		cas = 0
-	}
-	key := it.Key
-	p, err := c.start(ctx, key, o, nil, func(dst []byte, opaque uint32) []byte {
-		if op == protocol.OpAppend || op == protocol.OpPrepend {
-			return protocol.AppendBinRequest(dst, op, opaque, 0, nil, []byte(key), value)
-		}
-		return protocol.AppendBinStore(dst, op, opaque, cas, flags, uint32(it.Expiration), []byte(key), value)
-	})
+	req := &request{op: op, key: it.Key, value: value, flags: flags, exptime: uint32(it.Expiration), cas: cas}
+	p, err := c.start(ctx, req, o)
 	if err != nil {
 		return nil, err
 	}
 	notStoredOnMiss := op == protocol.OpReplace || op == protocol.OpAppend || op == protocol.OpPrepend
 	p.decode = func(rs []protocol.BinResponse) (*Item, error) {
 		err := statusErr(p.srv.cfg.Addr, rs[0], notStoredOnMiss, cas != 0)
-		if err == nil {
+		if err == nil && rs[0].Header.Cas != 0 {
 			it.CAS = rs[0].Header.Cas
 		}
 		return nil, err
@@ -176,39 +175,32 @@ func (c *Client) storeAsync(ctx context.Context, op uint8, it *Item, o callOptio
 	return p, nil
 }
 
-func (c *Client) store(ctx context.Context, op uint8, it *Item, opts []CallOption) error {
+func (c *Client) store(ctx context.Context, op uint8, it *Item, cas uint64, opts []CallOption) error {
 	ctx, cancel := c.withTimeout(ctx)
 	defer cancel()
-	p, err := c.storeAsync(ctx, op, it, collect(opts))
-	_, err = c.sync(ctx, p, err)
+	p, err := c.storeAsync(ctx, op, it, cas, collect(opts))
+	_, err = syncWait(ctx, p, err)
 	return err
 }
 
-// SetAsync sends a set; Wait returns its error. The item's CAS is updated
-// on success.
+// SetAsync sends a set; Wait returns its error.
 func (c *Client) SetAsync(ctx context.Context, it *Item, opts ...CallOption) (*Pending, error) {
-	plain := *it
-	plain.CAS = 0
-	return c.storeAsync(ctx, protocol.OpSet, &plain, collect(opts))
+	return c.storeAsync(ctx, protocol.OpSet, it, 0, collect(opts))
 }
 
 // Set stores it unconditionally.
 func (c *Client) Set(ctx context.Context, it *Item, opts ...CallOption) error {
-	plain := *it
-	plain.CAS = 0
-	err := c.store(ctx, protocol.OpSet, &plain, opts)
-	it.CAS = plain.CAS
-	return err
+	return c.store(ctx, protocol.OpSet, it, 0, opts)
 }
 
 // Add stores it only if its key is absent; otherwise ErrNotStored.
 func (c *Client) Add(ctx context.Context, it *Item, opts ...CallOption) error {
-	return c.store(ctx, protocol.OpAdd, it, opts)
+	return c.store(ctx, protocol.OpAdd, it, 0, opts)
 }
 
 // Replace stores it only if its key is present; otherwise ErrNotStored.
 func (c *Client) Replace(ctx context.Context, it *Item, opts ...CallOption) error {
-	return c.store(ctx, protocol.OpReplace, it, opts)
+	return c.store(ctx, protocol.OpReplace, it, 0, opts)
 }
 
 // Append adds it.Value after the stored value; ErrNotStored when absent.
@@ -217,14 +209,14 @@ func (c *Client) Replace(ctx context.Context, it *Item, opts ...CallOption) erro
 func (c *Client) Append(ctx context.Context, it *Item, opts ...CallOption) error {
 	raw := *it
 	raw.Flags = 0
-	return c.store(ctx, protocol.OpAppend, &raw, opts)
+	return c.store(ctx, protocol.OpAppend, &raw, 0, opts)
 }
 
 // Prepend adds it.Value before the stored value; ErrNotStored when absent.
 func (c *Client) Prepend(ctx context.Context, it *Item, opts ...CallOption) error {
 	raw := *it
 	raw.Flags = 0
-	return c.store(ctx, protocol.OpPrepend, &raw, opts)
+	return c.store(ctx, protocol.OpPrepend, &raw, 0, opts)
 }
 
 // CompareAndSwap stores it only if the stored item's CAS still equals
@@ -233,21 +225,12 @@ func (c *Client) CompareAndSwap(ctx context.Context, it *Item, opts ...CallOptio
 	if it.CAS == 0 {
 		return fmt.Errorf("memcache: CompareAndSwap of %q without a CAS value", it.Key)
 	}
-	return c.store(ctx, protocol.OpSet, it, opts)
+	return c.store(ctx, protocol.OpSet, it, it.CAS, opts)
 }
 
 // DeleteAsync sends a delete; Wait returns ErrCacheMiss if key was absent.
 func (c *Client) DeleteAsync(ctx context.Context, key string, opts ...CallOption) (*Pending, error) {
-	p, err := c.start(ctx, key, collect(opts), nil, func(dst []byte, opaque uint32) []byte {
-		return protocol.AppendBinRequest(dst, protocol.OpDelete, opaque, 0, nil, []byte(key), nil)
-	})
-	if err != nil {
-		return nil, err
-	}
-	p.decode = func(rs []protocol.BinResponse) (*Item, error) {
-		return nil, statusErr(p.srv.cfg.Addr, rs[0], false, false)
-	}
-	return p, nil
+	return c.send(ctx, &request{op: protocol.OpDelete, key: key}, collect(opts), false, false)
 }
 
 // Delete removes key; ErrCacheMiss if it was absent.
@@ -255,7 +238,7 @@ func (c *Client) Delete(ctx context.Context, key string, opts ...CallOption) err
 	ctx, cancel := c.withTimeout(ctx)
 	defer cancel()
 	p, err := c.DeleteAsync(ctx, key, opts...)
-	_, err = c.sync(ctx, p, err)
+	_, err = syncWait(ctx, p, err)
 	return err
 }
 
@@ -263,16 +246,8 @@ func (c *Client) Delete(ctx context.Context, key string, opts ...CallOption) err
 func (c *Client) Touch(ctx context.Context, key string, exp int32, opts ...CallOption) error {
 	ctx, cancel := c.withTimeout(ctx)
 	defer cancel()
-	p, err := c.start(ctx, key, collect(opts), nil, func(dst []byte, opaque uint32) []byte {
-		return protocol.AppendBinExptime(dst, protocol.OpTouch, opaque, []byte(key), uint32(exp))
-	})
-	if err != nil {
-		return err
-	}
-	p.decode = func(rs []protocol.BinResponse) (*Item, error) {
-		return nil, statusErr(p.srv.cfg.Addr, rs[0], false, false)
-	}
-	_, err = p.Wait(ctx)
+	p, err := c.send(ctx, &request{op: protocol.OpTouch, key: key, exptime: uint32(exp)}, collect(opts), false, false)
+	_, err = syncWait(ctx, p, err)
 	return err
 }
 
@@ -291,9 +266,7 @@ func (c *Client) counter(ctx context.Context, op uint8, key string, delta uint64
 	ctx, cancel := c.withTimeout(ctx)
 	defer cancel()
 	var v uint64
-	p, err := c.start(ctx, key, collect(opts), nil, func(dst []byte, opaque uint32) []byte {
-		return protocol.AppendBinCounter(dst, op, opaque, []byte(key), delta, 0, noAutoCreate)
-	})
+	p, err := c.start(ctx, &request{op: op, key: key, delta: delta}, collect(opts))
 	if err != nil {
 		return 0, err
 	}

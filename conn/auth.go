@@ -20,6 +20,17 @@ const (
 	replyBadAuthToken    = "CLIENT_ERROR bad authentication token format"
 )
 
+// authReply sends a reply of the authentication phase. Memcached answers
+// these in a response object it reuses until the batch is transmitted, so
+// within one batch of input each reply replaces the previous one.
+func (c *Conn) authReply(s string) {
+	if c.authResp >= c.sent && c.authResp <= len(c.out) {
+		c.out = c.out[:c.authResp]
+	}
+	c.authResp = len(c.out)
+	c.reply(s)
+}
+
 // stepAuth handles one step of the authentication exchange.
 func (c *Conn) stepAuth(buf []byte) bool {
 	if c.authPending == 0 {
@@ -46,7 +57,7 @@ func (c *Conn) stepAuth(buf []byte) bool {
 			size, ok = protocol.ParseUint32(toks[4])
 		}
 		if !ok {
-			c.reply(replyUnauthenticated)
+			c.authReply(replyUnauthenticated)
 			return true
 		}
 		if int(size)+2 > maxAuthValue {
@@ -65,22 +76,22 @@ func (c *Conn) stepAuth(buf []byte) bool {
 	c.off += c.authPending
 	c.authPending = 0
 	if val[len(val)-2] != '\r' || val[len(val)-1] != '\n' {
-		c.reply(replyBadTermination)
+		c.authReply(replyBadTermination)
 		return true
 	}
 	toks := splitSpaces(val[:len(val)-2])
 	if len(toks) < 2 {
-		c.reply(replyBadAuthToken)
+		c.authReply(replyBadAuthToken)
 		return true
 	}
 	c.shared.AuthCmds.Add(1)
 	if c.host.Authenticate(toks[0], toks[1]) {
 		c.authed = true
-		c.reply("STORED")
+		c.authReply("STORED")
 		return true
 	}
 	c.shared.AuthErrors.Add(1)
-	c.reply(replyAuthFailure)
+	c.authReply(replyAuthFailure)
 	return true
 }
 

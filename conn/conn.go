@@ -24,6 +24,10 @@ const (
 // complete there; we close instead of buffering it.
 const maxAuthValue = 16384
 
+// maxIdleBuffer is the buffer capacity a connection keeps between requests;
+// larger buffers (grown for big values) are released once drained.
+const maxIdleBuffer = 64 << 10
+
 // Conn is one client connection's protocol state machine. All methods
 // except State and LastCmd must be called from one goroutine at a time;
 // Feed and Process call into the engine, so the host holds whatever lock
@@ -44,11 +48,16 @@ type Conn struct {
 
 	out  []byte // pending output; out[sent:] is unsent
 	sent int
+	// flushed is where memcached would have started transmitting: replies
+	// before it are beyond recall, replies after it are still queued and
+	// some error paths discard them (see discardQueued).
+	flushed int
 
 	closed bool
 
 	authed      bool
 	authPending int // >0: waiting for this many auth value bytes (with "\r\n")
+	authResp    int // offset in out of this batch's authentication reply, or -1
 
 	text    protocol.TextParser
 	bin     protocol.BinParser
@@ -91,6 +100,11 @@ func (c *Conn) Feed(in []byte) (more bool) {
 	}
 	c.shared.BytesRead.Add(uint64(len(in)))
 	if c.off == len(c.in) {
+		// Drop a buffer grown for a large value once it is consumed, so
+		// idle connections do not pin megabytes.
+		if cap(c.in) > maxIdleBuffer {
+			c.in = nil
+		}
 		c.in, c.off = c.in[:0], 0
 	} else if c.off > 0 && c.off >= len(c.in)/2 {
 		// Compact when the consumed prefix dominates, so copying stays
@@ -108,6 +122,8 @@ func (c *Conn) Feed(in []byte) (more bool) {
 // again.
 func (c *Conn) Process() (more bool) {
 	budget := c.set.ReqsPerEvent
+	c.flushed = len(c.out)
+	c.authResp = -1
 	c.state.Store(stateParse)
 	defer c.updateState()
 	for !c.closed {
@@ -210,7 +226,10 @@ func (c *Conn) Sent(n int) {
 	c.sent += n
 	c.shared.BytesWritten.Add(uint64(n))
 	if c.sent == len(c.out) {
-		c.out, c.sent = c.out[:0], 0
+		if cap(c.out) > maxIdleBuffer {
+			c.out = nil
+		}
+		c.out, c.sent, c.flushed, c.authResp = c.out[:0], 0, 0, -1
 	}
 }
 
@@ -238,6 +257,16 @@ func (c *Conn) LastCmd() time.Time { return time.Unix(0, c.lastCmd.Load()) }
 func (c *Conn) close() {
 	c.closed = true
 	c.in, c.off, c.need, c.swallow = c.in[:0], 0, 0, 0
+}
+
+// flush marks the replies so far as transmitted, where memcached switches
+// to conn_mwrite (after a get, mn, binary noop or error).
+func (c *Conn) flush() { c.flushed = len(c.out) }
+
+// discardQueued drops the replies memcached still has queued, as its
+// conn_release_items does when a multi-get fails part way.
+func (c *Conn) discardQueued() {
+	c.out = c.out[:max(c.flushed, c.sent)]
 }
 
 // reply appends a text reply line.

@@ -51,10 +51,11 @@ type Settings struct {
 type Shared struct {
 	BytesRead    atomic.Uint64
 	BytesWritten atomic.Uint64
-	CmdMeta      atomic.Uint64
-	AuthCmds     atomic.Uint64
-	AuthErrors   atomic.Uint64
-	ConnYields   atomic.Uint64
+	// CmdMeta is memcached's cmd_meta, which 1.6.18 counts for "me" only.
+	CmdMeta    atomic.Uint64
+	AuthCmds   atomic.Uint64
+	AuthErrors atomic.Uint64
+	ConnYields atomic.Uint64
 }
 
 // reset clears the counters "stats reset" clears.

@@ -15,7 +15,6 @@ func (c *Conn) metaStatus(code string, m *protocol.MetaFlags, it *protocol.MetaI
 }
 
 func (c *Conn) execMetaGet(r *protocol.Request) {
-	c.shared.CmdMeta.Add(1)
 	m := &r.Meta
 	v, ok := c.cache.MetaGet(r.Key, memcache.MetaGetOptions{
 		NoBump:     m.NoBump,
@@ -74,7 +73,6 @@ func metaSetMode(m *protocol.MetaFlags) memcache.Mode {
 }
 
 func (c *Conn) execMetaSet(r *protocol.Request) {
-	c.shared.CmdMeta.Add(1)
 	m := &r.Meta
 	if !r.ValueOK {
 		// ms always reports errors, quiet or not.
@@ -114,7 +112,6 @@ func (c *Conn) execMetaSet(r *protocol.Request) {
 }
 
 func (c *Conn) execMetaDelete(r *protocol.Request) {
-	c.shared.CmdMeta.Add(1)
 	m := &r.Meta
 	res := c.cache.Delete(r.Key, memcache.DeleteOptions{
 		CAS:        m.Cas,
@@ -137,7 +134,6 @@ func (c *Conn) execMetaDelete(r *protocol.Request) {
 }
 
 func (c *Conn) execMetaArith(r *protocol.Request) {
-	c.shared.CmdMeta.Add(1)
 	m := &r.Meta
 	av, res := c.cache.Arith(r.Key, memcache.ArithOptions{
 		Decr:      m.Mode == 'D' || m.Mode == '-',

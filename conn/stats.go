@@ -90,6 +90,8 @@ func (c *Conn) generalStats() []stat {
 			{Name: "lru_crawler_running", Value: "0"},
 			{Name: "lru_crawler_starts", Value: "0"},
 			{Name: "lru_maintainer_juggles", Value: "0"},
+		},
+		"lru_maintainer_juggles": {
 			{Name: "malloc_fails", Value: "0"},
 			{Name: "log_worker_dropped", Value: "0"},
 			{Name: "log_worker_written", Value: "0"},
@@ -105,13 +107,17 @@ func (c *Conn) generalStats() []stat {
 	for _, s := range engine {
 		have[s.Name] = true
 	}
-	for _, s := range engine {
+	var emit func(s stat)
+	emit = func(s stat) {
 		out = append(out, s)
 		for _, extra := range after[s.Name] {
 			if !have[extra.Name] {
-				out = append(out, extra)
+				emit(extra)
 			}
 		}
+	}
+	for _, s := range engine {
+		emit(s)
 	}
 	return out
 }

@@ -35,9 +35,11 @@ func (c *Conn) execText(r *protocol.Request) {
 		c.swallow = r.Swallow
 	}
 	if r.Err != "" {
-		// A get with a too long key still looks up the keys before it.
-		if len(r.Keys) > 0 {
+		// A get with a too long key still looks up the keys before it,
+		// then drops every reply memcached still had queued.
+		if isGet(r.Cmd) && r.Err == protocol.ReplyBadFormat {
 			c.lookupOnly(r)
+			c.discardQueued()
 		}
 		c.replyUnlessNoreply(r, r.Err)
 		return
@@ -83,6 +85,7 @@ func (c *Conn) execText(r *protocol.Request) {
 		c.execShutdown(r)
 	case protocol.CmdMetaNoop:
 		c.reply("MN")
+		c.flush()
 	case protocol.CmdMetaGet:
 		c.execMetaGet(r)
 	case protocol.CmdMetaSet:
@@ -134,6 +137,15 @@ func (c *Conn) execGet(r *protocol.Request) {
 		}
 	}
 	c.out = protocol.AppendEnd(c.out)
+	c.flush()
+}
+
+func isGet(cmd protocol.Cmd) bool {
+	switch cmd {
+	case protocol.CmdGet, protocol.CmdGets, protocol.CmdGat, protocol.CmdGats:
+		return true
+	}
+	return false
 }
 
 func textMode(cmd protocol.Cmd) memcache.Mode {

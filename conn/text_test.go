@@ -8,6 +8,13 @@ import (
 type transcript struct {
 	name, in, want string
 	closed         bool
+	// whole: the reply depends on the input arriving in one read (memcached
+	// discards unsent replies in some error paths), so only the unsplit
+	// input is checked.
+	whole bool
+	// ours: memcached behaves differently on purpose (see the comment at
+	// the transcript); skip the reference run.
+	ours bool
 }
 
 func runTranscripts(t *testing.T, set Settings, tests []transcript) {
@@ -15,6 +22,9 @@ func runTranscripts(t *testing.T, set Settings, tests []transcript) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			for _, split := range []int{0, 1, 7} {
+				if tt.whole && split != 0 {
+					continue
+				}
 				r := newRig(t, set)
 				got := r.run(tt.in, split)
 				if got != tt.want {
@@ -73,8 +83,10 @@ func textTranscripts() []transcript {
 			want: "STORED\r\nVALUE k 0 1 1\r\nx\r\nEND\r\nEXISTS\r\nNOT_FOUND\r\nCLIENT_ERROR bad command line format\r\nERROR\r\n"},
 		{name: "gat", in: "gat abc k\r\ngat 10 k\r\nset k 3 0 1\r\nx\r\ngats 100 k\r\n",
 			want: "CLIENT_ERROR invalid exptime argument\r\nEND\r\nSTORED\r\nVALUE k 3 1 1\r\nx\r\nEND\r\n"},
-		{name: "get long key discards", in: "set a 0 0 1\r\n1\r\nget a " + long + "\r\n",
-			want: "STORED\r\nCLIENT_ERROR bad command line format\r\n"},
+		{name: "get long key discards", whole: true, in: "set a 0 0 1\r\n1\r\nget a " + long + "\r\n",
+			want: "CLIENT_ERROR bad command line format\r\n"},
+		{name: "get long key after flush", in: "set a 0 0 1\r\n1\r\nget a\r\nget a " + long + "\r\n",
+			want: "STORED\r\nVALUE a 0 1\r\n1\r\nEND\r\nCLIENT_ERROR bad command line format\r\n"},
 		{name: "append prepend", in: "append k 0 0 1\r\nx\r\nset k 0 0 1\r\nb\r\nappend k 0 0 1\r\nc\r\nprepend k 0 0 1\r\na\r\nget k\r\n",
 			want: "NOT_STORED\r\nSTORED\r\nSTORED\r\nSTORED\r\nVALUE k 0 3\r\nabc\r\nEND\r\n"},
 		{name: "add replace", in: "add k 0 0 1\r\nx\r\nadd k 0 0 1\r\ny\r\nreplace no 0 0 1\r\nx\r\nreplace k 0 0 1\r\nz\r\nget k\r\n",
@@ -82,7 +94,13 @@ func textTranscripts() []transcript {
 		{name: "flags truncate like memcached", in: "set k 4294967297 0 1\r\nx\r\nget k\r\n", want: "STORED\r\nVALUE k 1 1\r\nx\r\nEND\r\n"},
 		{name: "bare newlines", in: "set k 0 0 5\nhello\r\nget k\n", want: "STORED\r\nVALUE k 0 5\r\nhello\r\nEND\r\n"},
 		{name: "version", in: "version\r\n", want: "VERSION 1.6.18\r\n"},
-		{name: "watch lru slabs", in: "watch\r\nlru tune 10 25 0.1 2.0\r\nslabs reassign 1 2\r\nslabs automove 1\r\nslabs\r\n",
-			want: "CLIENT_ERROR watch commands not allowed\r\nERROR\r\nCLIENT_ERROR slab reassignment disabled\r\nOK\r\nERROR\r\n"},
+		// memcached turns the connection into a log stream; we have no
+		// logger to stream, so we answer as memcached does with watchers
+		// disabled.
+		{name: "watch", ours: true, in: "watch\r\n", want: "CLIENT_ERROR watch commands not allowed\r\n"},
+		// Our slab pages and LRU tuning are fixed at startup, so these
+		// answer as memcached does with the features unavailable.
+		{name: "lru slabs", ours: true, in: "lru tune 10 25 0.1 2.0\r\nslabs reassign 1 2\r\nslabs automove 1\r\nslabs\r\n",
+			want: "ERROR\r\nCLIENT_ERROR slab reassignment disabled\r\nOK\r\nERROR\r\n"},
 	}
 }

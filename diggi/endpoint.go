@@ -1,6 +1,9 @@
 package diggi
 
-import "sync/atomic"
+import (
+	"sync"
+	"sync/atomic"
+)
 
 // endpoint is the runtime's view of one agent: its two bounded queues and
 // the flags the mover, the sender and the receiver use to wake each other
@@ -16,7 +19,8 @@ type endpoint struct {
 	inReady       atomic.Bool   // listed in mover.ready
 	moverWaiting  atomic.Bool   // the mover waits for room in in
 	senderWaiting atomic.Bool   // the agent waits for room in out
-	outSpace      chan struct{} // cap 1: the mover made room in out
+	spaceMu       sync.Mutex
+	spaceCh       chan struct{} // closed when the mover makes room in out
 	armed         atomic.Bool   // a drain task is scheduled or running
 	gone          atomic.Bool   // detached: deliveries fail
 
@@ -32,7 +36,6 @@ func newEndpoint(id AgentID, m *mover, queueSize int) *endpoint {
 		in:       newRing(queueSize),
 		out:      newRing(queueSize),
 		mover:    m,
-		outSpace: make(chan struct{}, 1),
 	}
 }
 
@@ -63,4 +66,32 @@ func (e *endpoint) popIn() *Message {
 		e.mover.freed(e)
 	}
 	return m
+}
+
+// spaceWait returns a channel that is closed once the mover has taken a
+// message from the outbound queue after this call. Several goroutines of
+// the agent may wait at once (a task and a blocked handler), so it is a
+// broadcast, not a token.
+func (e *endpoint) spaceWait() <-chan struct{} {
+	e.spaceMu.Lock()
+	if e.spaceCh == nil {
+		e.spaceCh = make(chan struct{})
+	}
+	ch := e.spaceCh
+	e.spaceMu.Unlock()
+	e.senderWaiting.Store(true)
+	return ch
+}
+
+// spaceMade wakes every goroutine waiting in spaceWait.
+func (e *endpoint) spaceMade() {
+	if !e.senderWaiting.Load() || !e.senderWaiting.CompareAndSwap(true, false) {
+		return
+	}
+	e.spaceMu.Lock()
+	if e.spaceCh != nil {
+		close(e.spaceCh)
+		e.spaceCh = nil
+	}
+	e.spaceMu.Unlock()
 }

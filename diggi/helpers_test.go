@@ -1,7 +1,7 @@
 package diggi
 
 import (
-	"io"
+	"os"
 	"log/slog"
 	"testing"
 	"time"
@@ -51,8 +51,14 @@ func (a *hookAgent) Stop(ctx *Context) {
 // named in order, each of its own kind. It is stopped at test cleanup.
 func testInstance(t testing.TB, opts InstanceOptions, names []string, agents ...*hookAgent) *Instance {
 	t.Helper()
+	return testInstanceQ(t, 0, opts, names, agents...)
+}
+
+// testInstanceQ is testInstance with a given queue size.
+func testInstanceQ(t testing.TB, queueSize int, opts InstanceOptions, names []string, agents ...*hookAgent) *Instance {
+	t.Helper()
 	reg := NewRegistry()
-	cfg := Config{Instance: "test"}
+	cfg := Config{Instance: "test", QueueSize: queueSize}
 	for i, a := range agents {
 		a := a
 		kind := "hook-" + names[i]
@@ -63,7 +69,7 @@ func testInstance(t testing.TB, opts InstanceOptions, names []string, agents ...
 	}
 	opts.Registry = reg
 	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
 	in, err := NewInstance(cfg, opts)
 	if err != nil {

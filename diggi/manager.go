@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"sync/atomic"
 )
 
@@ -159,14 +160,14 @@ func (mm *Manager) enqueue(m *Message, block bool) error {
 			Release(m)
 			return ErrWouldBlock
 		}
-		ep.senderWaiting.Store(true)
+		space := ep.spaceWait()
 		if !ep.out.full() {
 			continue
 		}
 		stopped := false
 		mm.sched.Block(func() {
 			select {
-			case <-ep.outSpace:
+			case <-space:
 			case <-mm.sched.Done():
 				stopped = true
 			}
@@ -252,9 +253,15 @@ func (mm *Manager) handOffDrain() {
 	}
 }
 
-// dispatch delivers one message and recycles it.
+// dispatch delivers one message and recycles it. A panicking handler is
+// logged and does not stop delivery.
 func (mm *Manager) dispatch(m *Message) {
-	defer Release(m)
+	defer func() {
+		if r := recover(); r != nil {
+			mm.log.Error("message handler panicked", "from", m.Src, "type", m.Type, "panic", r, "stack", string(debug.Stack()))
+		}
+		Release(m)
+	}()
 	mm.received.Add(1)
 	if mm.stopped {
 		mm.refuse(m, ErrStopped)

@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 )
@@ -139,20 +138,34 @@ func TestCallTimesOutAndOtherTasksRun(t *testing.T) {
 	waitFor(t, finished, 5*time.Second, "call")
 }
 
-// Two agents flood each other from their handlers with small queues: back-
-// pressure must hold every message without deadlock or loss.
+// Two agents flood each other from a task and from their handlers, with
+// small queues: back-pressure must hold every message, without deadlock,
+// loss or duplication.
 func TestBackPressureNoDeadlock(t *testing.T) {
-	const n = 2000
-	var wg sync.WaitGroup
-	wg.Add(2)
-	mk := func(peer string) *hookAgent {
-		got := 0
+	const n = 5000
+	type counts struct {
+		pings, echoes int
+		bad           string
+		done          chan struct{}
+	}
+	mk := func(peer string, c *counts) *hookAgent {
 		return &hookAgent{
+			init: func(ctx *Context) error {
+				ctx.Messages().Subscribe(TypeUser, func(*Message) {
+					c.echoes++
+					if c.echoes == n/2 && c.pings == n {
+						close(c.done)
+					}
+				})
+				return nil
+			},
 			start: func(ctx *Context) error {
 				p, _ := ctx.Directory().Lookup(peer)
 				return ctx.Scheduler().Schedule(func() {
-					for i := 0; i < n; i++ {
-						if err := ctx.Messages().Send(p.ID, []byte("ping")); err != nil {
+					var b [8]byte
+					for i := 1; i <= n; i++ {
+						binary.BigEndian.PutUint64(b[:], uint64(i))
+						if err := ctx.Messages().Send(p.ID, b[:]); err != nil {
 							t.Error(err)
 							return
 						}
@@ -160,41 +173,37 @@ func TestBackPressureNoDeadlock(t *testing.T) {
 				})
 			},
 			receive: func(ctx *Context, m *Message) {
-				// Answer every other message from the handler: sends while
+				c.pings++
+				if v := binary.BigEndian.Uint64(m.Payload()); v != uint64(c.pings) && c.bad == "" {
+					c.bad = fmt.Sprintf("ping %d arrived as number %d", v, c.pings)
+				}
+				// Answer every other ping from the handler: a send while
 				// delivering, into a peer whose queues are full.
-				got++
-				if got%2 == 0 {
+				if c.pings%2 == 0 {
 					if err := ctx.Messages().Post(m.Src, TypeUser, 0, []byte("echo")); err != nil {
 						t.Error(err)
 					}
 				}
-				if got == n {
-					wg.Done()
+				if c.echoes == n/2 && c.pings == n {
+					close(c.done)
 				}
 			},
 		}
 	}
-	a, b := mk("b"), mk("a")
-	var echoDone [2]chan struct{}
-	for i, x := range []*hookAgent{a, b} {
-		done := make(chan struct{})
-		echoDone[i] = done
-		echoes := 0
-		x.init = func(ctx *Context) error {
-			ctx.Messages().Subscribe(TypeUser, func(*Message) {
-				echoes++
-				if echoes == n/2 {
-					close(done)
-				}
-			})
-			return nil
+	ca := &counts{done: make(chan struct{})}
+	cb := &counts{done: make(chan struct{})}
+	in := testInstanceQ(t, 16, InstanceOptions{}, []string{"a", "b"}, mk("b", ca), mk("a", cb))
+	waitFor(t, ca.done, 30*time.Second, "a's pings and echoes")
+	waitFor(t, cb.done, 30*time.Second, "b's pings and echoes")
+	for _, name := range []string{"a", "b"} {
+		c := ca
+		if name == "b" {
+			c = cb
 		}
+		inAgent(t, in, name, func(*Context) {
+			if c.bad != "" || c.pings != n || c.echoes != n/2 {
+				t.Errorf("%s: pings %d echoes %d: %s", name, c.pings, c.echoes, c.bad)
+			}
+		})
 	}
-	in := testInstance(t, InstanceOptions{}, []string{"a", "b"}, a, b)
-	defer dumpInstance(t, in)
-	all := make(chan struct{})
-	go func() { wg.Wait(); close(all) }()
-	waitFor(t, all, 30*time.Second, "both floods")
-	waitFor(t, echoDone[0], 3*time.Second, "echoes to a")
-	waitFor(t, echoDone[1], 3*time.Second, "echoes to b")
 }

@@ -222,12 +222,7 @@ func (m *mover) pump(src *endpoint) bool {
 			src.blockedOn = nil // it drained meanwhile; the stale entry is harmless
 		}
 		src.out.pop()
-		if src.senderWaiting.Load() && src.senderWaiting.CompareAndSwap(true, false) {
-			select {
-			case src.outSpace <- struct{}{}:
-			default:
-			}
-		}
+		src.spaceMade()
 		m.router.Route(msg, m)
 	}
 	return src.out.len() > 0

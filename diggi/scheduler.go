@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"sync"
-	"sync/atomic"
 )
 
 // ErrStopped is returned by operations on an agent, scheduler or instance
@@ -35,7 +34,6 @@ type Scheduler struct {
 	closed  bool
 	done    chan struct{}
 	workers sync.WaitGroup
-	holder  atomic.Uint64 // goroutine id of the baton holder, 0 if none
 	onBlock func()        // runs under the baton before a blocking call releases it
 	log     *slog.Logger
 	name    string
@@ -44,7 +42,6 @@ type Scheduler struct {
 // waiter is a goroutine parked until it is handed the baton (true) or told
 // to exit (false).
 type waiter struct {
-	g    uint64
 	wake chan bool
 }
 
@@ -78,20 +75,16 @@ func (s *Scheduler) Schedule(t func()) error {
 	return nil
 }
 
-// Holding reports whether the calling goroutine holds the baton.
-func (s *Scheduler) Holding() bool { return s.holder.Load() == goid() }
-
 // Block runs wait with the baton released, so that the agent's other tasks
 // run while the caller waits; the caller has the baton again when Block
-// returns. wait must not touch agent state and should select on Done. If
-// the caller does not hold the baton (a goroutine of its own, such as one
-// net/http started), Block just runs wait.
+// returns. The caller must hold the baton (agent code always does). wait
+// must not touch agent state and should select on Done.
+//
+// Block is also how an agent task calls ordinary blocking Go code (a
+// gomemcache client, an http.Client) whose connections are Diggi sockets:
+// that code runs without the baton, and the sockets take it per operation
+// with Run.
 func (s *Scheduler) Block(wait func()) {
-	g := goid()
-	if s.holder.Load() != g {
-		wait()
-		return
-	}
 	if s.onBlock != nil {
 		s.onBlock()
 	}
@@ -99,28 +92,24 @@ func (s *Scheduler) Block(wait func()) {
 	s.handoff()
 	s.mu.Unlock()
 	wait()
-	s.acquire(g)
+	s.acquire()
 }
 
-// Yield lets every task queued so far run before the caller continues. It
-// is a no-op for a caller that does not hold the baton.
+// Yield lets every task queued so far run before the caller continues. The
+// caller must hold the baton.
 func (s *Scheduler) Yield() {
-	g := goid()
-	if s.holder.Load() != g {
-		return
-	}
 	s.mu.Lock()
 	if s.tasks.empty() && len(s.ready) == 0 {
 		s.mu.Unlock()
 		return
 	}
+	s.mu.Unlock()
 	if s.onBlock != nil {
-		s.mu.Unlock()
 		s.onBlock()
-		s.mu.Lock()
 	}
-	w := &waiter{g: g, wake: make(chan bool, 1)}
-	// A marker task: when the worker reaches it, the yielder is next in line.
+	s.mu.Lock()
+	w := &waiter{wake: make(chan bool, 1)}
+	// A marker task: when a worker reaches it, the yielder is next in line.
 	s.tasks.push(func() {
 		s.mu.Lock()
 		s.ready = append([]*waiter{w}, s.ready...)
@@ -131,23 +120,18 @@ func (s *Scheduler) Yield() {
 	<-w.wake
 }
 
-// Run calls fn holding the baton, from any goroutine: directly if the
-// caller already holds it, otherwise after acquiring it. It is how code
-// outside the agent's tasks (net/http's goroutines using a Diggi socket,
-// for example) touches agent state safely.
+// Run calls fn holding the baton, from a goroutine that does not hold it
+// (net/http's goroutines using a Diggi socket, a test, a program embedding
+// an instance). It waits for the baton, so calling it while holding the
+// baton deadlocks: agent code calls fn directly instead.
 func (s *Scheduler) Run(fn func()) error {
-	g := goid()
-	if s.holder.Load() == g {
-		fn()
-		return nil
-	}
 	s.mu.Lock()
 	closed := s.closed
 	s.mu.Unlock()
 	if closed {
 		return fmt.Errorf("run on %s: %w", s.name, ErrStopped)
 	}
-	s.acquire(g)
+	s.acquire()
 	defer func() {
 		s.mu.Lock()
 		s.handoff()
@@ -174,16 +158,15 @@ func (s *Scheduler) Close() {
 	s.workers.Wait()
 }
 
-// acquire waits until the calling goroutine g holds the baton.
-func (s *Scheduler) acquire(g uint64) {
+// acquire waits until the calling goroutine holds the baton.
+func (s *Scheduler) acquire() {
 	s.mu.Lock()
 	if !s.held {
 		s.held = true
-		s.holder.Store(g)
 		s.mu.Unlock()
 		return
 	}
-	w := &waiter{g: g, wake: make(chan bool, 1)}
+	w := &waiter{wake: make(chan bool, 1)}
 	s.ready = append(s.ready, w)
 	s.mu.Unlock()
 	<-w.wake
@@ -196,7 +179,6 @@ func (s *Scheduler) handoff() {
 		w := s.ready[0]
 		s.ready[0] = nil
 		s.ready = s.ready[1:]
-		s.holder.Store(w.g)
 		w.wake <- true
 		return
 	}
@@ -205,7 +187,6 @@ func (s *Scheduler) handoff() {
 		return
 	}
 	s.held = false
-	s.holder.Store(0)
 }
 
 // grantWorker hands the (taken) baton to a parked worker or a new one.
@@ -214,11 +195,9 @@ func (s *Scheduler) grantWorker() {
 	if n := len(s.parked); n > 0 {
 		w := s.parked[n-1]
 		s.parked = s.parked[:n-1]
-		s.holder.Store(w.g)
 		w.wake <- true
 		return
 	}
-	s.holder.Store(0) // the new worker records itself
 	s.workers.Add(1)
 	go s.work()
 }
@@ -228,9 +207,8 @@ func (s *Scheduler) grantWorker() {
 // or the scheduler is closed).
 func (s *Scheduler) work() {
 	defer s.workers.Done()
-	w := &waiter{g: goid(), wake: make(chan bool, 1)}
+	w := &waiter{wake: make(chan bool, 1)}
 	s.mu.Lock()
-	s.holder.Store(w.g)
 	for {
 		// Baton held, s.mu locked.
 		if len(s.ready) > 0 {
@@ -242,7 +220,6 @@ func (s *Scheduler) work() {
 			continue
 		} else {
 			s.held = false
-			s.holder.Store(0)
 		}
 		if s.closed || len(s.parked) >= maxParked {
 			s.mu.Unlock()

@@ -60,13 +60,33 @@ func compareTranscripts(t *testing.T, want, got []entry) {
 			return
 		}
 		if want[i].got != got[i].got {
-			t.Errorf("line %d: %s\n--- memcached:\n%s--- securecached:\n%s", want[i].line, clip(want[i].src), clip(want[i].got), clip(got[i].got))
+			t.Errorf("line %d: %s\n%s--- memcached:\n%s--- securecached:\n%s", want[i].line, clip(want[i].src),
+				firstDiff(want[i].got, got[i].got), clip(want[i].got), clip(got[i].got))
 			if bad++; bad >= 10 {
 				t.Error("stopping after 10 differences")
 				return
 			}
 		}
 	}
+}
+
+// firstDiff names the first response line that differs, which long
+// outputs (stats) would otherwise bury.
+func firstDiff(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	for i := 0; i < len(w) || i < len(g); i++ {
+		var a, b string
+		if i < len(w) {
+			a = w[i]
+		}
+		if i < len(g) {
+			b = g[i]
+		}
+		if a != b {
+			return fmt.Sprintf("first difference at response line %d: memcached %q, securecached %q\n", i+1, clip(a), clip(b))
+		}
+	}
+	return ""
 }
 
 func clip(s string) string {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -223,6 +224,7 @@ func isReset(err error) bool {
 // whether the server closed the connection.
 func (s *session) readText(c *sessConn, b *strings.Builder, untilMN bool) (closed bool) {
 	c.c.SetReadDeadline(time.Now().Add(replyTimeout))
+	var prefixes []string
 	for {
 		line, err := c.r.ReadString('\n')
 		if err != nil {
@@ -238,6 +240,19 @@ func (s *session) readText(c *sessConn, b *strings.Builder, untilMN bool) (close
 				c.mn = 0
 				return false
 			}
+		}
+		if strings.HasPrefix(body, "PREFIX ") {
+			// memcached dumps prefixes in its hash table's order, which
+			// says nothing a client can use; compare them sorted.
+			prefixes = append(prefixes, render([]byte(body)))
+			continue
+		}
+		if len(prefixes) > 0 {
+			sort.Strings(prefixes)
+			for _, p := range prefixes {
+				b.WriteString(p + "\n")
+			}
+			prefixes = prefixes[:0]
 		}
 		norm, dataLen := s.normaliseLine(body)
 		b.WriteString(norm)

@@ -75,6 +75,19 @@ func loadGolden(path string) (*golden, error) {
 		if err != nil {
 			return nil, err
 		}
+	case len(g.args) == 4 && g.args[0] == "ketama-unweighted":
+		h, err := ParseHash(g.args[1])
+		if err != nil {
+			return nil, err
+		}
+		servers, err := parseServers(g.args[2])
+		if err != nil {
+			return nil, err
+		}
+		g.picker, err = NewRingUnweighted(servers, h)
+		if err != nil {
+			return nil, err
+		}
 	case len(g.args) == 4 && g.args[0] == "modula":
 		h, err := ParseHash(g.args[1])
 		if err != nil {

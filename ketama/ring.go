@@ -47,6 +47,7 @@ type point struct {
 type Ring struct {
 	points []point
 	n      int
+	hash   Hash
 }
 
 // NewRing builds the continuum for servers. Indexes returned by Pick are
@@ -63,7 +64,7 @@ func NewRing(servers []Server) (*Ring, error) {
 		total += uint64(s.Weight)
 	}
 	live := len(servers)
-	r := &Ring{n: live}
+	r := &Ring{n: live, hash: HashMD5}
 	for i, s := range servers {
 		host, port, err := splitHostPort(s.Addr)
 		if err != nil {
@@ -71,18 +72,60 @@ func NewRing(servers []Server) (*Ring, error) {
 		}
 		n := serverPoints(s.Weight, total, live)
 		for j := 0; j < n/pointsPerHash; j++ {
-			var name string
-			if port == defaultPort {
-				name = host + "-" + strconv.Itoa(j)
-			} else {
-				name = host + ":" + strconv.Itoa(port) + "-" + strconv.Itoa(j)
-			}
-			d := md5.Sum([]byte(name))
+			d := md5.Sum([]byte(pointName(host, port, j)))
 			for w := range pointsPerHash {
 				r.points = append(r.points, point{value: md5Word(&d, w), index: i})
 			}
 		}
 	}
+	r.sort()
+	return r, nil
+}
+
+// unweightedPoints is MEMCACHED_POINTS_PER_SERVER.
+const unweightedPoints = 100
+
+// NewRingUnweighted builds libmemcached's plain ketama continuum
+// (MEMCACHED_BEHAVIOR_KETAMA): 100 points per server, each the hash h of
+// the server's "host:port-N" name, and keys hashed with h too. libmemcached
+// switches to the weighted ring as soon as a server has a weight above 1,
+// so weights are refused here.
+func NewRingUnweighted(servers []Server, h Hash) (*Ring, error) {
+	if len(servers) == 0 {
+		return nil, ErrNoServers
+	}
+	if h < 0 || int(h) >= len(hashNames) {
+		return nil, fmt.Errorf("ketama: unknown hash %d", int(h))
+	}
+	r := &Ring{n: len(servers), hash: h}
+	for i, s := range servers {
+		if s.Weight > 1 {
+			return nil, fmt.Errorf("ketama: server %s: unweighted ring with weight %d (use NewRing)", s.Addr, s.Weight)
+		}
+		host, port, err := splitHostPort(s.Addr)
+		if err != nil {
+			return nil, err
+		}
+		for j := range unweightedPoints {
+			r.points = append(r.points, point{value: Sum(h, []byte(pointName(host, port, j))), index: i})
+		}
+	}
+	r.sort()
+	return r, nil
+}
+
+// pointName is the name libmemcached hashes for a server's j-th point:
+// "host-j" on the default port, "host:port-j" otherwise.
+func pointName(host string, port, j int) string {
+	if port == defaultPort {
+		return host + "-" + strconv.Itoa(j)
+	}
+	return host + ":" + strconv.Itoa(port) + "-" + strconv.Itoa(j)
+}
+
+// sort orders the continuum as libmemcached's qsort does: by value, then
+// by server index.
+func (r *Ring) sort() {
 	slices.SortFunc(r.points, func(a, b point) int {
 		if a.value != b.value {
 			if a.value < b.value {
@@ -92,7 +135,6 @@ func NewRing(servers []Server) (*Ring, error) {
 		}
 		return a.index - b.index
 	})
-	return r, nil
 }
 
 // serverPoints reproduces libmemcached's float32 arithmetic for a server's
@@ -121,13 +163,12 @@ func splitHostPort(addr string) (string, int, error) {
 }
 
 // Pick returns the server for key: the first point at or after the key's
-// MD5 hash, wrapping to the first point.
+// hash (MD5 for the weighted ring), wrapping to the first point.
 func (r *Ring) Pick(key []byte) int {
 	if r.n == 1 || len(r.points) == 0 {
 		return 0
 	}
-	d := md5.Sum(key)
-	h := md5Word(&d, 0)
+	h := Sum(r.hash, key)
 	i, _ := slices.BinarySearchFunc(r.points, h, func(p point, h uint32) int {
 		if p.value < h {
 			return -1

@@ -30,6 +30,18 @@ func TestNewRingErrors(t *testing.T) {
 	}
 }
 
+func TestNewRingUnweightedErrors(t *testing.T) {
+	if _, err := NewRingUnweighted(nil, HashMD5); !errors.Is(err, ErrNoServers) {
+		t.Errorf("empty: %v", err)
+	}
+	if _, err := NewRingUnweighted([]Server{{"a:1", 2}}, HashMD5); err == nil {
+		t.Error("weight 2 accepted")
+	}
+	if _, err := NewRingUnweighted([]Server{{"a:1", 1}}, Hash(-1)); err == nil {
+		t.Error("bad hash accepted")
+	}
+}
+
 func TestNewModuloErrors(t *testing.T) {
 	if _, err := NewModulo(0, HashDefault); !errors.Is(err, ErrNoServers) {
 		t.Errorf("n=0: err = %v", err)

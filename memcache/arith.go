@@ -19,6 +19,9 @@ type ArithOptions struct {
 	// Touch is ma's T: set the TTL on success.
 	Touch bool
 	TTL   int64
+	// NewCAS is ma's E: give the updated (or created) item this CAS
+	// instead of a generated one (0 = generate).
+	NewCAS uint64
 }
 
 // ArithView is the state after a successful ma: the new number, the
@@ -46,7 +49,7 @@ func (c *Cache) Decr(key []byte, delta uint64) (uint64, Result) {
 // mismatch), NonNumeric, NoMemory (no room for a longer number or a
 // vivified item).
 func (c *Cache) Arith(key []byte, opt ArithOptions) (ArithView, Result) {
-	value, ref, it, res := c.addDelta(key, !opt.Decr, opt.Delta, opt.CAS)
+	value, ref, it, res := c.addDelta(key, !opt.Decr, opt.Delta, opt.CAS, opt.NewCAS)
 	created := false
 	switch res {
 	case Hit:
@@ -67,7 +70,7 @@ func (c *Cache) Arith(key []byte, opt ArithOptions) (ArithView, Result) {
 		}
 		it = c.chunk(ref)
 		copy(itValue(it), num)
-		c.link(ref, it, 0)
+		c.link(ref, it, opt.NewCAS)
 		value, created = opt.Initial, true
 	default:
 		return ArithView{}, res
@@ -85,7 +88,7 @@ func (c *Cache) Arith(key []byte, opt ArithOptions) (ArithView, Result) {
 // value is written in place, padded with spaces to the old length (so a
 // later get returns e.g. "9 "), and the item gets a new CAS; a longer
 // result goes into a new item.
-func (c *Cache) addDelta(key []byte, incr bool, delta, cas uint64) (uint64, uint32, []byte, Result) {
+func (c *Cache) addDelta(key []byte, incr bool, delta, cas, newCAS uint64) (uint64, uint32, []byte, Result) {
 	ref, it := c.lookup(key)
 	if ref == 0 {
 		return 0, 0, nil, NotFound
@@ -120,7 +123,10 @@ func (c *Cache) addDelta(key []byte, incr bool, delta, cas uint64) (uint64, uint
 		for i := n; i < len(dst); i++ {
 			dst[i] = ' '
 		}
-		setCAS(it, c.nextCAS())
+		if newCAS == 0 || c.cfg.NoCAS {
+			newCAS = c.nextCAS()
+		}
+		setCAS(it, newCAS)
 		c.touchTime(it)
 		return value, ref, it, Hit
 	}
@@ -132,7 +138,7 @@ func (c *Cache) addDelta(key []byte, incr bool, delta, cas uint64) (uint64, uint
 	}
 	nit := c.chunk(nref)
 	copy(itValue(nit), num)
-	c.replace(ref, it, nref, nit, 0)
+	c.replace(ref, it, nref, nit, newCAS)
 	return value, nref, nit, Hit
 }
 

@@ -104,6 +104,13 @@ func TestArithMeta(t *testing.T) {
 	if v3.TTL != 500 {
 		t.Fatalf("T: ttl %d", v3.TTL)
 	}
+	// E: explicit CAS, in place and when the number grows.
+	if v, _ := c.Arith([]byte("cnt"), ArithOptions{Delta: 1, NewCAS: 777}); v.CAS != 777 {
+		t.Fatalf("E in place: cas %d", v.CAS)
+	}
+	if v, _ := c.Arith([]byte("cnt"), ArithOptions{Delta: 1000, NewCAS: 778}); v.CAS != 778 || v.Value != 1011 {
+		t.Fatalf("E on growth: %+v", v)
+	}
 	// Miss without N.
 	if _, res := c.Arith([]byte("other"), ArithOptions{Delta: 1}); res != NotFound {
 		t.Fatalf("miss: %v", res)

@@ -75,7 +75,7 @@ func (c *Cache) hashInsert(ref uint32, it []byte) {
 	a.count++
 	if a.old != nil {
 		c.expandSteps(expandStepsPerInsert)
-	} else if uint64(a.count) > uint64(len(a.primary))*3/2 && a.power < hashPowerMax {
+	} else if uint64(a.count) > uint64(len(a.primary))*3/2 && a.power < hashPowerMax && !c.cfg.NoHashExpand {
 		c.startExpand()
 	}
 }

@@ -19,8 +19,7 @@ type Cache struct {
 	maxPages  int
 	malloced  int64
 	classes   []slabClass
-
-	memLimitReached bool
+	pagePool  []uint32 // preallocated pages not yet given to a class
 
 	hash       assoc
 	expansions uint64
@@ -62,6 +61,9 @@ func New(cfg Config, now time.Time) (*Cache, error) {
 	}
 	c.pageMem = make([][]byte, 1, 64)
 	c.pageChunk = make([]uint32, 1, 64)
+	if cfg.Preallocate {
+		c.preallocate()
+	}
 	c.hash.init(cfg.HashPowerInit)
 	c.processStarted = now.Unix() - 2
 	c.now = 2
@@ -95,10 +97,11 @@ func (c *Cache) Tick(now time.Time) {
 		c.now = uint32(rel)
 	}
 	c.expandSteps(expandStepsPerTick)
-	for id := 1; id < len(c.classes); id++ {
+	budget := juggleRoundsPerTickTotal
+	for id := 1; id < len(c.classes) && budget > 0; id++ {
 		p := &c.classes[id]
 		if p.counts[lruHot]+p.counts[lruWarm]+p.counts[lruCold] > 0 {
-			c.juggle(id, juggleRoundsPerTick)
+			budget -= c.juggle(id, min(juggleRoundsPerTick, budget))
 			c.g.juggleCycles++
 		}
 	}
@@ -106,8 +109,12 @@ func (c *Cache) Tick(now time.Time) {
 }
 
 // juggleRoundsPerTick bounds per-class LRU maintenance per Tick
-// (memcached's maintainer juggles up to 500 times per class per run).
-const juggleRoundsPerTick = 500
+// (memcached's maintainer juggles up to 500 times per class per run), and
+// juggleRoundsPerTickTotal bounds it over all classes.
+const (
+	juggleRoundsPerTick      = 500
+	juggleRoundsPerTickTotal = 4096
+)
 
 // realtime converts a protocol exptime to engine time like memcached's
 // realtime(): 0 stays 0 (never), up to 30 days is relative to now, larger
@@ -221,3 +228,14 @@ func (c *Cache) newItem(key []byte, hv uint32, flags uint32, exp uint32, valueLe
 }
 
 func validKey(key []byte) bool { return len(key) > 0 && len(key) <= KeyMaxLength }
+
+// SlabPageSize is the size of a slab page: max(1 MB, ItemSizeMax)
+// ("stats settings" slab_page_size).
+func (c *Cache) SlabPageSize() int { return c.pageSize }
+
+// SlabChunkMax is the chunk size of the largest class, which is
+// ItemSizeMax here ("stats settings" slab_chunk_max).
+func (c *Cache) SlabChunkMax() int { return int(c.classes[len(c.classes)-1].size) }
+
+// SlabClasses is the number of size classes (the highest class id).
+func (c *Cache) SlabClasses() int { return len(c.classes) - 1 }

@@ -58,6 +58,12 @@ type Config struct {
 	PrefixDelimiter byte
 	// TrackSizes is -o track_sizes: keep the "stats sizes" histogram.
 	TrackSizes bool
+	// NoHashExpand is -o no_hashexpand: never grow the hash table (size it
+	// with HashPowerInit instead), as the thesis's SecureCached did.
+	NoHashExpand bool
+	// Preallocate is -L: allocate all of MaxBytes as pages up front; the
+	// pages then wait in the global page pool until a class needs one.
+	Preallocate bool
 	// CrawlBudget is how many hash buckets Tick examines for expired items
 	// (the LRU crawler's work per call). 0 means the default.
 	CrawlBudget int
@@ -78,7 +84,7 @@ func DefaultConfig() Config {
 		HotMaxFactor:    0.2,
 		WarmMaxFactor:   2.0,
 		PrefixDelimiter: ':',
-		CrawlBudget:     4096,
+		CrawlBudget:     16384,
 	}
 }
 
@@ -119,7 +125,7 @@ func (cfg *Config) validate() error {
 		cfg.PrefixDelimiter = ':'
 	}
 	if cfg.CrawlBudget == 0 {
-		cfg.CrawlBudget = 4096
+		cfg.CrawlBudget = 16384
 	}
 	return nil
 }

@@ -3,15 +3,15 @@ package memcache
 // globalCounters are memcached's thread stats and global stats that are
 // not kept per class.
 type globalCounters struct {
-	cmdGet, cmdFlush, cmdTouch                   uint64
-	getMisses, getExpired, getFlushed            uint64
-	deleteMisses, incrMisses, decrMisses         uint64
-	casMisses, touchMisses                       uint64
-	storeTooLarge, storeNoMemory                 uint64
-	totalItems                                   uint64
-	currItems                                    uint64 // not reset by ResetStats
-	bytes                                        uint64 // not reset by ResetStats
-	lruBumpsDropped, crawlerStarts, juggleCycles uint64
+	cmdGet, cmdFlush, cmdTouch           uint64
+	getMisses, getExpired, getFlushed    uint64
+	deleteMisses, incrMisses, decrMisses uint64
+	casMisses, touchMisses               uint64
+	storeTooLarge, storeNoMemory         uint64
+	totalItems                           uint64
+	currItems                            uint64 // not reset by ResetStats
+	bytes                                uint64 // not reset by ResetStats
+	crawlerStarts, juggleCycles          uint64
 }
 
 // slabCounters are memcached's per-class slab_stats.

@@ -2,12 +2,38 @@
 // (items.c, slabs.c, assoc.c) as a pure, deterministic state machine.
 //
 // The engine is single-threaded by contract: exactly one goroutine at a time
-// calls into a Cache, so it holds no locks. Time enters only through Tick, which
-// the host calls from clock messages; the engine never reads the wall clock
-// itself, so tests drive expiry deterministically.
+// calls into a Cache, so it holds no locks. Time enters only through New and
+// Tick, which the host calls from clock messages; the engine never reads the
+// wall clock itself, so tests drive expiry deterministically.
 //
 // Items live in slab pages allocated as []byte and are addressed by index, not
 // pointer, so the Go garbage collector never scans them.
+//
+// Layout, one subsystem per file, named after memcached's:
+//
+//   - item.go: the item header inside a chunk and 32-bit item references.
+//   - slabs.go: size classes (-n, -f), pages handed out on demand up to -m.
+//   - assoc.go: the chained hash table and its incremental expansion.
+//   - lru.go: segmented HOT/WARM/COLD LRU, maintenance, eviction.
+//   - get.go, store.go, delete.go, arith.go: the commands.
+//   - crawler.go: bounded background reclaim of expired items.
+//   - stats.go, stats_families.go, detail.go, counters.go: "stats" and friends.
+//
+// Differences from memcached, on purpose:
+//
+//   - Large items are not chained across chunks. The slab page size is
+//     max(1 MB, -I), and the largest class holds exactly -I bytes, so every
+//     item is one contiguous chunk and a read is always one slice. The cost is
+//     that with -I above 1 MB every class's pages are that large, so a big -I
+//     wants a correspondingly big -m; and memcached's 1.6 class list ends at
+//     512 KB (larger items chained) where ours goes up to -I.
+//   - Pages are never moved between classes (no slab rebalancer, so
+//     slab_reassign_* and slab_global_page_pool stay 0).
+//   - The hash table holds 4-byte references, half of memcached's pointers.
+//   - Sizes used for class choice and for the "bytes" and mem_requested
+//     stats follow memcached's ITEM_ntotal formula (header, key+1, flags
+//     when non-zero, value+2, CAS), so stats agree with memcached for the
+//     same workload; the bytes actually used are never more than that.
 //
 // This package must never import networking, protocol codecs or Diggi.
 package memcache

@@ -190,8 +190,9 @@ func (c *Cache) pullTail(id, lru int, totalBytes uint64, maxAge uint32, evict bo
 }
 
 // juggle is one pass of memcached's lru_maintainer_juggle for class id,
-// repeated up to rounds times while it still finds work.
-func (c *Cache) juggle(id, rounds int) {
+// repeated up to rounds times while it still finds work. It returns the
+// rounds used.
+func (c *Cache) juggle(id, rounds int) int {
 	p := &c.classes[id]
 	var coldAge uint32
 	if t := p.tails[lruCold]; t != 0 {
@@ -207,9 +208,10 @@ func (c *Cache) juggle(id, rounds int) {
 		}
 		n += c.pullTail(id, lruCold, total, 0, false)
 		if n == 0 {
-			return
+			return i + 1
 		}
 	}
+	return rounds
 }
 
 // allocTries bounds how often an allocation evicts or shuffles before it

@@ -108,23 +108,46 @@ func (c *Cache) slabsAlloc(id int) uint32 {
 // Pages are never taken back from a class: there is no slab rebalancer.
 func (c *Cache) newSlab(id int) bool {
 	p := &c.classes[id]
+	if n := len(c.pagePool); n > 0 {
+		c.assignPage(id, c.pagePool[n-1])
+		c.pagePool = c.pagePool[:n-1]
+		return true
+	}
 	over := c.malloced+int64(c.pageSize) > c.cfg.MaxBytes
 	if over && (p.totalPages > 0 || c.pageSize > DefaultPageSize) {
-		c.memLimitReached = true
 		return false
 	}
 	if len(c.pageMem) > c.maxPages {
-		c.memLimitReached = true
 		return false
 	}
+	c.assignPage(id, c.allocPage())
+	return true
+}
+
+// allocPage allocates a page and returns its index; its class is set by
+// assignPage.
+func (c *Cache) allocPage() uint32 {
 	idx := uint32(len(c.pageMem))
 	c.pageMem = append(c.pageMem, make([]byte, c.pageSize))
-	c.pageChunk = append(c.pageChunk, p.size)
+	c.pageChunk = append(c.pageChunk, 0)
 	c.malloced += int64(c.pageSize)
+	return idx
+}
+
+// assignPage gives page idx to class id as its page being carved.
+func (c *Cache) assignPage(id int, idx uint32) {
+	p := &c.classes[id]
+	c.pageChunk[idx] = p.size
 	p.totalPages++
 	p.curPage = idx
 	p.curNext = 0
-	return true
+}
+
+// preallocate fills the global page pool with all of -m (memcached -L).
+func (c *Cache) preallocate() {
+	for c.malloced+int64(c.pageSize) <= c.cfg.MaxBytes && len(c.pageMem) <= c.maxPages {
+		c.pagePool = append(c.pagePool, c.allocPage())
+	}
 }
 
 // slabsFree returns a chunk to its class's free list.

@@ -59,9 +59,9 @@ func (c *Cache) Stats() Stats {
 		LRUCrawlerStarts:     c.g.crawlerStarts,
 		LRUMaintainerJuggles: c.g.juggleCycles,
 		Bytes:                c.g.bytes, CurrItems: c.g.currItems, TotalItems: c.g.totalItems,
-		LRUBumpsDropped: c.g.lruBumpsDropped,
-		TotalMalloced:   uint64(c.malloced),
-		HashExpansions:  c.expansions,
+		SlabGlobalPagePool: uint64(len(c.pagePool)),
+		TotalMalloced:      uint64(c.malloced),
+		HashExpansions:     c.expansions,
 	}
 	for i := 1; i < len(c.classes); i++ {
 		ss, is := &c.classes[i].ss, &c.classes[i].is

@@ -251,3 +251,42 @@ func TestReserveCommitAbort(t *testing.T) {
 		t.Fatalf("zero reservation: %v", err)
 	}
 }
+
+func TestForgedReservation(t *testing.T) {
+	c := newTestCache(t, func(cfg *Config) { cfg.ItemSizeMax = 64 << 20; cfg.MaxBytes = 256 << 20 })
+	r, _, _ := c.Reserve(ModeSet, []byte("big"), 0, 0, 40<<20, StoreOptions{})
+	for _, ref := range []uint32{r.ref | c.chunkMask, 0xFFFFFFFF, r.ref + 1, 1} {
+		forged := Reservation{ref: ref, gen: r.gen}
+		if _, _, err := c.Commit(&forged); !errors.Is(err, ErrBadReservation) {
+			t.Fatalf("forged ref %x: %v", ref, err)
+		}
+	}
+	if err := c.Abort(&r); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestNoPerItemAllocations(t *testing.T) {
+	c := newTestCache(t, nil)
+	key, val := []byte("key:1"), make([]byte, 1024)
+	c.Store(ModeSet, key, 0, 0, val, StoreOptions{}) // first page of the class
+	if n := testing.AllocsPerRun(1000, func() {
+		c.Store(ModeSet, key, 0, 0, val, StoreOptions{})
+	}); n != 0 {
+		t.Fatalf("Store allocates %.1f times per call", n)
+	}
+	if n := testing.AllocsPerRun(1000, func() {
+		if _, ok := c.Get(key); !ok {
+			t.Fatal("miss")
+		}
+	}); n != 0 {
+		t.Fatalf("Get allocates %.1f times per call", n)
+	}
+	if n := testing.AllocsPerRun(1000, func() {
+		c.MetaGet(key, MetaGetOptions{Touch: true, TTL: 10})
+		c.Arith([]byte("none"), ArithOptions{Delta: 1})
+		c.Delete([]byte("none"), DeleteOptions{})
+	}); n != 0 {
+		t.Fatalf("meta calls allocate %.1f times per call", n)
+	}
+}

@@ -95,3 +95,37 @@ func FuzzBinParser(f *testing.F) {
 		}
 	})
 }
+
+// FuzzMetaParser builds meta command lines from fuzzed parts, so the fuzzer
+// spends its time in flag parsing rather than in finding a command name.
+func FuzzMetaParser(f *testing.F) {
+	f.Add(byte('g'), []byte("k"), []byte("s v f t c k O123 q"), []byte(""))
+	f.Add(byte('s'), []byte("aGk="), []byte("2 b k O9 T10 F3 C5 I MS"), []byte("hi"))
+	f.Add(byte('a'), []byte("n"), []byte("N0 J10 D5 MD v t c"), []byte(""))
+	f.Add(byte('d'), []byte("k"), []byte("I T30 q k"), []byte(""))
+	f.Add(byte('e'), []byte("aGk="), []byte("b"), []byte(""))
+	f.Fuzz(func(t *testing.T, kind byte, key, flags, value []byte) {
+		line := append([]byte{'m', kind, ' '}, key...)
+		line = append(line, ' ')
+		line = append(line, flags...)
+		line = append(line, "\r\n"...)
+		line = append(line, value...)
+		line = append(line, "\r\nmn\r\n"...)
+		if len(line) > 1<<14 {
+			return
+		}
+		checkTextBounds(t, line)
+		want, _ := textStream([][]byte{line}, fuzzMaxItem)
+		if got, _ := textStream(bytewise(line), fuzzMaxItem); !slices.Equal(got, want) {
+			t.Fatalf("bytewise:\ngot  %q\nwant %q", got, want)
+		}
+		var p TextParser
+		var req Request
+		if n, _ := p.Parse(line, &req); n > 0 && req.Err == "" && req.Cmd == CmdMetaSet && !req.ValueOK && len(req.Value) > 0 {
+			// A data block either ends in CRLF or is reported as bad.
+			if b := line[n-2 : n]; string(b) == "\r\n" {
+				t.Fatalf("block ending in CRLF reported bad: %q", line)
+			}
+		}
+	})
+}

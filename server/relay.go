@@ -20,13 +20,48 @@ const readBufSize = 16 << 10
 // tooManyConns is memcached's answer when -c is reached with maxconns_fast.
 const tooManyConns = "ERROR Too many open connections\r\n"
 
+// client is one connection in the server's registry ("stats conns",
+// shutdown), whichever relay serves it.
 type client struct {
 	id     uint64
-	nc     net.Conn
 	sess   *Session
 	remote string
 	local  string
+	// close unblocks the relay serving the client; nil when the relay
+	// notices shutdown by itself (the epoll loops).
+	close func()
 }
+
+// register adds c to the registry; false means the server is shutting down
+// and c must be dropped.
+func (s *Server) register(c *client) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	select {
+	case <-s.done:
+		return false
+	default:
+	}
+	s.clients[c.id] = c
+	s.curr.Add(1)
+	s.total.Add(1)
+	return true
+}
+
+// unregister removes c and frees its -c slot.
+func (s *Server) unregister(c *client) {
+	s.mu.Lock()
+	delete(s.clients, c.id)
+	s.mu.Unlock()
+	s.curr.Add(-1)
+	<-s.slots
+	s.log.connClosed(c.id)
+}
+
+// goroutineRelay is the portable relay: a goroutine per client on any
+// net.Listener. It is the shape that runs over Diggi's sockets, which
+// implement net.Conn; relay_epoll_linux.go is the fast path for kernel
+// sockets.
 
 // acceptLoop serves one listener until Shutdown.
 func (s *Server) acceptLoop(l net.Listener) {
@@ -79,46 +114,42 @@ func (s *Server) acceptLoop(l net.Listener) {
 func (s *Server) startClient(nc net.Conn) {
 	c := &client{
 		id:     s.nextID.Add(1),
-		nc:     nc,
 		sess:   s.cache.NewSession(),
 		remote: addrString(nc.RemoteAddr()),
 		local:  addrString(nc.LocalAddr()),
+		close:  func() { nc.Close() },
 	}
-	s.mu.Lock()
-	select {
-	case <-s.done:
+	if !s.register(c) {
 		// Shutdown already closed everyone; do not add a straggler.
-		s.mu.Unlock()
 		c.sess.Close()
 		nc.Close()
 		<-s.slots
 		return
-	default:
 	}
-	s.clients[c.id] = c
-	s.mu.Unlock()
-	s.curr.Add(1)
-	s.total.Add(1)
 	s.log.connNew(c.id)
 	s.wg.Add(1)
-	go s.serveClient(c)
+	go s.serveClient(c, nc)
 }
 
 // serveClient relays one connection: read, hand the bytes to the session
 // (which takes the baton), write its output outside the baton.
-func (s *Server) serveClient(c *client) {
+func (s *Server) serveClient(c *client, nc net.Conn) {
 	defer s.wg.Done()
-	defer s.endClient(c)
+	defer func() {
+		c.sess.Close()
+		nc.Close()
+		s.unregister(c)
+	}()
 	buf := make([]byte, readBufSize)
 	idle := s.set.Extended.IdleTimeout
 	for {
 		if idle > 0 {
-			c.nc.SetReadDeadline(time.Now().Add(idle))
+			nc.SetReadDeadline(time.Now().Add(idle))
 		}
-		n, err := c.nc.Read(buf)
+		n, err := nc.Read(buf)
 		if n > 0 {
 			s.log.input(c.id, buf[:n])
-			if !s.deliver(c, c.sess.Input(buf[:n])) {
+			if !deliver(nc, c.sess, c.sess.Input(buf[:n])) {
 				return
 			}
 		}
@@ -133,16 +164,16 @@ func (s *Server) serveClient(c *client) {
 
 // deliver writes the session's output, resuming it while it yields (-R). It
 // returns false when the connection must close.
-func (s *Server) deliver(c *client, more bool) bool {
+func deliver(nc net.Conn, sess *Session, more bool) bool {
 	for {
-		if out := c.sess.Output(); len(out) > 0 {
-			n, err := c.nc.Write(out)
-			c.sess.Sent(n)
+		if out := sess.Output(); len(out) > 0 {
+			n, err := nc.Write(out)
+			sess.Sent(n)
 			if err != nil {
 				return false
 			}
 		}
-		if c.sess.Closed() {
+		if sess.Closed() {
 			return false
 		}
 		if !more {
@@ -151,19 +182,8 @@ func (s *Server) deliver(c *client, more bool) bool {
 		// memcached's conn_yields: let other connections in before
 		// handling the rest of this one's pipeline.
 		runtime.Gosched()
-		more = c.sess.Resume()
+		more = sess.Resume()
 	}
-}
-
-func (s *Server) endClient(c *client) {
-	c.sess.Close()
-	c.nc.Close()
-	s.mu.Lock()
-	delete(s.clients, c.id)
-	s.mu.Unlock()
-	s.curr.Add(-1)
-	<-s.slots
-	s.log.connClosed(c.id)
 }
 
 func addrString(a net.Addr) string {

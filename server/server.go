@@ -146,7 +146,9 @@ func (s *Server) Shutdown() {
 		s.closeListeners()
 		s.mu.Lock()
 		for _, c := range s.clients {
-			c.nc.Close()
+			if c.close != nil {
+				c.close()
+			}
 		}
 		s.mu.Unlock()
 	})

@@ -70,3 +70,12 @@ func zeros(n int) string {
 	}
 	return string(b)
 }
+
+func BenchmarkKeyNameHashed(b *testing.B) {
+	var buf []byte
+	i := int64(0)
+	for b.Loop() {
+		buf = AppendKeyName(buf[:0], i, 1, false)
+		i++
+	}
+}

@@ -185,12 +185,6 @@ func TestScanIsNotImplemented(t *testing.T) {
 // 200 ops/s cannot finish in less than (40-1)/200 s.
 func TestTargetThrottles(t *testing.T) {
 	db := newMemDB()
-	w := mustWorkload(t, Properties{"recordcount": "10", "operationcount": "40"})
-	run, err := Execute(context.Background(), w, Options{Phase: PhaseLoad, Threads: 2, Target: 200, NewDB: func(int) (DB, error) { return db, nil }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = run
 	w2 := mustWorkload(t, Properties{"recordcount": "10", "operationcount": "40", "readproportion": "1", "updateproportion": "0"})
 	start := time.Now()
 	if _, err := Execute(context.Background(), w2, Options{Phase: PhaseRun, Threads: 2, Target: 200, NewDB: func(int) (DB, error) { return db, nil }}); err != nil {
@@ -199,6 +193,29 @@ func TestTargetThrottles(t *testing.T) {
 	// Each client does 20 ops with a 10 ms tick: the last starts at 190 ms.
 	if d := time.Since(start); d < 190*time.Millisecond {
 		t.Errorf("throttled run took %v, want at least 190ms", d)
+	}
+}
+
+func TestReadModifyWrite(t *testing.T) {
+	db := newMemDB()
+	w := mustWorkload(t, Properties{"recordcount": "20", "operationcount": "100", "readproportion": "0",
+		"updateproportion": "0", "readmodifywriteproportion": "1", "requestdistribution": "uniform"})
+	opts := Options{Phase: PhaseLoad, Threads: 1, NewDB: func(int) (DB, error) { return db, nil }}
+	if _, err := Execute(context.Background(), w, opts); err != nil {
+		t.Fatal(err)
+	}
+	opts.Phase = PhaseRun
+	run, err := Execute(context.Background(), w, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, op := range []Op{OpRead, OpUpdate, OpReadModifyWrite} {
+		if s := run.Ops[op]; s == nil || s.Count != 100 || s.Returns[StatusOK] != 100 {
+			t.Errorf("%v: %+v", op, s)
+		}
+	}
+	if db.ops["read"] != 100 || db.ops["update"] != 100 {
+		t.Errorf("db saw %v", db.ops)
 	}
 }
 

@@ -39,10 +39,10 @@ func (b *benchFlags) register(fs *pflag.FlagSet) {
 	fs.Uint64Var(&b.seed, "seed", uint64(time.Now().UnixNano()), "random seed")
 	fs.BoolVar(&b.preload, "preload", false, "run: client 0 loads the records first, then all clients run (the thesis's coordination)")
 	fs.BoolVar(&b.slice, "slice-keys", false, "run: give each client its own slice of the key space")
-	fs.StringVar(&b.protocol, "protocol", "binary", "memcached protocol: binary (as the thesis)")
+	fs.StringVar(&b.protocol, "protocol", "binary", "memcached protocol: binary (as the thesis), text or meta")
 	fs.Float64Var(&b.ciLevel, "ci", ycsb.DefaultCILevel, "confidence level of the mean latency's interval")
 	fs.DurationVar(&b.timeout, "op-timeout", 2*time.Second, "timeout of one operation")
-	fs.StringVar(&b.distrib, "distribution", "ketama", "key distribution over servers: ketama or modulo")
+	fs.StringVar(&b.distrib, "distribution", "ketama", "key distribution over servers: ketama (weighted), ketama-unweighted or modulo")
 	fs.BoolVar(&b.noProgess, "no-progress", false, "never print the live progress line")
 }
 
@@ -72,14 +72,17 @@ func (b *benchFlags) workloadFrom() (*ycsb.Workload, ycsb.Properties, error) {
 }
 
 func (b *benchFlags) clientConfig(servers []client.ServerConfig) (client.Config, error) {
-	if b.protocol != "binary" {
-		return client.Config{}, fmt.Errorf("%w: --protocol %q: only binary is supported", errUsage, b.protocol)
+	proto, err := client.ParseProtocol(b.protocol)
+	if err != nil {
+		return client.Config{}, fmt.Errorf("%w: %w", errUsage, err)
 	}
-	cfg := client.Config{Servers: servers, Timeout: b.timeout, MaxConnsPerServer: 1}
+	cfg := client.Config{Servers: servers, Timeout: b.timeout, MaxConnsPerServer: 1, Protocol: proto}
 	switch b.distrib {
 	case "ketama":
 	case "modulo":
 		cfg.Distribution = client.Modulo
+	case "ketama-unweighted":
+		cfg.Distribution = client.KetamaUnweighted
 	default:
 		return client.Config{}, fmt.Errorf("%w: --distribution %q", errUsage, b.distrib)
 	}

@@ -5,12 +5,16 @@
  *
  * Usage:
  *   ketamagen ketama SERVERS NKEYS
+ *   ketamagen ketama-unweighted HASH SERVERS NKEYS
  *   ketamagen modula HASH SERVERS NKEYS
  *
  * SERVERS is a comma-separated list of host:port:weight. HASH is one of
  * default, md5, crc, fnv1_32, fnv1a_32, fnv1_64, fnv1a_64. "ketama" sets
  * MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED (md5 keys, 160 points per server scaled
- * by weight); "modula" keeps the default modulo distribution.
+ * by weight); "ketama-unweighted" sets MEMCACHED_BEHAVIOR_KETAMA (100
+ * points per server, each the HASH of "host:port-N"; weights must be 1, as
+ * libmemcached switches to weighted mode for any larger weight); "modula"
+ * keeps the default modulo distribution.
  *
  * Output: comment lines starting with '#', then one "key<TAB>index" line per
  * key, where index is the server's position in SERVERS.
@@ -78,7 +82,8 @@ static int key_for(unsigned i, char *buf, size_t size) {
 int main(int argc, char **argv) {
   if (argc < 2) goto usage;
   int ketama = strcmp(argv[1], "ketama") == 0;
-  int modula = strcmp(argv[1], "modula") == 0;
+  int unweighted = strcmp(argv[1], "ketama-unweighted") == 0;
+  int modula = strcmp(argv[1], "modula") == 0 || unweighted;
   if ((ketama && argc != 4) || (modula && argc != 5) || (!ketama && !modula)) goto usage;
 
   const char *servers = ketama ? argv[2] : argv[3];
@@ -98,6 +103,7 @@ int main(int argc, char **argv) {
       fprintf(stderr, "ketamagen: unknown hash %s\n", argv[2]);
       return 2;
     }
+    if (unweighted && memcached_behavior_set(memc, MEMCACHED_BEHAVIOR_KETAMA, 1) != MEMCACHED_SUCCESS) return 1;
     if (memcached_behavior_set(memc, MEMCACHED_BEHAVIOR_HASH, h) != MEMCACHED_SUCCESS) return 1;
   }
   if (add_servers(memc, servers) != 0) return 2;
@@ -106,7 +112,7 @@ int main(int argc, char **argv) {
   if (ketama)
     printf("# ketamagen ketama %s %ld\n", servers, nkeys);
   else
-    printf("# ketamagen modula %s %s %ld\n", argv[2], servers, nkeys);
+    printf("# ketamagen %s %s %s %ld\n", argv[1], argv[2], servers, nkeys);
   char key[128];
   for (long i = 0; i < nkeys; i++) {
     int n = key_for((unsigned) i, key, sizeof(key));
@@ -116,6 +122,6 @@ int main(int argc, char **argv) {
   return 0;
 
 usage:
-  fprintf(stderr, "usage: ketamagen ketama SERVERS NKEYS | ketamagen modula HASH SERVERS NKEYS\n");
+  fprintf(stderr, "usage: ketamagen ketama SERVERS NKEYS | ketamagen (ketama-unweighted|modula) HASH SERVERS NKEYS\n");
   return 2;
 }

@@ -23,8 +23,9 @@
 //
 // # Records
 //
-// After the handshake each direction has its own AES-256-GCM key derived
-// with HKDF from the Noise split keys and the handshake hash. A record is
+// After the handshake each direction has its own traffic secret derived
+// with HKDF from the Noise split keys and the handshake hash, and an
+// AES-128-GCM key expanded from it. A record is
 //
 //	ciphertext | tag(16) | version(1) type(1) epoch(4) seq(8)
 //

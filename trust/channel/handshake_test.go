@@ -199,3 +199,29 @@ func TestHandshakeFailureIsLogged(t *testing.T) {
 		t.Fatalf("log: %q", logs.String())
 	}
 }
+
+// FuzzHandshakeStep feeds arbitrary bytes to both sides at every step they
+// read: a failed handshake must be an error, never a panic or a channel.
+func FuzzHandshakeStep(f *testing.F) {
+	w := newWorld(f)
+	cache := w.enclave(f, "cache")
+	i0, _ := NewInitiator(Config{Logger: quiet})
+	m1, _, _ := i0.Step(nil)
+	r0, _ := NewResponder(Config{Logger: quiet, Enclave: cache})
+	m2, _, _ := r0.Step(m1)
+	f.Add(m1, m2)
+	f.Add([]byte{Version, typeHS1}, []byte{Version, typeHS2})
+	f.Fuzz(func(t *testing.T, a, b []byte) {
+		r, _ := NewResponder(Config{Logger: quiet, Enclave: cache})
+		if _, ch, err := r.Step(a); ch != nil {
+			t.Fatalf("responder finished on one message (err %v)", err)
+		}
+		i, _ := NewInitiator(Config{Logger: quiet, Verifier: w.verifier(t, cache)})
+		if _, _, err := i.Step(nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, ch, err := i.Step(b); err == nil || ch != nil {
+			t.Fatalf("initiator accepted a message 2 it did not solicit: %v", err)
+		}
+	})
+}

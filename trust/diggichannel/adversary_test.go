@@ -134,7 +134,11 @@ func TestAdversarialRouter(t *testing.T) {
 			}
 			waitUntil(t, "bob to process every delivery", func() bool {
 				seen, delivered := r.progress()
-				return seen == n && int(tb.stats(t, "bob").Received) == delivered
+				st := tb.stats(t, "bob")
+				// Received counts a message when its dispatch starts,
+				// Rejected when its channel refused it.
+				return seen == n && int(st.Received) == delivered &&
+					len(tb.bob.payloads())+int(st.Rejected) == delivered
 			})
 			_, delivered := r.progress()
 			got := tb.bob.payloads()

@@ -122,3 +122,34 @@ func TestFactoryPolicyRefusesWrongMeasurement(t *testing.T) {
 		t.Fatal("factory without Spec")
 	}
 }
+
+func TestSpecsFromConfigMeasuresOptions(t *testing.T) {
+	base := diggi.Config{Instance: "i", Agents: []diggi.AgentConfig{
+		{Name: "cache", Kind: "securecached", Trusted: true, Options: diggi.Options{"m": "64", "t": "4"}},
+	}}
+	changed := base
+	changed.Agents = []diggi.AgentConfig{base.Agents[0]}
+	changed.Agents[0].Options = diggi.Options{"m": "128", "t": "4"}
+	info := diggi.Info{ID: 1, Name: "cache", Kind: "securecached", Instance: "i", Trusted: true}
+	measure := func(cfg diggi.Config) trust.Measurement {
+		spec, err := SpecsFromConfig(cfg, trust.Signer{1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := spec(info)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return trust.Measure(s.Identity, s.Config)
+	}
+	if measure(base) != measure(base) {
+		t.Fatal("measurement not deterministic")
+	}
+	if measure(base) == measure(changed) {
+		t.Fatal("changing an option did not change the measurement")
+	}
+	spec, _ := SpecsFromConfig(base, trust.Signer{1})
+	if _, err := spec(diggi.Info{Name: "other", Instance: "i"}); !errors.Is(err, ErrUnknownPeer) {
+		t.Fatalf("unknown agent: %v", err)
+	}
+}

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Throughput of securecached against Debian's memcached under memcaslap:
+# 64 connections, 2 client threads, 1 KB values, 95% get / 5% set
+# (bench/memcaslap.cfg), loopback. Runs alternate between the two servers so
+# that machine noise hits both alike; prints each run, the medians and the
+# ratio securecached/memcached.
+#
+#   bench/memcaslap.sh [runs (3)] [seconds per run (10)]
+#
+# Both servers get -t 2 (memcached: two worker threads; securecached:
+# GOMAXPROCS=2) and -m 1024. Override with MEMCACHED_FLAGS / SECURECACHED_FLAGS.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+runs=${1:-3}
+secs=${2:-10}
+mc_flags=${MEMCACHED_FLAGS:--t 2 -m 1024}
+sc_flags=${SECURECACHED_FLAGS:--t 2 -m 1024}
+for tool in memcached memcaslap; do
+  command -v "$tool" >/dev/null || { echo "$tool not found (Debian: memcached, libmemcached-tools)" >&2; exit 1; }
+done
+
+work=$(mktemp -d)
+pid=""
+cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+go build -o "$work/securecached" ./cmd/securecached
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+wait_port() {
+  for _ in $(seq 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.05
+  done
+  echo "server on port $1 did not start" >&2; exit 1
+}
+
+# run_one NAME CMD... : start the server, load it, print TPS.
+run_one() {
+  local name=$1; shift
+  local port; port=$(free_port)
+  "$@" -l 127.0.0.1 -p "$port" & pid=$!
+  wait_port "$port"
+  local out tps
+  out=$(memcaslap -s "127.0.0.1:$port" -c 64 -T 2 -t "${secs}s" -F bench/memcaslap.cfg 2>&1)
+  kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
+  tps=$(sed -n 's/.*TPS: \([0-9]*\).*/\1/p' <<<"$out" | tail -1)
+  [ -n "$tps" ] || { echo "memcaslap against $name printed no TPS:" >&2; echo "$out" >&2; exit 1; }
+  echo "$tps"
+}
+
+root_flag=()
+[ "$(id -u)" = 0 ] && root_flag=(-u root) # memcached refuses root without -u
+
+mc=(); sc=()
+for i in $(seq "$runs"); do
+  # shellcheck disable=SC2086
+  m=$(run_one memcached memcached -U 0 "${root_flag[@]}" $mc_flags)
+  # shellcheck disable=SC2086
+  s=$(run_one securecached "$work/securecached" $sc_flags)
+  echo "run $i: memcached $m ops/s, securecached $s ops/s"
+  mc+=("$m"); sc+=("$s")
+done
+
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+mm=$(median "${mc[@]}"); sm=$(median "${sc[@]}")
+echo "median of $runs: memcached $mm ops/s, securecached $sm ops/s, ratio $(awk -v s="$sm" -v m="$mm" 'BEGIN {printf "%.3f", s/m}')"

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"fmt"
+	"image/color"
+	"io"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+)
+
+// seriesColors are distinct, print-safe colours for up to four series.
+var seriesColors = []color.Color{
+	color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff},
+	color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff},
+	color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff},
+	color.RGBA{R: 0x94, G: 0x67, B: 0xbd, A: 0xff},
+}
+
+// plotSweep draws the thesis's figure layout (Figures 5.1, 5.4): mean
+// latency with its confidence interval on top, throughput below, both
+// against the number of clients, one line per server.
+func plotSweep(w io.Writer, title string, all []series, ci float64) error {
+	lat := plot.New()
+	lat.Title.Text = title
+	lat.Y.Label.Text = fmt.Sprintf("Mean latency (ms), %.0f%% CI", ci*100)
+	lat.X.Label.Text = "Clients"
+	thr := plot.New()
+	thr.Y.Label.Text = "Throughput (K req/s)"
+	thr.X.Label.Text = "Clients"
+	for _, p := range []*plot.Plot{lat, thr} {
+		p.Add(plotter.NewGrid())
+		p.Legend.Top = true
+		p.Legend.Left = true
+		p.Legend.XOffs = vg.Millimeter
+		p.Y.Min = 0
+		p.X.Tick.Marker = integerTicks{}
+	}
+
+	for i, s := range all {
+		c := seriesColors[i%len(seriesColors)]
+		latPts := make(plotter.XYs, len(s.points))
+		errs := make(plotter.YErrors, len(s.points))
+		thrPts := make(plotter.XYs, len(s.points))
+		for j, p := range s.points {
+			latPts[j] = plotter.XY{X: float64(p.clients), Y: p.meanUs / 1000}
+			errs[j].Low, errs[j].High = p.ciUs/1000, p.ciUs/1000
+			thrPts[j] = plotter.XY{X: float64(p.clients), Y: p.throughput / 1000}
+		}
+		for _, pp := range []struct {
+			p   *plot.Plot
+			pts plotter.XYs
+		}{{lat, latPts}, {thr, thrPts}} {
+			line, points, err := plotter.NewLinePoints(pp.pts)
+			if err != nil {
+				return err
+			}
+			line.Color, points.Color = c, c
+			line.Width = vg.Points(1.5)
+			points.Shape = draw.CircleGlyph{}
+			pp.p.Add(line, points)
+			pp.p.Legend.Add(s.name, line, points)
+		}
+		bars, err := plotter.NewYErrorBars(struct {
+			plotter.XYer
+			plotter.YErrorer
+		}{latPts, errs})
+		if err != nil {
+			return err
+		}
+		bars.Color = c
+		lat.Add(bars)
+	}
+
+	maxClients := 1
+	for _, s := range all {
+		for _, p := range s.points {
+			maxClients = max(maxClients, p.clients)
+		}
+	}
+	for _, p := range []*plot.Plot{lat, thr} {
+		// Keep the first and last points off the frame.
+		p.X.Min, p.X.Max = 0.5, float64(maxClients)+0.5
+	}
+
+	const width, height = 16 * vg.Centimeter, 18 * vg.Centimeter
+	img := vgimg.New(width, height)
+	dc := draw.New(img)
+	tiles := draw.Tiles{Rows: 2, Cols: 1, PadX: vg.Millimeter, PadY: 4 * vg.Millimeter, PadTop: 2 * vg.Millimeter, PadBottom: 2 * vg.Millimeter, PadLeft: 2 * vg.Millimeter, PadRight: 4 * vg.Millimeter}
+	canvases := plot.Align([][]*plot.Plot{{lat}, {thr}}, tiles, dc)
+	lat.Draw(canvases[0][0])
+	thr.Draw(canvases[1][0])
+	_, err := vgimg.PngCanvas{Canvas: img}.WriteTo(w)
+	return err
+}
+
+// integerTicks labels whole client counts only.
+type integerTicks struct{}
+
+func (integerTicks) Ticks(min, max float64) []plot.Tick {
+	var ts []plot.Tick
+	for v := int(min); float64(v) <= max; v++ {
+		if float64(v) >= min {
+			ts = append(ts, plot.Tick{Value: float64(v), Label: fmt.Sprint(v)})
+		}
+	}
+	return ts
+}

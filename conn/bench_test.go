@@ -1,0 +1,46 @@
+package conn
+
+import (
+	"strings"
+	"testing"
+)
+
+func benchConn(b *testing.B, setup, req string) {
+	r := newRig(b, Settings{})
+	r.run(setup, 0)
+	in := []byte(req)
+	b.SetBytes(int64(len(in)))
+	b.ReportAllocs()
+	for b.Loop() {
+		r.conn.Feed(in)
+		r.conn.Sent(len(r.conn.Output()))
+	}
+}
+
+func BenchmarkConnGet1KB(b *testing.B) {
+	benchConn(b, "set key:000001 0 0 1024\r\n"+strings.Repeat("v", 1024)+"\r\n", "get key:000001\r\n")
+}
+
+func BenchmarkConnSet1KB(b *testing.B) {
+	benchConn(b, "", "set key:000001 0 0 1024\r\n"+strings.Repeat("v", 1024)+"\r\n")
+}
+
+func BenchmarkConnMetaGet1KB(b *testing.B) {
+	benchConn(b, "set key:000001 0 0 1024\r\n"+strings.Repeat("v", 1024)+"\r\n", "mg key:000001 v f c\r\n")
+}
+
+func BenchmarkConnBinaryGet1KB(b *testing.B) {
+	benchConn(b, breq(0x11, "key:000001", setExt(0, 0), strings.Repeat("v", 1024)), breq(0x00, "key:000001", "", ""))
+}
+
+func BenchmarkConnMultiGet10Keys(b *testing.B) {
+	var set, get strings.Builder
+	get.WriteString("get")
+	for i := 0; i < 10; i++ {
+		k := "key:" + strings.Repeat("0", 5) + string(rune('0'+i))
+		set.WriteString("set " + k + " 0 0 100\r\n" + strings.Repeat("v", 100) + "\r\n")
+		get.WriteString(" " + k)
+	}
+	get.WriteString("\r\n")
+	benchConn(b, set.String(), get.String())
+}

@@ -1,0 +1,554 @@
+package posix
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"syscall"
+
+	"github.com/securecached/securecached/diggi"
+)
+
+// maxChunk bounds the stream bytes in one message, so a segment fits the
+// largest pooled message buffer with room for a channel's overhead.
+const maxChunk = 32 << 10
+
+// maxWindow caps a send window however many credits a peer grants.
+const maxWindow = 1 << 30
+
+type sockState uint8
+
+const (
+	sockNew sockState = iota
+	sockListening
+	sockConnecting
+	sockConnected
+	sockFailed // connect refused or reset before it completed
+	sockClosed
+)
+
+// socket is a stream socket whose segments travel as TypeNetIO messages.
+// Flow control is TCP's idea in miniature: each side advertises a receive
+// window and grants more as its application reads, so a slow reader holds
+// its writer back without stalling the agent's other sessions, and a
+// receive buffer never grows past the window.
+type socket struct {
+	handleBase
+	state sockState
+
+	// listening
+	port       uint16
+	backlog    []*socket
+	maxBacklog int
+
+	// connection
+	key      connKey
+	peerPort uint16
+	rq       [][]byte // received chunks, oldest first
+	rqOff    int      // bytes of rq[0] already read
+	rqLen    int
+	rcvBuf   int // advertised window
+	consumed int // bytes read and not yet granted back to the peer
+	sendWnd  int // bytes the peer lets us send
+	rcvFin   bool
+	sentFin  bool
+	shutRd   bool
+	reset    bool
+	connErr  error
+	nprog    uint64
+}
+
+// Socket creates a stream socket (socket(2)).
+func (s *Sys) Socket() (int, error) {
+	sk := &socket{handleBase: handleBase{sys: s}}
+	return s.allocFD(sk)
+}
+
+func (s *Sys) socket(op string, fd int) (*socket, error) {
+	h, ok := s.fds[fd]
+	if !ok {
+		return nil, fdErr(op, fd, EBADF)
+	}
+	sk, ok := h.(*socket)
+	if !ok {
+		return nil, fdErr(op, fd, syscall.ENOTSOCK)
+	}
+	return sk, nil
+}
+
+// Listen makes fd accept connections to port of this agent (bind and
+// listen in one: there are no IP addresses inside an instance). backlog
+// bounds connections waiting for Accept; further ones are refused.
+func (s *Sys) Listen(fd int, port uint16, backlog int) error {
+	sk, err := s.socket("listen", fd)
+	if err != nil {
+		return err
+	}
+	if sk.state != sockNew {
+		return fdErr("listen", fd, EINVAL)
+	}
+	if _, used := s.ports[port]; used {
+		return fmt.Errorf("listen fd %d on port %d: %w", fd, port, EADDRINUSE)
+	}
+	if backlog <= 0 {
+		backlog = 128
+	}
+	sk.state, sk.port, sk.maxBacklog = sockListening, port, backlog
+	s.ports[port] = sk
+	return nil
+}
+
+// Accept takes the oldest pending connection and returns its descriptor and
+// the connecting agent.
+func (s *Sys) Accept(fd int) (int, diggi.AgentID, error) {
+	sk, err := s.socket("accept", fd)
+	if err != nil {
+		return -1, 0, err
+	}
+	for {
+		if sk.state != sockListening {
+			return -1, 0, fdErr("accept", fd, EINVAL)
+		}
+		if len(sk.backlog) > 0 {
+			c := sk.backlog[0]
+			sk.backlog[0] = nil
+			sk.backlog = sk.backlog[1:]
+			sk.nprog++
+			nfd, err := s.allocFD(c)
+			if err != nil {
+				s.abort(c)
+				return -1, 0, fdErr("accept", fd, err)
+			}
+			return nfd, c.key.peer, nil
+		}
+		if sk.nonblock {
+			return -1, 0, fdErr("accept", fd, EAGAIN)
+		}
+		if err := s.block(sk.wait()); err != nil {
+			return -1, 0, fdErr("accept", fd, err)
+		}
+	}
+}
+
+// Connect opens a connection to port of agent dst. A non-blocking socket
+// returns EINPROGRESS and becomes writable (or fails) when it completes.
+func (s *Sys) Connect(fd int, dst diggi.AgentID, port uint16) error {
+	sk, err := s.socket("connect", fd)
+	if err != nil {
+		return err
+	}
+	switch sk.state {
+	case sockNew:
+	case sockConnecting:
+		return fdErr("connect", fd, syscall.EALREADY)
+	case sockConnected:
+		return fdErr("connect", fd, EISCONN)
+	default:
+		return fdErr("connect", fd, EINVAL)
+	}
+	s.nextSession++
+	sk.key = connKey{peer: dst, session: s.nextSession, initiator: true}
+	sk.peerPort = port
+	sk.rcvBuf = s.RecvBuffer
+	sk.state = sockConnecting
+	s.conns[sk.key] = sk
+	if err := s.post(sk, segment{op: opConnect, port: port, value: uint32(sk.rcvBuf)}, true); err != nil {
+		delete(s.conns, sk.key)
+		sk.state = sockNew
+		return fmt.Errorf("connect fd %d to %s port %d: %w: %w", fd, dst, port, ECONNREFUSED, err)
+	}
+	if sk.nonblock {
+		return fdErr("connect", fd, EINPROGRESS)
+	}
+	for sk.state == sockConnecting {
+		if err := s.block(sk.wait()); err != nil {
+			return fdErr("connect", fd, err)
+		}
+	}
+	if sk.state != sockConnected {
+		return fmt.Errorf("connect fd %d to %s port %d: %w", fd, dst, port, sk.connErr)
+	}
+	return nil
+}
+
+// ConnectName is Connect to an agent found by name in the directory
+// ("agent" or "instance/agent").
+func (s *Sys) ConnectName(fd int, name string, port uint16) error {
+	info, ok := s.ctx.Directory().Lookup(name)
+	if !ok {
+		return fmt.Errorf("connect fd %d to %q: %w: %w", fd, name, ECONNREFUSED, diggi.ErrUnknownAgent)
+	}
+	return s.Connect(fd, info.ID, port)
+}
+
+// Shutdown half-closes a connection (shutdown(2)): SHUT_WR sends EOF to the
+// peer, which can still send to us; SHUT_RD discards further input.
+func (s *Sys) Shutdown(fd int, how int) error {
+	sk, err := s.socket("shutdown", fd)
+	if err != nil {
+		return err
+	}
+	if sk.state != sockConnected {
+		return fdErr("shutdown", fd, ENOTCONN)
+	}
+	if how == syscall.SHUT_RD || how == syscall.SHUT_RDWR {
+		sk.shutRd = true
+		s.discard(sk)
+	}
+	if (how == syscall.SHUT_WR || how == syscall.SHUT_RDWR) && !sk.sentFin && !sk.reset {
+		sk.sentFin = true
+		if err := s.post(sk, segment{op: opFin}, true); err != nil {
+			return fdErr("shutdown", fd, err)
+		}
+	}
+	sk.bump(sk)
+	return nil
+}
+
+// PeerName returns the agent and port at the other end of a connection.
+func (s *Sys) PeerName(fd int) (diggi.AgentID, uint16, error) {
+	sk, err := s.socket("getpeername", fd)
+	if err != nil {
+		return 0, 0, err
+	}
+	if sk.state != sockConnected && sk.state != sockConnecting {
+		return 0, 0, fdErr("getpeername", fd, ENOTCONN)
+	}
+	return sk.key.peer, sk.peerPort, nil
+}
+
+// SockPort returns the port a listening socket listens on, or the port an
+// accepted connection arrived at.
+func (s *Sys) SockPort(fd int) (uint16, error) {
+	sk, err := s.socket("getsockname", fd)
+	if err != nil {
+		return 0, err
+	}
+	if sk.key.initiator {
+		return 0, nil
+	}
+	if sk.state == sockListening {
+		return sk.port, nil
+	}
+	return sk.peerPort, nil
+}
+
+// Session returns the connection's session identity (§4.6): peer agent and
+// session id.
+func (s *Sys) Session(fd int) (diggi.AgentID, uint64, error) {
+	sk, err := s.socket("session", fd)
+	if err != nil {
+		return 0, 0, err
+	}
+	return sk.key.peer, sk.key.session, nil
+}
+
+func (sk *socket) Type() HandleType { return HandleSocket }
+
+func (sk *socket) progress() uint64 { return sk.nprog }
+
+func (sk *socket) Poll() Events {
+	switch sk.state {
+	case sockListening:
+		if len(sk.backlog) > 0 {
+			return PollIn
+		}
+		return 0
+	case sockConnecting:
+		return 0
+	case sockConnected:
+		var ev Events
+		if sk.rqLen > 0 {
+			ev |= PollIn
+		}
+		if sk.rcvFin || sk.shutRd {
+			ev |= PollIn | PollHup
+		}
+		if sk.reset {
+			return ev | PollErr | PollHup | PollIn
+		}
+		if sk.sendWnd > 0 && !sk.sentFin {
+			ev |= PollOut
+		}
+		return ev
+	case sockFailed:
+		return PollErr | PollHup
+	case sockNew:
+		return PollOut | PollHup
+	}
+	return PollNval
+}
+
+func (sk *socket) tryRead(p []byte) (int, error) {
+	switch sk.state {
+	case sockConnected:
+	case sockConnecting:
+		return 0, EAGAIN
+	case sockFailed:
+		return 0, sk.connErr
+	default:
+		return 0, fdErr("read", sk.fd, ENOTCONN)
+	}
+	if sk.rqLen > 0 {
+		n := sk.take(p)
+		sk.sys.credit(sk, n)
+		return n, nil
+	}
+	if sk.reset {
+		return 0, fdErr("read", sk.fd, ECONNRESET)
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if sk.rcvFin || sk.shutRd {
+		return 0, io.EOF
+	}
+	return 0, EAGAIN
+}
+
+// take copies buffered input into p.
+func (sk *socket) take(p []byte) int {
+	n := 0
+	for n < len(p) && len(sk.rq) > 0 {
+		c := copy(p[n:], sk.rq[0][sk.rqOff:])
+		n += c
+		sk.rqOff += c
+		if sk.rqOff == len(sk.rq[0]) {
+			sk.rq[0] = nil
+			sk.rq = sk.rq[1:]
+			sk.rqOff = 0
+		}
+	}
+	sk.rqLen -= n
+	sk.nprog += uint64(n)
+	return n
+}
+
+func (sk *socket) tryWrite(bufs [][]byte, skip int, block bool) (int, error) {
+	s := sk.sys
+	want := sumLen(bufs) - skip
+	written := 0
+	for written < want {
+		switch {
+		case sk.state == sockConnecting:
+			return written, EAGAIN
+		case sk.state == sockFailed:
+			return written, sk.connErr
+		case sk.state != sockConnected:
+			return written, fdErr("write", sk.fd, ENOTCONN)
+		case sk.reset:
+			return written, fdErr("write", sk.fd, ECONNRESET)
+		case sk.sentFin:
+			return written, fdErr("write", sk.fd, EPIPE)
+		case sk.sendWnd == 0:
+			return written, EAGAIN
+		}
+		n := min(want-written, sk.sendWnd, maxChunk)
+		s.scratch = appendSegment(s.scratch[:0], segment{op: opData, flags: sk.flags()})
+		s.scratch = gather(s.scratch, bufs, skip+written, n)
+		var err error
+		if block {
+			err = s.mm.Post(sk.key.peer, diggi.TypeNetIO, sk.key.session, s.scratch)
+		} else {
+			err = s.mm.TryPost(sk.key.peer, diggi.TypeNetIO, sk.key.session, s.scratch)
+		}
+		if errors.Is(err, diggi.ErrWouldBlock) {
+			return written, EAGAIN
+		}
+		if err != nil {
+			return written, fmt.Errorf("write fd %d: %w: %w", sk.fd, ECONNRESET, err)
+		}
+		sk.sendWnd -= n
+		sk.nprog += uint64(n)
+		written += n
+	}
+	return written, nil
+}
+
+func (sk *socket) flags() uint8 {
+	if sk.key.initiator {
+		return fromInitiator
+	}
+	return 0
+}
+
+// close implements close(2) with TCP's manners: unread input makes it a
+// reset, otherwise the peer gets EOF. Connections waiting in a listener's
+// backlog are reset.
+func (sk *socket) close() error {
+	s := sk.sys
+	switch sk.state {
+	case sockListening:
+		delete(s.ports, sk.port)
+		for _, c := range sk.backlog {
+			s.abort(c)
+		}
+		sk.backlog = nil
+	case sockConnecting, sockConnected:
+		delete(s.conns, sk.key)
+		if !sk.reset {
+			if sk.rqLen > 0 {
+				_ = s.post(sk, segment{op: opReset}, true)
+			} else if !sk.sentFin {
+				_ = s.post(sk, segment{op: opFin}, true)
+			}
+		}
+		sk.rq, sk.rqLen = nil, 0
+	}
+	sk.state = sockClosed
+	return nil
+}
+
+// abort resets a connection that has no descriptor.
+func (s *Sys) abort(c *socket) {
+	delete(s.conns, c.key)
+	if !c.reset {
+		_ = s.post(c, segment{op: opReset}, true)
+	}
+	c.state = sockClosed
+}
+
+// discard drops buffered input (SHUT_RD), granting its window back.
+func (s *Sys) discard(sk *socket) {
+	n := sk.rqLen
+	sk.rq, sk.rqOff, sk.rqLen = nil, 0, 0
+	s.credit(sk, n)
+}
+
+// credit grants consumed input back to the peer once a quarter of the
+// window has been read, so window updates cost one message per quarter
+// window, not one per read.
+func (s *Sys) credit(sk *socket, n int) {
+	sk.consumed += n
+	if sk.consumed < sk.rcvBuf/4 || sk.rcvFin || sk.reset || sk.state != sockConnected {
+		return
+	}
+	grant := sk.consumed
+	sk.consumed = 0
+	if err := s.post(sk, segment{op: opWindow, value: uint32(grant)}, false); errors.Is(err, diggi.ErrWouldBlock) {
+		// Never block a read on our own outbound queue: send it from a task.
+		sk.consumed += grant
+		_ = s.sched.Schedule(func() {
+			if sk.consumed > 0 && sk.state == sockConnected && !sk.reset {
+				g := sk.consumed
+				sk.consumed = 0
+				_ = s.post(sk, segment{op: opWindow, value: uint32(g)}, true)
+			}
+		})
+	}
+}
+
+// post sends a control segment (or data built by the caller) for sk.
+func (s *Sys) post(sk *socket, sg segment, block bool) error {
+	sg.flags = sk.flags()
+	s.scratch = appendSegment(s.scratch[:0], sg)
+	if block {
+		return s.mm.Post(sk.key.peer, diggi.TypeNetIO, sk.key.session, s.scratch)
+	}
+	return s.mm.TryPost(sk.key.peer, diggi.TypeNetIO, sk.key.session, s.scratch)
+}
+
+// onMessage demultiplexes socket segments to sessions (the NETIO
+// subscription of §4.6). The message is transient: data is copied.
+func (s *Sys) onMessage(m *diggi.Message) {
+	sg, err := parseSegment(m.Payload())
+	if err != nil {
+		s.ctx.Log().Warn("bad socket segment", "from", m.Src, "err", err)
+		return
+	}
+	fromInit := sg.flags&fromInitiator != 0
+	key := connKey{peer: m.Src, session: m.Session, initiator: !fromInit}
+	if sg.op == opConnect {
+		if fromInit {
+			s.onConnect(key, sg)
+		}
+		return
+	}
+	sk := s.conns[key]
+	if sk == nil {
+		if sg.op == opData || sg.op == opAccept {
+			s.reply(key, opReset)
+		}
+		return
+	}
+	switch sg.op {
+	case opAccept:
+		if sk.state == sockConnecting {
+			sk.state = sockConnected
+			sk.sendWnd = int(min(sg.value, maxWindow))
+		}
+	case opRefuse:
+		if sk.state == sockConnecting {
+			delete(s.conns, key)
+			sk.state = sockFailed
+			sk.connErr = ECONNREFUSED
+		}
+	case opData:
+		if sk.shutRd {
+			s.credit(sk, len(sg.data))
+			break
+		}
+		if sk.rqLen+len(sg.data) > sk.rcvBuf || sk.rcvFin {
+			// The peer ignored our window (or sent after EOF): abort
+			// rather than buffer without bound.
+			s.ctx.Log().Warn("socket peer overran its window; resetting", "peer", m.Src, "session", m.Session)
+			s.abort(sk)
+			sk.state = sockConnected
+			sk.reset = true
+			break
+		}
+		sk.rq = append(sk.rq, append([]byte(nil), sg.data...))
+		sk.rqLen += len(sg.data)
+	case opWindow:
+		sk.sendWnd = min(sk.sendWnd+int(sg.value), maxWindow)
+	case opFin:
+		sk.rcvFin = true
+	case opReset:
+		delete(s.conns, key)
+		if sk.state == sockConnecting {
+			sk.state = sockFailed
+			sk.connErr = ECONNREFUSED
+		} else {
+			sk.reset = true
+		}
+	}
+	sk.bump(sk)
+}
+
+// onConnect accepts a new connection into a listener's backlog, or refuses
+// it.
+func (s *Sys) onConnect(key connKey, sg segment) {
+	if _, dup := s.conns[key]; dup {
+		return
+	}
+	l := s.ports[sg.port]
+	if l == nil || len(l.backlog) >= l.maxBacklog || s.stopped {
+		s.reply(key, opRefuse)
+		return
+	}
+	c := &socket{
+		handleBase: handleBase{sys: s, fd: -1},
+		state:      sockConnected,
+		key:        key,
+		peerPort:   sg.port,
+		rcvBuf:     s.RecvBuffer,
+		sendWnd:    int(min(sg.value, maxWindow)),
+	}
+	s.conns[key] = c
+	if err := s.post(c, segment{op: opAccept, value: uint32(c.rcvBuf)}, true); err != nil {
+		delete(s.conns, key)
+		return
+	}
+	l.backlog = append(l.backlog, c)
+	l.bump(l)
+}
+
+// reply answers a segment for a session this agent does not have.
+func (s *Sys) reply(key connKey, o op) {
+	var flags uint8
+	if key.initiator {
+		flags = fromInitiator
+	}
+	s.scratch = appendSegment(s.scratch[:0], segment{op: o, flags: flags})
+	_ = s.mm.TryPost(key.peer, diggi.TypeNetIO, key.session, s.scratch)
+}

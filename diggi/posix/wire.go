@@ -1,0 +1,64 @@
+package posix
+
+import (
+	"encoding/binary"
+	"fmt"
+)
+
+// A socket segment is the payload of a TypeNetIO message whose Session is
+// the connection's session id (chosen by the connecting side, unique within
+// that agent), so that one client holds many sessions to one server
+// (§4.6). Layout: op(1) flags(1) port(2) value(4) data.
+const segHeader = 8
+
+type op uint8
+
+const (
+	opConnect op = iota + 1 // open a connection to port; value = initiator's receive window
+	opAccept                // connection accepted; value = acceptor's receive window
+	opRefuse                // nothing listens on port (or its backlog is full)
+	opData                  // stream bytes
+	opWindow                // value = more bytes the sender may send
+	opFin                   // the sender will send no more data (half-close)
+	opReset                 // the connection is aborted
+)
+
+// fromInitiator marks a segment sent by the side that connected, so that an
+// agent that both dials and accepts to the same peer keeps the two sets of
+// sessions apart.
+const fromInitiator = 1
+
+type segment struct {
+	op    op
+	flags uint8
+	port  uint16
+	value uint32
+	data  []byte // aliases the (transient) message payload
+}
+
+func appendSegment(b []byte, sg segment) []byte {
+	b = append(b, byte(sg.op), sg.flags)
+	b = binary.BigEndian.AppendUint16(b, sg.port)
+	b = binary.BigEndian.AppendUint32(b, sg.value)
+	return append(b, sg.data...)
+}
+
+func parseSegment(p []byte) (segment, error) {
+	if len(p) < segHeader {
+		return segment{}, fmt.Errorf("socket segment of %d bytes: shorter than its header", len(p))
+	}
+	sg := segment{
+		op:    op(p[0]),
+		flags: p[1],
+		port:  binary.BigEndian.Uint16(p[2:]),
+		value: binary.BigEndian.Uint32(p[4:]),
+		data:  p[segHeader:],
+	}
+	if sg.op < opConnect || sg.op > opReset {
+		return segment{}, fmt.Errorf("socket segment: unknown op %d", sg.op)
+	}
+	if sg.op != opData && len(sg.data) != 0 {
+		return segment{}, fmt.Errorf("socket segment: op %d carries %d data bytes", sg.op, len(sg.data))
+	}
+	return sg, nil
+}

@@ -1,0 +1,60 @@
+package memcache
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestConfigValidation(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(*Config)
+		errHas string // "" = valid
+	}{
+		{"defaults", func(*Config) {}, ""},
+		{"zero memory", func(c *Config) { c.MaxBytes = 0 }, "-m"},
+		{"factor 1", func(c *Config) { c.GrowthFactor = 1 }, "-f"},
+		{"factor below 1", func(c *Config) { c.GrowthFactor = 0.5 }, "-f"},
+		{"chunk min 0", func(c *Config) { c.ChunkSizeMin = 0 }, "-n"},
+		{"item max too small", func(c *Config) { c.ItemSizeMax = 512 }, "-I"},
+		{"item max 1k", func(c *Config) { c.ItemSizeMax = 1024 }, ""},
+		{"item max over half of -m", func(c *Config) { c.ItemSizeMax = 64 << 20 }, "1/2 of memory max"},
+		{"item max 128m", func(c *Config) { c.ItemSizeMax = 128 << 20; c.MaxBytes = 1 << 30 }, ""},
+		{"item max over 128m", func(c *Config) { c.ItemSizeMax = 128<<20 + 1; c.MaxBytes = 1 << 30 }, "128m"},
+		{"hashpower 0", func(c *Config) { c.HashPowerInit = 0 }, "hashpower"},
+		{"hashpower 31", func(c *Config) { c.HashPowerInit = 31 }, "hashpower"},
+		{"lru pct sum", func(c *Config) { c.HotLRUPct = 50; c.WarmLRUPct = 50 }, "80%"},
+		{"chunk min huge", func(c *Config) { c.ChunkSizeMin = 1 << 20 }, "-n"},
+		{"memory beyond references", func(c *Config) { c.MaxBytes = 1 << 40 }, "32-bit item reference"},
+		{"tiny factor still builds", func(c *Config) { c.GrowthFactor = 1.0001 }, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			tc.mutate(&cfg)
+			c, err := New(cfg, t0)
+			if tc.errHas == "" {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				if len(c.classes) < 2 || len(c.classes) > MaxSlabClasses+1 {
+					t.Fatalf("%d classes", len(c.classes))
+				}
+				return
+			}
+			if err == nil || !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), tc.errHas) {
+				t.Fatalf("error %v, want ErrInvalidConfig mentioning %q", err, tc.errHas)
+			}
+		})
+	}
+}
+
+func TestResultAndModeStrings(t *testing.T) {
+	if Stored.String() != "Stored" || NonNumeric.String() != "NonNumeric" || Result(200).String() != "Result(?)" {
+		t.Fatal("Result.String")
+	}
+	if ModePrepend.String() != "prepend" || Mode(0).String() != "mode(?)" {
+		t.Fatal("Mode.String")
+	}
+}
