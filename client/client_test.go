@@ -139,6 +139,25 @@ func everyCall(t *testing.T, c *Client, addr string) {
 	if err != nil || len(m) != 3 || string(m["new"].Value) != "1" || m["absent"] != nil {
 		t.Errorf("GetMulti = %v, %v", m, err)
 	}
+	var many []string
+	for i := range 350 { // several chunks per server
+		k := fmt.Sprintf("many%d", i)
+		many = append(many, k)
+		if i%2 == 0 {
+			if err := c.Set(x, &Item{Key: k, Value: []byte(k)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if m, err := c.GetMulti(x, many); err != nil || len(m) != 175 || string(m["many348"].Value) != "many348" {
+		t.Errorf("GetMulti of 350 keys: %d items, %v", len(m), err)
+	}
+	if err := c.Set(x, &Item{Key: "gone", Value: []byte("x"), Expiration: -1}); err != nil {
+		t.Errorf("Set expired: %v", err)
+	}
+	if _, err := c.Get(x, "gone"); !errors.Is(err, ErrCacheMiss) {
+		t.Errorf("Get of an item stored already expired: %v", err)
+	}
 	if err := c.Delete(x, "k"); err != nil {
 		t.Errorf("Delete: %v", err)
 	}
@@ -401,5 +420,40 @@ func TestNewErrors(t *testing.T) {
 	}
 	if _, err := New(Config{Servers: []ServerConfig{{Addr: "a:1"}, {Addr: "a:1"}}}); err == nil {
 		t.Error("duplicate server accepted")
+	}
+}
+
+// TestPoolLimit hammers one server from many goroutines: the pool never
+// grows past its limit and every call succeeds by sharing connections.
+func TestPoolLimit(t *testing.T) {
+	srv := testenv.StartMemcached(t)
+	c := newClient(t, Config{Servers: []ServerConfig{{Addr: srv.Addr}}, MaxConnsPerServer: 3})
+	x := ctx(t)
+	if err := c.Set(x, &Item{Key: "k", Value: []byte("v")}); err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 32)
+	for range 32 {
+		go func() {
+			var err error
+			for range 50 {
+				if _, err = c.Get(x, "k"); err != nil {
+					break
+				}
+			}
+			errs <- err
+		}()
+	}
+	for range 32 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := c.servers[0]
+	s.mu.Lock()
+	n := len(s.conns)
+	s.mu.Unlock()
+	if n < 1 || n > 3 {
+		t.Errorf("%d connections, want 1..3", n)
 	}
 }

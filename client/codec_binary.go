@@ -33,16 +33,16 @@ func (binaryCodec) appendRequest(dst []byte, r *request, opaque uint32) ([]byte,
 	case protocol.OpGetK, protocol.OpDelete, protocol.OpVersion, protocol.OpNoop:
 		return protocol.AppendBinRequest(dst, r.op, opaque, 0, nil, key, nil), nil
 	case protocol.OpGATK, protocol.OpTouch:
-		return protocol.AppendBinExptime(dst, r.op, opaque, key, r.exptime), nil
+		return protocol.AppendBinExptime(dst, r.op, opaque, key, binExptime(r.exptime)), nil
 	case protocol.OpSet, protocol.OpAdd, protocol.OpReplace:
-		return protocol.AppendBinStore(dst, r.op, opaque, r.cas, r.flags, r.exptime, key, r.value), nil
+		return protocol.AppendBinStore(dst, r.op, opaque, r.cas, r.flags, binExptime(r.exptime), key, r.value), nil
 	case protocol.OpAppend, protocol.OpPrepend:
 		return protocol.AppendBinRequest(dst, r.op, opaque, 0, nil, key, r.value), nil
 	case protocol.OpIncrement, protocol.OpDecrement:
 		return protocol.AppendBinCounter(dst, r.op, opaque, key, r.delta, 0, noAutoCreate), nil
 	case protocol.OpFlush:
 		if r.exptime > 0 {
-			return protocol.AppendBinExptime(dst, r.op, opaque, nil, r.exptime), nil
+			return protocol.AppendBinExptime(dst, r.op, opaque, nil, uint32(r.exptime)), nil
 		}
 		return protocol.AppendBinRequest(dst, r.op, opaque, 0, nil, nil, nil), nil
 	case protocol.OpStat:

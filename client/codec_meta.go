@@ -18,15 +18,16 @@ func (metaCodec) ordered() bool { return true }
 
 func (metaCodec) appendRequest(dst []byte, r *request, _ uint32) ([]byte, error) {
 	flag := func(dst []byte, f byte, v uint64) []byte { return strconv.AppendUint(append(dst, ' ', f), v, 10) }
+	sflag := func(dst []byte, f byte, v int32) []byte { return strconv.AppendInt(append(dst, ' ', f), int64(v), 10) }
 	switch r.op {
 	case protocol.OpGetK, protocol.OpGATK:
 		dst = append(append(append(dst, "mg "...), r.key...), " v f c"...)
 		if r.op == protocol.OpGATK {
-			dst = flag(dst, 'T', uint64(r.exptime))
+			dst = sflag(dst, 'T', r.exptime)
 		}
 		return append(dst, "\r\n"...), nil
 	case protocol.OpTouch:
-		dst = flag(append(append(dst, "mg "...), r.key...), 'T', uint64(r.exptime))
+		dst = sflag(append(append(dst, "mg "...), r.key...), 'T', r.exptime)
 		return append(dst, "\r\n"...), nil
 	case protocol.OpGetKQ:
 		for _, k := range r.keys {
@@ -38,7 +39,7 @@ func (metaCodec) appendRequest(dst []byte, r *request, _ uint32) ([]byte, error)
 			protocol.OpAppend: 'A', protocol.OpPrepend: 'P'}[r.op]
 		dst = append(append(dst, "ms "...), r.key...)
 		dst = strconv.AppendUint(append(dst, ' '), uint64(len(r.value)), 10)
-		dst = flag(flag(dst, 'F', uint64(r.flags)), 'T', uint64(r.exptime))
+		dst = sflag(flag(dst, 'F', uint64(r.flags)), 'T', r.exptime)
 		dst = append(dst, ' ', 'M', mode)
 		if r.cas != 0 {
 			dst = flag(dst, 'C', r.cas)

@@ -24,11 +24,12 @@ func (textCodec) ordered() bool { return true }
 
 func (textCodec) appendRequest(dst []byte, r *request, _ uint32) ([]byte, error) {
 	u := func(dst []byte, v uint64) []byte { return strconv.AppendUint(append(dst, ' '), v, 10) }
+	s := func(dst []byte, v int32) []byte { return strconv.AppendInt(append(dst, ' '), int64(v), 10) }
 	switch r.op {
 	case protocol.OpGetK:
 		return append(append(append(dst, "gets "...), r.key...), "\r\n"...), nil
 	case protocol.OpGATK:
-		dst = u(append(dst, "gats"...), uint64(r.exptime))
+		dst = s(append(dst, "gats"...), r.exptime)
 		return append(append(append(dst, ' '), r.key...), "\r\n"...), nil
 	case protocol.OpGetKQ:
 		dst = append(dst, "gets"...)
@@ -38,7 +39,7 @@ func (textCodec) appendRequest(dst []byte, r *request, _ uint32) ([]byte, error)
 		return append(dst, "\r\n"...), nil
 	case protocol.OpTouch:
 		dst = append(append(dst, "touch "...), r.key...)
-		return append(u(dst, uint64(r.exptime)), "\r\n"...), nil
+		return append(s(dst, r.exptime), "\r\n"...), nil
 	case protocol.OpSet, protocol.OpAdd, protocol.OpReplace, protocol.OpAppend, protocol.OpPrepend:
 		verb := map[uint8]string{protocol.OpSet: "set", protocol.OpAdd: "add", protocol.OpReplace: "replace",
 			protocol.OpAppend: "append", protocol.OpPrepend: "prepend"}[r.op]
@@ -46,7 +47,7 @@ func (textCodec) appendRequest(dst []byte, r *request, _ uint32) ([]byte, error)
 			verb = "cas"
 		}
 		dst = append(append(append(dst, verb...), ' '), r.key...)
-		dst = u(u(u(dst, uint64(r.flags)), uint64(r.exptime)), uint64(len(r.value)))
+		dst = u(s(u(dst, uint64(r.flags)), r.exptime), uint64(len(r.value)))
 		if r.cas != 0 {
 			dst = u(dst, r.cas)
 		}
@@ -72,7 +73,7 @@ func appendTextAdmin(dst []byte, r *request) ([]byte, error) {
 	case protocol.OpFlush:
 		dst = append(dst, "flush_all"...)
 		if r.exptime > 0 {
-			dst = strconv.AppendUint(append(dst, ' '), uint64(r.exptime), 10)
+			dst = strconv.AppendInt(append(dst, ' '), int64(r.exptime), 10)
 		}
 		return append(dst, "\r\n"...), nil
 	case protocol.OpVersion:

@@ -9,6 +9,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/securecached/securecached/protocol"
 )
@@ -90,7 +91,12 @@ func (c *conn) send(ctx context.Context, req *request) (*call, error) {
 	c.inflight.Add(1)
 	c.mu.Unlock()
 
-	dl, _ := ctx.Deadline()
+	// A stalled server must not hold the writer forever, even for an
+	// asynchronous call whose context has no deadline.
+	dl, ok := ctx.Deadline()
+	if !ok {
+		dl = time.Now().Add(c.srv.cl.cfg.Timeout)
+	}
 	if err := c.nc.SetWriteDeadline(dl); err != nil {
 		c.fail(fmt.Errorf("%w: %w", ErrConnBroken, err))
 		return nil, err

@@ -47,33 +47,50 @@ func (c *Client) GetMulti(ctx context.Context, keys []string, opts ...CallOption
 	return out, firstErr
 }
 
+// multiGetChunk bounds the keys of one get-multi request, keeping a text
+// "gets" line well under what servers buffer; a server's chunks are all
+// sent before any reply is awaited, so chunking costs no round trips.
+const multiGetChunk = 100
+
 func (c *Client) getBatch(ctx context.Context, s *server, keys []string) ([]*Item, error) {
-	p, err := c.startOn(ctx, s, &request{op: protocol.OpGetKQ, keys: keys})
-	if err != nil {
-		return nil, err
-	}
-	var items []*Item
-	p.decode = func(rs []protocol.BinResponse) (*Item, error) {
-		for _, r := range rs {
-			if r.Header.Opcode == protocol.OpNoop {
-				continue
-			}
-			if r.Header.Status != protocol.StatusOK {
-				if r.Header.Status == protocol.StatusKeyNotFound {
+	var (
+		pending []*Pending
+		items   []*Item
+	)
+	for start := 0; start < len(keys); start += multiGetChunk {
+		chunk := keys[start:min(start+multiGetChunk, len(keys))]
+		p, err := c.startOn(ctx, s, &request{op: protocol.OpGetKQ, keys: chunk})
+		if err != nil {
+			return items, err
+		}
+		p.decode = func(rs []protocol.BinResponse) (*Item, error) {
+			for _, r := range rs {
+				if r.Header.Opcode == protocol.OpNoop {
 					continue
 				}
-				return nil, statusErr(s.cfg.Addr, r, false, false)
+				if r.Header.Status != protocol.StatusOK {
+					if r.Header.Status == protocol.StatusKeyNotFound {
+						continue
+					}
+					return nil, statusErr(s.cfg.Addr, r, false, false)
+				}
+				it, err := c.itemFrom(string(r.Key), r)
+				if err != nil {
+					return nil, err
+				}
+				items = append(items, it)
 			}
-			it, err := c.itemFrom(string(r.Key), r)
-			if err != nil {
-				return nil, err
-			}
-			items = append(items, it)
+			return nil, nil
 		}
-		return nil, nil
+		pending = append(pending, p)
 	}
-	_, err = p.Wait(ctx)
-	return items, err
+	var firstErr error
+	for _, p := range pending {
+		if _, err := p.Wait(ctx); err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
+	return items, firstErr
 }
 
 // eachServer runs f on every server in parallel and joins the results by
@@ -123,7 +140,7 @@ func (c *Client) FlushAll(ctx context.Context, delay int32) error {
 	ctx, cancel := c.withTimeout(ctx)
 	defer cancel()
 	_, err := eachServer(c, func(s *server) (struct{}, error) {
-		_, err := c.simple(ctx, s, &request{op: protocol.OpFlush, exptime: uint32(max(delay, 0))})
+		_, err := c.simple(ctx, s, &request{op: protocol.OpFlush, exptime: max(delay, 0)})
 		return struct{}{}, err
 	})
 	return err

@@ -13,7 +13,7 @@ type Item struct {
 	Key        string
 	Value      []byte
 	Flags      uint32 // opaque to the server; bit 30 is FlagCompressed
-	Expiration int32  // memcached semantics: seconds, or a Unix time past 30 days; 0 = never
+	Expiration int32  // memcached semantics: seconds, or a Unix time past 30 days; 0 = never; negative = expired at once
 	CAS        uint64 // set by reads (and by binary/meta writes); non-zero makes CompareAndSwap conditional
 }
 
@@ -144,7 +144,7 @@ func (c *Client) Get(ctx context.Context, key string, opts ...CallOption) (*Item
 func (c *Client) GetAndTouch(ctx context.Context, key string, exp int32, opts ...CallOption) (*Item, error) {
 	ctx, cancel := c.withTimeout(ctx)
 	defer cancel()
-	p, err := c.getLike(ctx, &request{op: protocol.OpGATK, key: key, exptime: uint32(exp)}, collect(opts))
+	p, err := c.getLike(ctx, &request{op: protocol.OpGATK, key: key, exptime: exp}, collect(opts))
 	return syncWait(ctx, p, err)
 }
 
@@ -159,7 +159,7 @@ func (c *Client) storeAsync(ctx context.Context, op uint8, it *Item, cas uint64,
 	if err != nil {
 		return nil, err
 	}
-	req := &request{op: op, key: it.Key, value: value, flags: flags, exptime: uint32(it.Expiration), cas: cas}
+	req := &request{op: op, key: it.Key, value: value, flags: flags, exptime: it.Expiration, cas: cas}
 	p, err := c.start(ctx, req, o)
 	if err != nil {
 		return nil, err
@@ -246,7 +246,7 @@ func (c *Client) Delete(ctx context.Context, key string, opts ...CallOption) err
 func (c *Client) Touch(ctx context.Context, key string, exp int32, opts ...CallOption) error {
 	ctx, cancel := c.withTimeout(ctx)
 	defer cancel()
-	p, err := c.send(ctx, &request{op: protocol.OpTouch, key: key, exptime: uint32(exp)}, collect(opts), false, false)
+	p, err := c.send(ctx, &request{op: protocol.OpTouch, key: key, exptime: exp}, collect(opts), false, false)
 	_, err = syncWait(ctx, p, err)
 	return err
 }

@@ -15,7 +15,7 @@ type request struct {
 	keys    []string // get-multi
 	value   []byte
 	flags   uint32
-	exptime uint32
+	exptime int32 // memcached semantics; negative = already expired
 	cas     uint64
 	delta   uint64
 	group   string // stats group
@@ -32,6 +32,19 @@ func (req *request) last(r protocol.BinResponse) bool {
 		return len(r.Key) == 0 || r.Header.Status != protocol.StatusOK
 	}
 	return true
+}
+
+// pastExptime is an absolute time (more than 30 days, so memcached reads it
+// as a Unix time) long before any server started: the binary protocol's
+// unsigned expiration has no negative "expire now", so it sends this.
+const pastExptime = 30*24*60*60 + 1
+
+// binExptime converts an expiration for the binary protocol.
+func binExptime(e int32) uint32 {
+	if e < 0 {
+		return pastExptime
+	}
+	return uint32(e)
 }
 
 // Protocol is the wire format a client speaks.

@@ -13,6 +13,8 @@ type server struct {
 	cfg ServerConfig
 	cl  *Client
 
+	dialMu sync.Mutex // one dial at a time, so the pool never exceeds its limit
+
 	mu        sync.Mutex
 	conns     []*conn
 	failures  int       // consecutive
@@ -32,15 +34,42 @@ func (s *server) dead(now time.Time) bool {
 // while under the limit, else the least busy (the request is pipelined
 // behind the others).
 func (s *server) getConn(ctx context.Context) (*conn, error) {
+	if c, err := s.pooled(false); c != nil || err != nil {
+		return c, err
+	}
+	s.dialMu.Lock()
+	defer s.dialMu.Unlock()
+	// Another caller may have dialed while we waited.
+	if c, err := s.pooled(true); c != nil || err != nil {
+		return c, err
+	}
+	c, err := dialConn(ctx, &s.cl.cfg, s)
+	if err != nil {
+		s.failure(err)
+		return nil, err
+	}
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.closed {
-		s.mu.Unlock()
+		go c.close()
+		return nil, ErrClosed
+	}
+	s.conns = append(s.conns, c)
+	return c, nil
+}
+
+// pooled returns a pooled connection to use, or nil when a new one should
+// be dialed: an idle connection, else the least busy once the pool is full.
+// afterWait takes any live connection, since the caller has just waited
+// for another caller's dial and can share its result.
+func (s *server) pooled(afterWait bool) (*conn, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
 		return nil, ErrClosed
 	}
 	if time.Now().Before(s.deadUntil) {
-		until := s.deadUntil
-		s.mu.Unlock()
-		return nil, fmt.Errorf("%w: %s (retry after %s)", ErrServerDead, s.cfg.Addr, until.Format(time.TimeOnly))
+		return nil, fmt.Errorf("%w: %s (retry after %s)", ErrServerDead, s.cfg.Addr, s.deadUntil.Format(time.TimeOnly))
 	}
 	live := s.conns[:0]
 	for _, c := range s.conns {
@@ -56,27 +85,10 @@ func (s *server) getConn(ctx context.Context) (*conn, error) {
 			best = c
 		}
 	}
-	if best != nil && (best.inflight.Load() == 0 || len(s.conns) >= s.cl.cfg.MaxConnsPerServer) {
-		s.mu.Unlock()
+	if best != nil && (afterWait || best.inflight.Load() == 0 || len(s.conns) >= s.cl.cfg.MaxConnsPerServer) {
 		return best, nil
 	}
-	s.mu.Unlock()
-
-	// Dial outside the lock so a slow server does not block callers that
-	// could share an existing connection.
-	c, err := dialConn(ctx, &s.cl.cfg, s)
-	if err != nil {
-		s.failure(err)
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		go c.close()
-		return nil, ErrClosed
-	}
-	s.conns = append(s.conns, c)
-	return c, nil
+	return nil, nil
 }
 
 // failure counts a failed request or dial; enough in a row mark the server

@@ -22,6 +22,13 @@ var extendedKeys = map[string]extendedSetter{
 		return nil
 	},
 	"track_sizes": flag(func(s *Settings) { s.Extended.TrackSizes = true }),
+	"relay": func(s *Settings, k, v string) error {
+		if v != RelayEpoll && v != RelayGoroutine {
+			return usagef("-o relay must be %s or %s, got %q", RelayEpoll, RelayGoroutine, v)
+		}
+		s.Extended.Relay = v
+		return nil
+	},
 	"idle_timeout": func(s *Settings, k, v string) error {
 		n, err := intValue(k, v)
 		if err != nil {
@@ -168,6 +175,7 @@ const extendedUsage = `
 Extended options (-o key=value,key2=value2; may be repeated):
   hashpower=N          initial hash table size as a power of two (12..32)
   track_sizes          enable "stats sizes"
+  relay=epoll|goroutine  securecached only: epoll loops (-t of them, Linux) or a goroutine per client
   idle_timeout=N       close connections idle for N seconds (default 0: never)
   maxconns_fast        at -c, accept, send "ERROR Too many open connections" and close (default)
   no_maxconns_fast     at -c, stop accepting until a connection closes

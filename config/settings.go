@@ -72,6 +72,7 @@ type Extended struct {
 	HotMaxFactor    float64       // hot_max_factor
 	WarmMaxFactor   float64       // warm_max_factor
 	TrackSizes      bool          // track_sizes: enable "stats sizes"
+	Relay           string        // relay: RelayEpoll or RelayGoroutine (securecached's own key)
 	SSLChainCert    string        // ssl_chain_cert
 	SSLKey          string        // ssl_key
 	SSLKeyFormat    string        // ssl_keyformat
@@ -83,6 +84,16 @@ type Extended struct {
 	SSLWBufSize     int           // ssl_wbuf_size, in bytes
 	SSLKernelTLS    bool          // ssl_kernel_tls
 }
+
+// Relays securecached can put between sockets and the cache (-o relay=...).
+const (
+	// RelayEpoll serves kernel sockets from -t level-triggered epoll loops
+	// (Linux; elsewhere the goroutine relay is used).
+	RelayEpoll = "epoll"
+	// RelayGoroutine serves any net.Listener with a goroutine per client,
+	// the shape that also runs over Diggi sockets.
+	RelayGoroutine = "goroutine"
+)
 
 // Defaults returns memcached 1.6's defaults, except that we listen on
 // 127.0.0.1 rather than every interface: a cache without authentication
@@ -108,6 +119,7 @@ func Defaults() Settings {
 			HotMaxFactor:  0.2,
 			WarmMaxFactor: 2.0,
 			MaxConnsFast:  true,
+			Relay:         RelayEpoll,
 			SSLKeyFormat:  "PEM",
 			SSLWBufSize:   16 << 10,
 			SSLMinVersion: 2,

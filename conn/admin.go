@@ -2,6 +2,7 @@ package conn
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/securecached/securecached/protocol"
 )
@@ -87,9 +88,14 @@ func (c *Conn) execLruCrawler(r *protocol.Request, arg func(int) string) {
 	switch {
 	case r.NTokens == 4 && arg(0) == "crawl":
 		// The engine reclaims expired items on every clock tick, so a
-		// crawl is always under way.
-		c.reply("BUSY currently processing crawler request")
+		// crawl request only needs a valid class list.
+		if validCrawlClasses(arg(1)) {
+			c.reply(replyOK)
+		} else {
+			c.reply("BADCLASS invalid class id")
+		}
 	case r.NTokens == 4 && arg(0) == "metadump":
+		// The engine offers no item walk to dump from.
 		c.reply("ERROR metadump not allowed")
 	case r.NTokens == 4 && (arg(0) == "tocrawl" || arg(0) == "sleep"):
 		v, ok := protocol.ParseUint32(r.Args[1])
@@ -101,9 +107,28 @@ func (c *Conn) execLruCrawler(r *protocol.Request, arg func(int) string) {
 		default:
 			c.reply(replyOK)
 		}
-	case r.NTokens == 3 && (arg(0) == "enable" || arg(0) == "disable"):
-		c.reply(replyOK)
+	case r.NTokens == 3 && arg(0) == "enable":
+		// The crawler always runs, as in memcached when it is already
+		// started.
+		c.reply("ERROR failed to start lru crawler thread")
+	case r.NTokens == 3 && arg(0) == "disable":
+		c.reply("ERROR failed to stop lru crawler thread")
 	default:
 		c.reply(protocol.ReplyError)
 	}
+}
+
+// validCrawlClasses accepts memcached's crawl argument: "all" or a comma
+// separated list of slab class ids.
+func validCrawlClasses(s string) bool {
+	if s == "all" {
+		return true
+	}
+	for _, f := range strings.Split(s, ",") {
+		id, err := strconv.Atoi(f)
+		if err != nil || id < 1 || id >= maxSlabClassID {
+			return false
+		}
+	}
+	return true
 }

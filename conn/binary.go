@@ -178,6 +178,10 @@ func (c *Conn) binOK(x binCtx, quiet bool, cas uint64, extras, value []byte) {
 
 func (c *Conn) binUpdate(x binCtx, op uint8, quiet bool, r *protocol.BinRequest) {
 	if r.TooLarge {
+		if op == protocol.OpSet {
+			// memcached drops the old value of a SET it cannot allocate.
+			c.refuseTooLarge(memcache.ModeSet, r.Key, 0, 0, len(r.Value)+r.Swallow)
+		}
 		c.binError(x, protocol.StatusTooLarge)
 		return
 	}

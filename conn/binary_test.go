@@ -69,6 +69,9 @@ func binTranscripts() []transcript {
 			want: "0x9/0x0 cas=1 ext=00000000 key=\"\" val=\"v\"\n0xa/0x0 cas=0 ext= key=\"\" val=\"\"\n"},
 		{name: "too large quiet", in: breq(protocol.OpSetQ, "k", setExt(0, 0), strings.Repeat("x", 2000000)) + noop,
 			want: "0x11/0x3 cas=0 ext= key=\"\" val=\"Too large.\"\n0xa/0x0 cas=0 ext= key=\"\" val=\"\"\n"},
+		{name: "too large set drops old value", in: breq(protocol.OpSetQ, "k", setExt(0, 0), "v") +
+			breq(protocol.OpSet, "k", setExt(0, 0), strings.Repeat("x", 2000000)) + breq(protocol.OpGet, "k", "", "") + noop,
+			want: "0x1/0x3 cas=0 ext= key=\"\" val=\"Too large.\"\n0x0/0x1 cas=0 ext= key=\"\" val=\"Not found\"\n0xa/0x0 cas=0 ext= key=\"\" val=\"\"\n"},
 		{name: "add replace append", in: breq(protocol.OpAdd, "k", setExt(0, 0), "a") + breq(protocol.OpAdd, "k", setExt(0, 0), "b") +
 			breq(protocol.OpReplace, "no", setExt(0, 0), "x") + breq(protocol.OpAppend, "no", "", "x") +
 			breq(protocol.OpAppendQ, "k", "", "c") + breq(protocol.OpPrependQ, "k", "", "z") + breq(protocol.OpGetK, "k", "", "") + noop,
@@ -126,7 +129,11 @@ func TestBinaryCommands(t *testing.T) {
 			continue
 		}
 		t.Run(tt.name, func(t *testing.T) {
-			for _, split := range []int{0, 1, 5} {
+			splits := []int{0, 1, 5}
+			if len(tt.in) > 1<<16 {
+				splits = []int{0, 4093}
+			}
+			for _, split := range splits {
 				r := newRig(t, Settings{})
 				got := decodeBin(r.run(tt.in, split))
 				if got != tt.want {
@@ -146,14 +153,18 @@ func TestBinaryMatchesMemcached(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts memcached")
 	}
-	for _, tt := range binTranscripts() {
+	tests := binTranscripts()
+	inputs := make([]string, len(tests))
+	for i, tt := range tests {
+		inputs[i] = tt.in
+	}
+	refs := refRunAll(t, inputs)
+	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			ref, closed := refRun(t, refServer(t), tt.in)
 			r := newRig(t, Settings{})
 			got := r.run(tt.in, 0)
-			if got != ref || r.conn.Closed() != closed {
-				t.Fatalf("ours:\n%s closed=%v\nmemcached:\n%s closed=%v", decodeBin(got), r.conn.Closed(), decodeBin(ref), closed)
+			if got != refs[i].out || r.conn.Closed() != refs[i].closed {
+				t.Fatalf("ours:\n%s closed=%v\nmemcached:\n%s closed=%v", decodeBin(got), r.conn.Closed(), decodeBin(refs[i].out), refs[i].closed)
 			}
 		})
 	}

@@ -28,6 +28,8 @@ func metaTranscripts() []transcript {
 			want: "NS\r\nEX\r\nNS\r\nHD\r\nVA 6\r\nabhihi\r\nMN\r\n"},
 		{name: "ms too large", in: "ms k 3000000\r\n" + strings.Repeat("x", 3000002) + "mn\r\n",
 			want: "SERVER_ERROR object too large for cache\r\nMN\r\n"},
+		{name: "ms too large drops old value", in: "ms k 1\r\nx\r\nms k 3000000 MA\r\n" + strings.Repeat("x", 3000002) + "mg k v\r\n",
+			want: "HD\r\nSERVER_ERROR object too large for cache\r\nEN\r\n"},
 		{name: "ms too large quiet", in: "ms k 3000000 q\r\n" + strings.Repeat("x", 3000002) + "mn\r\n",
 			want: "SERVER_ERROR object too large for cache\r\nMN\r\n"},
 		{name: "ms bad chunk quiet", in: "ms k 2 q\r\nhiXX\r\nmn\r\n", want: "CLIENT_ERROR bad data chunk\r\nERROR\r\nMN\r\n"},
@@ -48,9 +50,9 @@ func metaTranscripts() []transcript {
 		// The E flag (set the item's CAS) postdates 1.6.18, which calls
 		// it invalid; we follow protocol.txt.
 		{name: "ms E", ours: true, in: "ms k 2 E5\r\nhi\r\nmg k c\r\nms k 2 C5 E9 c\r\nhi\r\n", want: "HD\r\nHD c5\r\nHD c9\r\n"},
-		// memcached answers "EN" or "ME <key> exp=.. la=.. cas=.. fetch=..
-		// cls=.. size=.."; the engine has no side-effect-free read yet, so
-		// "me" is refused as an unknown command.
-		{name: "me", ours: true, in: "me nokey\r\nme\r\n", want: "ERROR\r\nCLIENT_ERROR bad command line format\r\n"},
+		{name: "me", in: "ms k 2 T100\r\nhi\r\nme k\r\nmg k v\r\nme k\r\nme nokey\r\nme k b\r\nme\r\n",
+			want: "HD\r\nME k exp=-100 la=0 cas=1 fetch=no cls=1 size=62\r\nVA 2\r\nhi\r\nME k exp=-100 la=0 cas=1 fetch=yes cls=1 size=62\r\n" +
+				"EN\r\nCLIENT_ERROR bad command line format\r\nCLIENT_ERROR bad command line format\r\n"},
+		{name: "me base64", in: "ms aw== 2 b\r\nhi\r\nme aw== b\r\n", want: "HD\r\nME aw== exp=-1 la=0 cas=1 fetch=no cls=1 size=62\r\n"},
 	}
 }

@@ -6,7 +6,8 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"strconv"
+	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 )
@@ -18,8 +19,9 @@ import (
 
 const memcachedPath = "/usr/bin/memcached"
 
-// refServer starts memcached on a free 127.0.0.1 port and returns its
-// address; the process is killed when the test ends.
+// refServer starts memcached on a Unix socket of its own (no port races
+// between parallel tests) and returns the socket path; the process is
+// killed when the test ends.
 func refServer(t *testing.T, args ...string) string {
 	t.Helper()
 	if _, err := os.Stat(memcachedPath); err != nil {
@@ -28,13 +30,17 @@ func refServer(t *testing.T, args ...string) string {
 		}
 		t.Skipf("memcached not installed: %v", err)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	dir, err := os.MkdirTemp("", "memcached-ref-")
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	full := append([]string{"-U", "0", "-l", "127.0.0.1", "-p", strconv.Itoa(port)}, args...)
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	// memcached may run as user nobody; let it create its socket here.
+	if err := os.Chmod(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(dir, "mc.sock")
+	full := append([]string{"-s", sock, "-a", "0777"}, args...)
 	if os.Geteuid() == 0 {
 		full = append(full, "-u", "nobody")
 	}
@@ -46,16 +52,15 @@ func refServer(t *testing.T, args ...string) string {
 		cmd.Process.Kill()
 		cmd.Wait()
 	})
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
+		c, err := net.DialTimeout("unix", sock, time.Second)
 		if err == nil {
 			c.Close()
-			return addr
+			return sock
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("memcached did not start on %s: %v", addr, err)
+			t.Fatalf("memcached did not start on %s: %v", sock, err)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -65,9 +70,17 @@ func refServer(t *testing.T, args ...string) string {
 // server closes or stays quiet for a moment.
 func refRun(t *testing.T, addr, in string) (string, bool) {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	out, closed, err := refExchange(addr, in)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return out, closed
+}
+
+func refExchange(addr, in string) (string, bool, error) {
+	c, err := net.DialTimeout("unix", addr, 2*time.Second)
+	if err != nil {
+		return "", false, err
 	}
 	defer c.Close()
 	go func() {
@@ -88,28 +101,68 @@ func refRun(t *testing.T, addr, in string) (string, bool) {
 		if err != nil {
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
-				return string(out), false
+				return string(out), false, nil
 			}
-			return string(out), true
+			return string(out), true, nil
 		}
 	}
 }
 
-// TestTextMatchesMemcached replays the text and meta transcripts against
-// memcached, each on a fresh memcached so CAS values line up.
+// refResult is memcached's reply to one input.
+type refResult struct {
+	out    string
+	closed bool
+}
+
+// refRunAll runs each input on its own fresh memcached, several at a time:
+// the runs mostly wait for memcached to go quiet, so they overlap well.
+func refRunAll(t *testing.T, inputs []string, args ...string) []refResult {
+	t.Helper()
+	res := make([]refResult, len(inputs))
+	socks := make([]string, len(inputs))
+	for i := range inputs {
+		socks[i] = refServer(t, args...)
+	}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 8)
+	for i, in := range inputs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			out, closed, err := refExchange(socks[i], in)
+			if err != nil {
+				t.Errorf("memcached run %d: %v", i, err)
+			}
+			res[i] = refResult{out, closed}
+		}()
+	}
+	wg.Wait()
+	return res
+}
+
+// TestTextMatchesMemcached replays the text, meta and admin transcripts
+// against memcached, each on a fresh memcached so CAS values line up.
 func TestTextMatchesMemcached(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts memcached")
 	}
-	for _, tt := range append(textTranscripts(), metaTranscripts()...) {
-		if tt.ours {
-			continue
+	var tests []transcript
+	for _, tt := range append(append(textTranscripts(), metaTranscripts()...), adminTranscripts()...) {
+		if !tt.ours {
+			tests = append(tests, tt)
 		}
+	}
+	inputs := make([]string, len(tests))
+	for i, tt := range tests {
+		inputs[i] = tt.in
+	}
+	refs := refRunAll(t, inputs)
+	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			got, closed := refRun(t, refServer(t), tt.in)
-			if got != tt.want || closed != tt.closed {
-				t.Fatalf("memcached:\ngot  %q closed=%v\nwant %q closed=%v", got, closed, tt.want, tt.closed)
+			if refs[i].out != tt.want || refs[i].closed != tt.closed {
+				t.Fatalf("memcached:\ngot  %q closed=%v\nwant %q closed=%v", refs[i].out, refs[i].closed, tt.want, tt.closed)
 			}
 		})
 	}

@@ -152,3 +152,19 @@ func TestBinaryStats(t *testing.T) {
 		t.Errorf("detail on: %s", got)
 	}
 }
+
+func TestStatsStoreTooLarge(t *testing.T) {
+	r := newRig(t, Settings{})
+	r.run("set k 0 0 2000000 noreply\r\n"+strings.Repeat("x", 2000002)+"ms k 2000000 q\r\n"+strings.Repeat("x", 2000002), 0)
+	if got := statValue(t, r.run("stats\r\n", 0), "store_too_large"); got != "2" {
+		t.Fatalf("store_too_large = %s, want 2", got)
+	}
+}
+
+func TestCmdMetaCountsOnlyMe(t *testing.T) {
+	r := newRig(t, Settings{})
+	r.run("mg k v\r\nms k 1\r\nx\r\nmd k\r\nma k\r\nmn\r\n", 0)
+	if got := statValue(t, r.run("stats\r\n", 0), "cmd_meta"); got != "0" {
+		t.Fatalf("cmd_meta = %s, want 0 (memcached 1.6.18 counts only me)", got)
+	}
+}

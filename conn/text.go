@@ -34,6 +34,14 @@ func (c *Conn) execText(r *protocol.Request) {
 	if r.Swallow > 0 {
 		c.swallow = r.Swallow
 	}
+	if r.Err == protocol.ReplyTooLarge && r.Key != nil {
+		// A text set, and an ms in any mode, lose the key's old value.
+		mode := memcache.ModeSet
+		if r.Cmd != protocol.CmdMetaSet {
+			mode = textMode(r.Cmd)
+		}
+		c.refuseTooLarge(mode, r.Key, r.Flags, int64(r.Exptime), r.Swallow-2)
+	}
 	if r.Err != "" {
 		// A get with a too long key still looks up the keys before it,
 		// then drops every reply memcached still had queued.
@@ -138,6 +146,21 @@ func (c *Conn) execGet(r *protocol.Request) {
 	}
 	c.out = protocol.AppendEnd(c.out)
 	c.flush()
+}
+
+// refuseTooLarge lets the engine see a store whose value the parser
+// refused as too large, without the value: memcached counts it in
+// store_too_large and, for a set, drops the key's old value so a stale
+// value does not outlive a failed set.
+func (c *Conn) refuseTooLarge(mode memcache.Mode, key []byte, flags uint32, exptime int64, valueLen int) {
+	if mode == memcache.ModeCAS {
+		mode = memcache.ModeReplace // same outcome, and no CAS to check
+	}
+	rsv, res, err := c.cache.Reserve(mode, key, flags, exptime, valueLen, memcache.StoreOptions{})
+	if err == nil && res == memcache.Stored {
+		// Cannot happen for a value over -I; never leak the chunk.
+		c.cache.Abort(&rsv)
+	}
 }
 
 func isGet(cmd protocol.Cmd) bool {

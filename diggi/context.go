@@ -71,6 +71,7 @@ type Context struct {
 
 	extMu  sync.Mutex
 	ext    map[any]any
+	stopMu sync.Mutex
 	atStop []func()
 }
 
@@ -124,16 +125,16 @@ func (c *Context) Extension(key any, make func() any) any {
 // AtStop registers fn to run under the baton after the agent's Stop
 // (layers use it to close what the agent left open), latest first.
 func (c *Context) AtStop(fn func()) {
-	c.extMu.Lock()
+	c.stopMu.Lock()
 	c.atStop = append(c.atStop, fn)
-	c.extMu.Unlock()
+	c.stopMu.Unlock()
 }
 
 func (c *Context) runAtStop() {
-	c.extMu.Lock()
+	c.stopMu.Lock()
 	fns := c.atStop
 	c.atStop = nil
-	c.extMu.Unlock()
+	c.stopMu.Unlock()
 	for i := len(fns) - 1; i >= 0; i-- {
 		fns[i]()
 	}

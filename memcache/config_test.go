@@ -58,3 +58,17 @@ func TestResultAndModeStrings(t *testing.T) {
 		t.Fatal("Mode.String")
 	}
 }
+
+func TestSlabGeometryAccessors(t *testing.T) {
+	c := newTestCache(t, nil)
+	if c.SlabPageSize() != 1<<20 || c.SlabChunkMax() != 1<<20 || c.SlabClasses() != 42 {
+		t.Fatalf("page %d chunk max %d classes %d", c.SlabPageSize(), c.SlabChunkMax(), c.SlabClasses())
+	}
+	if c.Config().MaxBytes != 64<<20 {
+		t.Fatal("Config() lost MaxBytes")
+	}
+	big := newTestCache(t, func(cfg *Config) { cfg.ItemSizeMax = 2 << 20 })
+	if big.SlabPageSize() != 2<<20 || big.SlabChunkMax() != 2<<20 {
+		t.Fatalf("-I 2m: page %d chunk max %d", big.SlabPageSize(), big.SlabChunkMax())
+	}
+}

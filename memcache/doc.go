@@ -15,7 +15,7 @@
 //   - slabs.go: size classes (-n, -f), pages handed out on demand up to -m.
 //   - assoc.go: the chained hash table and its incremental expansion.
 //   - lru.go: segmented HOT/WARM/COLD LRU, maintenance, eviction.
-//   - get.go, store.go, delete.go, arith.go: the commands.
+//   - get.go, store.go, delete.go, arith.go, debug.go: the commands.
 //   - crawler.go: bounded background reclaim of expired items.
 //   - stats.go, stats_families.go, detail.go, counters.go: "stats" and friends.
 //

@@ -148,3 +148,16 @@ func TestDebug(t *testing.T) {
 		t.Fatal("debug found a missing key")
 	}
 }
+
+// TestMetaGetCounters follows a memcached 1.6.18 run:
+// "mg viv N30 v", "mg viv N30 v", "mg x v t" gave cmd_get 3, get_hits 2,
+// get_misses 1.
+func TestMetaGetCounters(t *testing.T) {
+	c := newTestCache(t, nil)
+	c.MetaGet([]byte("viv"), MetaGetOptions{Vivify: true, VivifyTTL: 30})
+	c.MetaGet([]byte("viv"), MetaGetOptions{Vivify: true, VivifyTTL: 30})
+	c.MetaGet([]byte("x"), MetaGetOptions{})
+	if s := c.Stats(); s.CmdGet != 3 || s.GetHits != 2 || s.GetMisses != 1 || s.CurrItems != 1 {
+		t.Fatalf("cmd_get %d get_hits %d get_misses %d curr_items %d", s.CmdGet, s.GetHits, s.GetMisses, s.CurrItems)
+	}
+}

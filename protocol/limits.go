@@ -12,10 +12,11 @@ const (
 	MaxLineLength = 2048
 
 	// MaxGetLineLength bounds a multi-get line. Memcached grows its read
-	// buffer without limit for these; we stop at 1 MiB (about 4000 keys of
-	// 250 bytes) so a client cannot make a connection buffer unbounded
-	// memory, and close the connection as memcached does for junk lines.
-	MaxGetLineLength = 1 << 20
+	// buffer without limit for these; we stop at 256 KiB (1000 keys of 250
+	// bytes, or 128K one-byte keys) so a client cannot make a connection
+	// buffer unbounded memory, and close the connection as memcached does
+	// for junk lines.
+	MaxGetLineLength = 256 << 10
 
 	// MaxTokens is memcached's tokenizer limit (MAX_TOKENS): at most
 	// MaxTokens-1 tokens are split off a line, the terminal slot holding the

@@ -123,9 +123,20 @@ type Request struct {
 	toks   tokens
 }
 
-// reset clears r for reuse, keeping its slices' storage.
+// keepTokens is how many token slots a Request keeps between requests; a
+// huge multi-get's slices are released afterwards.
+const keepTokens = 1024
+
+// reset clears r for reuse, keeping its slices' storage unless a huge
+// multi-get grew them.
 func (r *Request) reset() {
 	keys, args, keyBuf, toks, order := r.Keys[:0], r.Args[:0], r.keyBuf[:0], r.toks, r.Meta.Order[:0]
+	if cap(keys) > keepTokens {
+		keys = nil
+	}
+	if cap(toks.all) > keepTokens {
+		toks.all = nil
+	}
 	*r = Request{Keys: keys, Args: args, keyBuf: keyBuf, toks: toks}
 	r.Meta.Order = order
 }

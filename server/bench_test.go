@@ -17,8 +17,8 @@ const benchClients = 64
 // benchLoopback measures request/response round trips over loopback TCP
 // with 64 connections, each request a text get (or, every setEvery-th, a
 // set) of a 1 KB value, like the memcaslap run in bench/memcaslap.sh.
-func benchLoopback(b *testing.B, setEvery int) {
-	_, addr := startServer(b, "-m", "256")
+func benchLoopback(b *testing.B, setEvery int, relay string) {
+	_, addr := startServer(b, "-m", "256", "-o", "relay="+relay)
 	value := strings.Repeat("v", 1024)
 	const keys = 1000
 	{
@@ -76,5 +76,14 @@ func benchLoopback(b *testing.B, setEvery int) {
 	})
 }
 
-func BenchmarkServerGet1KB64Conns(b *testing.B)         { benchLoopback(b, 0) }
-func BenchmarkServerGetSet95_5_1KB64Conns(b *testing.B) { benchLoopback(b, 20) }
+func BenchmarkServerGet1KB64Conns(b *testing.B) {
+	for _, r := range relays {
+		b.Run(r, func(b *testing.B) { benchLoopback(b, 0, r) })
+	}
+}
+
+func BenchmarkServerGetSet95_5_1KB64Conns(b *testing.B) {
+	for _, r := range relays {
+		b.Run(r, func(b *testing.B) { benchLoopback(b, 20, r) })
+	}
+}

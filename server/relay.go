@@ -63,8 +63,9 @@ func (s *Server) unregister(c *client) {
 // implement net.Conn; relay_epoll_linux.go is the fast path for kernel
 // sockets.
 
-// acceptLoop serves one listener until Shutdown.
-func (s *Server) acceptLoop(l net.Listener) {
+// acceptLoop accepts on one listener until Shutdown, enforcing -c, and
+// hands each client to a relay.
+func (s *Server) acceptLoop(l net.Listener, handoff func(net.Conn)) {
 	defer s.wg.Done()
 	fast := s.set.Extended.MaxConnsFast
 	for {
@@ -107,7 +108,7 @@ func (s *Server) acceptLoop(l net.Listener) {
 				continue
 			}
 		}
-		s.startClient(nc)
+		handoff(nc)
 	}
 }
 

@@ -4,8 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -18,6 +18,9 @@ import (
 // loop reads only sockets the kernel reported ready, so a request costs a
 // read and a write, as in memcached. The loops still only move bytes: all
 // protocol work happens in the cache agent's Sessions.
+
+// epollAvailable says the epoll relay can run here.
+const epollAvailable = true
 
 // epollLoop serves a share of the clients.
 type epollLoop struct {
@@ -36,9 +39,10 @@ type epollLoop struct {
 type epollConn struct {
 	fd      int
 	c       *client
-	writing bool  // output pending: waiting for EPOLLOUT, not reading
-	more    bool  // yielded at -R
-	active  int64 // unix nanoseconds of the last read, for idle_timeout
+	loop    *epollLoop // nil once closed
+	writing bool       // output pending: waiting for EPOLLOUT, not reading
+	more    bool       // yielded at -R
+	active  int64      // unix nanoseconds of the last read, for idle_timeout
 }
 
 func newEpollLoop(s *Server) (*epollLoop, error) {
@@ -87,6 +91,10 @@ func (l *epollLoop) run() {
 	idle := l.s.set.Extended.IdleTimeout
 	nextIdleCheck := time.Now().Add(time.Second)
 	for {
+		if l.stopping() {
+			l.shutdown()
+			return
+		}
 		timeout := -1
 		if idle > 0 {
 			timeout = 1000
@@ -234,17 +242,12 @@ func (l *epollLoop) resumeYielded() {
 	ys := l.yielded
 	l.yielded = nil
 	for _, ec := range ys {
-		if _, ok := l.conns[ec.fd]; !ok || ec.conns() != l || ec.writing {
-			continue
+		if ec.loop == nil || ec.writing {
+			continue // closed meanwhile (its fd number may be reused), or blocked on output
 		}
 		l.flush(ec, ec.c.sess.Resume())
 	}
 }
-
-// conns returns the loop for a connection still registered; the indirection
-// keeps resumeYielded from touching a closed fd number reused by a newer
-// client.
-func (ec *epollConn) conns() *epollLoop { return ec.loop }
 
 func (l *epollLoop) closeIdle(now time.Time, idle time.Duration) {
 	limit := now.Add(-idle).UnixNano()
@@ -275,67 +278,21 @@ func (l *epollLoop) shutdown() {
 	}
 }
 
-// acceptEpoll accepts on one listener with accept4 (Go's poller still does
-// the waiting) and spreads the clients over the loops.
-func (s *Server) acceptEpoll(ln net.Listener, loops []*epollLoop) {
-	defer s.wg.Done()
-	raw, err := ln.(syscall.Conn).SyscallConn()
-	if err != nil {
-		s.log.warn("listener fd", err)
-		return
-	}
-	fast := s.set.Extended.MaxConnsFast
-	local := addrString(ln.Addr())
-	next := 0
-	for {
-		if !fast {
-			select {
-			case s.slots <- struct{}{}:
-			case <-s.done:
-				return
-			}
-		}
-		var fd int
-		var sa syscall.Sockaddr
-		var aerr error
-		err := raw.Read(func(lfd uintptr) bool {
-			fd, sa, aerr = syscall.Accept4(int(lfd), syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC)
-			return !errors.Is(aerr, syscall.EAGAIN)
-		})
-		if err == nil {
-			err = aerr
-		}
+// epollHandoff moves an accepted connection from Go's poller to a loop: it
+// duplicates the descriptor and closes Go's copy (which also removes it from
+// Go's epoll set), so only the loop ever waits on the socket.
+func (s *Server) epollHandoff(loops []*epollLoop) func(nc net.Conn) {
+	var next atomic.Uint64
+	return func(nc net.Conn) {
+		fd, err := dupFD(nc)
+		local, remote := addrString(nc.LocalAddr()), addrString(nc.RemoteAddr())
+		nc.Close()
 		if err != nil {
-			if !fast {
-				<-s.slots
-			}
-			if s.isDone() || errors.Is(err, net.ErrClosed) {
-				return
-			}
-			if errors.Is(err, syscall.EINTR) || errors.Is(err, syscall.ECONNABORTED) {
-				continue
-			}
-			s.log.warn("accept failed", err)
-			time.Sleep(10 * time.Millisecond)
-			continue
+			s.log.warn("dup accepted socket", err)
+			<-s.slots
+			return
 		}
-		if fast {
-			select {
-			case s.slots <- struct{}{}:
-			default:
-				s.rejected.Add(1)
-				syscall.Write(fd, []byte(tooManyConns))
-				syscall.Close(fd)
-				s.log.connRejected()
-				continue
-			}
-		}
-		if _, ok := sa.(*syscall.SockaddrInet4); ok {
-			setNoDelay(fd)
-		} else if _, ok := sa.(*syscall.SockaddrInet6); ok {
-			setNoDelay(fd)
-		}
-		c := &client{id: s.nextID.Add(1), sess: s.cache.NewSession(), remote: sockaddrString(sa), local: local}
+		c := &client{id: s.nextID.Add(1), sess: s.cache.NewSession(), remote: remote, local: local}
 		if !s.register(c) {
 			c.sess.Close()
 			syscall.Close(fd)
@@ -343,37 +300,35 @@ func (s *Server) acceptEpoll(ln net.Listener, loops []*epollLoop) {
 			return
 		}
 		s.log.connNew(c.id)
-		loop := loops[next%len(loops)]
-		next++
+		loop := loops[next.Add(1)%uint64(len(loops))]
 		loop.adopt(&epollConn{fd: fd, c: c, loop: loop})
 	}
 }
 
-func (s *Server) isDone() bool {
-	select {
-	case <-s.done:
-		return true
-	default:
-		return false
+// dupFD returns a close-on-exec duplicate of the connection's descriptor; it
+// shares the original's non-blocking mode.
+func dupFD(nc net.Conn) (int, error) {
+	sc, ok := nc.(syscall.Conn)
+	if !ok {
+		return -1, fmt.Errorf("%T has no file descriptor", nc)
 	}
-}
-
-// setNoDelay turns off Nagle's algorithm, as Go's net package and memcached
-// do for TCP clients: responses go out at once.
-func setNoDelay(fd int) {
-	syscall.SetsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 1)
-}
-
-func sockaddrString(sa syscall.Sockaddr) string {
-	switch a := sa.(type) {
-	case *syscall.SockaddrInet4:
-		return "tcp:" + net.JoinHostPort(net.IP(a.Addr[:]).String(), strconv.Itoa(a.Port))
-	case *syscall.SockaddrInet6:
-		return "tcp:" + net.JoinHostPort(net.IP(a.Addr[:]).String(), strconv.Itoa(a.Port))
-	case *syscall.SockaddrUnix:
-		return "unix:" + a.Name
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return -1, err
 	}
-	return ""
+	fd := -1
+	var derr error
+	if err := raw.Control(func(orig uintptr) {
+		r, _, errno := syscall.Syscall(syscall.SYS_FCNTL, orig, syscall.F_DUPFD_CLOEXEC, 0)
+		if errno != 0 {
+			derr = errno
+			return
+		}
+		fd = int(r)
+	}); err != nil {
+		return -1, err
+	}
+	return fd, derr
 }
 
 // startEpoll starts one loop per -t thread and an acceptor per listener.
@@ -389,18 +344,21 @@ func (s *Server) startEpoll() error {
 		}
 		loops = append(loops, l)
 	}
+	s.mu.Lock()
 	s.wakeLoops = func() {
 		for _, l := range loops {
 			l.wake()
 		}
 	}
+	s.mu.Unlock()
 	for _, l := range loops {
 		s.wg.Add(1)
 		go l.run()
 	}
+	handoff := s.epollHandoff(loops)
 	for _, ln := range s.listeners {
 		s.wg.Add(1)
-		go s.acceptEpoll(ln, loops)
+		go s.acceptLoop(ln, handoff)
 	}
 	return nil
 }

@@ -26,8 +26,9 @@ type Server struct {
 
 	listeners []net.Listener
 
-	mu      sync.Mutex // guards clients; never held while waiting for the baton
-	clients map[uint64]*client
+	mu        sync.Mutex // guards clients and wakeLoops; never held while waiting for the baton
+	clients   map[uint64]*client
+	wakeLoops func() // set by the epoll relay: tells its loops to look at done
 
 	nextID   atomic.Uint64
 	curr     atomic.Int64
@@ -124,9 +125,17 @@ func (s *Server) Serve() error {
 	}
 	s.wg.Add(1)
 	go s.tick()
-	for _, l := range s.listeners {
-		s.wg.Add(1)
-		go s.acceptLoop(l)
+	if s.set.Extended.Relay == config.RelayEpoll && epollAvailable {
+		if err := s.startEpoll(); err != nil {
+			s.Shutdown()
+			s.wg.Wait()
+			return err
+		}
+	} else {
+		for _, l := range s.listeners {
+			s.wg.Add(1)
+			go s.acceptLoop(l, s.startClient)
+		}
 	}
 	<-s.done
 	s.wg.Wait()
@@ -149,6 +158,9 @@ func (s *Server) Shutdown() {
 			if c.close != nil {
 				c.close()
 			}
+		}
+		if s.wakeLoops != nil {
+			s.wakeLoops()
 		}
 		s.mu.Unlock()
 	})

@@ -17,6 +17,17 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
+// relays are the two ways the server moves bytes; behavioural tests run
+// against both.
+var relays = []string{"epoll", "goroutine"}
+
+// eachRelay runs fn once per relay, passing the flags that select it.
+func eachRelay(t *testing.T, fn func(t *testing.T, relay string)) {
+	for _, r := range relays {
+		t.Run(r, func(t *testing.T) { fn(t, "relay="+r) })
+	}
+}
+
 // startServer runs a server on an ephemeral loopback port with extra
 // memcached flags and stops it when the test ends.
 func startServer(t testing.TB, args ...string) (*Server, string) {
@@ -71,82 +82,94 @@ func roundTrip(t testing.TB, c net.Conn, r *bufio.Reader, req, want string) {
 }
 
 func TestServeSetGetAcrossConnections(t *testing.T) {
-	_, addr := startServer(t)
-	c1, r1 := dial(t, addr)
-	c2, r2 := dial(t, addr)
-	roundTrip(t, c1, r1, "set k 1 0 3\r\nabc\r\n", "STORED\r\n")
-	roundTrip(t, c2, r2, "get k\r\n", "VALUE k 1 3\r\nabc\r\nEND\r\n")
+	eachRelay(t, func(t *testing.T, relay string) {
+		_, addr := startServer(t, "-o", relay)
+		c1, r1 := dial(t, addr)
+		c2, r2 := dial(t, addr)
+		roundTrip(t, c1, r1, "set k 1 0 3\r\nabc\r\n", "STORED\r\n")
+		roundTrip(t, c2, r2, "get k\r\n", "VALUE k 1 3\r\nabc\r\nEND\r\n")
+	})
 }
 
 // TestLargePipelineYields: more requests than -R in one write are all
 // answered, in order, across the connection's yields.
 func TestLargePipelineYields(t *testing.T) {
-	s, addr := startServer(t, "-R", "2")
-	c, r := dial(t, addr)
-	var req, want strings.Builder
-	for i := 0; i < 100; i++ {
-		req.WriteString("mn\r\n")
-		want.WriteString("MN\r\n")
-	}
-	roundTrip(t, c, r, req.String(), want.String())
-	if y := s.Cache().Shared().ConnYields.Load(); y == 0 {
-		t.Error("conn_yields = 0 after 100 pipelined requests with -R 2")
-	}
+	eachRelay(t, func(t *testing.T, relay string) {
+		s, addr := startServer(t, "-R", "2", "-o", relay)
+		c, r := dial(t, addr)
+		var req, want strings.Builder
+		for i := 0; i < 100; i++ {
+			req.WriteString("mn\r\n")
+			want.WriteString("MN\r\n")
+		}
+		roundTrip(t, c, r, req.String(), want.String())
+		if y := s.Cache().Shared().ConnYields.Load(); y == 0 {
+			t.Error("conn_yields = 0 after 100 pipelined requests with -R 2")
+		}
+	})
 }
 
 func TestConnLimitRejects(t *testing.T) {
-	_, addr := startServer(t, "-c", "1")
-	c, r := dial(t, addr)
-	roundTrip(t, c, r, "mn\r\n", "MN\r\n")
-	extra, er := dial(t, addr)
-	got, err := io.ReadAll(er)
-	if err != nil || string(got) != tooManyConns {
-		t.Fatalf("over the limit: %q, %v", got, err)
-	}
-	extra.Close()
+	eachRelay(t, func(t *testing.T, relay string) {
+		_, addr := startServer(t, "-c", "1", "-o", relay)
+		c, r := dial(t, addr)
+		roundTrip(t, c, r, "mn\r\n", "MN\r\n")
+		extra, er := dial(t, addr)
+		got, err := io.ReadAll(er)
+		if err != nil || string(got) != tooManyConns {
+			t.Fatalf("over the limit: %q, %v", got, err)
+		}
+		extra.Close()
+	})
 }
 
 func TestConnLimitWithoutFastWaits(t *testing.T) {
-	_, addr := startServer(t, "-c", "1", "-o", "no_maxconns_fast")
-	c, r := dial(t, addr)
-	roundTrip(t, c, r, "mn\r\n", "MN\r\n")
-	// The second client is not accepted (the kernel queues it) until the
-	// first leaves.
-	c2, r2 := dial(t, addr)
-	c2.Write([]byte("mn\r\n"))
-	c2.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
-	if _, err := r2.ReadByte(); err == nil {
-		t.Fatal("second client served while the first holds the only slot")
-	}
-	c.Close()
-	c2.SetReadDeadline(time.Now().Add(5 * time.Second))
-	line, err := r2.ReadString('\n')
-	if err != nil || line != "MN\r\n" {
-		t.Fatalf("after the slot freed: %q, %v", line, err)
-	}
+	eachRelay(t, func(t *testing.T, relay string) {
+		_, addr := startServer(t, "-c", "1", "-o", "no_maxconns_fast", "-o", relay)
+		c, r := dial(t, addr)
+		roundTrip(t, c, r, "mn\r\n", "MN\r\n")
+		// The second client is not accepted (the kernel queues it) until the
+		// first leaves.
+		c2, r2 := dial(t, addr)
+		c2.Write([]byte("mn\r\n"))
+		c2.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+		if _, err := r2.ReadByte(); err == nil {
+			t.Fatal("second client served while the first holds the only slot")
+		}
+		c.Close()
+		c2.SetReadDeadline(time.Now().Add(5 * time.Second))
+		line, err := r2.ReadString('\n')
+		if err != nil || line != "MN\r\n" {
+			t.Fatalf("after the slot freed: %q, %v", line, err)
+		}
+	})
 }
 
 func TestIdleTimeoutCloses(t *testing.T) {
-	_, addr := startServer(t, "-o", "idle_timeout=1")
-	_, r := dial(t, addr)
-	start := time.Now()
-	if _, err := r.ReadByte(); err != io.EOF {
-		t.Fatalf("idle connection: %v, want EOF", err)
-	}
-	if d := time.Since(start); d < 900*time.Millisecond || d > 4*time.Second {
-		t.Errorf("closed after %v, want about 1s", d)
-	}
+	eachRelay(t, func(t *testing.T, relay string) {
+		_, addr := startServer(t, "-o", "idle_timeout=1", "-o", relay)
+		_, r := dial(t, addr)
+		start := time.Now()
+		if _, err := r.ReadByte(); err != io.EOF {
+			t.Fatalf("idle connection: %v, want EOF", err)
+		}
+		if d := time.Since(start); d < 900*time.Millisecond || d > 4*time.Second {
+			t.Errorf("closed after %v, want about 1s", d)
+		}
+	})
 }
 
 func TestShutdownCommandStopsServer(t *testing.T) {
-	s, addr := startServer(t, "-A")
-	c, _ := dial(t, addr)
-	c.Write([]byte("shutdown\r\n"))
-	select {
-	case <-s.Done():
-	case <-time.After(5 * time.Second):
-		t.Fatal("shutdown command did not stop the server")
-	}
+	eachRelay(t, func(t *testing.T, relay string) {
+		s, addr := startServer(t, "-A", "-o", relay)
+		c, _ := dial(t, addr)
+		c.Write([]byte("shutdown\r\n"))
+		select {
+		case <-s.Done():
+		case <-time.After(5 * time.Second):
+			t.Fatal("shutdown command did not stop the server")
+		}
+	})
 }
 
 func TestServeTwice(t *testing.T) {
@@ -229,4 +252,34 @@ func (b *syncBuf) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// TestBackpressure: answers far larger than the socket buffers (twenty 1 MB
+// values requested before reading any) arrive whole and in order, through
+// partial writes.
+func TestBackpressure(t *testing.T) {
+	eachRelay(t, func(t *testing.T, relay string) {
+		_, addr := startServer(t, "-m", "64", "-o", relay)
+		c, r := dial(t, addr)
+		value := strings.Repeat("b", 1000*1000)
+		roundTrip(t, c, r, "set big 0 0 1000000\r\n"+value+"\r\n", "STORED\r\n")
+		const n = 20
+		if _, err := c.Write([]byte(strings.Repeat("get big\r\n", n) + "mn\r\n")); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(200 * time.Millisecond) // let the server fill the socket buffers
+		one := "VALUE big 0 1000000\r\n" + value + "\r\nEND\r\n"
+		got := make([]byte, len(one))
+		for i := 0; i < n; i++ {
+			if _, err := io.ReadFull(r, got); err != nil {
+				t.Fatalf("answer %d: %v", i, err)
+			}
+			if string(got) != one {
+				t.Fatalf("answer %d differs", i)
+			}
+		}
+		if line, err := r.ReadString('\n'); err != nil || line != "MN\r\n" {
+			t.Fatalf("after the values: %q, %v", line, err)
+		}
+	})
 }

@@ -63,6 +63,17 @@ func TestKeyName(t *testing.T) {
 	}
 }
 
+// TestKeyNamesSeenInYCSBOutput pins the first keys a real YCSB load
+// inserts with the default hashed insert order (as they appear in YCSB's
+// own traces: "INSERT usertable user6284781860667377211 ...").
+func TestKeyNamesSeenInYCSBOutput(t *testing.T) {
+	for i, want := range []string{"user6284781860667377211", "user8517097267634966620", "user1820151046732198393"} {
+		if got := KeyName(int64(i), 1, false); got != want {
+			t.Errorf("KeyName(%d) = %s, want %s", i, got, want)
+		}
+	}
+}
+
 func zeros(n int) string {
 	b := make([]byte, n)
 	for i := range b {

@@ -75,12 +75,16 @@ func plotSweep(w io.Writer, title string, all []series, ci float64) error {
 		lat.Add(bars)
 	}
 
-	maxClients := 1
+	maxClients, maxLat, maxThr := 1, 0.0, 0.0
 	for _, s := range all {
 		for _, p := range s.points {
 			maxClients = max(maxClients, p.clients)
+			maxLat = max(maxLat, (p.meanUs+p.ciUs)/1000)
+			maxThr = max(maxThr, p.throughput/1000)
 		}
 	}
+	// Headroom above the highest point keeps it clear of the legend and title.
+	lat.Y.Max, thr.Y.Max = 1.2*maxLat, 1.2*maxThr
 	for _, p := range []*plot.Plot{lat, thr} {
 		// Keep the first and last points off the frame.
 		p.X.Min, p.X.Max = 0.5, float64(maxClients)+0.5

@@ -29,14 +29,13 @@ const (
 // overlap each other, nor Open calls each other (in Diggi the agent's baton
 // serialises them; a lock per record would cost more than it protects).
 type Channel struct {
-	name      string
-	log       *slog.Logger
-	peer      *trust.Claims
-	initiator bool
-	binding   [32]byte
-	maxMsgs   uint64
-	maxBytes  uint64
-	stats     counters
+	name     string
+	log      *slog.Logger
+	peer     *trust.Claims
+	binding  [32]byte
+	maxMsgs  uint64
+	maxBytes uint64
+	stats    counters
 
 	send struct {
 		dir   direction
@@ -54,7 +53,7 @@ type Channel struct {
 // direction is one direction's key state. seq is the next sequence number
 // to send or to accept.
 type direction struct {
-	key   [32]byte
+	key   [32]byte // traffic secret of the current epoch
 	aead  cipher.AEAD
 	epoch uint32
 	seq   uint64
@@ -64,7 +63,7 @@ type direction struct {
 }
 
 func newChannel(cfg *Config, sendKey, recvKey [32]byte, binding []byte, peer *trust.Claims, initiator bool) (*Channel, error) {
-	c := &Channel{name: cfg.Name, log: cfg.logger(), peer: peer, initiator: initiator}
+	c := &Channel{name: cfg.Name, log: cfg.logger(), peer: peer}
 	c.maxMsgs, c.maxBytes = cfg.limits()
 	copy(c.binding[:], binding)
 	// Label keys by direction so that a record can never be reflected back
