@@ -3,7 +3,9 @@
 # 64 connections, 2 client threads, 1 KB values, 95% get / 5% set
 # (bench/memcaslap.cfg), loopback. Runs alternate between the two servers so
 # that machine noise hits both alike; prints each run, the medians and the
-# ratio securecached/memcached.
+# ratio securecached/memcached. It also prints the server's CPU time per
+# operation (utime+stime from /proc/PID/stat over the run), which other
+# load on a shared machine disturbs far less than throughput.
 #
 #   bench/memcaslap.sh [runs (3)] [seconds per run (10)]
 #
@@ -36,33 +38,41 @@ wait_port() {
   echo "server on port $1 did not start" >&2; exit 1
 }
 
-# run_one NAME CMD... : start the server, load it, print TPS.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+hz=$(getconf CLK_TCK)
+
+# run_one NAME CMD... : start the server, load it, print "TPS CPU-us-per-op".
 run_one() {
   local name=$1; shift
   local port; port=$(free_port)
   "$@" -l 127.0.0.1 -p "$port" & pid=$!
   wait_port "$port"
-  local out tps
+  local out tps ops t0 t1
+  t0=$(cpu_ticks "$pid")
   out=$(memcaslap -s "127.0.0.1:$port" -c 64 -T 2 -t "${secs}s" -F bench/memcaslap.cfg 2>&1)
+  t1=$(cpu_ticks "$pid")
   kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
   tps=$(sed -n 's/.*TPS: \([0-9]*\).*/\1/p' <<<"$out" | tail -1)
-  [ -n "$tps" ] || { echo "memcaslap against $name printed no TPS:" >&2; echo "$out" >&2; exit 1; }
-  echo "$tps"
+  ops=$(sed -n 's/.*Ops: \([0-9]*\).*/\1/p' <<<"$out" | tail -1)
+  [ -n "$tps" ] && [ -n "$ops" ] || { echo "memcaslap against $name printed no TPS:" >&2; echo "$out" >&2; exit 1; }
+  echo "$tps $(awk -v t=$((t1 - t0)) -v hz="$hz" -v o="$ops" 'BEGIN {printf "%.2f", t * 1e6 / hz / o}')"
 }
 
 root_flag=()
 [ "$(id -u)" = 0 ] && root_flag=(-u root) # memcached refuses root without -u
 
-mc=(); sc=()
+mc=(); sc=(); mcpu=(); scpu=()
 for i in $(seq "$runs"); do
   # shellcheck disable=SC2086
-  m=$(run_one memcached memcached -U 0 "${root_flag[@]}" $mc_flags)
+  read -r m mu < <(run_one memcached memcached -U 0 "${root_flag[@]}" $mc_flags)
   # shellcheck disable=SC2086
-  s=$(run_one securecached "$work/securecached" $sc_flags)
-  echo "run $i: memcached $m ops/s, securecached $s ops/s"
-  mc+=("$m"); sc+=("$s")
+  read -r s su < <(run_one securecached "$work/securecached" $sc_flags)
+  echo "run $i: memcached $m ops/s ($mu us CPU/op), securecached $s ops/s ($su us CPU/op)"
+  mc+=("$m"); sc+=("$s"); mcpu+=("$mu"); scpu+=("$su")
 done
 
-median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 mm=$(median "${mc[@]}"); sm=$(median "${sc[@]}")
-echo "median of $runs: memcached $mm ops/s, securecached $sm ops/s, ratio $(awk -v s="$sm" -v m="$mm" 'BEGIN {printf "%.3f", s/m}')"
+mu=$(median "${mcpu[@]}"); su=$(median "${scpu[@]}")
+echo "median of $runs: memcached $mm ops/s, securecached $sm ops/s, throughput ratio $(awk -v s="$sm" -v m="$mm" 'BEGIN {printf "%.3f", s/m}')"
+echo "median server CPU per op: memcached $mu us, securecached $su us, ratio $(awk -v s="$su" -v m="$mu" 'BEGIN {printf "%.3f", s/m}')"

@@ -77,6 +77,8 @@ func TestParseValid(t *testing.T) {
 			return e.HotLRUPct == 10 && e.WarmLRUPct == 30 && e.HotMaxFactor == 0.5 && e.WarmMaxFactor == 3
 		}},
 		{"track sizes", "-o track_sizes", func(s Settings) bool { return s.Extended.TrackSizes }},
+		{"relay default", "", func(s Settings) bool { return s.Extended.Relay == RelayEpoll }},
+		{"relay goroutine", "-o relay=goroutine", func(s Settings) bool { return s.Extended.Relay == RelayGoroutine }},
 		{"ssl options stored", "-o ssl_chain_cert=/c.pem,ssl_key=/k.pem,ssl_verify_mode=2,ssl_session_cache", func(s Settings) bool {
 			e := s.Extended
 			return e.SSLChainCert == "/c.pem" && e.SSLKey == "/k.pem" && e.SSLVerifyMode == 2 && e.SSLSessionCache
@@ -138,6 +140,7 @@ func TestParseInvalid(t *testing.T) {
 		{"-o ssl_verify_mode=7", "ssl_verify_mode must be"},
 		{"-o ssl_key", "needs a value"},
 		{"-o track_sizes=1", "takes no value"},
+		{"-o relay=threads", "-o relay must be epoll or goroutine"},
 		{"-x", "unknown shorthand flag"},
 		{"--bogus", "unknown flag"},
 		{"-u", "needs an argument"},

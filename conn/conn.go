@@ -43,6 +43,9 @@ type Conn struct {
 	in   []byte // buffered input; in[off:] is unprocessed
 	off  int
 	need int // len(in[off:]) must reach this before parsing again
+	// nread: the pending request's line is parsed and its value is being
+	// read (memcached's conn_nread).
+	nread bool
 
 	swallow int // bytes still to discard
 
@@ -100,11 +103,6 @@ func (c *Conn) Feed(in []byte) (more bool) {
 	}
 	c.shared.BytesRead.Add(uint64(len(in)))
 	if c.off == len(c.in) {
-		// Drop a buffer grown for a large value once it is consumed, so
-		// idle connections do not pin megabytes.
-		if cap(c.in) > maxIdleBuffer {
-			c.in = nil
-		}
 		c.in, c.off = c.in[:0], 0
 	} else if c.off > 0 && c.off >= len(c.in)/2 {
 		// Compact when the consumed prefix dominates, so copying stays
@@ -125,7 +123,7 @@ func (c *Conn) Process() (more bool) {
 	c.flushed = len(c.out)
 	c.authResp = -1
 	c.state.Store(stateParse)
-	defer c.updateState()
+	defer c.idle()
 	for !c.closed {
 		if c.swallow > 0 {
 			n := min(c.swallow, len(c.in)-c.off)
@@ -169,7 +167,7 @@ func (c *Conn) step() bool {
 	if c.proto == ProtocolBinary {
 		n, need := c.bin.Parse(buf, &c.binReq)
 		if n == 0 {
-			c.need = need
+			c.need, c.nread = need, need > protocol.BinHeaderLen && len(buf) >= protocol.BinHeaderLen
 			return false
 		}
 		c.need = 0
@@ -180,7 +178,9 @@ func (c *Conn) step() bool {
 	}
 	n, need := c.text.Parse(buf, &c.req)
 	if n == 0 {
-		c.need = need
+		// The parser asks for one more byte while it looks for the end of
+		// the line, and for the whole block once it knows the value length.
+		c.need, c.nread = need, need > len(buf)+1
 		return false
 	}
 	c.need = 0
@@ -194,13 +194,28 @@ func (c *Conn) touchLastCmd() {
 	c.lastCmd.Store(c.cache.Now().UnixNano())
 }
 
+// idle runs when Process returns: it releases a drained input buffer grown
+// for a large request (and the parsed requests' references into it), so an
+// idle connection does not pin megabytes, then publishes the state.
+func (c *Conn) idle() {
+	if c.off == len(c.in) && c.swallow == 0 {
+		if cap(c.in) > maxIdleBuffer {
+			c.in = nil
+			c.req.Forget()
+			c.binReq = protocol.BinRequest{}
+		}
+		c.in, c.off = c.in[:0], 0
+	}
+	c.updateState()
+}
+
 func (c *Conn) updateState() {
 	switch {
 	case c.closed:
 		c.state.Store(stateClosing)
 	case c.swallow > 0:
 		c.state.Store(stateSwallow)
-	case c.need > 0 && c.authPending == 0 && c.req.Cmd.IsStorage():
+	case c.need > 0 && (c.nread || c.authPending > 0):
 		c.state.Store(stateNread)
 	case len(c.in)-c.off > 0:
 		c.state.Store(stateRead)

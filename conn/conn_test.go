@@ -136,3 +136,34 @@ func TestLargeValueLinear(t *testing.T) {
 		t.Fatalf("large value round trip failed (%d bytes back)", len(got))
 	}
 }
+
+func TestIdleReleasesLargeBuffers(t *testing.T) {
+	r := newRig(t, Settings{})
+	r.run("set big 0 0 500000\r\n"+strings.Repeat("v", 500000)+"\r\n", 0)
+	if cap(r.conn.in) > maxIdleBuffer || r.conn.req.Value != nil {
+		t.Fatalf("idle connection keeps %d bytes of input buffer", cap(r.conn.in))
+	}
+	r.run("get big\r\n", 0)
+	if cap(r.conn.out) > maxIdleBuffer {
+		t.Fatalf("idle connection keeps %d bytes of output buffer", cap(r.conn.out))
+	}
+}
+
+func TestStates(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"", "conn_waiting"},
+		{"get k", "conn_read"},
+		{"set k 0 0 10\r\nabc", "conn_nread"},
+		{breq(0x01, "k", setExt(0, 0), "hello")[:30], "conn_nread"},
+		{breq(0x01, "k", setExt(0, 0), "hello")[:10], "conn_read"},
+		{"set k 0 0 2000000\r\nabc", "conn_swallow"},
+		{"quit\r\n", "conn_closing"},
+	}
+	for _, tt := range tests {
+		r := newRig(t, Settings{})
+		r.run(tt.in, 0)
+		if got := r.conn.State(); got != tt.want {
+			t.Errorf("after %q: state %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

@@ -33,9 +33,10 @@ func (mm *Manager) Request(dst AgentID, payload []byte, cb func(resp *Message, e
 // followed by a blocking getResponse, Listing 4.5). While it waits the
 // agent's other tasks run. The returned payload is a copy the caller owns.
 func (mm *Manager) Call(ctx context.Context, dst AgentID, payload []byte) ([]byte, error) {
-	done := make(chan struct{})
+	var pk parker
 	var out []byte
 	var rerr error
+	answered := false
 	mm.nextSession++
 	session := mm.nextSession
 	mm.pending[session] = func(resp *Message, err error) {
@@ -43,29 +44,23 @@ func (mm *Manager) Call(ctx context.Context, dst AgentID, payload []byte) ([]byt
 			out = append([]byte(nil), resp.Payload()...)
 		}
 		rerr = err
-		close(done)
+		answered = true
+		mm.sched.unpark(&pk)
 	}
 	if err := mm.post(dst, TypeRequest, 0, session, payload, true); err != nil {
 		delete(mm.pending, session)
 		return nil, err
 	}
-	var cause error
-	mm.sched.Block(func() {
-		select {
-		case <-done:
-		case <-ctx.Done():
-			cause = ctx.Err()
-		case <-mm.sched.Done():
-			cause = ErrStopped
-		}
-	})
-	select {
-	case <-done:
+	mm.sched.park(&pk, ctx.Done())
+	if answered {
 		return out, rerr
-	default:
-		delete(mm.pending, session) // a late response is dropped
-		return nil, fmt.Errorf("call %s: %w", dst, cause)
 	}
+	delete(mm.pending, session) // a late response is dropped
+	cause := ctx.Err()
+	if cause == nil {
+		cause = ErrStopped
+	}
+	return nil, fmt.Errorf("call %s: %w", dst, cause)
 }
 
 // Reply answers req with payload.

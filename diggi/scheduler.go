@@ -89,10 +89,81 @@ func (s *Scheduler) Block(wait func()) {
 		s.onBlock()
 	}
 	s.mu.Lock()
+	if !s.held {
+		s.mu.Unlock()
+		panic("diggi: Scheduler.Block called without the agent's baton (use Run from goroutines of your own)")
+	}
 	s.handoff()
 	s.mu.Unlock()
 	wait()
 	s.acquire()
+}
+
+// parker lets a task wait for an event raised by another task (a
+// response dispatched by the drain task) and get the baton back directly
+// when it happens: one goroutine switch instead of a wake-up followed by a
+// contended acquire.
+type parker struct {
+	w     waiter
+	state uint8 // under s.mu
+}
+
+const (
+	parkIdle    uint8 = iota // not parked yet
+	parkWaiting              // parked, baton released
+	parkQueued               // unparked: in s.ready (or granted)
+	parkEarly                // unparked before it parked
+	parkGaveUp               // cancelled
+)
+
+// park releases the baton until unpark (true), cancel or Close (false);
+// either way the caller holds the baton again on return. The caller must
+// hold it.
+func (s *Scheduler) park(pk *parker, cancel <-chan struct{}) bool {
+	s.mu.Lock()
+	if pk.state == parkEarly {
+		s.mu.Unlock()
+		return true
+	}
+	s.mu.Unlock()
+	if s.onBlock != nil {
+		s.onBlock()
+	}
+	pk.w.wake = make(chan bool, 1)
+	s.mu.Lock()
+	pk.state = parkWaiting
+	s.handoff()
+	s.mu.Unlock()
+	select {
+	case <-pk.w.wake:
+		return true
+	case <-cancel:
+	case <-s.done:
+	}
+	s.mu.Lock()
+	if pk.state == parkQueued { // unparked meanwhile: the baton is on its way
+		s.mu.Unlock()
+		<-pk.w.wake
+		return true
+	}
+	pk.state = parkGaveUp
+	s.mu.Unlock()
+	s.acquire()
+	return false
+}
+
+// unpark wakes a parked task: it is next in line for the baton. Called
+// under the baton.
+func (s *Scheduler) unpark(pk *parker) {
+	s.mu.Lock()
+	switch pk.state {
+	case parkIdle:
+		pk.state = parkEarly
+	case parkWaiting:
+		pk.state = parkQueued
+		s.ready = append(s.ready, &pk.w)
+	}
+	s.mu.Unlock()
 }
 
 // Yield lets every task queued so far run before the caller continues. The

@@ -140,3 +140,12 @@ func (r *Request) reset() {
 	*r = Request{Keys: keys, Args: args, keyBuf: keyBuf, toks: toks}
 	r.Meta.Order = order
 }
+
+// Forget drops r's references into the input it was parsed from, so a
+// large input buffer can be freed while r is kept for reuse.
+func (r *Request) Forget() {
+	clear(r.Keys[:cap(r.Keys)])
+	clear(r.Args[:cap(r.Args)])
+	clear(r.toks.all[:cap(r.toks.all)])
+	r.reset()
+}

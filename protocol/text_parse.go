@@ -242,11 +242,11 @@ func parseLine(line []byte, req *Request, maxItem int) int {
 		if want(nt >= 2 && nt <= 4) {
 			req.Cmd = CmdFlushAll
 			setNoreply(req, nt)
-			want := 2
+			bare := 2 // "flush_all" alone, or 3 with "noreply"
 			if req.Noreply {
-				want = 3
+				bare = 3
 			}
-			if nt != want {
+			if nt != bare {
 				// The connection checks whether flush_all is enabled before
 				// it looks at the argument, so a bad one is not an Err here.
 				exp, ok := ParseInt32(t.at(1))

@@ -173,7 +173,9 @@ func (l *epollLoop) takeIncoming() {
 func (l *epollLoop) readable(ec *epollConn) {
 	n, err := syscall.Read(ec.fd, l.buf)
 	if n > 0 {
-		ec.active = time.Now().UnixNano()
+		if l.s.set.Extended.IdleTimeout > 0 {
+			ec.active = time.Now().UnixNano()
+		}
 		l.s.log.input(ec.c.id, l.buf[:n])
 		l.flush(ec, ec.c.sess.Input(l.buf[:n]))
 		return
