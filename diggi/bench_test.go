@@ -143,3 +143,47 @@ func benchRoundTrips(b *testing.B, clients, window int) {
 	b.StopTimer()
 	b.ReportMetric(float64(per*clients)/b.Elapsed().Seconds(), "rt/s")
 }
+
+// BenchmarkRouterFanIn sends 64-byte messages from 1…4 agents to one
+// receiver: all traffic crosses the single mover goroutine, so this is
+// where the global message scheduler saturates.
+func BenchmarkRouterFanIn(b *testing.B) {
+	for senders := 1; senders <= 4; senders *= 2 {
+		b.Run(fmt.Sprintf("senders=%d", senders), func(b *testing.B) {
+			per := b.N/senders + 1
+			want := per * senders
+			done := make(chan struct{})
+			got := 0
+			agents := []*hookAgent{{receive: func(ctx *Context, m *Message) {
+				got++
+				if got == want {
+					close(done)
+				}
+			}}}
+			names := []string{"recv"}
+			for i := 0; i < senders; i++ {
+				agents = append(agents, &hookAgent{})
+				names = append(names, fmt.Sprintf("send%d", i))
+			}
+			in := benchInstance(b, names, agents...)
+			dst, _ := in.Directory().Lookup("recv")
+			payload := make([]byte, 64)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < senders; i++ {
+				ctx, _ := in.Context(names[i+1])
+				_ = ctx.Scheduler().Schedule(func() {
+					for j := 0; j < per; j++ {
+						if err := ctx.Messages().Send(dst.ID, payload); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+			}
+			<-done
+			b.StopTimer()
+			b.ReportMetric(float64(want)/b.Elapsed().Seconds(), "msgs/s")
+		})
+	}
+}

@@ -16,9 +16,9 @@ type endpoint struct {
 	mover *mover
 	drain func() // schedules the agent's drain task when armed is won
 
-	inReady       atomic.Bool   // listed in mover.ready
-	moverWaiting  atomic.Bool   // the mover waits for room in in
-	senderWaiting atomic.Bool   // the agent waits for room in out
+	inReady       atomic.Bool // listed in mover.ready
+	moverWaiting  atomic.Bool // the mover waits for room in in
+	senderWaiting atomic.Bool // the agent waits for room in out
 	spaceMu       sync.Mutex
 	spaceCh       chan struct{} // closed when the mover makes room in out
 	armed         atomic.Bool   // a drain task is scheduled or running
@@ -32,10 +32,10 @@ type endpoint struct {
 
 func newEndpoint(id AgentID, m *mover, queueSize int) *endpoint {
 	return &endpoint{
-		id:       id,
-		in:       newRing(queueSize),
-		out:      newRing(queueSize),
-		mover:    m,
+		id:    id,
+		in:    newRing(queueSize),
+		out:   newRing(queueSize),
+		mover: m,
 	}
 }
 

@@ -1,8 +1,8 @@
 package diggi
 
 import (
-	"os"
 	"log/slog"
+	"os"
 	"testing"
 	"time"
 

@@ -47,6 +47,8 @@ type Manager struct {
 
 	timers timerSet
 
+	sendQ []*parker // senders waiting for outbound room, in order
+
 	drainFn  func()
 	drainGen uint64
 	draining bool
@@ -63,6 +65,14 @@ type peer struct {
 	ch     Channel
 	chErr  error
 	chSet  bool
+
+	// While the channel's handshake runs (hs != nil) and while the held
+	// messages are being sent afterwards (flushing), new messages for the
+	// peer wait in held, in order.
+	hs       Handshaker
+	flushing bool
+	held     []*Message
+	heldWait chan struct{} // closed when the handshake ends
 }
 
 func newManager(self Info, ep *endpoint, s *Scheduler, dir *Directory, cf ChannelFactory, log *slog.Logger) *Manager {
@@ -123,43 +133,70 @@ func (mm *Manager) post(dst AgentID, t MsgType, flags Flags, session uint64, pay
 	if len(payload) > MaxPayload {
 		return fmt.Errorf("send %d bytes to %s: %w", len(payload), dst, ErrTooLarge)
 	}
-	if !block && mm.ep.out.full() {
+	// Decide "would block" before a sequence number is spent: a channel
+	// must never see a gap caused by a send that did not happen.
+	if !block && !mm.canPushNow() {
 		return ErrWouldBlock
 	}
 	p, err := mm.peer(dst)
 	if err != nil {
 		return err
 	}
+	if p.hs != nil || p.flushing {
+		return mm.hold(p, t, flags, session, payload, block)
+	}
+	return mm.emit(p, t, flags, session, payload, block)
+}
+
+// canPushNow reports whether a message would enter the outbound queue
+// without waiting.
+func (mm *Manager) canPushNow() bool { return len(mm.sendQ) == 0 && !mm.ep.out.full() }
+
+// emit seals (if the pair has a channel) and queues one message.
+func (mm *Manager) emit(p *peer, t MsgType, flags Flags, session uint64, payload []byte, block bool) error {
+	// The header is built in the message itself: a local passed to Seal
+	// would escape and cost an allocation per message.
 	var m *Message
-	h := Header{Src: mm.self.ID, Dst: dst, Type: t, Session: session, Seq: p.seqOut + 1}
 	if p.ch == nil {
 		m = NewMessage(len(payload))
 		copy(m.buf, payload)
+		m.Header = Header{Src: mm.self.ID, Dst: p.id, Type: t, Flags: flags, Session: session, Seq: p.seqOut + 1, Len: uint32(len(payload))}
 	} else {
 		m = NewMessage(len(payload) + p.ch.Overhead())
-		sealed, err := p.ch.Seal(m.buf[:0], &h, payload)
+		m.Header = Header{Src: mm.self.ID, Dst: p.id, Type: t, Session: session, Seq: p.seqOut + 1}
+		sealed, err := p.ch.Seal(m.buf[:0], &m.Header, payload)
 		if err != nil {
 			Release(m)
-			return fmt.Errorf("seal message to %s: %w", dst, err)
+			return fmt.Errorf("seal message to %s: %w", p.id, err)
 		}
 		m.buf = sealed
-		flags |= FlagSealed
+		m.Flags = flags | FlagSealed
+		m.Len = uint32(len(sealed))
 	}
-	h.Flags = flags
-	h.Len = uint32(len(m.buf))
-	m.Header = h
 	p.seqOut++
 	return mm.enqueue(m, block)
 }
 
-// enqueue hands a finished message to the outbound queue.
+// enqueue hands a finished message to the outbound queue. Senders that
+// must wait for room queue up in FIFO order (sendQ), so messages leave in
+// the order their sequence numbers were assigned even when a task and a
+// handler of the same agent both wait.
 func (mm *Manager) enqueue(m *Message, block bool) error {
 	ep := mm.ep
+	if ep.pushOut(m) {
+		mm.sent.Add(1)
+		return nil
+	}
+	if !block {
+		Release(m)
+		return ErrWouldBlock
+	}
+	pk := &parker{}
+	mm.sendQ = append(mm.sendQ, pk)
+	if false && !mm.sched.park(pk, nil) {
+		return mm.leaveSendQ(pk, m)
+	}
 	for !ep.pushOut(m) {
-		if !block {
-			Release(m)
-			return ErrWouldBlock
-		}
 		space := ep.spaceWait()
 		if !ep.out.full() {
 			continue
@@ -173,12 +210,31 @@ func (mm *Manager) enqueue(m *Message, block bool) error {
 			}
 		})
 		if stopped {
-			Release(m)
-			return fmt.Errorf("send from %s: %w", mm.self, ErrStopped)
+			return mm.leaveSendQ(pk, m)
 		}
 	}
+	mm.leaveSendQ(pk, nil)
 	mm.sent.Add(1)
 	return nil
+}
+
+// leaveSendQ removes pk from the line (waking the next sender if pk was
+// first) and, if m is not nil, gives up on m because the agent stopped.
+func (mm *Manager) leaveSendQ(pk *parker, m *Message) error {
+	for i, q := range mm.sendQ {
+		if q == pk {
+			mm.sendQ = append(mm.sendQ[:i], mm.sendQ[i+1:]...)
+			if i == 0 && len(mm.sendQ) > 0 {
+				mm.sched.unpark(mm.sendQ[0])
+			}
+			break
+		}
+	}
+	if m == nil {
+		return nil
+	}
+	Release(m)
+	return fmt.Errorf("send from %s: %w", mm.self, ErrStopped)
 }
 
 // peer returns the state for a correspondent, checking that it exists and
@@ -200,9 +256,12 @@ func (mm *Manager) peer(id AgentID) (*peer, error) {
 		if !ok {
 			info = Info{ID: id}
 		}
+		p.chSet = true
 		p.ch, p.chErr = mm.channels(mm.self, info)
 		if p.chErr != nil {
 			p.chErr = fmt.Errorf("channel %s to %s: %w", mm.self, info, p.chErr)
+		} else if hs, ok := p.ch.(Handshaker); ok {
+			mm.beginHandshake(p, hs)
 		}
 	}
 	p.chSet = true
@@ -267,6 +326,10 @@ func (mm *Manager) dispatch(m *Message) {
 		mm.refuse(m, ErrStopped)
 		return
 	}
+	if m.Type == TypeHandshake {
+		mm.handshake(m)
+		return
+	}
 	if !mm.open(m) {
 		mm.rejected.Add(1)
 		return
@@ -323,9 +386,16 @@ func (mm *Manager) open(m *Message) bool {
 		mm.log.Warn("message dropped: plaintext on a sealed channel", "from", m.Src, "type", m.Type)
 		return false
 	}
+	if p.hs != nil {
+		mm.log.Warn("message dropped: channel handshake not finished", "from", m.Src, "type", m.Type)
+		return false
+	}
 	plain, err := p.ch.Open(m.buf[:0], &m.Header, m.Payload())
 	if err != nil {
 		mm.log.Warn("message dropped: open failed", "from", m.Src, "type", m.Type, "seq", m.Seq, "err", err)
+		if b, ok := p.ch.(Breakable); ok && b.Broken() {
+			mm.forget(p)
+		}
 		return false
 	}
 	m.buf = plain
@@ -378,4 +448,9 @@ func (mm *Manager) shutdown() {
 		cb(nil, fmt.Errorf("request from %s: %w", mm.self, ErrStopped))
 	}
 	mm.timers.stopAll()
+	for _, p := range mm.peers {
+		if p.hs != nil {
+			mm.endHandshake(p, ErrStopped)
+		}
+	}
 }

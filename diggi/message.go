@@ -14,12 +14,13 @@ type MsgType uint8
 // Message types known to the runtime. Applications may define their own
 // types from TypeUser upwards and Subscribe to them.
 const (
-	TypeRegular  MsgType = 1 // plain agent-to-agent message
-	TypeRequest  MsgType = 2 // opens a request/response session
-	TypeResponse MsgType = 3 // answers the request with the same Session
-	TypeNetIO    MsgType = 4 // socket I/O (diggi/posix)
-	TypeTimer    MsgType = 5 // clock tick or timeout from the runtime
-	TypeUser     MsgType = 32
+	TypeRegular   MsgType = 1 // plain agent-to-agent message
+	TypeRequest   MsgType = 2 // opens a request/response session
+	TypeResponse  MsgType = 3 // answers the request with the same Session
+	TypeNetIO     MsgType = 4 // socket I/O (diggi/posix)
+	TypeTimer     MsgType = 5 // clock tick or timeout from the runtime
+	TypeHandshake MsgType = 6 // a Channel's key exchange (never sealed)
+	TypeUser      MsgType = 32
 )
 
 func (t MsgType) String() string {
@@ -34,6 +35,8 @@ func (t MsgType) String() string {
 		return "netio"
 	case TypeTimer:
 		return "timer"
+	case TypeHandshake:
+		return "handshake"
 	}
 	return "type" + strconv.Itoa(int(t))
 }

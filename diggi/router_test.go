@@ -339,3 +339,47 @@ func TestRequestToVanishedAgentIsAnswered(t *testing.T) {
 		}
 	})
 }
+
+// Two tasks of one agent send to a trusted peer through a tiny queue, so
+// both keep waiting for room: messages must still leave in sequence order,
+// or the peer's channel would reject them as reordered.
+func TestWaitingSendersKeepSequenceOrder(t *testing.T) {
+	const n = 3000
+	got := 0
+	done := make(chan struct{})
+	recv := &hookAgent{receive: func(ctx *Context, m *Message) {
+		got++
+		if got == 2*n {
+			close(done)
+		}
+	}}
+	reg := NewRegistry()
+	reg.Register("recv", func() Agent { return recv })
+	reg.Register("send", func() Agent { return &hookAgent{} })
+	in, err := NewInstance(Config{Instance: "t", QueueSize: 4, Agents: []AgentConfig{
+		{Name: "recv", Kind: "recv", Trusted: true}, {Name: "send", Kind: "send", Trusted: true},
+	}}, InstanceOptions{Registry: reg, Channels: channels, Logger: quietLog()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := in.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer in.Stop()
+	dst, _ := in.Directory().Lookup("recv")
+	sctx, _ := in.Context("send")
+	for task := 0; task < 2; task++ {
+		sctx.Scheduler().Schedule(func() {
+			for i := 0; i < n; i++ {
+				if err := sctx.Messages().Send(dst.ID, []byte("m")); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	waitFor(t, done, 20*time.Second, "all messages")
+	if r := rejected(in); r != 0 {
+		t.Fatalf("%d messages rejected as out of order", r)
+	}
+}

@@ -28,13 +28,13 @@ const maxParked = 2
 type Scheduler struct {
 	mu      sync.Mutex
 	tasks   taskQueue
-	held    bool       // the baton is taken (or being handed to a new worker)
-	ready   []*waiter  // goroutines waiting to get the baton back, FIFO
-	parked  []*waiter  // idle workers
+	held    bool      // the baton is taken (or being handed to a new worker)
+	ready   []*waiter // goroutines waiting to get the baton back, FIFO
+	parked  []*waiter // idle workers
 	closed  bool
 	done    chan struct{}
 	workers sync.WaitGroup
-	onBlock func()        // runs under the baton before a blocking call releases it
+	onBlock func() // runs under the baton before a blocking call releases it
 	log     *slog.Logger
 	name    string
 }

@@ -30,6 +30,9 @@ type Server struct {
 	clients   map[uint64]*client
 	wakeLoops func() // set by the epoll relay: tells its loops to look at done
 
+	releaseLoops func()        // set by the epoll relay: closes the loops' descriptors
+	stopped      chan struct{} // closed when Shutdown has done all its work
+
 	nextID   atomic.Uint64
 	curr     atomic.Int64
 	total    atomic.Uint64
@@ -52,6 +55,7 @@ func New(set config.Settings, logOut io.Writer) (*Server, error) {
 		clients: map[uint64]*client{},
 		slots:   make(chan struct{}, set.ConnLimit),
 		done:    make(chan struct{}),
+		stopped: make(chan struct{}),
 	}
 	if set.AuthFile != "" {
 		a, err := loadAuthFile(set.AuthFile)
@@ -131,6 +135,10 @@ func (s *Server) Serve() error {
 			s.wg.Wait()
 			return err
 		}
+		defer func() {
+			<-s.stopped
+			s.releaseLoops()
+		}()
 	} else {
 		for _, l := range s.listeners {
 			s.wg.Add(1)
@@ -163,6 +171,7 @@ func (s *Server) Shutdown() {
 			s.wakeLoops()
 		}
 		s.mu.Unlock()
+		close(s.stopped)
 	})
 }
 

@@ -261,6 +261,7 @@ func TestBackpressure(t *testing.T) {
 	eachRelay(t, func(t *testing.T, relay string) {
 		_, addr := startServer(t, "-m", "64", "-o", relay)
 		c, r := dial(t, addr)
+		c.SetDeadline(time.Now().Add(60 * time.Second)) // 20 MB under -race on a loaded machine
 		value := strings.Repeat("b", 1000*1000)
 		roundTrip(t, c, r, "set big 0 0 1000000\r\n"+value+"\r\n", "STORED\r\n")
 		const n = 20

@@ -50,8 +50,8 @@ type Workload struct {
 	MinFieldLength    int64
 	FieldLengthDist   string
 	FieldNamePrefix   string
-	ReadAllFields     bool
-	WriteAllFields    bool
+	ReadAllFields     bool // parsed for fidelity; a memcached get always returns the whole record
+	WriteAllFields    bool // updates write every field (else one random field, as YCSB)
 	OrderedInserts    bool
 	ZeroPadding       int
 	TableName         string

@@ -17,10 +17,10 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // with tasks.
 type nopAgent struct{}
 
-func (nopAgent) Init(ctx *diggi.Context) error  { For(ctx); return nil }
-func (nopAgent) Start(*diggi.Context) error     { return nil }
-func (nopAgent) Receive(*diggi.Message)         {}
-func (nopAgent) Stop(*diggi.Context)            {}
+func (nopAgent) Init(ctx *diggi.Context) error { For(ctx); return nil }
+func (nopAgent) Start(*diggi.Context) error    { return nil }
+func (nopAgent) Receive(*diggi.Message)        {}
+func (nopAgent) Stop(*diggi.Context)           {}
 
 // boot starts an instance with one nopAgent per name and returns their
 // contexts by name.

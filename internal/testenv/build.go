@@ -16,8 +16,9 @@ var (
 	buildErr  error
 )
 
-// SecurecachedBinary builds cmd/securecached once per test binary into a
-// temporary directory and returns its path. The directory is removed by
+// SecurecachedBinary builds cmd/securecached once per test binary (with
+// -race when the tests themselves run with -race) into a temporary
+// directory and returns its path. The directory is removed by
 // Cleanup (call it from TestMain) or left in the OS temp dir otherwise.
 func SecurecachedBinary(t testing.TB) string {
 	t.Helper()
@@ -28,7 +29,11 @@ func SecurecachedBinary(t testing.TB) string {
 			return
 		}
 		buildPath = filepath.Join(dir, "securecached")
-		cmd := exec.Command("go", "build", "-o", buildPath, "github.com/securecached/securecached/cmd/securecached")
+		args := []string{"build", "-o", buildPath}
+		if raceEnabled {
+			args = append(args, "-race")
+		}
+		cmd := exec.Command("go", append(args, "github.com/securecached/securecached/cmd/securecached")...)
 		cmd.Dir = moduleRoot()
 		if out, err := cmd.CombinedOutput(); err != nil {
 			buildErr = fmt.Errorf("go build securecached: %v\n%s", err, out)

@@ -41,11 +41,11 @@ func benchAgentToAgent(b *testing.B, size int, trusted bool) {
 	cfg := diggi.Config{Instance: "bench", Agents: []diggi.AgentConfig{
 		{Name: "src", Kind: "src", Trusted: trusted}, {Name: "dst", Kind: "dst", Trusted: trusted},
 	}}
-	spec, err := SpecsFromConfig(cfg, trust.Signer{1})
+	spec, err := AgentsFromConfig(cfg, trust.Signer{1})
 	if err != nil {
 		b.Fatal(err)
 	}
-	f, err := New(Options{Backend: backend, Spec: spec, AllowSimulated: true,
+	f, err := New(Options{Backend: backend, Agents: spec, AllowSimulated: true,
 		SimRoots: []*x509.Certificate{root.Certificate()}, AllowPlaintext: true, Logger: quiet})
 	if err != nil {
 		b.Fatal(err)

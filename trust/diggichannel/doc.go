@@ -9,7 +9,9 @@
 // encrypted when either agent is trusted; plaintext only between two
 // untrusted agents when the configuration allows it. A trusted agent
 // requires its peer's evidence when the peer is trusted; an untrusted agent
-// talking to a trusted one verifies the trusted one.
+// talking to a trusted one verifies the trusted one. Who is trusted comes
+// from the instance configuration (Agents), and a runtime directory that
+// disagrees with it is refused (ErrTrustMismatch) rather than believed.
 //
 // Limitation: diggi's factory is synchronous and both agents of a pair ask
 // it independently, so the handshake runs inside the factory, between two

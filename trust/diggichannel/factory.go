@@ -12,18 +12,25 @@ import (
 	"github.com/securecached/securecached/trust/channel"
 )
 
-// ErrUnknownPeer means the runtime named a peer the factory cannot launch
-// an enclave for (not in the directory, or not in this instance).
-var ErrUnknownPeer = errors.New("diggichannel: unknown peer")
+// Errors the factory returns (wrapped).
+var (
+	// ErrUnknownPeer means the runtime named a peer the factory cannot
+	// launch an enclave for (not configured, or not in this instance).
+	ErrUnknownPeer = errors.New("diggichannel: unknown peer")
+	// ErrTrustMismatch means the runtime's directory and the configuration
+	// disagree on whether an agent is trusted: the runtime may be lying to
+	// get a trusted agent to skip attestation or encryption.
+	ErrTrustMismatch = errors.New("diggichannel: directory and configuration disagree on an agent's trust")
+)
 
 // Options configure a Factory.
 type Options struct {
 	// Backend launches trusted agents' enclaves (a *trust.SimBackend here;
 	// a hardware backend later). Required if any agent is trusted.
 	Backend trust.Backend
-	// Spec returns an agent's launch spec (code identity, canonical
-	// configuration, signer). See SpecsFromConfig.
-	Spec func(diggi.Info) (trust.LaunchSpec, error)
+	// Agents gives each agent's launch spec and configured trust (see
+	// AgentsFromConfig). Required.
+	Agents Agents
 	// SimRoots are the simulation roots verifiers accept. Simulated
 	// evidence is refused unless AllowSimulated is set.
 	SimRoots       []*x509.Certificate
@@ -62,8 +69,8 @@ type pairKey struct{ self, peer diggi.AgentID }
 
 // New returns a factory.
 func New(opts Options) (*Factory, error) {
-	if opts.Spec == nil {
-		return nil, fmt.Errorf("diggichannel: Options.Spec is required")
+	if opts.Agents == nil {
+		return nil, fmt.Errorf("diggichannel: Options.Agents is required")
 	}
 	if opts.AllowSimulated && len(opts.SimRoots) == 0 {
 		return nil, fmt.Errorf("diggichannel: AllowSimulated needs SimRoots")
@@ -95,14 +102,20 @@ func (f *Factory) ChannelFactory() diggi.ChannelFactory {
 // Channel returns self's channel to peer, or nil when the pair may talk in
 // plaintext.
 func (f *Factory) Channel(self, peer diggi.Info) (*Channel, error) {
-	if trust.ChannelProtection(self.Trusted, peer.Trusted, f.opts.AllowPlaintext) == trust.Plaintext {
-		return nil, nil
-	}
 	if self.ID == peer.ID {
 		return nil, fmt.Errorf("%w: %s cannot open a channel to itself", ErrUnknownPeer, self)
 	}
-	if peer.Name == "" || peer.Instance != self.Instance {
+	if peer.Instance != self.Instance {
 		return nil, fmt.Errorf("%w: %s (cross-instance handshakes are not supported yet)", ErrUnknownPeer, peer)
+	}
+	if err := f.checkTrust(self); err != nil {
+		return nil, err
+	}
+	if err := f.checkTrust(peer); err != nil {
+		return nil, err
+	}
+	if trust.ChannelProtection(self.Trusted, peer.Trusted, f.opts.AllowPlaintext) == trust.Plaintext {
+		return nil, nil
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -119,6 +132,19 @@ func (f *Factory) Channel(self, peer diggi.Info) (*Channel, error) {
 	return mine, nil
 }
 
+// checkTrust refuses an agent whose trust flag in the runtime's directory
+// differs from the configuration's.
+func (f *Factory) checkTrust(info diggi.Info) error {
+	configured, err := f.opts.Agents.Trusted(info)
+	if err != nil {
+		return err
+	}
+	if configured != info.Trusted {
+		return fmt.Errorf("%w: %s is trusted=%v in the directory, %v in the configuration", ErrTrustMismatch, info, info.Trusted, configured)
+	}
+	return nil
+}
+
 // Enclave returns the enclave of an agent, launching it on first use.
 // Untrusted agents get the none backend's enclave.
 func (f *Factory) Enclave(info diggi.Info) (trust.Enclave, error) {
@@ -131,7 +157,10 @@ func (f *Factory) enclave(info diggi.Info) (trust.Enclave, error) {
 	if e, ok := f.enclaves[info.ID]; ok {
 		return e, nil
 	}
-	spec, err := f.opts.Spec(info)
+	if err := f.checkTrust(info); err != nil {
+		return nil, err
+	}
+	spec, err := f.opts.Agents.Spec(info)
 	if err != nil {
 		return nil, fmt.Errorf("launch spec for %s: %w", info, err)
 	}

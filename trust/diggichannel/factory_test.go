@@ -58,11 +58,31 @@ func TestFactoryRefusals(t *testing.T) {
 	if _, err := tb.factory.Channel(a, remote); !errors.Is(err, ErrUnknownPeer) {
 		t.Fatalf("remote peer: %v", err)
 	}
-	// Untrusted pair without AllowPlaintext is still encrypted.
-	ua, ub := a, b
-	ua.Trusted, ub.Trusted = false, false
-	if ch, err := tb.factory.Channel(ua, ub); err != nil || ch == nil {
-		t.Fatalf("untrusted pair without plaintext permission: %v, %v", ch, err)
+	// A runtime that claims a trusted peer is untrusted (to skip its
+	// attestation, or to get plaintext) is refused.
+	liar := b
+	liar.Trusted = false
+	if _, err := tb.factory.Channel(a, liar); !errors.Is(err, ErrTrustMismatch) {
+		t.Fatalf("lying directory: %v", err)
+	}
+	if _, err := tb.factory.Enclave(liar); !errors.Is(err, ErrTrustMismatch) {
+		t.Fatalf("lying directory, enclave: %v", err)
+	}
+}
+
+func TestFactoryUntrustedPairs(t *testing.T) {
+	for _, allow := range []bool{false, true} {
+		tb := newTestbed(t, bedOptions{allowPlaintext: allow})
+		ch, err := tb.factory.Channel(tb.info(t, "alice"), tb.info(t, "bob"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (ch == nil) != allow {
+			t.Fatalf("AllowPlaintext=%v: channel %v", allow, ch)
+		}
+		if ch != nil && ch.Peer() != nil {
+			t.Fatal("untrusted peer produced claims")
+		}
 	}
 }
 
@@ -93,7 +113,7 @@ func TestFactoryPolicyRefusesWrongMeasurement(t *testing.T) {
 	p, _ := trust.NewPlatform(root)
 	backend, _ := trust.NewSimBackend(p)
 	cfg := diggi.Config{Instance: "x", Agents: []diggi.AgentConfig{{Name: "a", Kind: "k", Trusted: true}, {Name: "b", Kind: "k", Trusted: true}}}
-	spec, err := SpecsFromConfig(cfg, trust.Signer{1})
+	spec, err := AgentsFromConfig(cfg, trust.Signer{1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +123,7 @@ func TestFactoryPolicyRefusesWrongMeasurement(t *testing.T) {
 		return trust.NewVerifier(trust.Policy{Measurements: []trust.Measurement{{9}}, AllowSimulated: true,
 			SimRoots: []*x509.Certificate{root.Certificate()}})
 	}
-	f, err := New(Options{Backend: backend, Spec: spec, Policy: strict, AllowSimulated: true,
+	f, err := New(Options{Backend: backend, Agents: spec, Policy: strict, AllowSimulated: true,
 		SimRoots: []*x509.Certificate{root.Certificate()}, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
@@ -114,16 +134,16 @@ func TestFactoryPolicyRefusesWrongMeasurement(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 	// Without a backend, trusted agents cannot launch.
-	f2, _ := New(Options{Spec: spec, Logger: quiet})
+	f2, _ := New(Options{Agents: spec, Logger: quiet})
 	if _, err := f2.Channel(a, b); err == nil {
 		t.Fatal("trusted agents launched without a backend")
 	}
 	if _, err := New(Options{}); err == nil {
-		t.Fatal("factory without Spec")
+		t.Fatal("factory without Agents")
 	}
 }
 
-func TestSpecsFromConfigMeasuresOptions(t *testing.T) {
+func TestAgentsFromConfigMeasuresOptions(t *testing.T) {
 	base := diggi.Config{Instance: "i", Agents: []diggi.AgentConfig{
 		{Name: "cache", Kind: "securecached", Trusted: true, Options: diggi.Options{"m": "64", "t": "4"}},
 	}}
@@ -132,11 +152,11 @@ func TestSpecsFromConfigMeasuresOptions(t *testing.T) {
 	changed.Agents[0].Options = diggi.Options{"m": "128", "t": "4"}
 	info := diggi.Info{ID: 1, Name: "cache", Kind: "securecached", Instance: "i", Trusted: true}
 	measure := func(cfg diggi.Config) trust.Measurement {
-		spec, err := SpecsFromConfig(cfg, trust.Signer{1})
+		spec, err := AgentsFromConfig(cfg, trust.Signer{1})
 		if err != nil {
 			t.Fatal(err)
 		}
-		s, err := spec(info)
+		s, err := spec.Spec(info)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -148,8 +168,8 @@ func TestSpecsFromConfigMeasuresOptions(t *testing.T) {
 	if measure(base) == measure(changed) {
 		t.Fatal("changing an option did not change the measurement")
 	}
-	spec, _ := SpecsFromConfig(base, trust.Signer{1})
-	if _, err := spec(diggi.Info{Name: "other", Instance: "i"}); !errors.Is(err, ErrUnknownPeer) {
+	spec, _ := AgentsFromConfig(base, trust.Signer{1})
+	if _, err := spec.Spec(diggi.Info{Name: "other", Instance: "i"}); !errors.Is(err, ErrUnknownPeer) {
 		t.Fatalf("unknown agent: %v", err)
 	}
 }

@@ -98,12 +98,12 @@ func newTestbed(t *testing.T, o bedOptions) *testbed {
 		{Name: "alice", Kind: "sink-a", Trusted: o.trusted[0], Options: diggi.Options{"role": "client"}},
 		{Name: "bob", Kind: "sink-b", Trusted: o.trusted[1]},
 	}}
-	spec, err := SpecsFromConfig(cfg, trust.SignerFromKey([]byte("test")))
+	spec, err := AgentsFromConfig(cfg, trust.SignerFromKey([]byte("test")))
 	if err != nil {
 		t.Fatal(err)
 	}
 	tb.factory, err = New(Options{
-		Backend: backend, Spec: spec,
+		Backend: backend, Agents: spec,
 		AllowSimulated: true, SimRoots: []*x509.Certificate{root.Certificate()},
 		AllowPlaintext: o.allowPlaintext,
 		Transport:      o.transport,

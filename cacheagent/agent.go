@@ -1,0 +1,182 @@
+package cacheagent
+
+import (
+	"crypto/tls"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/securecached/securecached/conn"
+	"github.com/securecached/securecached/diggi"
+	"github.com/securecached/securecached/diggi/posix"
+	"github.com/securecached/securecached/memcache"
+	"github.com/securecached/securecached/trust"
+)
+
+// Hooks connect a cache agent to its process. All are optional.
+type Hooks struct {
+	// Enclave returns the agent's enclave (trust/diggichannel's
+	// Factory.Enclave). A trusted agent with -Z and no ssl_chain_cert uses
+	// it for an RA-TLS certificate.
+	Enclave func(diggi.Info) (trust.Enclave, error)
+	// Shutdown runs when a client sends "shutdown" (with -A). It is called
+	// on a goroutine of its own, never under the agent's baton.
+	Shutdown func()
+	// Started, if set, receives the agent once it listens (tests, stats).
+	Started func(*Agent)
+}
+
+// Factory returns the diggi factory for cache agents wired to hooks.
+func Factory(h Hooks) diggi.Factory {
+	return func() diggi.Agent { return &Agent{hooks: h} }
+}
+
+// Register adds the cache agent kind to r.
+func Register(r *diggi.Registry, h Hooks) error { return r.Register(Kind, Factory(h)) }
+
+// tickEvery is how often the engine's clock and maintenance advance; the
+// engine counts time in seconds.
+const tickEvery = time.Second
+
+// readBufSize is the agent's read buffer: one Diggi data chunk, so one read
+// takes everything one message carried.
+const readBufSize = 32 << 10
+
+// Agent is one cache agent. Everything but the atomics is touched only
+// under the agent's baton.
+type Agent struct {
+	hooks Hooks
+	ctx   *diggi.Context
+	sys   *posix.Sys
+	as    agentSettings
+
+	engine *memcache.Cache
+	shared conn.Shared
+	cset   conn.Settings
+	auth   *authFile
+	host   host
+
+	listenFd int
+	listenEv posix.Event
+	buf      []byte
+
+	nextID   int
+	sessions map[int]*session // plain sessions by fd
+	tlsConns map[int]*tlsSession
+
+	tlsConfig *tls.Config
+	tlsLn     closer
+	tlsWG     sync.WaitGroup
+
+	verbosity atomic.Uint32
+	curr      atomic.Int64
+	total     atomic.Uint64
+	stopTick  func()
+}
+
+type closer interface{ Close() error }
+
+// Init builds the engine from the agent's options and opens its Diggi port.
+func (a *Agent) Init(ctx *diggi.Context) error {
+	as, err := parseOptions(ctx.Options())
+	if err != nil {
+		return fmt.Errorf("cache agent %s: %w", ctx.Info(), err)
+	}
+	a.ctx, a.as = ctx, as
+	a.sys = posix.For(ctx)
+	a.buf = make([]byte, readBufSize)
+	a.sessions = map[int]*session{}
+	a.tlsConns = map[int]*tlsSession{}
+	a.cset = ConnSettings(&as.set)
+	a.host = host{a: a}
+	a.verbosity.Store(uint32(min(as.set.Verbose, 3)))
+	if as.set.AuthFile != "" {
+		if a.auth, err = loadAuthFile(as.set.AuthFile); err != nil {
+			return fmt.Errorf("cache agent %s: %w", ctx.Info(), err)
+		}
+	}
+	if a.engine, err = memcache.New(EngineConfig(&as.set), time.Now()); err != nil {
+		return fmt.Errorf("cache agent %s: cache engine: %w", ctx.Info(), err)
+	}
+	if as.tls {
+		if a.tlsConfig, err = a.serverTLSConfig(); err != nil {
+			return fmt.Errorf("cache agent %s: %w", ctx.Info(), err)
+		}
+	}
+	return nil
+}
+
+// Start listens and starts the engine's clock.
+func (a *Agent) Start(ctx *diggi.Context) error {
+	var err error
+	if a.tlsConfig != nil {
+		err = a.listenTLS()
+	} else {
+		err = a.listenPlain()
+	}
+	if err != nil {
+		return fmt.Errorf("cache agent %s: %w", ctx.Info(), err)
+	}
+	// Timers come from outside the agent as messages (thesis §4: an
+	// enclave has no trusted clock of its own to poll).
+	a.stopTick = ctx.Messages().Every(tickEvery, func(now time.Time) { a.engine.Tick(now) })
+	ctx.Log().Info("cache agent listening", "port", a.as.port, "trusted", ctx.Trusted(), "tls", a.tlsConfig != nil)
+	if a.hooks.Started != nil {
+		a.hooks.Started(a)
+	}
+	return nil
+}
+
+// Receive drops messages nobody subscribed to: clients speak to the cache
+// through sockets only.
+func (a *Agent) Receive(m *diggi.Message) {}
+
+// Stop closes every client and the listener. TLS sessions run goroutines
+// that need the baton to finish, so Stop waits for them without it.
+func (a *Agent) Stop(ctx *diggi.Context) {
+	if a.stopTick != nil {
+		a.stopTick()
+	}
+	for _, s := range a.sessions {
+		s.close()
+	}
+	if a.tlsLn != nil {
+		a.tlsLn.Close()
+	}
+	for _, t := range a.tlsConns {
+		t.nc.Close()
+	}
+	ctx.Scheduler().Block(a.tlsWG.Wait)
+}
+
+// Port returns the Diggi port the agent serves.
+func (a *Agent) Port() uint16 { return a.as.port }
+
+// TLS reports whether the agent terminates TLS on its port.
+func (a *Agent) TLS() bool { return a.tlsConfig != nil }
+
+// CurrConnections is the number of open client sessions.
+func (a *Agent) CurrConnections() int64 { return a.curr.Load() }
+
+// newConn starts a state machine for a client (under the baton).
+func (a *Agent) newConn() (*conn.Conn, int) {
+	a.nextID++
+	a.curr.Add(1)
+	a.total.Add(1)
+	a.logConn(a.nextID, "new auto-negotiating client connection")
+	return conn.New(a.engine, &a.host, &a.shared, a.cset), a.nextID
+}
+
+// endConn is newConn's counterpart (under the baton).
+func (a *Agent) endConn(c *conn.Conn, id int) {
+	c.Close()
+	a.curr.Add(-1)
+	a.logConn(id, "connection closed.")
+}
+
+func (a *Agent) logConn(id int, what string) {
+	if a.verbosity.Load() >= 2 {
+		a.ctx.Log().Info(fmt.Sprintf("<%d %s", id, what))
+	}
+}

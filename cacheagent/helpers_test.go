@@ -1,0 +1,142 @@
+package cacheagent
+
+import (
+	"bufio"
+	"context"
+	"crypto/x509"
+	"io"
+	"log/slog"
+	"net"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/securecached/securecached/diggi"
+	"github.com/securecached/securecached/diggi/netconn"
+	"github.com/securecached/securecached/diggi/posix"
+	"github.com/securecached/securecached/trust"
+	"github.com/securecached/securecached/trust/diggichannel"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// idle is an agent that does nothing: tests borrow its context to dial the
+// cache agent from outside, as the gateway does.
+type idle struct{}
+
+func (idle) Init(*diggi.Context) error  { return nil }
+func (idle) Start(*diggi.Context) error { return nil }
+func (idle) Receive(*diggi.Message)     {}
+func (idle) Stop(*diggi.Context)        {}
+
+// stack is one instance with a cache agent "cache" and a client agent.
+type stack struct {
+	in      *diggi.Instance
+	sys     *posix.Sys // the client agent's
+	agent   *Agent
+	root    *trust.SimRoot
+	factory *diggichannel.Factory
+}
+
+type stackOptions struct {
+	trusted bool
+	args    string
+	tls     bool
+	router  diggi.Router
+}
+
+func newStack(t *testing.T, o stackOptions) *stack {
+	t.Helper()
+	root, err := trust.NewSimRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	plat, err := trust.NewPlatform(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	backend, err := trust.NewSimBackend(plat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := diggi.Options{OptArgs: o.args}
+	if o.tls {
+		opts[OptTLS] = "true"
+	}
+	cfg := diggi.Config{Instance: "test", Agents: []diggi.AgentConfig{
+		{Name: "cache", Kind: Kind, Trusted: o.trusted, Options: opts},
+		{Name: "client", Kind: "idle"},
+	}}
+	spec, err := diggichannel.AgentsFromConfig(cfg, trust.SignerFromKey([]byte("test")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &stack{root: root}
+	st.factory, err = diggichannel.New(diggichannel.Options{
+		Backend: backend, Agents: spec, AllowSimulated: true,
+		SimRoots: []*x509.Certificate{root.Certificate()}, AllowPlaintext: true, Logger: quiet,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := diggi.NewRegistry()
+	started := make(chan *Agent, 1)
+	if err := Register(reg, Hooks{Enclave: st.factory.Enclave, Started: func(a *Agent) { started <- a }}); err != nil {
+		t.Fatal(err)
+	}
+	if err := reg.Register("idle", func() diggi.Agent { return idle{} }); err != nil {
+		t.Fatal(err)
+	}
+	st.in, err = diggi.NewInstance(cfg, diggi.InstanceOptions{
+		Registry: reg, Router: o.router, Channels: st.factory.ChannelFactory(), Logger: quiet,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.in.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := st.in.Stop(); err != nil {
+			t.Errorf("stop: %v", err)
+		}
+	})
+	st.agent = <-started
+	ctx, _ := st.in.Context("client")
+	if err := ctx.Scheduler().Run(func() { st.sys = posix.For(ctx) }); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// dial connects the client agent to the cache agent.
+func (st *stack) dial(t *testing.T) *netconn.Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := netconn.Dial(ctx, st.sys, "cache:11211")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// roundTrip sends req and reads until the reply ends with want's length.
+func roundTrip(t *testing.T, c net.Conn, r *bufio.Reader, req, want string) {
+	t.Helper()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(c, req); err != nil {
+		t.Fatalf("write %q: %v", req, err)
+	}
+	got := make([]byte, len(want))
+	if _, err := io.ReadFull(r, got); err != nil {
+		t.Fatalf("request %q: read: %v (got %q)", req, err, got)
+	}
+	if string(got) != want {
+		t.Fatalf("request %q: got %q, want %q", req, got, want)
+	}
+}

@@ -1,0 +1,114 @@
+package cacheagent
+
+import (
+	"os"
+	"runtime"
+	"sort"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/securecached/securecached/conn"
+	"github.com/securecached/securecached/diggi/netconn"
+)
+
+// host answers the state machines' questions about the server. Its methods
+// run inside Feed/Process, i.e. under the agent's baton.
+type host struct{ a *Agent }
+
+var _ conn.Host = (*host)(nil)
+
+// reservedFds mirrors memcached's count of descriptors kept back from -c.
+const reservedFds = 20
+
+func (h *host) ServerStats() conn.ServerStats {
+	a := h.a
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	// memcached counts its listener as a connection; so does the agent.
+	curr := uint64(max(a.curr.Load(), 0)) + 1
+	return conn.ServerStats{
+		Pid:                  os.Getpid(),
+		Libevent:             runtime.Version(), // Diggi's event framework plays libevent's part
+		PointerSize:          strconv.IntSize,
+		RusageUser:           time.Duration(ru.Utime.Nano()),
+		RusageSystem:         time.Duration(ru.Stime.Nano()),
+		MaxConnections:       uint64(a.as.set.ConnLimit),
+		CurrConnections:      curr,
+		TotalConnections:     a.total.Load() + 1,
+		ConnectionStructures: curr,
+		ReservedFds:          reservedFds,
+		AcceptingConns:       true,
+		Threads:              a.as.set.Threads,
+	}
+}
+
+func (h *host) ServerSettings() conn.ServerSettings {
+	set := &h.a.as.set
+	inter, sock := "NULL", "NULL"
+	if set.UnixSocket != "" {
+		sock = set.UnixSocket
+	} else if len(set.Listen) > 0 {
+		inter = set.Listen[0]
+		for _, l := range set.Listen[1:] {
+			inter += "," + l
+		}
+	}
+	return conn.ServerSettings{
+		MaxConns:      set.ConnLimit,
+		TCPPort:       set.Port,
+		UDPPort:       set.UDPPort,
+		Inter:         inter,
+		Verbosity:     h.a.verbosity.Load(),
+		DomainSocket:  sock,
+		Umask:         int(set.UnixMask),
+		NumThreads:    set.Threads,
+		NumThreadsUDP: set.Threads,
+		TCPBacklog:    set.ListenBacklog,
+		MaxconnsFast:  set.Extended.MaxConnsFast,
+		IdleTimeout:   int(set.Extended.IdleTimeout / time.Second),
+		SSLEnabled:    h.a.tlsConfig != nil,
+	}
+}
+
+// Conns lists the listener and the sessions. Peers are Diggi agents (the
+// gateway), so addresses are Diggi addresses.
+func (h *host) Conns() []conn.ConnInfo {
+	a := h.a
+	now := a.engine.Now()
+	self := netconn.Addr{Agent: a.ctx.ID(), Name: a.ctx.Info().String(), Port: a.as.port}
+	out := []conn.ConnInfo{{ID: 0, Addr: "diggi:" + self.String(), State: "conn_listening"}}
+	var list []conn.ConnInfo
+	add := func(id int, peer string, c *conn.Conn) {
+		list = append(list, conn.ConnInfo{
+			ID: id, Addr: peer, ListenAddr: "diggi:" + self.String(), State: c.State(),
+			SecsSinceLastCmd: int64(now.Sub(c.LastCmd()) / time.Second),
+		})
+	}
+	for fd, s := range a.sessions {
+		peer := "diggi:"
+		if id, port, err := a.sys.PeerName(fd); err == nil {
+			peer += netconn.Addr{Agent: id, Port: port}.String()
+		}
+		add(s.id, peer, s.c)
+	}
+	for _, t := range a.tlsConns {
+		add(t.id, "diggi:"+t.nc.RemoteAddr().String(), t.c)
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].ID < list[j].ID })
+	return append(out, list...)
+}
+
+func (h *host) Authenticate(user, password []byte) bool {
+	return h.a.auth != nil && h.a.auth.check(user, password)
+}
+
+// Shutdown hands "shutdown" to the process outside the baton: stopping the
+// instance stops this agent, which needs the baton.
+func (h *host) Shutdown(graceful bool) {
+	if f := h.a.hooks.Shutdown; f != nil {
+		go f()
+	}
+}
+
+func (h *host) SetVerbosity(level uint32) { h.a.verbosity.Store(min(level, 3)) }

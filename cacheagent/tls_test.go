@@ -1,0 +1,179 @@
+package cacheagent
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"math/big"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/securecached/securecached/diggi"
+	"github.com/securecached/securecached/trust"
+	"github.com/securecached/securecached/trust/ratls"
+)
+
+// writeSelfSigned writes a certificate for "localhost" and its key as PEM
+// files and returns their paths and a pool trusting the certificate.
+func writeSelfSigned(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "localhost"},
+		DNSNames: []string{"localhost"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600)
+	cert, _ := x509.ParseCertificate(der)
+	pool = x509.NewCertPool()
+	pool.AddCert(cert)
+	return certFile, keyFile, pool
+}
+
+// tlsRoundTrips runs a short session over a TLS client connection.
+func tlsRoundTrips(t *testing.T, st *stack, cfg *tls.Config, value string) error {
+	t.Helper()
+	tc := tls.Client(st.dial(t), cfg)
+	tc.SetDeadline(time.Now().Add(10 * time.Second))
+	if err := tc.Handshake(); err != nil {
+		return err
+	}
+	r := bufio.NewReader(tc)
+	roundTrip(t, tc, r, "set secret 0 0 "+itoa(len(value))+"\r\n"+value+"\r\n", "STORED\r\n")
+	roundTrip(t, tc, r, "get secret\r\n", "VALUE secret 0 "+itoa(len(value))+"\r\n"+value+"\r\nEND\r\n")
+	return tc.Close()
+}
+
+func itoa(n int) string { return big.NewInt(int64(n)).String() }
+
+func TestCacheAgentTLSWithConfiguredCertificate(t *testing.T) {
+	certFile, keyFile, pool := writeSelfSigned(t)
+	for _, m := range trustModes {
+		t.Run(m.name, func(t *testing.T) {
+			st := newStack(t, stackOptions{trusted: m.trusted, tls: true,
+				args: "-o ssl_chain_cert=" + certFile + ",ssl_key=" + keyFile})
+			if !st.agent.TLS() {
+				t.Fatal("agent does not serve TLS")
+			}
+			if err := tlsRoundTrips(t, st, &tls.Config{RootCAs: pool, ServerName: "localhost"}, "hello"); err != nil {
+				t.Fatal(err)
+			}
+			// A client that does not trust the certificate is refused.
+			if err := tlsRoundTrips(t, st, &tls.Config{ServerName: "localhost"}, "x"); err == nil {
+				t.Fatal("handshake with an untrusted certificate succeeded")
+			}
+		})
+	}
+}
+
+func TestCacheAgentRATLS(t *testing.T) {
+	st := newStack(t, stackOptions{trusted: true, tls: true})
+	signer := trust.SignerFromKey([]byte("test"))
+	tests := []struct {
+		name    string
+		policy  trust.Policy
+		nonce   bool
+		wantErr error
+	}{
+		{"sim allowed", trust.Policy{Signers: []trust.Signer{signer}, AllowSimulated: true, SimRoots: simRoots(st)}, false, nil},
+		{"sim allowed with nonce", trust.Policy{Signers: []trust.Signer{signer}, AllowSimulated: true, SimRoots: simRoots(st)}, true, nil},
+		{"sim refused by default", trust.Policy{Signers: []trust.Signer{signer}}, false, trust.ErrSimulatedRefused},
+		{"wrong signer", trust.Policy{Signers: []trust.Signer{trust.SignerFromKey([]byte("other"))}, AllowSimulated: true, SimRoots: simRoots(st)}, false, trust.ErrSignerNotAllowed},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			v, err := trust.NewVerifier(tc.policy)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var claims *trust.Claims
+			cfg, err := ratls.ClientConfig(ratls.ClientOptions{Verifier: v, Nonce: tc.nonce, OnVerified: func(c *trust.Claims) { claims = c }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = tlsRoundTrips(t, st, cfg, "ratls")
+			if tc.wantErr == nil {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if claims == nil || !claims.Simulated {
+					t.Fatalf("claims = %+v, want simulated evidence", claims)
+				}
+				return
+			}
+			if !errors.Is(err, tc.wantErr) {
+				t.Fatalf("err = %v, want %v", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+func simRoots(st *stack) []*x509.Certificate { return []*x509.Certificate{st.root.Certificate()} }
+
+// TestCacheAgentTLSCanary proves that with TLS a value never crosses the
+// router in the clear, and (control) that the tap would have seen it
+// without TLS.
+func TestCacheAgentTLSCanary(t *testing.T) {
+	certFile, keyFile, pool := writeSelfSigned(t)
+	const canary = "CANARY-4f1e9b2d-value-that-must-stay-inside"
+	for _, tc := range []struct {
+		name     string
+		tls      bool
+		wantSeen bool
+	}{{"tls", true, false}, {"plaintext control", false, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			var mu sync.Mutex
+			var seen bool
+			tap := diggi.RouterFunc(func(m *diggi.Message, f diggi.Forwarder) {
+				if bytes.Contains(m.Payload(), []byte(canary)) {
+					mu.Lock()
+					seen = true
+					mu.Unlock()
+				}
+				f.Forward(m)
+			})
+			// Untrusted on both ends with plaintext allowed: only TLS
+			// protects the value here, which is what the test isolates.
+			st := newStack(t, stackOptions{tls: tc.tls, router: tap,
+				args: "-o ssl_chain_cert=" + certFile + ",ssl_key=" + keyFile})
+			if tc.tls {
+				if err := tlsRoundTrips(t, st, &tls.Config{RootCAs: pool, ServerName: "localhost"}, canary); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				c := st.dial(t)
+				r := bufio.NewReader(c)
+				roundTrip(t, c, r, "set secret 0 0 "+itoa(len(canary))+"\r\n"+canary+"\r\n", "STORED\r\n")
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if seen != tc.wantSeen {
+				t.Fatalf("canary seen by the router tap = %v, want %v", seen, tc.wantSeen)
+			}
+		})
+	}
+}

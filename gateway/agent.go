@@ -1,0 +1,167 @@
+package gateway
+
+import (
+	"fmt"
+	"io/fs"
+	"net"
+	"sync"
+	"sync/atomic"
+
+	"github.com/securecached/securecached/diggi"
+	"github.com/securecached/securecached/diggi/posix"
+)
+
+// Hooks connect a gateway to its process. All are optional.
+type Hooks struct {
+	// Tap sees every chunk the gateway relays, on the relaying goroutine,
+	// before it is forwarded; p is valid only during the call. Tests use it
+	// to prove what an untrusted agent can observe.
+	Tap func(dir Direction, p []byte)
+	// Listening receives the gateway's listener addresses once it
+	// accepts.
+	Listening func([]net.Addr)
+}
+
+// Factory returns the diggi factory for gateways wired to hooks.
+func Factory(h Hooks) diggi.Factory {
+	return func() diggi.Agent { return &Agent{hooks: h} }
+}
+
+// Register adds the gateway kind to r.
+func Register(r *diggi.Registry, h Hooks) error { return r.Register(Kind, Factory(h)) }
+
+// Agent is one gateway.
+type Agent struct {
+	hooks Hooks
+	ctx   *diggi.Context
+	sys   *posix.Sys
+	gs    gatewaySettings
+
+	listeners []net.Listener
+	slots     chan struct{} // one token per allowed connection (-c)
+	done      chan struct{} // closed at Stop
+
+	mu      sync.Mutex // guards clients and closing
+	clients map[*client]struct{}
+	closing bool
+
+	rejected atomic.Uint64
+	total    atomic.Uint64
+	wg       sync.WaitGroup
+}
+
+// Init reads the options; the gateway is untrusted by design, but nothing
+// in it depends on that.
+func (g *Agent) Init(ctx *diggi.Context) error {
+	gs, err := parseOptions(ctx.Options())
+	if err != nil {
+		return fmt.Errorf("gateway %s: %w", ctx.Info(), err)
+	}
+	if ctx.Trusted() {
+		ctx.Log().Warn("gateway configured as trusted: it holds kernel sockets and gains nothing from an enclave")
+	}
+	g.ctx, g.gs = ctx, gs
+	g.sys = posix.For(ctx)
+	g.slots = make(chan struct{}, gs.connLimit)
+	g.done = make(chan struct{})
+	g.clients = map[*client]struct{}{}
+	return nil
+}
+
+// Start opens the listeners and starts accepting.
+func (g *Agent) Start(ctx *diggi.Context) error {
+	if g.gs.unixSocket != "" {
+		l, err := listenUnix(g.gs.unixSocket, fs.FileMode(g.gs.unixMask), g.gs.backlog)
+		if err != nil {
+			return fmt.Errorf("gateway %s: %w", ctx.Info(), err)
+		}
+		g.listeners = append(g.listeners, l)
+	}
+	for _, a := range g.gs.listen {
+		l, err := listenTCP(a, g.gs.backlog)
+		if err != nil {
+			g.closeListeners()
+			return fmt.Errorf("gateway %s: %w", ctx.Info(), err)
+		}
+		g.listeners = append(g.listeners, l)
+	}
+	for _, l := range g.listeners {
+		g.wg.Add(1)
+		go g.acceptLoop(l)
+		ctx.Log().Info("gateway listening", "addr", l.Addr().String(), "backend", g.gs.backend)
+	}
+	if g.hooks.Listening != nil {
+		g.hooks.Listening(g.Addrs())
+	}
+	return nil
+}
+
+// Receive drops stray messages: the gateway speaks through sockets only.
+func (g *Agent) Receive(*diggi.Message) {}
+
+// Stop closes the listeners and every client and waits, without the
+// baton (the relays need it to finish), for the goroutines to end.
+func (g *Agent) Stop(ctx *diggi.Context) {
+	g.mu.Lock()
+	g.closing = true
+	close(g.done)
+	for c := range g.clients {
+		c.close()
+	}
+	g.mu.Unlock()
+	g.closeListeners()
+	ctx.Scheduler().Block(g.wg.Wait)
+}
+
+// Addrs returns the listeners' addresses.
+func (g *Agent) Addrs() []net.Addr {
+	out := make([]net.Addr, len(g.listeners))
+	for i, l := range g.listeners {
+		out[i] = l.Addr()
+	}
+	return out
+}
+
+// Rejected counts connections refused at -c (maxconns_fast).
+func (g *Agent) Rejected() uint64 { return g.rejected.Load() }
+
+// Conns is the number of open client connections.
+func (g *Agent) Conns() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.clients)
+}
+
+func (g *Agent) closeListeners() {
+	for _, l := range g.listeners {
+		l.Close()
+	}
+}
+
+func (g *Agent) stopping() bool {
+	select {
+	case <-g.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// register adds c; false means the gateway is stopping.
+func (g *Agent) register(c *client) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closing {
+		return false
+	}
+	g.clients[c] = struct{}{}
+	g.total.Add(1)
+	return true
+}
+
+func (g *Agent) unregister(c *client) {
+	g.mu.Lock()
+	delete(g.clients, c)
+	g.mu.Unlock()
+	<-g.slots
+}

@@ -1,0 +1,156 @@
+package gateway
+
+import (
+	"bufio"
+	"crypto/x509"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/securecached/securecached/cacheagent"
+	"github.com/securecached/securecached/diggi"
+	"github.com/securecached/securecached/trust"
+	"github.com/securecached/securecached/trust/diggichannel"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// stack is one instance: a gateway on a free local port in front of a
+// cache agent.
+type stack struct {
+	in    *diggi.Instance
+	gw    *Agent
+	cache *cacheagent.Agent
+	addr  string
+	root  *trust.SimRoot
+}
+
+type stackOptions struct {
+	trusted   bool
+	gwArgs    string
+	cacheArgs string
+	tls       bool
+	listen    string // OptListen; default 127.0.0.1:0
+	tap       func(Direction, []byte)
+	router    diggi.Router
+}
+
+func newStack(t *testing.T, o stackOptions) *stack {
+	t.Helper()
+	root, err := trust.NewSimRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	plat, err := trust.NewPlatform(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	backend, err := trust.NewSimBackend(plat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gwOpts := diggi.Options{OptArgs: o.gwArgs, OptBackend: "cache:11211"}
+	if o.listen != "-" {
+		gwOpts[OptListen] = "127.0.0.1:0"
+		if o.listen != "" {
+			gwOpts[OptListen] = o.listen
+		}
+	}
+	cacheOpts := diggi.Options{cacheagent.OptArgs: o.cacheArgs}
+	if o.tls {
+		cacheOpts[cacheagent.OptTLS] = "true"
+	}
+	cfg := diggi.Config{Instance: "test", Agents: []diggi.AgentConfig{
+		{Name: "cache", Kind: cacheagent.Kind, Trusted: o.trusted, Options: cacheOpts},
+		{Name: "gateway", Kind: Kind, Options: gwOpts},
+	}}
+	spec, err := diggichannel.AgentsFromConfig(cfg, trust.SignerFromKey([]byte("test")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := diggichannel.New(diggichannel.Options{
+		Backend: backend, Agents: spec, AllowSimulated: true,
+		SimRoots: []*x509.Certificate{root.Certificate()}, Logger: quiet,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &stack{root: root}
+	reg := diggi.NewRegistry()
+	cacheUp := make(chan *cacheagent.Agent, 1)
+	if err := cacheagent.Register(reg, cacheagent.Hooks{Enclave: f.Enclave, Started: func(a *cacheagent.Agent) { cacheUp <- a }}); err != nil {
+		t.Fatal(err)
+	}
+	addrs := make(chan []net.Addr, 1)
+	if err := reg.Register(Kind, func() diggi.Agent {
+		a := &Agent{hooks: Hooks{Tap: o.tap, Listening: func(a []net.Addr) { addrs <- a }}}
+		st.gw = a
+		return a
+	}); err != nil {
+		t.Fatal(err)
+	}
+	st.in, err = diggi.NewInstance(cfg, diggi.InstanceOptions{Registry: reg, Router: o.router, Channels: f.ChannelFactory(), Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.in.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := st.in.Stop(); err != nil {
+			t.Errorf("stop: %v", err)
+		}
+	})
+	st.cache = <-cacheUp
+	a := <-addrs
+	st.addr = a[0].String()
+	return st
+}
+
+func (st *stack) dial(t *testing.T) net.Conn {
+	t.Helper()
+	network := "tcp"
+	if strings.HasPrefix(st.addr, "/") {
+		network = "unix"
+	}
+	c, err := net.DialTimeout(network, st.addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	return c
+}
+
+func roundTrip(t *testing.T, c net.Conn, r *bufio.Reader, req, want string) {
+	t.Helper()
+	if _, err := io.WriteString(c, req); err != nil {
+		t.Fatalf("write %q: %v", req, err)
+	}
+	got := make([]byte, len(want))
+	if _, err := io.ReadFull(r, got); err != nil {
+		t.Fatalf("request %q: read: %v (got %q)", req, err, got)
+	}
+	if string(got) != want {
+		t.Fatalf("request %q: got %q, want %q", req, got, want)
+	}
+}
+
+// waitFor polls cond for up to 10 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

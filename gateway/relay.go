@@ -1,0 +1,172 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/securecached/securecached/diggi/netconn"
+)
+
+// relayBufSize is each direction's buffer: one Diggi data chunk, so a
+// read from the cache agent takes what one message carried and a TCP read
+// becomes at most one message.
+const relayBufSize = 32 << 10
+
+// tooManyConns is memcached's answer when -c is reached with maxconns_fast.
+const tooManyConns = "ERROR Too many open connections\r\n"
+
+// dialTimeout bounds connecting to the cache agent.
+const dialTimeout = 5 * time.Second
+
+// Direction says which way relayed bytes travel (for Hooks.Tap).
+type Direction uint8
+
+// Directions.
+const (
+	ToCache  Direction = iota // client -> cache agent
+	ToClient                  // cache agent -> client
+)
+
+// client is one relayed connection.
+type client struct {
+	tcp  net.Conn
+	dc   *netconn.Conn
+	once sync.Once
+}
+
+func (c *client) close() {
+	c.once.Do(func() {
+		c.tcp.Close()
+		if c.dc != nil {
+			c.dc.Close()
+		}
+	})
+}
+
+// acceptLoop accepts until the listener closes, enforcing -c.
+func (g *Agent) acceptLoop(l net.Listener) {
+	defer g.wg.Done()
+	for {
+		if !g.gs.fastReject {
+			// Without maxconns_fast, memcached stops accepting at -c.
+			select {
+			case g.slots <- struct{}{}:
+			case <-g.done:
+				return
+			}
+		}
+		nc, err := l.Accept()
+		if err != nil {
+			if !g.gs.fastReject {
+				<-g.slots
+			}
+			if errors.Is(err, net.ErrClosed) || g.stopping() {
+				return
+			}
+			// Out of descriptors and the like: back off, do not spin.
+			g.ctx.Log().Warn("accept failed", "err", err)
+			select {
+			case <-time.After(10 * time.Millisecond):
+			case <-g.done:
+				return
+			}
+			continue
+		}
+		if g.gs.fastReject {
+			select {
+			case g.slots <- struct{}{}:
+			default:
+				g.rejected.Add(1)
+				nc.SetWriteDeadline(time.Now().Add(time.Second))
+				nc.Write([]byte(tooManyConns))
+				nc.Close()
+				continue
+			}
+		}
+		c := &client{tcp: nc}
+		if !g.register(c) {
+			nc.Close()
+			<-g.slots
+			return
+		}
+		g.wg.Add(1)
+		go g.serve(c)
+	}
+}
+
+// serve connects the client to the cache agent and relays both ways until
+// either side is done.
+func (g *Agent) serve(c *client) {
+	defer g.wg.Done()
+	defer g.unregister(c)
+	defer c.close()
+	ctx, cancel := context.WithTimeout(context.Background(), dialTimeout)
+	dc, err := netconn.Dial(ctx, g.sys, g.gs.backend)
+	cancel()
+	if err != nil {
+		g.ctx.Log().Warn("connect to cache agent failed", "backend", g.gs.backend, "err", err)
+		return
+	}
+	g.mu.Lock()
+	c.dc = dc
+	stopped := g.closing
+	g.mu.Unlock()
+	if stopped {
+		return
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		g.pump(c, dc, ToClient)
+	}()
+	g.pump(c, c.tcp, ToCache)
+	wg.Wait()
+}
+
+// pump copies one direction. A clean end of stream is passed on as a
+// half-close (the other direction may still carry the reply); an error,
+// or idle_timeout on the client side, closes the whole connection.
+func (g *Agent) pump(c *client, src net.Conn, dir Direction) {
+	dst := net.Conn(c.dc)
+	if dir == ToClient {
+		dst = c.tcp
+	}
+	buf := make([]byte, relayBufSize)
+	idle := g.gs.idleTimeout
+	for {
+		if idle > 0 && dir == ToCache {
+			src.SetReadDeadline(time.Now().Add(idle))
+		}
+		n, err := src.Read(buf)
+		if n > 0 {
+			if g.hooks.Tap != nil {
+				g.hooks.Tap(dir, buf[:n])
+			}
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				c.close()
+				return
+			}
+		}
+		if err != nil {
+			// The client's half-close travels on: memcached answers what
+			// it already sent, then closes. The cache agent's end closes
+			// the client outright, as memcached's close does.
+			if err == io.EOF && dir == ToCache {
+				if cw, ok := dst.(interface{ CloseWrite() error }); ok && cw.CloseWrite() == nil {
+					return
+				}
+			}
+			if idle > 0 && errors.Is(err, os.ErrDeadlineExceeded) {
+				g.ctx.Log().Debug("closing idle connection", "client", c.tcp.RemoteAddr())
+			}
+			c.close()
+			return
+		}
+	}
+}
