@@ -63,3 +63,18 @@ func TestOptions(t *testing.T) {
 		t.Error("String")
 	}
 }
+
+func FuzzParseConfig(f *testing.F) {
+	f.Add([]byte(`{"instance":"a","agents":[{"name":"x","kind":"k","trusted":true,"options":{"p":"1"}}]}`))
+	f.Add([]byte(`{"instance":"a","id":7,"address":"127.0.0.1:1","queue_size":8,"agents":[]}`))
+	f.Add([]byte(`{}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := ParseConfig(data)
+		if err != nil {
+			return
+		}
+		if err := c.Validate(); err != nil {
+			t.Fatalf("ParseConfig accepted a config Validate rejects: %v", err)
+		}
+	})
+}

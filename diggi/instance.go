@@ -115,6 +115,17 @@ func (in *Instance) Config() Config { return in.cfg }
 // Directory returns the instance's directory.
 func (in *Instance) Directory() *Directory { return in.dir }
 
+// RouterStats counts what the global message scheduler could not deliver.
+type RouterStats struct {
+	Bounced uint64 // requests answered with an error response
+	Dropped uint64 // other messages discarded (destination unknown or gone)
+}
+
+// RouterStats returns the message scheduler's counters.
+func (in *Instance) RouterStats() RouterStats {
+	return RouterStats{Bounced: in.mover.bounced.Load(), Dropped: in.mover.dropped.Load()}
+}
+
 // Context returns the context of the named local agent, so that a program
 // embedding the instance (or a test) can run code in that agent with
 // Scheduler().Run.

@@ -124,7 +124,7 @@ func (mm *Manager) TryPost(dst AgentID, t MsgType, session uint64, payload []byt
 }
 
 // CanPost reports whether the outbound queue has room now.
-func (mm *Manager) CanPost() bool { return !mm.ep.out.full() }
+func (mm *Manager) CanPost() bool { return mm.canPushNow() }
 
 func (mm *Manager) post(dst AgentID, t MsgType, flags Flags, session uint64, payload []byte, block bool) error {
 	if mm.stopped {
@@ -183,7 +183,7 @@ func (mm *Manager) emit(p *peer, t MsgType, flags Flags, session uint64, payload
 // handler of the same agent both wait.
 func (mm *Manager) enqueue(m *Message, block bool) error {
 	ep := mm.ep
-	if ep.pushOut(m) {
+	if len(mm.sendQ) == 0 && ep.pushOut(m) {
 		mm.sent.Add(1)
 		return nil
 	}
@@ -193,7 +193,7 @@ func (mm *Manager) enqueue(m *Message, block bool) error {
 	}
 	pk := &parker{}
 	mm.sendQ = append(mm.sendQ, pk)
-	if false && !mm.sched.park(pk, nil) {
+	if len(mm.sendQ) > 1 && !mm.sched.park(pk, nil) {
 		return mm.leaveSendQ(pk, m)
 	}
 	for !ep.pushOut(m) {

@@ -323,7 +323,7 @@ func TestRequestToVanishedAgentIsAnswered(t *testing.T) {
 	// The router forwards a request to an id nobody has: the runtime
 	// answers with an error instead of leaving the caller waiting.
 	router := RouterFunc(func(m *Message, f Forwarder) {
-		if m.Type == TypeRequest {
+		if m.Type == TypeRequest || m.Type == TypeRegular {
 			m.Dst = MakeAgentID(m.Dst.Instance(), 999)
 		}
 		f.Forward(m)
@@ -337,7 +337,17 @@ func TestRequestToVanishedAgentIsAnswered(t *testing.T) {
 		if !errors.As(err, &re) || re.From.Local() != 0 {
 			t.Errorf("call to vanished agent: %v", err)
 		}
+		if err := ctx.Messages().Send(s.ID, []byte("regular")); err != nil {
+			t.Error(err)
+		}
 	})
+	deadline := time.Now().Add(5 * time.Second)
+	for in.RouterStats().Dropped == 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if st := in.RouterStats(); st.Bounced != 1 || st.Dropped != 1 {
+		t.Errorf("router stats %+v, want one bounce and one drop", st)
+	}
 }
 
 // Two tasks of one agent send to a trusted peer through a tiny queue, so

@@ -6,6 +6,10 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"time"
+
+	"github.com/securecached/securecached/config"
+	"github.com/securecached/securecached/diggi/netconn"
 
 	"github.com/securecached/securecached/diggi"
 	"github.com/securecached/securecached/diggi/posix"
@@ -45,6 +49,12 @@ type Agent struct {
 	clients map[*client]struct{}
 	closing bool
 
+	backend     diggi.Info // the cache agent, resolved at Start
+	backendPort uint16
+	epoll       *epollRelay // nil with the goroutine relay
+	stopIdle    func()
+
+	conns    atomic.Int64
 	rejected atomic.Uint64
 	total    atomic.Uint64
 	wg       sync.WaitGroup
@@ -68,8 +78,18 @@ func (g *Agent) Init(ctx *diggi.Context) error {
 	return nil
 }
 
-// Start opens the listeners and starts accepting.
+// Start resolves the cache agent, opens the listeners and starts
+// accepting.
 func (g *Agent) Start(ctx *diggi.Context) error {
+	host, port, err := netconn.ParseAddress(g.gs.backend)
+	if err != nil {
+		return fmt.Errorf("gateway %s: backend %q: %w", ctx.Info(), g.gs.backend, err)
+	}
+	info, ok := ctx.Directory().Lookup(host)
+	if !ok {
+		return fmt.Errorf("gateway %s: backend %q: no such agent", ctx.Info(), g.gs.backend)
+	}
+	g.backend, g.backendPort = info, port
 	if g.gs.unixSocket != "" {
 		l, err := listenUnix(g.gs.unixSocket, fs.FileMode(g.gs.unixMask), g.gs.backlog)
 		if err != nil {
@@ -85,10 +105,22 @@ func (g *Agent) Start(ctx *diggi.Context) error {
 		}
 		g.listeners = append(g.listeners, l)
 	}
+	if g.gs.relay == config.RelayEpoll && epollAvailable {
+		if err := g.startEpoll(); err != nil {
+			g.closeListeners()
+			return fmt.Errorf("gateway %s: %w", ctx.Info(), err)
+		}
+		if g.gs.idleTimeout > 0 {
+			g.stopIdle = ctx.Messages().Every(time.Second, g.epoll.closeIdle)
+		}
+	} else {
+		for _, l := range g.listeners {
+			g.wg.Add(1)
+			go g.acceptLoop(l, g.startGoroutine)
+		}
+	}
 	for _, l := range g.listeners {
-		g.wg.Add(1)
-		go g.acceptLoop(l)
-		ctx.Log().Info("gateway listening", "addr", l.Addr().String(), "backend", g.gs.backend)
+		ctx.Log().Info("gateway listening", "addr", l.Addr().String(), "backend", g.gs.backend, "relay", g.gs.relay)
 	}
 	if g.hooks.Listening != nil {
 		g.hooks.Listening(g.Addrs())
@@ -110,6 +142,12 @@ func (g *Agent) Stop(ctx *diggi.Context) {
 	}
 	g.mu.Unlock()
 	g.closeListeners()
+	if g.stopIdle != nil {
+		g.stopIdle()
+	}
+	if g.epoll != nil {
+		g.epoll.closeAll()
+	}
 	ctx.Scheduler().Block(g.wg.Wait)
 }
 
@@ -126,11 +164,7 @@ func (g *Agent) Addrs() []net.Addr {
 func (g *Agent) Rejected() uint64 { return g.rejected.Load() }
 
 // Conns is the number of open client connections.
-func (g *Agent) Conns() int {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return len(g.clients)
-}
+func (g *Agent) Conns() int { return int(g.conns.Load()) }
 
 func (g *Agent) closeListeners() {
 	for _, l := range g.listeners {
@@ -155,6 +189,7 @@ func (g *Agent) register(c *client) bool {
 		return false
 	}
 	g.clients[c] = struct{}{}
+	g.conns.Add(1)
 	g.total.Add(1)
 	return true
 }
@@ -163,5 +198,6 @@ func (g *Agent) unregister(c *client) {
 	g.mu.Lock()
 	delete(g.clients, c)
 	g.mu.Unlock()
+	g.conns.Add(-1)
 	<-g.slots
 }

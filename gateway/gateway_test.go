@@ -33,177 +33,191 @@ func TestGatewayRelaysBothTrustModes(t *testing.T) {
 }
 
 func TestGatewayUnixSocket(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "mc.sock")
-	st := newStack(t, stackOptions{gwArgs: "-s " + path + " -a 0700", listen: "-"})
-	if st.addr != path {
-		t.Fatalf("listening on %s, want %s", st.addr, path)
-	}
-	c := st.dial(t)
-	roundTrip(t, c, bufio.NewReader(c), "set u 0 0 1\r\nx\r\nget u\r\n", "STORED\r\nVALUE u 0 1\r\nx\r\nEND\r\n")
+	forEachRelay(t, func(t *testing.T, relay string) {
+		path := filepath.Join(t.TempDir(), "mc.sock")
+		st := newStack(t, stackOptions{relay: relay, gwArgs: "-s " + path + " -a 0700", listen: "-"})
+		if st.addr != path {
+			t.Fatalf("listening on %s, want %s", st.addr, path)
+		}
+		c := st.dial(t)
+		roundTrip(t, c, bufio.NewReader(c), "set u 0 0 1\r\nx\r\nget u\r\n", "STORED\r\nVALUE u 0 1\r\nx\r\nEND\r\n")
+	})
 }
 
 func TestGatewayHalfCloseGetsReply(t *testing.T) {
-	st := newStack(t, stackOptions{})
-	c := st.dial(t)
-	io.WriteString(c, "set k 0 0 1\r\nx\r\nget k\r\n")
-	c.(*net.TCPConn).CloseWrite()
-	got, err := io.ReadAll(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := "STORED\r\nVALUE k 0 1\r\nx\r\nEND\r\n"; string(got) != want {
-		t.Fatalf("got %q, want %q then EOF", got, want)
-	}
+	forEachRelay(t, func(t *testing.T, relay string) {
+		st := newStack(t, stackOptions{relay: relay})
+		c := st.dial(t)
+		io.WriteString(c, "set k 0 0 1\r\nx\r\nget k\r\n")
+		c.(*net.TCPConn).CloseWrite()
+		got, err := io.ReadAll(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := "STORED\r\nVALUE k 0 1\r\nx\r\nEND\r\n"; string(got) != want {
+			t.Fatalf("got %q, want %q then EOF", got, want)
+		}
+	})
 }
 
 func TestGatewayConnectionLimit(t *testing.T) {
-	st := newStack(t, stackOptions{gwArgs: "-c 2"})
-	a, b := st.dial(t), st.dial(t)
-	for _, c := range []net.Conn{a, b} {
+	forEachRelay(t, func(t *testing.T, relay string) {
+		st := newStack(t, stackOptions{relay: relay, gwArgs: "-c 2"})
+		a, b := st.dial(t), st.dial(t)
+		for _, c := range []net.Conn{a, b} {
+			roundTrip(t, c, bufio.NewReader(c), "version\r\n", "VERSION 1.6.18\r\n")
+		}
+		third := st.dial(t)
+		got, _ := io.ReadAll(third)
+		if string(got) != tooManyConns {
+			t.Fatalf("third connection got %q, want %q", got, tooManyConns)
+		}
+		if st.gw.Rejected() != 1 {
+			t.Fatalf("rejected = %d, want 1", st.gw.Rejected())
+		}
+		// A freed slot is reusable.
+		a.Close()
+		waitFor(t, "slot to free", func() bool { return st.gw.Conns() == 1 })
+		c := st.dial(t)
 		roundTrip(t, c, bufio.NewReader(c), "version\r\n", "VERSION 1.6.18\r\n")
-	}
-	third := st.dial(t)
-	got, _ := io.ReadAll(third)
-	if string(got) != tooManyConns {
-		t.Fatalf("third connection got %q, want %q", got, tooManyConns)
-	}
-	if st.gw.Rejected() != 1 {
-		t.Fatalf("rejected = %d, want 1", st.gw.Rejected())
-	}
-	// A freed slot is reusable.
-	a.Close()
-	waitFor(t, "slot to free", func() bool { return st.gw.Conns() == 1 })
-	c := st.dial(t)
-	roundTrip(t, c, bufio.NewReader(c), "version\r\n", "VERSION 1.6.18\r\n")
+	})
 }
 
 func TestGatewayIdleTimeout(t *testing.T) {
-	st := newStack(t, stackOptions{gwArgs: "-o idle_timeout=1"})
-	c := st.dial(t)
-	start := time.Now()
-	if _, err := io.ReadAll(c); err != nil {
-		t.Fatal(err)
-	}
-	if d := time.Since(start); d < 900*time.Millisecond {
-		t.Fatalf("idle connection closed after %v, before idle_timeout", d)
-	}
-	waitFor(t, "sessions to end", func() bool { return st.gw.Conns() == 0 && st.cache.CurrConnections() == 0 })
+	forEachRelay(t, func(t *testing.T, relay string) {
+		st := newStack(t, stackOptions{relay: relay, gwArgs: "-o idle_timeout=1"})
+		c := st.dial(t)
+		start := time.Now()
+		if _, err := io.ReadAll(c); err != nil {
+			t.Fatal(err)
+		}
+		if d := time.Since(start); d < 900*time.Millisecond {
+			t.Fatalf("idle connection closed after %v, before idle_timeout", d)
+		}
+		waitFor(t, "sessions to end", func() bool { return st.gw.Conns() == 0 && st.cache.CurrConnections() == 0 })
+	})
 }
 
 // TestGatewaySlowAndDeadClients: hundreds of clients, some never reading
 // their replies, some vanishing mid-request; the others are served, and
 // everything is released afterwards (goleak checks the goroutines).
 func TestGatewaySlowAndDeadClients(t *testing.T) {
-	st := newStack(t, stackOptions{trusted: true, cacheArgs: "-I 2m"})
-	big := st.dial(t)
-	br := bufio.NewReader(big)
-	val := bytes.Repeat([]byte("b"), 1<<20)
-	roundTrip(t, big, br, fmt.Sprintf("set big 0 0 %d\r\n%s\r\n", len(val), val), "STORED\r\n")
-	// Slow readers: ask for megabytes, never read.
-	for range 5 {
-		s := st.dial(t)
-		io.WriteString(s, strings.Repeat("get big\r\n", 16))
-	}
-	const clients = 300
-	var wg sync.WaitGroup
-	errs := make(chan error, clients)
-	for i := range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c, err := net.DialTimeout("tcp", st.addr, 5*time.Second)
-			if err != nil {
-				errs <- err
-				return
-			}
-			defer c.Close()
-			c.SetDeadline(time.Now().Add(30 * time.Second))
-			if i%5 == 0 {
-				io.WriteString(c, "set half 0 0 1000\r\nabc")
-				return
-			}
-			r := bufio.NewReader(c)
-			for j := range 5 {
-				key := fmt.Sprintf("c%d-%d", i, j)
-				fmt.Fprintf(c, "set %s 0 0 %d\r\n%s\r\nget %s\r\n", key, len(key), key, key)
-				want := fmt.Sprintf("STORED\r\nVALUE %s 0 %d\r\n%s\r\nEND\r\n", key, len(key), key)
-				got := make([]byte, len(want))
-				if _, err := io.ReadFull(r, got); err != nil || string(got) != want {
-					errs <- fmt.Errorf("client %d: %q, %v", i, got, err)
+	forEachRelay(t, func(t *testing.T, relay string) {
+		st := newStack(t, stackOptions{relay: relay, trusted: true, cacheArgs: "-I 2m"})
+		big := st.dial(t)
+		br := bufio.NewReader(big)
+		val := bytes.Repeat([]byte("b"), 1<<20)
+		roundTrip(t, big, br, fmt.Sprintf("set big 0 0 %d\r\n%s\r\n", len(val), val), "STORED\r\n")
+		// Slow readers: ask for megabytes, never read.
+		for range 5 {
+			s := st.dial(t)
+			io.WriteString(s, strings.Repeat("get big\r\n", 16))
+		}
+		const clients = 300
+		var wg sync.WaitGroup
+		errs := make(chan error, clients)
+		for i := range clients {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				c, err := net.DialTimeout("tcp", st.addr, 5*time.Second)
+				if err != nil {
+					errs <- err
 					return
 				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
-	// The slow readers are still served in full once they read.
-	big.Close()
-	waitFor(t, "finished clients to be released", func() bool { return st.gw.Conns() <= 5 })
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(30 * time.Second))
+				if i%5 == 0 {
+					io.WriteString(c, "set half 0 0 1000\r\nabc")
+					return
+				}
+				r := bufio.NewReader(c)
+				for j := range 5 {
+					key := fmt.Sprintf("c%d-%d", i, j)
+					fmt.Fprintf(c, "set %s 0 0 %d\r\n%s\r\nget %s\r\n", key, len(key), key, key)
+					want := fmt.Sprintf("STORED\r\nVALUE %s 0 %d\r\n%s\r\nEND\r\n", key, len(key), key)
+					got := make([]byte, len(want))
+					if _, err := io.ReadFull(r, got); err != nil || string(got) != want {
+						errs <- fmt.Errorf("client %d: %q, %v", i, got, err)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+		// The slow readers are still served in full once they read.
+		big.Close()
+		waitFor(t, "finished clients to be released", func() bool { return st.gw.Conns() <= 5 })
+	})
 }
 
 func TestGatewayTLSCanary(t *testing.T) {
-	const canary = "CANARY-d41d8cd98f-only-inside-the-cache-agent"
-	var mu sync.Mutex
-	var gwSaw, routerSaw int
-	tap := func(_ Direction, p []byte) {
-		if bytes.Contains(p, []byte(canary)) {
-			mu.Lock()
-			gwSaw++
-			mu.Unlock()
+	forEachRelay(t, func(t *testing.T, relay string) {
+		const canary = "CANARY-d41d8cd98f-only-inside-the-cache-agent"
+		var mu sync.Mutex
+		var gwSaw, routerSaw int
+		tap := func(_ Direction, p []byte) {
+			if bytes.Contains(p, []byte(canary)) {
+				mu.Lock()
+				gwSaw++
+				mu.Unlock()
+			}
 		}
-	}
-	router := diggi.RouterFunc(func(m *diggi.Message, f diggi.Forwarder) {
-		if bytes.Contains(m.Payload(), []byte(canary)) {
-			mu.Lock()
-			routerSaw++
-			mu.Unlock()
+		router := diggi.RouterFunc(func(m *diggi.Message, f diggi.Forwarder) {
+			if bytes.Contains(m.Payload(), []byte(canary)) {
+				mu.Lock()
+				routerSaw++
+				mu.Unlock()
+			}
+			f.Forward(m)
+		})
+		st := newStack(t, stackOptions{relay: relay, trusted: true, tls: true, tap: tap, router: router})
+		v, err := trust.NewVerifier(trust.Policy{
+			Signers: []trust.Signer{trust.SignerFromKey([]byte("test"))}, AllowSimulated: true,
+			SimRoots: []*x509.Certificate{st.root.Certificate()},
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
-		f.Forward(m)
+		cfg, err := ratls.ClientConfig(ratls.ClientOptions{Verifier: v})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tc := tls.Client(st.dial(t), cfg)
+		r := bufio.NewReader(tc)
+		req := fmt.Sprintf("set secret 0 0 %d\r\n%s\r\nget secret\r\n", len(canary), canary)
+		roundTrip(t, tc, r, req, fmt.Sprintf("STORED\r\nVALUE secret 0 %d\r\n%s\r\nEND\r\n", len(canary), canary))
+		tc.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		if gwSaw != 0 || routerSaw != 0 {
+			t.Fatalf("canary seen: gateway %d times, router %d times", gwSaw, routerSaw)
+		}
 	})
-	st := newStack(t, stackOptions{trusted: true, tls: true, tap: tap, router: router})
-	v, err := trust.NewVerifier(trust.Policy{
-		Signers: []trust.Signer{trust.SignerFromKey([]byte("test"))}, AllowSimulated: true,
-		SimRoots: []*x509.Certificate{st.root.Certificate()},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := ratls.ClientConfig(ratls.ClientOptions{Verifier: v})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tc := tls.Client(st.dial(t), cfg)
-	r := bufio.NewReader(tc)
-	req := fmt.Sprintf("set secret 0 0 %d\r\n%s\r\nget secret\r\n", len(canary), canary)
-	roundTrip(t, tc, r, req, fmt.Sprintf("STORED\r\nVALUE secret 0 %d\r\n%s\r\nEND\r\n", len(canary), canary))
-	tc.Close()
-	mu.Lock()
-	defer mu.Unlock()
-	if gwSaw != 0 || routerSaw != 0 {
-		t.Fatalf("canary seen: gateway %d times, router %d times", gwSaw, routerSaw)
-	}
 }
 
 func TestGatewayTapSeesPlaintextWithoutTLS(t *testing.T) {
-	// Control for the canary test: the tap does see what it relays.
-	var mu sync.Mutex
-	var saw bool
-	st := newStack(t, stackOptions{tap: func(_ Direction, p []byte) {
+	forEachRelay(t, func(t *testing.T, relay string) {
+		// Control for the canary test: the tap does see what it relays.
+		var mu sync.Mutex
+		var saw bool
+		st := newStack(t, stackOptions{relay: relay, tap: func(_ Direction, p []byte) {
+			mu.Lock()
+			saw = saw || bytes.Contains(p, []byte("visible"))
+			mu.Unlock()
+		}})
+		c := st.dial(t)
+		roundTrip(t, c, bufio.NewReader(c), "set k 0 0 7\r\nvisible\r\n", "STORED\r\n")
 		mu.Lock()
-		saw = saw || bytes.Contains(p, []byte("visible"))
-		mu.Unlock()
-	}})
-	c := st.dial(t)
-	roundTrip(t, c, bufio.NewReader(c), "set k 0 0 7\r\nvisible\r\n", "STORED\r\n")
-	mu.Lock()
-	defer mu.Unlock()
-	if !saw {
-		t.Fatal("tap missed plaintext it relayed")
-	}
+		defer mu.Unlock()
+		if !saw {
+			t.Fatal("tap missed plaintext it relayed")
+		}
+	})
 }
 
 func TestGatewayRejectsBadOptions(t *testing.T) {
@@ -214,7 +228,9 @@ func TestGatewayRejectsBadOptions(t *testing.T) {
 	}{
 		{"bad flag", diggi.Options{OptArgs: "-c zero"}, "args"},
 		{"nothing to listen on", diggi.Options{OptArgs: "-p 0"}, "nothing to listen on"},
-		{"bad listen address", diggi.Options{OptListen: "256.1.1.1:0"}, "listen"},
+		{"bad listen address", diggi.Options{OptListen: "256.1.1.1:0", OptBackend: "gateway:1"}, "listen"},
+		{"unknown backend", diggi.Options{OptListen: "127.0.0.1:0", OptBackend: "nobody:11211"}, "no such agent"},
+		{"bad backend address", diggi.Options{OptListen: "127.0.0.1:0", OptBackend: "nobody"}, "backend"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			reg := diggi.NewRegistry()

@@ -13,6 +13,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/securecached/securecached/cacheagent"
+	"github.com/securecached/securecached/config"
 	"github.com/securecached/securecached/diggi"
 	"github.com/securecached/securecached/trust"
 	"github.com/securecached/securecached/trust/diggichannel"
@@ -40,6 +41,14 @@ type stackOptions struct {
 	listen    string // OptListen; default 127.0.0.1:0
 	tap       func(Direction, []byte)
 	router    diggi.Router
+	relay     string // -o relay=...
+}
+
+// forEachRelay runs fn against both relays.
+func forEachRelay(t *testing.T, fn func(t *testing.T, relay string)) {
+	for _, r := range []string{config.RelayEpoll, config.RelayGoroutine} {
+		t.Run(r, func(t *testing.T) { fn(t, r) })
+	}
 }
 
 func newStack(t *testing.T, o stackOptions) *stack {
@@ -56,7 +65,11 @@ func newStack(t *testing.T, o stackOptions) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gwOpts := diggi.Options{OptArgs: o.gwArgs, OptBackend: "cache:11211"}
+	args := o.gwArgs
+	if o.relay != "" {
+		args += " -o relay=" + o.relay
+	}
+	gwOpts := diggi.Options{OptArgs: args, OptBackend: "cache:11211"}
 	if o.listen != "-" {
 		gwOpts[OptListen] = "127.0.0.1:0"
 		if o.listen != "" {

@@ -42,6 +42,7 @@ type gatewaySettings struct {
 	idleTimeout time.Duration
 	fastReject  bool
 	backend     string
+	relay       string // config.RelayEpoll or config.RelayGoroutine (-o relay)
 }
 
 func parseOptions(o diggi.Options) (gatewaySettings, error) {
@@ -58,6 +59,7 @@ func parseOptions(o diggi.Options) (gatewaySettings, error) {
 		idleTimeout: set.Extended.IdleTimeout,
 		fastReject:  set.Extended.MaxConnsFast,
 		backend:     o.String(OptBackend, DefaultBackend),
+		relay:       set.Extended.Relay,
 	}
 	if l := o.String(OptListen, ""); l != "" {
 		gs.unixSocket = ""

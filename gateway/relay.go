@@ -48,8 +48,9 @@ func (c *client) close() {
 	})
 }
 
-// acceptLoop accepts until the listener closes, enforcing -c.
-func (g *Agent) acceptLoop(l net.Listener) {
+// acceptLoop accepts until the listener closes, enforcing -c, and hands
+// each client to the relay (handoff owns nc and its -c slot).
+func (g *Agent) acceptLoop(l net.Listener, handoff func(net.Conn)) {
 	defer g.wg.Done()
 	for {
 		if !g.gs.fastReject {
@@ -88,15 +89,23 @@ func (g *Agent) acceptLoop(l net.Listener) {
 				continue
 			}
 		}
-		c := &client{tcp: nc}
-		if !g.register(c) {
-			nc.Close()
-			<-g.slots
-			return
-		}
-		g.wg.Add(1)
-		go g.serve(c)
+		handoff(nc)
 	}
+}
+
+// The goroutine relay: two copying goroutines per client over a
+// diggi/netconn connection. It runs on any OS and any net.Listener;
+// relay_epoll_linux.go is the fast path for kernel sockets.
+
+func (g *Agent) startGoroutine(nc net.Conn) {
+	c := &client{tcp: nc}
+	if !g.register(c) {
+		nc.Close()
+		<-g.slots
+		return
+	}
+	g.wg.Add(1)
+	go g.serve(c)
 }
 
 // serve connects the client to the cache agent and relays both ways until

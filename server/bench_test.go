@@ -87,3 +87,28 @@ func BenchmarkServerGetSet95_5_1KB64Conns(b *testing.B) {
 		b.Run(r, func(b *testing.B) { benchLoopback(b, 20, r) })
 	}
 }
+
+// BenchmarkServerRoundTripGet1KB is one client doing get after get: the
+// latency of a request through each relay, with no concurrency to hide it.
+func BenchmarkServerRoundTripGet1KB(b *testing.B) {
+	for _, relay := range relays {
+		b.Run(relay, func(b *testing.B) {
+			_, addr := startServer(b, "-o", "relay="+relay)
+			c, r := dial(b, addr)
+			c.SetDeadline(time.Time{})
+			value := strings.Repeat("v", 1024)
+			roundTrip(b, c, r, "set k 0 0 1024\r\n"+value+"\r\n", "STORED\r\n")
+			req := []byte("get k\r\n")
+			resp := make([]byte, len("VALUE k 0 1024\r\n")+1024+len("\r\nEND\r\n"))
+			b.ResetTimer()
+			for range b.N {
+				if _, err := c.Write(req); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := io.ReadFull(r, resp); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -7,7 +7,9 @@
 // blocking library call in Scheduler.Block. Each operation takes the baton
 // just long enough to touch the socket (Scheduler.Run) and waits for
 // readiness without it, so the agent's own tasks keep running. Close works
-// from anywhere, including agent code.
+// from anywhere, including agent code. Never wait for such a goroutine
+// while holding the baton (it may be waiting for the baton itself): wait
+// inside Scheduler.Block, e.g. in an agent's Stop after http.Server.Close.
 //
 // This package must never import memcached code.
 package netconn

@@ -113,7 +113,8 @@ func TestHTTPServerAndClientInsideAgents(t *testing.T) {
 		},
 		stop: func(ctx *diggi.Context) {
 			_ = srv.Close()
-			<-served
+			// Wait without the baton: Serve may need it to finish Accept.
+			ctx.Scheduler().Block(func() { <-served })
 		},
 	}
 	in := boot(t, map[string]*agentFunc{"web": web, "browser": {}}, "web", "browser")
@@ -355,5 +356,51 @@ func TestConnDeadlinesAndClose(t *testing.T) {
 			t.Errorf("dial to closed port: %v", err)
 		}
 	})
+	ln.Close()
+}
+
+// CloseWrite passes a half-close through: the peer reads EOF and can still
+// answer, as a gateway relaying TCP needs.
+func TestConnCloseWriteHalfClose(t *testing.T) {
+	var ln *Listener
+	srv := &agentFunc{start: func(ctx *diggi.Context) error {
+		var err error
+		ln, err = Listen(posix.For(ctx), 5)
+		return err
+	}}
+	in := boot(t, map[string]*agentFunc{"srv": srv, "cli": {}}, "srv", "cli")
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		c, err := ln.Accept()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer c.Close()
+		req, err := io.ReadAll(c) // until the client's half-close
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		fmt.Fprintf(c, "got %d bytes", len(req))
+	}()
+	inAgent(t, in, "cli", func(sys *posix.Sys) {
+		c, err := Dial(context.Background(), sys, "srv:5")
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer c.Close()
+		c.Write([]byte(strings.Repeat("r", 100_000)))
+		if err := c.CloseWrite(); err != nil {
+			t.Error(err)
+		}
+		resp, err := io.ReadAll(c)
+		if err != nil || string(resp) != "got 100000 bytes" {
+			t.Errorf("response %q, %v", resp, err)
+		}
+	})
+	<-served
 	ln.Close()
 }

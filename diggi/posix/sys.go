@@ -169,8 +169,8 @@ func (s *Sys) block(ch <-chan struct{}) error {
 // shutdown closes every descriptor when the agent stops, so peers see
 // EOF or resets rather than silence.
 func (s *Sys) shutdown() {
+	s.stopped = true // no new descriptors while closing (a close may block)
 	for fd := range s.fds {
 		_ = s.Close(fd)
 	}
-	s.stopped = true
 }

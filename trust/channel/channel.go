@@ -131,6 +131,10 @@ func ratchet(key *[32]byte) ([32]byte, error) {
 // to attest (no Verifier configured).
 func (c *Channel) Peer() *trust.Claims { return c.peer }
 
+// Broken reports whether the receive direction broke on a gap; the
+// channel then refuses everything and must be replaced.
+func (c *Channel) Broken() bool { return c.recv.broken }
+
 // Binding returns the handshake hash, unique to this channel.
 func (c *Channel) Binding() [32]byte { return c.binding }
 

@@ -148,6 +148,9 @@ func TestRefusalsAreLoggedAndCounted(t *testing.T) {
 		if !errors.Is(err, s.want) || (s.want == nil && err != nil) {
 			t.Fatalf("step %d: err = %v, want %v", i, err, s.want)
 		}
+		if broken := errors.Is(err, ErrGap) || errors.Is(err, ErrBroken); b.Broken() != broken {
+			t.Fatalf("step %d: Broken() = %v", i, b.Broken())
+		}
 	}
 	st := b.Stats()
 	want := Stats{Opened: 1, Malformed: 1, Replayed: 1, Tampered: 1, Gaps: 1, Broken: 1}

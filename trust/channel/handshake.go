@@ -224,3 +224,14 @@ func (h *Handshake) verifyPeer(payload []byte) (*trust.Claims, error) {
 	}
 	return claims, nil
 }
+
+// HandshakeStep returns which handshake message msg claims to be (1, 2 or
+// 3), or 0 if it is not a handshake message of this version. A transport
+// that carries handshakes in band uses it to resolve two sides opening at
+// once; the claim is checked when the message is stepped.
+func HandshakeStep(msg []byte) int {
+	if len(msg) < 2 || msg[0] != Version || msg[1] < typeHS1 || msg[1] > typeHS3 {
+		return 0
+	}
+	return int(msg[1])
+}

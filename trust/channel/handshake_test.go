@@ -225,3 +225,17 @@ func FuzzHandshakeStep(f *testing.F) {
 		}
 	})
 }
+
+func TestHandshakeStep(t *testing.T) {
+	i, _ := NewInitiator(Config{Logger: quiet})
+	m1, _, _ := i.Step(nil)
+	for _, c := range []struct {
+		in   []byte
+		want int
+	}{{m1, 1}, {[]byte{Version, typeHS2}, 2}, {[]byte{Version, typeHS3, 9}, 3}, {nil, 0}, {[]byte{Version}, 0},
+		{[]byte{Version, typeData}, 0}, {[]byte{2, typeHS1}, 0}} {
+		if got := HandshakeStep(c.in); got != c.want {
+			t.Errorf("HandshakeStep(%x) = %d, want %d", c.in, got, c.want)
+		}
+	}
+}

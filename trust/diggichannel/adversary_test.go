@@ -2,11 +2,14 @@ package diggichannel
 
 import (
 	"bytes"
+	"fmt"
 	"math/rand/v2"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/securecached/securecached/diggi"
+	"github.com/securecached/securecached/trust/channel"
 )
 
 // attackRouter replaces the global message scheduler's routing step and
@@ -23,11 +26,15 @@ type attackRouter struct {
 	held      *diggi.Message // reorder
 	first     *diggi.Message // a copy of the first message, for late replay
 	attackHit bool
+	handshake int // handshake messages carried
 }
 
 func (r *attackRouter) Route(m *diggi.Message, fwd diggi.Forwarder) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if m.Type == diggi.TypeHandshake {
+		r.handshake++
+	}
 	if m.Src != r.alice || m.Type != diggi.TypeRegular {
 		_ = fwd.Forward(m)
 		return
@@ -110,17 +117,25 @@ func (r *attackRouter) setAlice(id diggi.AgentID) {
 }
 
 // TestAdversarialRouter runs two trusted agents through a router that
-// flips bits, rewrites headers, drops, reorders, replays and injects. No
-// corrupted or replayed payload reaches bob, and every attack is refused,
-// counted by the manager and by the channel.
+// flips bits, rewrites headers, drops, reorders, replays and injects data
+// messages. No corrupted, replayed or reordered payload reaches bob; every
+// attack is refused and counted by the manager and by the channel; after an
+// attack that breaks the stream (a lost record), the pair re-handshakes and
+// traffic resumes.
 func TestAdversarialRouter(t *testing.T) {
 	const n, k = 20, 10
 	cases := []struct {
-		attack    string
-		delivered int // payloads bob must receive (a prefix of what was sent)
+		attack   string
+		breaks   bool // the stream loses a record: later ones until re-keying are refused
+		detected func(channel.Stats) bool
 	}{
-		{"flip", k}, {"header", k}, {"drop", k}, {"reorder", k},
-		{"replay", n}, {"replay-old", n}, {"inject", n},
+		{"flip", true, func(s channel.Stats) bool { return s.Tampered+s.Malformed+s.Replayed > 0 }},
+		{"header", true, func(s channel.Stats) bool { return s.Tampered > 0 }},
+		{"drop", true, func(s channel.Stats) bool { return s.Gaps > 0 }},
+		{"reorder", true, func(s channel.Stats) bool { return s.Gaps > 0 }},
+		{"replay", false, func(s channel.Stats) bool { return s.Replayed > 0 }},
+		{"replay-old", false, func(s channel.Stats) bool { return s.Replayed > 0 }},
+		{"inject", false, func(s channel.Stats) bool { return s.Tampered+s.Malformed > 0 }},
 	}
 	for _, c := range cases {
 		t.Run(c.attack, func(t *testing.T) {
@@ -132,32 +147,63 @@ func TestAdversarialRouter(t *testing.T) {
 			for i := range n {
 				tb.run(t, "alice", func(ctx *diggi.Context) error { return ctx.Messages().Send(bob, payload(i)) })
 			}
-			waitUntil(t, "bob to process every delivery", func() bool {
-				seen, delivered := r.progress()
-				st := tb.stats(t, "bob")
-				// Received counts a message when its dispatch starts,
-				// Rejected when its channel refused it.
-				return seen == n && int(st.Received) == delivered &&
-					len(tb.bob.payloads())+int(st.Rejected) == delivered
+			// Probe until one gets through: after a break the pair
+			// re-handshakes and messages flow again.
+			probe := 0
+			waitUntil(t, "traffic to resume", func() bool {
+				for _, p := range tb.bob.payloads() {
+					if bytes.HasPrefix(p, []byte("probe")) {
+						return true
+					}
+				}
+				probe++
+				tb.run(t, "alice", func(ctx *diggi.Context) error {
+					return ctx.Messages().Send(bob, fmt.Appendf(nil, "probe %d", probe))
+				})
+				time.Sleep(20 * time.Millisecond)
+				return false
 			})
-			_, delivered := r.progress()
-			got := tb.bob.payloads()
-			if len(got) != c.delivered {
-				t.Fatalf("bob received %d payloads, want %d", len(got), c.delivered)
+			last := -1
+			got := 0
+			for _, p := range tb.bob.payloads() {
+				if bytes.HasPrefix(p, []byte("probe")) {
+					continue
+				}
+				var i int
+				if _, err := fmt.Sscanf(string(p), "payload %d", &i); err != nil || i <= last || i >= n || !bytes.Equal(p, payload(i)) {
+					t.Fatalf("bob received %q after payload %d: corrupted, replayed or out of order", p, last)
+				}
+				last = i
+				got++
 			}
-			for i, p := range got {
-				if !bytes.Equal(p, payload(i)) {
-					t.Fatalf("payload %d = %q: corrupted, replayed or out of order", i, p)
+			switch {
+			case !c.breaks && got != n:
+				t.Fatalf("bob received %d of %d payloads", got, n)
+			case c.breaks && (got < k || last >= n):
+				t.Fatalf("bob received %d payloads up to %d", got, last)
+			}
+			if c.breaks && last >= k && c.attack != "reorder" {
+				// The attacked record itself must never arrive.
+				for _, p := range tb.bob.payloads() {
+					if bytes.Equal(p, payload(k)) {
+						t.Fatal("the attacked record was delivered")
+					}
 				}
 			}
-			refused := delivered - len(got)
 			st := tb.stats(t, "bob")
 			cs := tb.factory.Stats()
-			if !r.attackHit || refused == 0 || int(st.Rejected) != refused || int(cs.Refused()) != refused {
-				t.Fatalf("attack undetected or miscounted: refused %d, manager %+v, channels %+v", refused, st, cs)
+			if !r.attackHit || st.Rejected == 0 || cs.Refused() == 0 || !c.detected(cs) {
+				t.Fatalf("attack undetected or uncounted: manager %+v, channels %+v", st, cs)
 			}
 			if cs.Rekeys == 0 {
 				t.Fatal("keys never rotated")
+			}
+			r.mu.Lock()
+			hs := r.handshake
+			r.mu.Unlock()
+			// One handshake is four messages (both sides open, two replies).
+			if c.breaks != (hs > 4) {
+				t.Fatalf("%d handshake messages: re-handshake %v, want %v", hs, hs > 4, c.breaks)
 			}
 		})
 	}

@@ -14,8 +14,8 @@ import (
 
 // tap records every byte the untrusted runtime handles for agent traffic:
 // each message's header and payload as the router sees it (the same
-// buffers that sit in the outbound and inbound queues), and each handshake
-// message.
+// buffers that sit in the outbound and inbound queues), handshake messages
+// included.
 type tap struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
@@ -29,13 +29,6 @@ func (tp *tap) Route(m *diggi.Message, fwd diggi.Forwarder) {
 	tp.n++
 	tp.mu.Unlock()
 	_ = fwd.Forward(m)
-}
-
-func (tp *tap) transport(_, _ diggi.Info, msg []byte) []byte {
-	tp.mu.Lock()
-	tp.buf.Write(msg)
-	tp.mu.Unlock()
-	return msg
 }
 
 func (tp *tap) contains(b []byte) bool {
@@ -64,7 +57,7 @@ func TestCanaryNeverInUntrustedBytes(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			tp := &tap{}
-			tb := newTestbed(t, bedOptions{trusted: c.trusted, allowPlaintext: c.allowPlaintext, router: tp, transport: tp.transport})
+			tb := newTestbed(t, bedOptions{trusted: c.trusted, allowPlaintext: c.allowPlaintext, router: tp})
 			raw := make([]byte, 16)
 			if _, err := rand.Read(raw); err != nil {
 				t.Fatal(err)

@@ -1,9 +1,11 @@
-// Package diggichannel plugs trust/channel into the Diggi runtime: it is a
-// diggi.ChannelFactory that launches each agent's enclave, runs the
-// attested Noise handshake for every pair of agents that talk, and adapts
-// the resulting channel to diggi.Channel, authenticating the runtime's
-// message header (source, destination, type, session, sequence) with every
-// payload.
+// Package diggichannel plugs trust/channel into the Diggi runtime: a
+// diggi.ChannelFactory whose channels run the attested Noise handshake in
+// band (diggi.Handshaker: TypeHandshake messages through the same
+// untrusted queues, router and links as the data), then seal every payload
+// with the runtime's message header (source, destination, type, session,
+// sequence) as associated data. A channel whose peer's stream has a gap
+// reports itself broken (diggi.Breakable); the runtime then asks for a new
+// one and the pair re-handshakes.
 //
 // Which pairs are protected is trust.ChannelProtection's decision: always
 // encrypted when either agent is trusted; plaintext only between two
@@ -12,13 +14,6 @@
 // talking to a trusted one verifies the trusted one. Who is trusted comes
 // from the instance configuration (Agents), and a runtime directory that
 // disagrees with it is refused (ErrTrustMismatch) rather than believed.
-//
-// Limitation: diggi's factory is synchronous and both agents of a pair ask
-// it independently, so the handshake runs inside the factory, between two
-// enclaves of the same instance, with its three messages passed through the
-// Transport hook rather than through the message queues. Tests use the hook
-// to observe and attack the handshake. Agents of other instances (over
-// links) need the handshake carried in messages; see SECURITY.md.
 //
 // This package imports diggi; diggi must never import it.
 package diggichannel

@@ -14,8 +14,8 @@ import (
 
 // Errors the factory returns (wrapped).
 var (
-	// ErrUnknownPeer means the runtime named a peer the factory cannot
-	// launch an enclave for (not configured, or not in this instance).
+	// ErrUnknownPeer means the runtime named an agent the configuration
+	// does not describe.
 	ErrUnknownPeer = errors.New("diggichannel: unknown peer")
 	// ErrTrustMismatch means the runtime's directory and the configuration
 	// disagree on whether an agent is trusted: the runtime may be lying to
@@ -42,27 +42,25 @@ type Options struct {
 	// AllowPlaintext lets two untrusted agents talk unencrypted. It has no
 	// effect on trusted agents.
 	AllowPlaintext bool
-	// Transport carries each handshake message from one agent to the
-	// other; nil passes them unchanged. Tests observe and attack here.
-	Transport func(from, to diggi.Info, msg []byte) []byte
 	// RekeyMessages and RekeyBytes bound traffic under one key (see
 	// channel.Config).
 	RekeyMessages, RekeyBytes uint64
 	Logger                    *slog.Logger
 }
 
-// Factory is a diggi.ChannelFactory for one instance. Safe for concurrent use.
+// Factory is a diggi.ChannelFactory. Each agent gets its own channel
+// object per peer; the two run the attested handshake through the runtime
+// as TypeHandshake messages (diggi.Handshaker), so the handshake crosses the
+// same untrusted queues, router and links as the data. Safe for concurrent
+// use.
 type Factory struct {
 	opts Options
 	log  *slog.Logger
 
 	mu       sync.Mutex
 	enclaves map[diggi.AgentID]trust.Enclave
-	specs    map[diggi.AgentID]trust.LaunchSpec
-	// halves holds the responder's channel of a completed handshake until
-	// the responder's own manager asks for it.
-	halves   map[pairKey]*Channel
-	channels []*Channel
+	current  map[pairKey]*Channel // each agent's latest channel per peer
+	retired  channel.Stats        // counters of channels since replaced
 }
 
 type pairKey struct{ self, peer diggi.AgentID }
@@ -83,8 +81,7 @@ func New(opts Options) (*Factory, error) {
 		opts:     opts,
 		log:      log,
 		enclaves: map[diggi.AgentID]trust.Enclave{},
-		specs:    map[diggi.AgentID]trust.LaunchSpec{},
-		halves:   map[pairKey]*Channel{},
+		current:  map[pairKey]*Channel{},
 	}, nil
 }
 
@@ -99,14 +96,11 @@ func (f *Factory) ChannelFactory() diggi.ChannelFactory {
 	}
 }
 
-// Channel returns self's channel to peer, or nil when the pair may talk in
-// plaintext.
+// Channel returns a new, not yet established channel from self to peer, or
+// nil when the pair may talk in plaintext.
 func (f *Factory) Channel(self, peer diggi.Info) (*Channel, error) {
 	if self.ID == peer.ID {
 		return nil, fmt.Errorf("%w: %s cannot open a channel to itself", ErrUnknownPeer, self)
-	}
-	if peer.Instance != self.Instance {
-		return nil, fmt.Errorf("%w: %s (cross-instance handshakes are not supported yet)", ErrUnknownPeer, peer)
 	}
 	if err := f.checkTrust(self); err != nil {
 		return nil, err
@@ -119,17 +113,17 @@ func (f *Factory) Channel(self, peer diggi.Info) (*Channel, error) {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if ch, ok := f.halves[pairKey{self.ID, peer.ID}]; ok {
-		delete(f.halves, pairKey{self.ID, peer.ID})
-		return ch, nil
-	}
-	mine, theirs, err := f.handshake(self, peer)
+	cfg, err := f.config(self, peer)
 	if err != nil {
 		return nil, fmt.Errorf("diggichannel: %s -> %s: %w", self, peer, err)
 	}
-	f.halves[pairKey{peer.ID, self.ID}] = theirs
-	f.channels = append(f.channels, mine, theirs)
-	return mine, nil
+	ch := &Channel{self: self.ID, peer: peer.ID, cfg: cfg}
+	key := pairKey{self.ID, peer.ID}
+	if old := f.current[key]; old != nil {
+		addStats(&f.retired, old.Stats())
+	}
+	f.current[key] = ch
+	return ch, nil
 }
 
 // checkTrust refuses an agent whose trust flag in the runtime's directory
@@ -145,9 +139,12 @@ func (f *Factory) checkTrust(info diggi.Info) error {
 	return nil
 }
 
-// Enclave returns the enclave of an agent, launching it on first use.
+// Enclave returns the enclave of a local agent, launching it on first use.
 // Untrusted agents get the none backend's enclave.
 func (f *Factory) Enclave(info diggi.Info) (trust.Enclave, error) {
+	if err := f.checkTrust(info); err != nil {
+		return nil, err
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.enclave(info)
@@ -156,9 +153,6 @@ func (f *Factory) Enclave(info diggi.Info) (trust.Enclave, error) {
 func (f *Factory) enclave(info diggi.Info) (trust.Enclave, error) {
 	if e, ok := f.enclaves[info.ID]; ok {
 		return e, nil
-	}
-	if err := f.checkTrust(info); err != nil {
-		return nil, err
 	}
 	spec, err := f.opts.Agents.Spec(info)
 	if err != nil {
@@ -175,7 +169,7 @@ func (f *Factory) enclave(info diggi.Info) (trust.Enclave, error) {
 	if err != nil {
 		return nil, fmt.Errorf("launch %s: %w", info, err)
 	}
-	f.enclaves[info.ID], f.specs[info.ID] = e, spec
+	f.enclaves[info.ID] = e
 	return e, nil
 }
 
@@ -185,7 +179,10 @@ func (f *Factory) verifier(self, peer diggi.Info) (*trust.Verifier, error) {
 	if !peer.Trusted {
 		return nil, nil
 	}
-	spec := f.specs[peer.ID]
+	spec, err := f.opts.Agents.Spec(peer)
+	if err != nil {
+		return nil, err
+	}
 	if f.opts.Policy != nil {
 		return f.opts.Policy(self, peer, spec)
 	}
@@ -202,9 +199,6 @@ func (f *Factory) config(self, peer diggi.Info) (channel.Config, error) {
 	if err != nil {
 		return channel.Config{}, err
 	}
-	if _, err := f.enclave(peer); err != nil {
-		return channel.Config{}, err
-	}
 	v, err := f.verifier(self, peer)
 	if err != nil {
 		return channel.Config{}, fmt.Errorf("policy of %s for %s: %w", self, peer, err)
@@ -219,65 +213,25 @@ func (f *Factory) config(self, peer diggi.Info) (channel.Config, error) {
 	}, nil
 }
 
-// handshake runs the three Noise messages between self (initiator) and
-// peer (responder) through the Transport.
-func (f *Factory) handshake(self, peer diggi.Info) (mine, theirs *Channel, err error) {
-	ic, err := f.config(self, peer)
-	if err != nil {
-		return nil, nil, err
-	}
-	rc, err := f.config(peer, self)
-	if err != nil {
-		return nil, nil, err
-	}
-	i, err := channel.NewInitiator(ic)
-	if err != nil {
-		return nil, nil, err
-	}
-	r, err := channel.NewResponder(rc)
-	if err != nil {
-		return nil, nil, err
-	}
-	carry := func(from, to diggi.Info, m []byte) []byte {
-		if f.opts.Transport == nil {
-			return m
-		}
-		return f.opts.Transport(from, to, m)
-	}
-	m1, _, err := i.Step(nil)
-	if err != nil {
-		return nil, nil, err
-	}
-	m2, _, err := r.Step(carry(self, peer, m1))
-	if err != nil {
-		return nil, nil, err
-	}
-	m3, ich, err := i.Step(carry(peer, self, m2))
-	if err != nil {
-		return nil, nil, err
-	}
-	_, rch, err := r.Step(carry(self, peer, m3))
-	if err != nil {
-		return nil, nil, err
-	}
-	return &Channel{ch: ich}, &Channel{ch: rch}, nil
-}
-
-// Stats sums the counters of every channel the factory made.
+// Stats sums the counters of every channel the factory made, including
+// channels since replaced after a break.
 func (f *Factory) Stats() channel.Stats {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var s channel.Stats
-	for _, c := range f.channels {
-		t := c.ch.Stats()
-		s.Sealed += t.Sealed
-		s.Opened += t.Opened
-		s.Rekeys += t.Rekeys
-		s.Malformed += t.Malformed
-		s.Tampered += t.Tampered
-		s.Replayed += t.Replayed
-		s.Gaps += t.Gaps
-		s.Broken += t.Broken
+	s := f.retired
+	for _, c := range f.current {
+		addStats(&s, c.Stats())
 	}
 	return s
+}
+
+func addStats(s *channel.Stats, t channel.Stats) {
+	s.Sealed += t.Sealed
+	s.Opened += t.Opened
+	s.Rekeys += t.Rekeys
+	s.Malformed += t.Malformed
+	s.Tampered += t.Tampered
+	s.Replayed += t.Replayed
+	s.Gaps += t.Gaps
+	s.Broken += t.Broken
 }

@@ -3,6 +3,7 @@ package diggichannel
 import (
 	"crypto/x509"
 	"errors"
+	"sync"
 	"testing"
 
 	"github.com/securecached/securecached/diggi"
@@ -21,6 +22,10 @@ func TestFactoryPairsAgree(t *testing.T) {
 	if err != nil || ba == nil {
 		t.Fatalf("bob->alice: %v", err)
 	}
+	if _, err := ab.Seal(nil, &diggi.Header{}, []byte("early")); !errors.Is(err, ErrNotEstablished) {
+		t.Fatalf("Seal before the handshake: %v", err)
+	}
+	connect(t, ab, ba)
 	ea, _ := tb.factory.Enclave(a)
 	eb, _ := tb.factory.Enclave(b)
 	if ab.Peer() == nil || ab.Peer().Measurement != eb.Measurement() || ba.Peer().Measurement != ea.Measurement() {
@@ -56,7 +61,7 @@ func TestFactoryRefusals(t *testing.T) {
 	remote := b
 	remote.Instance = "elsewhere"
 	if _, err := tb.factory.Channel(a, remote); !errors.Is(err, ErrUnknownPeer) {
-		t.Fatalf("remote peer: %v", err)
+		t.Fatalf("unconfigured remote peer: %v", err)
 	}
 	// A runtime that claims a trusted peer is untrusted (to skip its
 	// attestation, or to get plaintext) is refused.
@@ -86,25 +91,40 @@ func TestFactoryUntrustedPairs(t *testing.T) {
 	}
 }
 
-func TestFactoryHandshakeUnderAttack(t *testing.T) {
-	flip := func(_, _ diggi.Info, msg []byte) []byte {
-		out := append([]byte(nil), msg...)
-		out[len(out)-1] ^= 1
-		return out
-	}
-	tb := newTestbed(t, bedOptions{trusted: [2]bool{true, true}, transport: flip})
-	a, b := tb.info(t, "alice"), tb.info(t, "bob")
-	if _, err := tb.factory.Channel(a, b); !errors.Is(err, channel.ErrHandshake) {
-		t.Fatalf("tampered handshake: %v", err)
-	}
-	// The runtime surfaces it as a send error, and nothing is delivered.
-	var sendErr error
-	tb.run(t, "alice", func(ctx *diggi.Context) error {
-		sendErr = ctx.Messages().Send(b.ID, []byte("x"))
-		return nil
+// TestHandshakeThroughAdversarialRouter flips a bit in every handshake
+// message the router carries: no channel is established, nothing is
+// delivered, and sends to the peer then fail.
+func TestHandshakeThroughAdversarialRouter(t *testing.T) {
+	var mu sync.Mutex
+	flipped := 0
+	flip := diggi.RouterFunc(func(m *diggi.Message, fwd diggi.Forwarder) {
+		if m.Type == diggi.TypeHandshake {
+			p := m.Payload()
+			p[len(p)-1] ^= 1
+			mu.Lock()
+			flipped++
+			mu.Unlock()
+		}
+		_ = fwd.Forward(m)
 	})
-	if sendErr == nil {
-		t.Fatal("send over a failed handshake succeeded")
+	tb := newTestbed(t, bedOptions{trusted: [2]bool{true, true}, router: flip})
+	bob := tb.info(t, "bob").ID
+	tb.run(t, "alice", func(ctx *diggi.Context) error { return ctx.Messages().Send(bob, []byte("x")) })
+	var sendErr error
+	waitUntil(t, "the failed handshake to surface", func() bool {
+		tb.run(t, "alice", func(ctx *diggi.Context) error {
+			sendErr = ctx.Messages().TryPost(bob, diggi.TypeRegular, 0, []byte("y"))
+			return nil
+		})
+		return sendErr != nil && !errors.Is(sendErr, diggi.ErrWouldBlock)
+	})
+	if len(tb.bob.payloads()) != 0 {
+		t.Fatal("bob received data over a tampered handshake")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if flipped == 0 {
+		t.Fatal("router saw no handshake message")
 	}
 }
 
@@ -130,7 +150,21 @@ func TestFactoryPolicyRefusesWrongMeasurement(t *testing.T) {
 	}
 	a := diggi.Info{ID: 1, Name: "a", Kind: "k", Instance: "x", Trusted: true}
 	b := diggi.Info{ID: 2, Name: "b", Kind: "k", Instance: "x", Trusted: true}
-	if _, err := f.Channel(a, b); !errors.Is(err, trust.ErrMeasurementNotAllowed) {
+	ab, err := f.Channel(a, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ba, err := f.Channel(b, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m1, _ := ab.Begin()
+	_, _ = ba.Begin()
+	m2, _, err := ba.Step(m1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := ab.Step(m2); !errors.Is(err, trust.ErrMeasurementNotAllowed) {
 		t.Fatalf("err = %v", err)
 	}
 	// Without a backend, trusted agents cannot launch.
@@ -171,5 +205,20 @@ func TestAgentsFromConfigMeasuresOptions(t *testing.T) {
 	spec, _ := AgentsFromConfig(base, trust.Signer{1})
 	if _, err := spec.Spec(diggi.Info{Name: "other", Instance: "i"}); !errors.Is(err, ErrUnknownPeer) {
 		t.Fatalf("unknown agent: %v", err)
+	}
+	remote := diggi.Info{Name: "cache", Instance: "j", Trusted: true}
+	if _, err := spec.Trusted(remote); !errors.Is(err, ErrUnknownPeer) {
+		t.Fatalf("undescribed remote agent: %v", err)
+	}
+	peerCfg := base
+	peerCfg.Instance = "j"
+	if err := spec.Add(peerCfg); err != nil {
+		t.Fatal(err)
+	}
+	if tr, err := spec.Trusted(remote); err != nil || !tr {
+		t.Fatalf("described remote agent: %v, %v", tr, err)
+	}
+	if err := spec.Add(peerCfg); err == nil {
+		t.Fatal("the same instance described twice")
 	}
 }

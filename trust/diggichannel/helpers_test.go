@@ -68,7 +68,6 @@ type bedOptions struct {
 	trusted        [2]bool
 	allowPlaintext bool
 	router         diggi.Router
-	transport      func(from, to diggi.Info, msg []byte) []byte
 	rekey          uint64
 }
 
@@ -106,7 +105,6 @@ func newTestbed(t *testing.T, o bedOptions) *testbed {
 		Backend: backend, Agents: spec,
 		AllowSimulated: true, SimRoots: []*x509.Certificate{root.Certificate()},
 		AllowPlaintext: o.allowPlaintext,
-		Transport:      o.transport,
 		RekeyMessages:  o.rekey,
 		Logger:         quiet,
 	})
@@ -176,3 +174,45 @@ func (tb *testbed) stats(t *testing.T, name string) diggi.Stats {
 }
 
 func payload(i int) []byte { return fmt.Appendf(nil, "payload %03d", i) }
+
+// connect runs the in-band handshake between two channels by hand, the
+// way two message managers would: both open, openings cross.
+func connect(t *testing.T, a, b *Channel) {
+	t.Helper()
+	ma, err := a.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, err := b.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	toA, toB := [][]byte{mb}, [][]byte{ma}
+	for range 10 {
+		if a.Established() && b.Established() {
+			return
+		}
+		var next [][]byte
+		for _, m := range toB {
+			out, _, err := b.Step(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if out != nil {
+				next = append(next, out)
+			}
+		}
+		toB = nil
+		for _, m := range toA {
+			out, _, err := a.Step(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if out != nil {
+				toB = append(toB, out)
+			}
+		}
+		toA = next
+	}
+	t.Fatal("handshake did not converge")
+}

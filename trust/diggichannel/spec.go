@@ -17,11 +17,13 @@ type Agents interface {
 	Trusted(diggi.Info) (bool, error)
 }
 
-// ConfigAgents is Agents for a diggi.Config.
+// ConfigAgents is Agents for the configurations of one or more instances
+// (the local one, and the peers whose agents it talks to).
 type ConfigAgents struct {
-	instance string
-	specs    map[string]trust.LaunchSpec
-	trusted  map[string]bool
+	bin     [32]byte
+	signer  trust.Signer
+	specs   map[string]trust.LaunchSpec // by "instance/name"
+	trusted map[string]bool
 }
 
 // AgentsFromConfig describes the agents of cfg: the code identity is the
@@ -34,7 +36,13 @@ func AgentsFromConfig(cfg diggi.Config, signer trust.Signer) (*ConfigAgents, err
 	if err != nil {
 		return nil, err
 	}
-	a := &ConfigAgents{instance: cfg.Instance, specs: map[string]trust.LaunchSpec{}, trusted: map[string]bool{}}
+	a := &ConfigAgents{bin: bin, signer: signer, specs: map[string]trust.LaunchSpec{}, trusted: map[string]bool{}}
+	return a, a.Add(cfg)
+}
+
+// Add describes the agents of another instance's configuration (same
+// binary, same signer), so that channels to them can be verified.
+func (a *ConfigAgents) Add(cfg diggi.Config) error {
 	for _, ac := range cfg.Agents {
 		canon, err := json.Marshal(struct {
 			Name    string            `json:"name"`
@@ -43,37 +51,44 @@ func AgentsFromConfig(cfg diggi.Config, signer trust.Signer) (*ConfigAgents, err
 			Options map[string]string `json:"options"`
 		}{ac.Name, ac.Kind, ac.Trusted, ac.Options})
 		if err != nil {
-			return nil, fmt.Errorf("canonical config of %s: %w", ac.Name, err)
+			return fmt.Errorf("canonical config of %s: %w", ac.Name, err)
 		}
-		a.specs[ac.Name] = trust.LaunchSpec{
-			Identity: trust.CodeIdentity{BinaryHash: bin, Kind: ac.Kind},
+		key := cfg.Instance + "/" + ac.Name
+		if _, dup := a.specs[key]; dup {
+			return fmt.Errorf("diggichannel: agent %s described twice", key)
+		}
+		a.specs[key] = trust.LaunchSpec{
+			Identity: trust.CodeIdentity{BinaryHash: a.bin, Kind: ac.Kind},
 			Config:   canon,
-			Signer:   signer,
+			Signer:   a.signer,
 		}
-		a.trusted[ac.Name] = ac.Trusted
-	}
-	return a, nil
-}
-
-func (a *ConfigAgents) known(info diggi.Info) error {
-	if _, ok := a.specs[info.Name]; !ok || info.Instance != a.instance {
-		return fmt.Errorf("%w: %s is not in instance %s's configuration", ErrUnknownPeer, info, a.instance)
+		a.trusted[key] = ac.Trusted
 	}
 	return nil
 }
 
+func (a *ConfigAgents) key(info diggi.Info) (string, error) {
+	key := info.Instance + "/" + info.Name
+	if _, ok := a.specs[key]; !ok || info.Name == "" {
+		return "", fmt.Errorf("%w: %s is in no known configuration", ErrUnknownPeer, info)
+	}
+	return key, nil
+}
+
 // Spec returns the launch spec of a configured agent.
 func (a *ConfigAgents) Spec(info diggi.Info) (trust.LaunchSpec, error) {
-	if err := a.known(info); err != nil {
+	key, err := a.key(info)
+	if err != nil {
 		return trust.LaunchSpec{}, err
 	}
-	return a.specs[info.Name], nil
+	return a.specs[key], nil
 }
 
 // Trusted reports whether the configuration marks the agent trusted.
 func (a *ConfigAgents) Trusted(info diggi.Info) (bool, error) {
-	if err := a.known(info); err != nil {
+	key, err := a.key(info)
+	if err != nil {
 		return false, err
 	}
-	return a.trusted[info.Name], nil
+	return a.trusted[key], nil
 }

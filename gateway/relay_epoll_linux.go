@@ -1,0 +1,442 @@
+//go:build linux
+
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"github.com/securecached/securecached/diggi/posix"
+)
+
+// The epoll relay serves kernel sockets from one event loop goroutine and
+// the gateway agent's own tasks, instead of two goroutines per client.
+// The loop waits in epoll_wait without the baton, then takes it once for
+// the whole batch of ready sockets (Scheduler.Run) and moves what each
+// returned into its Diggi socket: one message per read, and many clients
+// per baton hand-over. Replies come back as posix read events, whose
+// callbacks write straight to the client's socket. Back-pressure: while a
+// Diggi socket's window is full the client is not read (EPOLLIN off);
+// while a client's socket is full its Diggi socket is not read (read event
+// off), which closes the cache agent's window in turn.
+
+// epollAvailable says the epoll relay can run here.
+const epollAvailable = true
+
+// relayConn is one client on the epoll relay; touched only under the baton.
+type relayConn struct {
+	fd        int // the client's kernel socket (non-blocking)
+	dfd       int // the Diggi socket to the cache agent
+	rev, wev  posix.Event
+	up        []byte // client bytes the cache agent's window has not taken yet
+	down      []byte // cache bytes the client's socket has not taken yet
+	interest  uint32 // current epoll interest
+	connected bool
+	rdClosed  bool // the client half-closed
+	closed    bool
+	active    time.Time
+}
+
+type epollRelay struct {
+	g     *Agent
+	epfd  int
+	file  *os.File // epfd registered with Go's poller
+	buf   []byte
+	conns map[int]*relayConn // by kernel fd
+}
+
+func (g *Agent) startEpoll() error {
+	epfd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
+	if err != nil {
+		return fmt.Errorf("epoll_create1: %w", err)
+	}
+	// The loop waits for the epoll descriptor to become readable through
+	// Go's own poller, never in a blocking epoll_wait: a goroutine blocked
+	// in a system call keeps its P until sysmon notices, which with -t 2
+	// halves the processors serving everything else.
+	if err := syscall.SetNonblock(epfd, true); err != nil {
+		syscall.Close(epfd)
+		return fmt.Errorf("epoll nonblock: %w", err)
+	}
+	e := &epollRelay{g: g, epfd: epfd, file: os.NewFile(uintptr(epfd), "epoll"), buf: make([]byte, relayBufSize), conns: map[int]*relayConn{}}
+	g.epoll = e
+	g.wg.Add(1)
+	go e.loop()
+	for _, l := range g.listeners {
+		g.wg.Add(1)
+		go g.acceptLoop(l, e.handoff)
+	}
+	return nil
+}
+
+// loop waits for ready clients and serves each batch under the baton. It
+// ends when Stop closes the epoll file.
+func (e *epollRelay) loop() {
+	defer e.g.wg.Done()
+	rc, err := e.file.SyscallConn()
+	if err != nil {
+		e.g.ctx.Log().Error("epoll descriptor", "err", err)
+		return
+	}
+	events := make([]syscall.EpollEvent, 256)
+	sched := e.g.ctx.Scheduler()
+	for {
+		var n int
+		var werr error
+		err := rc.Read(func(fd uintptr) bool {
+			n, werr = syscall.EpollWait(int(fd), events, 0)
+			return n > 0 || (werr != nil && !errors.Is(werr, syscall.EINTR))
+		})
+		if err != nil {
+			return // closed at Stop
+		}
+		if werr != nil {
+			e.g.ctx.Log().Error("epoll_wait failed", "err", werr)
+			return
+		}
+		if sched.Run(func() {
+			for i := 0; i < n; i++ {
+				if c, ok := e.conns[int(events[i].Fd)]; ok {
+					e.onClient(c, events[i].Events)
+				}
+			}
+		}) != nil {
+			return
+		}
+	}
+}
+
+// handoff moves an accepted client from Go's poller to the relay: the
+// descriptor is duplicated and Go's copy closed, so only epoll waits on it.
+func (e *epollRelay) handoff(nc net.Conn) {
+	fd, err := dupFD(nc)
+	nc.Close()
+	if err != nil {
+		e.g.ctx.Log().Warn("dup accepted socket", "err", err)
+		<-e.g.slots
+		return
+	}
+	if e.g.ctx.Scheduler().Schedule(func() { e.adopt(fd) }) != nil {
+		syscall.Close(fd)
+		<-e.g.slots
+	}
+}
+
+// adopt connects a new client to the cache agent (a task).
+func (e *epollRelay) adopt(fd int) {
+	g := e.g
+	if g.stopping() {
+		syscall.Close(fd)
+		<-g.slots
+		return
+	}
+	c := &relayConn{fd: fd, dfd: -1, active: time.Now()}
+	e.conns[fd] = c
+	g.conns.Add(1)
+	g.total.Add(1)
+	dfd, err := g.sys.Socket()
+	if err != nil {
+		e.fail(c, "socket", err)
+		return
+	}
+	c.dfd = dfd
+	if err := g.sys.SetNonblock(dfd, true); err != nil {
+		e.fail(c, "nonblock", err)
+		return
+	}
+	g.sys.EventSet(&c.rev, dfd, posix.EvRead|posix.EvPersist, func(int, posix.EvFlags) { e.onCache(c) })
+	g.sys.EventSet(&c.wev, dfd, posix.EvWrite|posix.EvPersist, func(int, posix.EvFlags) { e.onCacheWritable(c) })
+	if err := g.sys.Connect(dfd, g.backend.ID, g.backendPort); err != nil && !errors.Is(err, syscall.EINPROGRESS) {
+		e.fail(c, "connect", err)
+		return
+	}
+	if err := g.sys.EventAdd(&c.wev); err != nil {
+		e.fail(c, "event_add", err)
+	}
+}
+
+func (e *epollRelay) fail(c *relayConn, op string, err error) {
+	e.g.ctx.Log().Warn("connect to cache agent failed", "backend", e.g.gs.backend, "op", op, "err", err)
+	e.close(c)
+}
+
+// onCacheWritable completes the connect, or drains bytes held back by the
+// cache agent's window.
+func (e *epollRelay) onCacheWritable(c *relayConn) {
+	if c.closed {
+		return
+	}
+	sys := e.g.sys
+	if !c.connected {
+		ev := sys.PollFD(c.dfd)
+		if ev&posix.PollErr != 0 {
+			e.fail(c, "connect", syscall.ECONNREFUSED)
+			return
+		}
+		if ev&posix.PollOut == 0 {
+			return
+		}
+		c.connected = true
+		sys.EventDel(&c.wev)
+		ev2 := syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: int32(c.fd)}
+		if err := syscall.EpollCtl(e.epfd, syscall.EPOLL_CTL_ADD, c.fd, &ev2); err != nil {
+			e.fail(c, "epoll_ctl add", err)
+			return
+		}
+		c.interest = syscall.EPOLLIN
+		if err := sys.EventAdd(&c.rev); err != nil {
+			e.close(c)
+		}
+		return
+	}
+	for len(c.up) > 0 {
+		n, err := sys.Write(c.dfd, c.up)
+		c.up = c.up[n:]
+		if err != nil {
+			if errors.Is(err, syscall.EAGAIN) {
+				return
+			}
+			e.close(c)
+			return
+		}
+	}
+	c.up = nil
+	sys.EventDel(&c.wev)
+	if c.rdClosed {
+		sys.Shutdown(c.dfd, syscall.SHUT_WR)
+	}
+	e.setInterest(c)
+}
+
+// onClient handles epoll readiness for a client.
+func (e *epollRelay) onClient(c *relayConn, ev uint32) {
+	if ev&syscall.EPOLLOUT != 0 && len(c.down) > 0 {
+		e.writeDown(c)
+		if c.closed {
+			return
+		}
+	}
+	if ev&(syscall.EPOLLIN|syscall.EPOLLHUP|syscall.EPOLLERR) == 0 {
+		return
+	}
+	if c.interest&syscall.EPOLLIN == 0 {
+		// Not reading (window full or half-closed), yet hung up or in
+		// error: the client is gone.
+		if ev&(syscall.EPOLLHUP|syscall.EPOLLERR) != 0 {
+			e.close(c)
+		}
+		return
+	}
+	e.readUp(c)
+}
+
+// readUp moves what the client sent into the Diggi socket.
+func (e *epollRelay) readUp(c *relayConn) {
+	g := e.g
+	n, err := rawRead(c.fd, e.buf)
+	switch {
+	case n > 0:
+		c.active = time.Now()
+		p := e.buf[:n]
+		if g.hooks.Tap != nil {
+			g.hooks.Tap(ToCache, p)
+		}
+		w, werr := g.sys.Write(c.dfd, p)
+		if werr != nil && !errors.Is(werr, syscall.EAGAIN) {
+			e.close(c)
+			return
+		}
+		if w < n {
+			c.up = append([]byte(nil), p[w:]...)
+			if err := g.sys.EventAdd(&c.wev); err != nil {
+				e.close(c)
+				return
+			}
+			e.setInterest(c)
+		}
+	case n == 0:
+		// Half-close: memcached answers what it already has, then closes.
+		c.rdClosed = true
+		if len(c.up) == 0 {
+			g.sys.Shutdown(c.dfd, syscall.SHUT_WR)
+		}
+		e.setInterest(c)
+	case errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EINTR):
+	default:
+		e.close(c)
+	}
+}
+
+// onCache moves the cache agent's reply to the client (read event task).
+func (e *epollRelay) onCache(c *relayConn) {
+	if c.closed || len(c.down) > 0 {
+		return
+	}
+	g := e.g
+	n, err := g.sys.Read(c.dfd, e.buf)
+	if n > 0 {
+		p := e.buf[:n]
+		if g.hooks.Tap != nil {
+			g.hooks.Tap(ToClient, p)
+		}
+		for len(p) > 0 {
+			w, werr := rawWrite(c.fd, p)
+			if w > 0 {
+				p = p[w:]
+				continue
+			}
+			if errors.Is(werr, syscall.EINTR) {
+				continue
+			}
+			if errors.Is(werr, syscall.EAGAIN) {
+				break
+			}
+			e.close(c)
+			return
+		}
+		if len(p) > 0 {
+			c.down = append(c.down[:0], p...)
+			g.sys.EventDel(&c.rev)
+			e.setInterest(c)
+		}
+		return
+	}
+	if err != nil && !errors.Is(err, syscall.EAGAIN) {
+		// The cache agent closed (quit, protocol error, shutdown): close
+		// the client outright, as memcached does.
+		e.close(c)
+	}
+}
+
+// writeDown drains held-back reply bytes once the client's socket has room.
+func (e *epollRelay) writeDown(c *relayConn) {
+	for len(c.down) > 0 {
+		w, err := rawWrite(c.fd, c.down)
+		if w > 0 {
+			c.down = c.down[w:]
+			continue
+		}
+		if errors.Is(err, syscall.EINTR) {
+			continue
+		}
+		if errors.Is(err, syscall.EAGAIN) {
+			return
+		}
+		e.close(c)
+		return
+	}
+	c.down = nil
+	if err := e.g.sys.EventAdd(&c.rev); err != nil {
+		e.close(c)
+		return
+	}
+	e.setInterest(c)
+}
+
+// setInterest tells epoll what the client's state needs.
+func (e *epollRelay) setInterest(c *relayConn) {
+	var want uint32
+	if c.connected && len(c.up) == 0 && !c.rdClosed {
+		want |= syscall.EPOLLIN
+	}
+	if len(c.down) > 0 {
+		want |= syscall.EPOLLOUT
+	}
+	if want == c.interest {
+		return
+	}
+	ev := syscall.EpollEvent{Events: want, Fd: int32(c.fd)}
+	if err := syscall.EpollCtl(e.epfd, syscall.EPOLL_CTL_MOD, c.fd, &ev); err != nil {
+		e.close(c)
+		return
+	}
+	c.interest = want
+}
+
+func (e *epollRelay) close(c *relayConn) {
+	if c.closed {
+		return
+	}
+	c.closed = true
+	g := e.g
+	if c.dfd >= 0 {
+		g.sys.EventDel(&c.rev)
+		g.sys.EventDel(&c.wev)
+		g.sys.Close(c.dfd)
+	}
+	if c.connected {
+		syscall.EpollCtl(e.epfd, syscall.EPOLL_CTL_DEL, c.fd, nil)
+	}
+	syscall.Close(c.fd)
+	delete(e.conns, c.fd)
+	g.conns.Add(-1)
+	<-g.slots
+}
+
+// closeIdle closes clients silent for longer than idle_timeout (a timer
+// task); a client we are still writing to is not idle.
+func (e *epollRelay) closeIdle(now time.Time) {
+	limit := now.Add(-e.g.gs.idleTimeout)
+	for _, c := range e.conns {
+		if c.active.Before(limit) && len(c.down) == 0 {
+			e.close(c)
+		}
+	}
+}
+
+// closeAll closes every client (Stop, under the baton) and ends the loop.
+func (e *epollRelay) closeAll() {
+	for _, c := range e.conns {
+		e.close(c)
+	}
+	e.file.Close()
+}
+
+// dupFD returns a close-on-exec duplicate of the connection's descriptor; it
+// shares the original's non-blocking mode.
+func dupFD(nc net.Conn) (int, error) {
+	sc, ok := nc.(syscall.Conn)
+	if !ok {
+		return -1, fmt.Errorf("%T has no file descriptor", nc)
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return -1, err
+	}
+	fd := -1
+	var derr error
+	if err := raw.Control(func(orig uintptr) {
+		r, _, errno := syscall.Syscall(syscall.SYS_FCNTL, orig, syscall.F_DUPFD_CLOEXEC, 0)
+		if errno != 0 {
+			derr = errno
+			return
+		}
+		fd = int(r)
+	}); err != nil {
+		return -1, err
+	}
+	return fd, derr
+}
+
+// rawRead and rawWrite skip the Go scheduler's syscall bookkeeping: the
+// sockets are non-blocking, so these calls never wait in the kernel.
+func rawRead(fd int, p []byte) (int, error) {
+	r, _, errno := syscall.RawSyscall(syscall.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)))
+	if errno != 0 {
+		return -1, errno
+	}
+	return int(r), nil
+}
+
+func rawWrite(fd int, p []byte) (int, error) {
+	r, _, errno := syscall.RawSyscall(syscall.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)))
+	if errno != 0 {
+		return -1, errno
+	}
+	return int(r), nil
+}
