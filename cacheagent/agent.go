@@ -9,6 +9,7 @@ import (
 
 	"github.com/securecached/securecached/conn"
 	"github.com/securecached/securecached/diggi"
+	"github.com/securecached/securecached/diggi/netconn"
 	"github.com/securecached/securecached/diggi/posix"
 	"github.com/securecached/securecached/memcache"
 	"github.com/securecached/securecached/trust"
@@ -62,20 +63,17 @@ type Agent struct {
 	buf      []byte
 
 	nextID   int
-	sessions map[int]*session // plain sessions by fd
-	tlsConns map[int]*tlsSession
+	sessions map[int]*session    // plain sessions by fd
+	tlsConns map[int]*tlsSession // by fd, handshaking ones included
 
 	tlsConfig *tls.Config
-	tlsLn     closer
-	tlsWG     sync.WaitGroup
+	tlsWG     sync.WaitGroup // handshake goroutines
 
 	verbosity atomic.Uint32
 	curr      atomic.Int64
 	total     atomic.Uint64
 	stopTick  func()
 }
-
-type closer interface{ Close() error }
 
 // Init builds the engine from the agent's options and opens its Diggi port.
 func (a *Agent) Init(ctx *diggi.Context) error {
@@ -109,13 +107,7 @@ func (a *Agent) Init(ctx *diggi.Context) error {
 
 // Start listens and starts the engine's clock.
 func (a *Agent) Start(ctx *diggi.Context) error {
-	var err error
-	if a.tlsConfig != nil {
-		err = a.listenTLS()
-	} else {
-		err = a.listenPlain()
-	}
-	if err != nil {
+	if err := a.listen(); err != nil {
 		return fmt.Errorf("cache agent %s: %w", ctx.Info(), err)
 	}
 	// Timers come from outside the agent as messages (thesis §4: an
@@ -141,12 +133,11 @@ func (a *Agent) Stop(ctx *diggi.Context) {
 	for _, s := range a.sessions {
 		s.close()
 	}
-	if a.tlsLn != nil {
-		a.tlsLn.Close()
-	}
 	for _, t := range a.tlsConns {
-		t.nc.Close()
+		t.close()
 	}
+	// Handshake goroutines end once their sockets are gone; they need the
+	// baton to notice, so wait without it.
 	ctx.Scheduler().Block(a.tlsWG.Wait)
 }
 
@@ -179,4 +170,8 @@ func (a *Agent) logConn(id int, what string) {
 	if a.verbosity.Load() >= 2 {
 		a.ctx.Log().Info(fmt.Sprintf("<%d %s", id, what))
 	}
+}
+
+func (a *Agent) localAddr() netconn.Addr {
+	return netconn.Addr{Agent: a.ctx.ID(), Name: a.ctx.Info().String(), Port: a.as.port}
 }

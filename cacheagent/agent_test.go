@@ -85,7 +85,7 @@ func TestCacheAgentGomemcacheOverDiggi(t *testing.T) {
 type selector struct{ addr netconn.Addr }
 
 func (s selector) PickServer(string) (net.Addr, error) { return s.addr, nil }
-func (s selector) Each(f func(net.Addr) error) error  { return f(s.addr) }
+func (s selector) Each(f func(net.Addr) error) error   { return f(s.addr) }
 
 func TestCacheAgentYieldsAtReqsPerEvent(t *testing.T) {
 	st := newStack(t, stackOptions{args: "-R 1"})

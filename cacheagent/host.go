@@ -76,7 +76,7 @@ func (h *host) ServerSettings() conn.ServerSettings {
 func (h *host) Conns() []conn.ConnInfo {
 	a := h.a
 	now := a.engine.Now()
-	self := netconn.Addr{Agent: a.ctx.ID(), Name: a.ctx.Info().String(), Port: a.as.port}
+	self := a.localAddr()
 	out := []conn.ConnInfo{{ID: 0, Addr: "diggi:" + self.String(), State: "conn_listening"}}
 	var list []conn.ConnInfo
 	add := func(id int, peer string, c *conn.Conn) {
@@ -93,7 +93,9 @@ func (h *host) Conns() []conn.ConnInfo {
 		add(s.id, peer, s.c)
 	}
 	for _, t := range a.tlsConns {
-		add(t.id, "diggi:"+t.nc.RemoteAddr().String(), t.c)
+		if t.c != nil {
+			add(t.id, "diggi:"+t.sc.remote.String(), t.c)
+		}
 	}
 	sort.Slice(list, func(i, j int) bool { return list[i].ID < list[j].ID })
 	return append(out, list...)

@@ -29,7 +29,9 @@ type session struct {
 	closed bool
 }
 
-func (a *Agent) listenPlain() error {
+// listen opens the agent's port; TLS or not is decided per accepted
+// socket.
+func (a *Agent) listen() error {
 	fd, err := a.sys.Socket()
 	if err != nil {
 		return err
@@ -59,6 +61,10 @@ func (a *Agent) onAccept(fd int, _ posix.EvFlags) {
 		}
 		if err := a.sys.SetNonblock(nfd, true); err != nil {
 			a.sys.Close(nfd)
+			continue
+		}
+		if a.tlsConfig != nil {
+			a.startTLS(nfd)
 			continue
 		}
 		s := &session{a: a, fd: nfd}

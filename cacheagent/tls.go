@@ -1,124 +1,202 @@
 package cacheagent
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
-	"net"
 	"time"
 
 	"github.com/securecached/securecached/conn"
-	"github.com/securecached/securecached/diggi/netconn"
+	"github.com/securecached/securecached/diggi/posix"
 )
 
-// The TLS path (-Z). crypto/tls is ordinary blocking Go code, so each
-// client gets a goroutine that runs the TLS record layer WITHOUT the baton
-// over a diggi/netconn connection, and enters the agent (Scheduler.Run) only
-// to hand decrypted bytes to the state machine. Plaintext therefore exists
-// only inside this agent: the gateway and the router see TLS records.
+// The TLS path (-Z). TLS terminates here, inside the cache agent, so
+// plaintext exists only in this agent: the gateway and the router carry
+// records. The handshake (public-key work, possibly an RA-TLS certificate)
+// runs on a goroutine of its own, entering the agent per socket operation;
+// after it, the session is a posix-event state machine like the plaintext
+// one, with crypto/tls's record layer run under the baton over a
+// non-blocking sockConn. No goroutine per client, no baton hand-over per
+// request.
 
 // handshakeTimeout bounds a client that connects and never finishes the
-// handshake, so it cannot hold a goroutine forever.
+// handshake.
 const handshakeTimeout = 10 * time.Second
 
-// tlsSession is one TLS client.
+// tlsSession is one TLS client; touched only under the baton (and by its
+// handshake goroutine, which uses only sc and tc until it hands over).
 type tlsSession struct {
-	nc net.Conn
-	c  *conn.Conn
-	id int
+	a      *Agent
+	fd     int
+	id     int
+	c      *conn.Conn // nil until the handshake completes
+	sc     *sockConn
+	tc     *tls.Conn
+	cancel context.CancelFunc
+	rev    posix.Event
+	wev    posix.Event
+	more   bool
+	closed bool
 }
 
-func (a *Agent) listenTLS() error {
-	ln, err := netconn.Listen(a.sys, a.as.port)
+// startTLS begins a TLS session on an accepted socket (under the baton).
+func (a *Agent) startTLS(fd int) {
+	h, err := a.sys.Handle(fd)
 	if err != nil {
-		return err
+		a.sys.Close(fd)
+		return
 	}
-	a.tlsLn = ln
+	ctx, cancel := context.WithTimeout(context.Background(), handshakeTimeout)
+	sc := &sockConn{sys: a.sys, fd: fd, h: h, local: a.localAddr(), remote: diggiAddr(a.sys, fd), ctx: ctx}
+	t := &tlsSession{a: a, fd: fd, sc: sc, tc: tls.Server(sc, a.tlsConfig), cancel: cancel}
+	a.tlsConns[fd] = t
 	a.tlsWG.Add(1)
-	go a.acceptTLS(ln)
-	return nil
+	go t.handshake()
 }
 
-func (a *Agent) acceptTLS(ln net.Listener) {
+func (t *tlsSession) handshake() {
+	a := t.a
 	defer a.tlsWG.Done()
-	for {
-		nc, err := ln.Accept()
-		if err != nil {
-			if !errors.Is(err, net.ErrClosed) {
-				a.ctx.Log().Warn("tls accept failed", "err", err)
-			}
+	err := t.tc.HandshakeContext(t.sc.ctx)
+	t.cancel()
+	a.ctx.Scheduler().Run(func() {
+		if t.closed {
 			return
 		}
-		a.tlsWG.Add(1)
-		go a.serveTLS(nc)
-	}
-}
-
-// serveTLS runs one client: handshake, then read records, feed the state
-// machine under the baton, write its output back as records.
-func (a *Agent) serveTLS(nc net.Conn) {
-	defer a.tlsWG.Done()
-	defer nc.Close()
-	tc := tls.Server(nc, a.tlsConfig)
-	nc.SetDeadline(time.Now().Add(handshakeTimeout))
-	if err := tc.Handshake(); err != nil {
-		if a.verbosity.Load() >= 1 {
-			a.ctx.Log().Warn("tls handshake failed", "err", err)
+		if err != nil {
+			if a.verbosity.Load() >= 1 {
+				a.ctx.Log().Warn("tls handshake failed", "err", err)
+			}
+			t.close()
+			return
 		}
-		return
-	}
-	nc.SetDeadline(time.Time{})
-
-	t := &tlsSession{nc: nc}
-	sched := a.ctx.Scheduler()
-	if sched.Run(func() {
+		t.sc.evented = true
 		t.c, t.id = a.newConn()
-		a.tlsConns[t.id] = t
-	}) != nil {
-		return
-	}
-	defer sched.Run(func() {
-		delete(a.tlsConns, t.id)
-		a.endConn(t.c, t.id)
-	})
-	buf := make([]byte, readBufSize)
-	for {
-		n, err := tc.Read(buf)
-		if n > 0 {
-			var more bool
-			if sched.Run(func() { more = t.c.Feed(buf[:n]) }) != nil {
-				return
-			}
-			if !a.deliverTLS(tc, t, more) {
-				return
-			}
-		}
-		if err != nil {
+		a.sys.EventSet(&t.rev, t.fd, posix.EvRead|posix.EvPersist, func(int, posix.EvFlags) { t.onRead() })
+		a.sys.EventSet(&t.wev, t.fd, posix.EvWrite|posix.EvPersist, func(int, posix.EvFlags) { t.onWrite() })
+		if err := a.sys.EventAdd(&t.rev); err != nil {
+			t.close()
 			return
 		}
+		// The client may have sent requests right behind its Finished.
+		t.onRead()
+	})
+}
+
+// onRead decrypts and feeds whatever has arrived, until the socket would
+// block or the session has to pause (output waiting, -R yield, close).
+func (t *tlsSession) onRead() {
+	buf := t.a.buf
+	for !t.closed {
+		n, err := t.tc.Read(buf)
+		if n > 0 {
+			t.a.logInput(t.id, buf[:n])
+			if !t.flush(t.c.Feed(buf[:n])) {
+				return
+			}
+			continue
+		}
+		var wb wouldBlock
+		if err != nil && !errors.As(err, &wb) {
+			t.close() // EOF, alert, bad record
+		}
+		return
 	}
 }
 
-// deliverTLS writes the state machine's output (outside the baton: Output
-// and Sent touch only this connection), resuming it after -R yields. It
-// returns false when the connection must close.
-func (a *Agent) deliverTLS(tc *tls.Conn, t *tlsSession, more bool) bool {
-	sched := a.ctx.Scheduler()
-	for {
-		if out := t.c.Output(); len(out) > 0 {
-			n, err := tc.Write(out)
-			t.c.Sent(n)
-			if err != nil {
-				return false
-			}
-		}
-		if t.c.Closed() {
+// flush encrypts the state machine's output; it reports whether reading
+// may go on.
+func (t *tlsSession) flush(more bool) bool {
+	t.more = more
+	for out := t.c.Output(); len(out) > 0; out = t.c.Output() {
+		n, err := t.tc.Write(out)
+		t.c.Sent(n)
+		if err != nil {
+			t.close()
 			return false
 		}
-		if !more {
-			return true
+	}
+	sys := t.a.sys
+	if len(t.sc.pending) > 0 {
+		// The client's window is full: stop decrypting input until the
+		// records already made have gone out.
+		sys.EventDel(&t.rev)
+		if err := sys.EventAdd(&t.wev); err != nil {
+			t.close()
 		}
-		if sched.Run(func() { more = t.c.Process() }) != nil {
-			return false
+		return false
+	}
+	if t.c.Closed() {
+		t.close()
+		return false
+	}
+	if more {
+		sys.EventDel(&t.rev)
+		if err := t.a.ctx.Scheduler().Schedule(t.resume); err != nil {
+			t.close()
 		}
+		return false
+	}
+	return true
+}
+
+func (t *tlsSession) onWrite() {
+	if t.closed {
+		return
+	}
+	done, err := t.sc.flush()
+	if err != nil {
+		t.close()
+		return
+	}
+	if !done {
+		return
+	}
+	t.a.sys.EventDel(&t.wev)
+	if t.c.Closed() {
+		t.close()
+		return
+	}
+	if t.more {
+		if err := t.a.ctx.Scheduler().Schedule(t.resume); err != nil {
+			t.close()
+		}
+		return
+	}
+	t.reading()
+}
+
+func (t *tlsSession) resume() {
+	if t.closed {
+		return
+	}
+	if t.flush(t.c.Process()) {
+		t.reading()
+	}
+}
+
+// reading re-arms the read event and consumes what crypto/tls or the
+// socket already hold (no event would announce bytes already buffered).
+func (t *tlsSession) reading() {
+	if err := t.a.sys.EventAdd(&t.rev); err != nil {
+		t.close()
+		return
+	}
+	t.onRead()
+}
+
+func (t *tlsSession) close() {
+	if t.closed {
+		return
+	}
+	t.closed = true
+	t.cancel()
+	sys := t.a.sys
+	sys.EventDel(&t.rev)
+	sys.EventDel(&t.wev)
+	sys.Close(t.fd)
+	delete(t.a.tlsConns, t.fd)
+	if t.c != nil {
+		t.a.endConn(t.c, t.id)
 	}
 }

@@ -90,6 +90,9 @@ func BenchmarkServerGetSet95_5_1KB64Conns(b *testing.B) {
 
 // BenchmarkServerRoundTripGet1KB is one client doing get after get: the
 // latency of a request through each relay, with no concurrency to hide it.
+// Client and server share this process's scheduler, which favours the
+// goroutine relay (one Go netpoller wakes both ends, often without a thread
+// switch); bench/memcaslap.sh measures with an external client.
 func BenchmarkServerRoundTripGet1KB(b *testing.B) {
 	for _, relay := range relays {
 		b.Run(relay, func(b *testing.B) {

@@ -8,11 +8,14 @@ import (
 	"time"
 )
 
-// The relay is the untrusted half of the server: it owns the sockets, the
+// A relay is the untrusted half of the server: it owns the sockets, the
 // connection limit and idle timeouts, and moves bytes between a socket and
-// the cache agent's Session. It never parses a request, so the next step
-// (a Diggi gateway agent in front of a trusted cache agent) replaces only
-// this file.
+// the cache agent's Session. It never parses a request, so a Diggi gateway
+// agent in front of a trusted cache agent can take its place without
+// touching Cache or Session. This file holds what both relays share and
+// the portable one (a goroutine per client on any net.Listener, which is
+// also what runs over Diggi sockets, since they implement net.Conn);
+// relay_epoll_linux.go holds the fast path for kernel sockets.
 
 // readBufSize is each connection's read buffer, memcached's 16 KB.
 const readBufSize = 16 << 10
@@ -57,11 +60,6 @@ func (s *Server) unregister(c *client) {
 	<-s.slots
 	s.log.connClosed(c.id)
 }
-
-// goroutineRelay is the portable relay: a goroutine per client on any
-// net.Listener. It is the shape that runs over Diggi's sockets, which
-// implement net.Conn; relay_epoll_linux.go is the fast path for kernel
-// sockets.
 
 // acceptLoop accepts on one listener until Shutdown, enforcing -c, and
 // hands each client to a relay.
@@ -112,6 +110,7 @@ func (s *Server) acceptLoop(l net.Listener, handoff func(net.Conn)) {
 	}
 }
 
+// startClient is the goroutine relay's handoff: one goroutine per client.
 func (s *Server) startClient(nc net.Conn) {
 	c := &client{
 		id:     s.nextID.Add(1),
