@@ -104,12 +104,21 @@ func (t *tlsSession) onRead() {
 	}
 }
 
+// maxPending bounds the encrypted bytes a session holds for a client whose
+// window is full: the rest of a reply waits, unencrypted, in the state
+// machine's own output until they have gone out.
+const maxPending = 256 << 10
+
+// tlsChunk is how much output one record batch takes; crypto/tls splits it
+// into records of at most 16 KB.
+const tlsChunk = 64 << 10
+
 // flush encrypts the state machine's output; it reports whether reading
 // may go on.
 func (t *tlsSession) flush(more bool) bool {
 	t.more = more
-	for out := t.c.Output(); len(out) > 0; out = t.c.Output() {
-		n, err := t.tc.Write(out)
+	for out := t.c.Output(); len(out) > 0 && len(t.sc.pending) < maxPending; out = t.c.Output() {
+		n, err := t.tc.Write(out[:min(len(out), tlsChunk)])
 		t.c.Sent(n)
 		if err != nil {
 			t.close()
@@ -117,7 +126,7 @@ func (t *tlsSession) flush(more bool) bool {
 		}
 	}
 	sys := t.a.sys
-	if len(t.sc.pending) > 0 {
+	if len(t.sc.pending) > 0 || len(t.c.Output()) > 0 {
 		// The client's window is full: stop decrypting input until the
 		// records already made have gone out.
 		sys.EventDel(&t.rev)
@@ -153,17 +162,9 @@ func (t *tlsSession) onWrite() {
 		return
 	}
 	t.a.sys.EventDel(&t.wev)
-	if t.c.Closed() {
-		t.close()
-		return
+	if t.flush(t.more) {
+		t.reading()
 	}
-	if t.more {
-		if err := t.a.ctx.Scheduler().Schedule(t.resume); err != nil {
-			t.close()
-		}
-		return
-	}
-	t.reading()
 }
 
 func (t *tlsSession) resume() {

@@ -11,6 +11,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"io"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -175,5 +176,83 @@ func TestCacheAgentTLSCanary(t *testing.T) {
 				t.Fatalf("canary seen by the router tap = %v, want %v", seen, tc.wantSeen)
 			}
 		})
+	}
+}
+
+// TestCacheAgentTLSBackpressureAndYields drives the evented TLS session
+// through its pauses: replies larger than the window (output held back,
+// input paused) and -R yields with a pipeline buffered inside crypto/tls.
+func TestCacheAgentTLSBackpressureAndYields(t *testing.T) {
+	certFile, keyFile, pool := writeSelfSigned(t)
+	st := newStack(t, stackOptions{trusted: true, tls: true,
+		args: "-R 1 -I 2m -o ssl_chain_cert=" + certFile + ",ssl_key=" + keyFile})
+	tc := tls.Client(st.dial(t), &tls.Config{RootCAs: pool, ServerName: "localhost"})
+	defer tc.Close()
+	tc.SetDeadline(time.Now().Add(20 * time.Second))
+	r := bufio.NewReader(tc)
+	val := bytes.Repeat([]byte("0123456789"), 150_000)
+	roundTrip(t, tc, r, "set big 0 0 "+itoa(len(val))+"\r\n"+string(val)+"\r\n", "STORED\r\n")
+	roundTrip(t, tc, r, "set k 0 0 1\r\nx\r\n", "STORED\r\n")
+	// One write: 4 big gets and 100 small ones, all yielding at -R 1.
+	req := bytes.Repeat([]byte("get big\r\n"), 4)
+	req = append(req, bytes.Repeat([]byte("get k\r\n"), 100)...)
+	if _, err := tc.Write(req); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // let the agent fill the window
+	hdr := "VALUE big 0 " + itoa(len(val)) + "\r\n"
+	for range 4 {
+		got := make([]byte, len(hdr)+len(val)+len("\r\nEND\r\n"))
+		if _, err := io.ReadFull(r, got); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got[len(hdr):len(hdr)+len(val)], val) {
+			t.Fatal("big value damaged")
+		}
+	}
+	small := bytes.Repeat([]byte("VALUE k 0 1\r\nx\r\nEND\r\n"), 100)
+	got := make([]byte, len(small))
+	if _, err := io.ReadFull(r, got); err != nil || !bytes.Equal(got, small) {
+		t.Fatalf("small replies: %v", err)
+	}
+}
+
+// TestCacheAgentTLSClientsVanish: clients that drop mid-handshake or
+// mid-request leave nothing behind.
+func TestCacheAgentTLSClientsVanish(t *testing.T) {
+	certFile, keyFile, pool := writeSelfSigned(t)
+	st := newStack(t, stackOptions{tls: true, args: "-o ssl_chain_cert=" + certFile + ",ssl_key=" + keyFile})
+	var wg sync.WaitGroup
+	for i := range 60 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := st.dial(t)
+			switch i % 3 {
+			case 0: // garbage instead of a ClientHello
+				c.Write([]byte("GET / HTTP/1.0\r\n\r\n"))
+				c.Close()
+			case 1: // handshake, half a request, gone
+				tc := tls.Client(c, &tls.Config{RootCAs: pool, ServerName: "localhost"})
+				tc.SetDeadline(time.Now().Add(10 * time.Second))
+				if tc.Handshake() == nil {
+					tc.Write([]byte("set x 0 0 100\r\nabc"))
+				}
+				c.Close()
+			default: // connect and leave
+				c.Close()
+			}
+		}()
+	}
+	wg.Wait()
+	deadline := time.Now().Add(10 * time.Second)
+	for st.agent.CurrConnections() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d TLS sessions still open", st.agent.CurrConnections())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := tlsRoundTrips(t, st, &tls.Config{RootCAs: pool, ServerName: "localhost"}, "still serving"); err != nil {
+		t.Fatal(err)
 	}
 }

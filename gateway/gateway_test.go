@@ -5,12 +5,14 @@ import (
 	"bytes"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -248,4 +250,23 @@ func TestGatewayRejectsBadOptions(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestGatewayBackendRefuses: when the cache agent does not listen, each
+// client is closed at once and its slot freed.
+func TestGatewayBackendRefuses(t *testing.T) {
+	forEachRelay(t, func(t *testing.T, relay string) {
+		st := newStack(t, stackOptions{relay: relay, backend: "cache:9999", gwArgs: "-c 1"})
+		for range 3 {
+			c := st.dial(t)
+			got, err := io.ReadAll(c)
+			if err != nil && !errors.Is(err, syscall.ECONNRESET) {
+				t.Fatal(err)
+			}
+			if len(got) != 0 {
+				t.Fatalf("got %q from a gateway without a backend", got)
+			}
+			waitFor(t, "slot to free", func() bool { return st.gw.Conns() == 0 })
+		}
+	})
 }

@@ -42,6 +42,7 @@ type stackOptions struct {
 	tap       func(Direction, []byte)
 	router    diggi.Router
 	relay     string // -o relay=...
+	backend   string // default cache:11211
 }
 
 // forEachRelay runs fn against both relays.
@@ -70,6 +71,9 @@ func newStack(t *testing.T, o stackOptions) *stack {
 		args += " -o relay=" + o.relay
 	}
 	gwOpts := diggi.Options{OptArgs: args, OptBackend: "cache:11211"}
+	if o.backend != "" {
+		gwOpts[OptBackend] = o.backend
+	}
 	if o.listen != "-" {
 		gwOpts[OptListen] = "127.0.0.1:0"
 		if o.listen != "" {

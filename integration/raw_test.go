@@ -104,3 +104,16 @@ func TestRawBinary(t *testing.T) {
 		}
 	})
 }
+
+// TestMetaAppendVivify checks ms in append mode with N<ttl>: current
+// protocol.txt says a miss creates the item from the data. Debian's 1.6.18
+// predates that and answers NS, so this runs against securecached only.
+func TestMetaAppendVivify(t *testing.T) {
+	s := testenv.StartSecurecached(t)
+	c := s.Dial(t)
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	r := bufio.NewReader(c)
+	exchange(t, c, r, "ms absent 1 MA N30\r\n9\r\n", "HD\r\n")
+	exchange(t, c, r, "mg absent v\r\n", "VA 1\r\n9\r\n")
+	exchange(t, c, r, "ms absent 1 MA N30\r\n8\r\nmg absent v\r\n", "HD\r\nVA 2\r\n98\r\n")
+}

@@ -2,10 +2,12 @@ package trust
 
 import (
 	"crypto/ed25519"
+	"crypto/sha256"
 	"crypto/subtle"
 	"crypto/x509"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 )
 
@@ -95,7 +97,7 @@ func NewVerifier(p Policy, opts ...VerifierOption) (*Verifier, error) {
 		for _, c := range p.SimRoots {
 			pool.AddCert(c)
 		}
-		v.checkers[BackendSim] = simChecker{roots: pool}
+		v.checkers[BackendSim] = simChecker{roots: pool, known: &chainCache{}}
 	}
 	for _, o := range opts {
 		o(v)
@@ -154,7 +156,10 @@ func (v *Verifier) Verify(ev *Evidence, want ReportData) (*Claims, error) {
 
 // simChecker verifies sim evidence: the platform certificate chains to a
 // configured simulation root and the platform key signed the evidence.
-type simChecker struct{ roots *x509.CertPool }
+type simChecker struct {
+	roots *x509.CertPool
+	known *chainCache
+}
 
 func (c simChecker) CheckSignature(ev *Evidence, now time.Time) error {
 	if !ev.Simulated {
@@ -162,23 +167,82 @@ func (c simChecker) CheckSignature(ev *Evidence, now time.Time) error {
 		// claims otherwise is forged or broken.
 		return fmt.Errorf("%w: sim evidence not marked simulated", ErrBadSignature)
 	}
-	cert, err := x509.ParseCertificate(ev.PlatformCert)
+	pub, err := c.platformKey(ev.PlatformCert, now)
 	if err != nil {
-		return fmt.Errorf("%w: platform certificate: %v", ErrBadSignature, err)
-	}
-	if _, err := cert.Verify(x509.VerifyOptions{
-		Roots:       c.roots,
-		CurrentTime: now,
-		KeyUsages:   []x509.ExtKeyUsage{x509.ExtKeyUsageAny},
-	}); err != nil {
-		return fmt.Errorf("%w: platform certificate: %v", ErrBadSignature, err)
-	}
-	pub, ok := cert.PublicKey.(ed25519.PublicKey)
-	if !ok {
-		return fmt.Errorf("%w: platform key is %T, want ed25519", ErrBadSignature, cert.PublicKey)
+		return err
 	}
 	if !ed25519.Verify(pub, ev.SignedBytes(), ev.Signature) {
 		return ErrBadSignature
 	}
 	return nil
+}
+
+// platformKey returns the platform's public key once its certificate has
+// been verified against the roots. A platform signs many reports, so a
+// verified chain is remembered (by the certificate's hash, with its
+// validity window, which is checked again on every use).
+func (c simChecker) platformKey(der []byte, now time.Time) (ed25519.PublicKey, error) {
+	id := sha256.Sum256(der)
+	if v, ok := c.known.get(id); ok && !now.Before(v.notBefore) && !now.After(v.notAfter) {
+		return v.key, nil
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, fmt.Errorf("%w: platform certificate: %v", ErrBadSignature, err)
+	}
+	chains, err := cert.Verify(x509.VerifyOptions{
+		Roots:       c.roots,
+		CurrentTime: now,
+		KeyUsages:   []x509.ExtKeyUsage{x509.ExtKeyUsageAny},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: platform certificate: %v", ErrBadSignature, err)
+	}
+	pub, ok := cert.PublicKey.(ed25519.PublicKey)
+	if !ok {
+		return nil, fmt.Errorf("%w: platform key is %T, want ed25519", ErrBadSignature, cert.PublicKey)
+	}
+	v := verifiedPlatform{key: pub, notBefore: cert.NotBefore, notAfter: cert.NotAfter}
+	for _, chain := range chains {
+		for _, link := range chain {
+			if link.NotBefore.After(v.notBefore) {
+				v.notBefore = link.NotBefore
+			}
+			if link.NotAfter.Before(v.notAfter) {
+				v.notAfter = link.NotAfter
+			}
+		}
+	}
+	c.known.put(id, v)
+	return pub, nil
+}
+
+type verifiedPlatform struct {
+	key                 ed25519.PublicKey
+	notBefore, notAfter time.Time // the intersection of the chain's validity
+}
+
+// chainCache remembers verified platform certificates; it is bounded and
+// simply starts over when full.
+type chainCache struct {
+	mu sync.Mutex
+	m  map[[32]byte]verifiedPlatform
+}
+
+const chainCacheSize = 256
+
+func (c *chainCache) get(id [32]byte) (verifiedPlatform, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, ok := c.m[id]
+	return v, ok
+}
+
+func (c *chainCache) put(id [32]byte, v verifiedPlatform) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= chainCacheSize {
+		c.m = map[[32]byte]verifiedPlatform{}
+	}
+	c.m[id] = v
 }

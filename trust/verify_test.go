@@ -116,3 +116,37 @@ func TestVerifyBytesMalformed(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestVerifyChainCache checks that a remembered platform chain still gets
+// its validity window and the evidence signature checked on every use.
+func TestVerifyChainCache(t *testing.T) {
+	w := newTestWorld(t)
+	spec := testSpec("cache", "")
+	enc := w.launch(t, spec)
+	clock := time.Now()
+	v, err := NewVerifier(Policy{Signers: []Signer{spec.Signer}, AllowSimulated: true, SimRoots: w.roots()},
+		WithClock(func() time.Time { return clock }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rd := BindKey(PurposeChannel, []byte("k"), [32]byte{1})
+	for range 2 { // cold, then cached
+		ev, _ := enc.Attest(rd)
+		if _, err := v.Verify(ev, rd); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ev, _ := enc.Attest(rd)
+	ev.Signature[0] ^= 1
+	if _, err := v.Verify(ev, rd); !errors.Is(err, ErrBadSignature) {
+		t.Fatalf("bad signature with a cached chain: %v", err)
+	}
+	// Long after the platform certificate expired, fresh evidence from
+	// the same platform is refused even though its chain was cached.
+	clock = w.platform.Certificate().NotAfter.Add(24 * time.Hour)
+	w.backend.now = func() time.Time { return clock }
+	ev, _ = w.launch(t, spec).Attest(rd)
+	if _, err := v.Verify(ev, rd); !errors.Is(err, ErrBadSignature) {
+		t.Fatalf("expired platform certificate: %v", err)
+	}
+}

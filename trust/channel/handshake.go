@@ -18,10 +18,7 @@ const (
 	typeData byte = 16
 )
 
-var (
-	cipherSuite = noise.NewCipherSuite(noise.DH25519, noise.CipherAESGCM, noise.HashSHA256)
-	prologue    = []byte("diggi-channel-v1")
-)
+var prologue = []byte("diggi-channel-v1")
 
 // maxHandshakeMsg bounds handshake input (evidence is a few hundred bytes).
 const maxHandshakeMsg = 32 << 10
@@ -50,6 +47,8 @@ func newHandshake(cfg Config, initiator bool) (*Handshake, error) {
 		rng = rand.Reader
 	}
 	cfg.Rand = rng
+	// Noise_XX_25519_AESGCM_SHA256, with DH on crypto/ecdh (see dh.go).
+	cipherSuite := noise.NewCipherSuite(&x25519{}, noise.CipherAESGCM, noise.HashSHA256)
 	// A static key per handshake: the evidence, not key continuity, is
 	// what identifies the agent, and a fresh key limits what one leaked
 	// key exposes.
