@@ -48,7 +48,7 @@ type stackOptions struct {
 	router  diggi.Router
 }
 
-func newStack(t *testing.T, o stackOptions) *stack {
+func newStack(t testing.TB, o stackOptions) *stack {
 	t.Helper()
 	root, err := trust.NewSimRoot()
 	if err != nil {
@@ -113,7 +113,7 @@ func newStack(t *testing.T, o stackOptions) *stack {
 }
 
 // dial connects the client agent to the cache agent.
-func (st *stack) dial(t *testing.T) *netconn.Conn {
+func (st *stack) dial(t testing.TB) *netconn.Conn {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

@@ -1,6 +1,7 @@
 package cacheagent
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"syscall"
@@ -169,8 +170,24 @@ func (s *session) close() {
 	s.a.endConn(s.c, s.id)
 }
 
+// logInput logs, at -vvv, the request lines of what a client sent (first
+// 200 bytes of each line; binary requests as a length), as memcached does.
 func (a *Agent) logInput(id int, p []byte) {
-	if a.verbosity.Load() >= 3 {
-		a.ctx.Log().Debug(fmt.Sprintf("<%d read %d bytes", id, len(p)))
+	if a.verbosity.Load() < 3 {
+		return
+	}
+	if len(p) > 0 && p[0] == 0x80 {
+		a.ctx.Log().Debug(fmt.Sprintf("<%d binary request bytes=%d", id, len(p)))
+		return
+	}
+	for _, line := range bytes.Split(p, []byte("\n")) {
+		line = bytes.TrimSuffix(line, []byte("\r"))
+		if len(line) == 0 {
+			continue
+		}
+		if len(line) > 200 {
+			line = line[:200]
+		}
+		a.ctx.Log().Debug(fmt.Sprintf("<%d %q", id, line))
 	}
 }

@@ -99,6 +99,11 @@ func (t *tlsSession) onRead() {
 		var wb wouldBlock
 		if err != nil && !errors.As(err, &wb) {
 			t.close() // EOF, alert, bad record
+			return
+		}
+		// crypto/tls may have answered something itself (a KeyUpdate).
+		if t.sc.unsent() > 0 {
+			t.flush(t.more)
 		}
 		return
 	}
@@ -117,16 +122,26 @@ const tlsChunk = 64 << 10
 // may go on.
 func (t *tlsSession) flush(more bool) bool {
 	t.more = more
-	for out := t.c.Output(); len(out) > 0 && len(t.sc.pending) < maxPending; out = t.c.Output() {
+	for out := t.c.Output(); len(out) > 0 && t.sc.unsent() < maxPending; out = t.c.Output() {
 		n, err := t.tc.Write(out[:min(len(out), tlsChunk)])
 		t.c.Sent(n)
 		if err != nil {
 			t.close()
 			return false
 		}
+		if t.sc.unsent() >= tlsChunk {
+			if _, err := t.sc.flush(); err != nil {
+				t.close()
+				return false
+			}
+		}
+	}
+	if _, err := t.sc.flush(); err != nil {
+		t.close()
+		return false
 	}
 	sys := t.a.sys
-	if len(t.sc.pending) > 0 || len(t.c.Output()) > 0 {
+	if t.sc.unsent() > 0 || len(t.c.Output()) > 0 {
 		// The client's window is full: stop decrypting input until the
 		// records already made have gone out.
 		sys.EventDel(&t.rev)

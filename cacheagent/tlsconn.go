@@ -18,8 +18,8 @@ import (
 // events, and sockConn never blocks: a read with nothing buffered fails
 // with errWouldBlock, which crypto/tls treats as temporary (it keeps a
 // partial record and lets the next Read continue), and writes always
-// succeed, keeping what the client's window cannot take in pending until
-// the write event drains it.
+// succeed into pending, which the session flushes once per batch of output
+// and, when the client's window is full, from the write event.
 type sockConn struct {
 	sys     *posix.Sys
 	fd      int
@@ -27,7 +27,8 @@ type sockConn struct {
 	local   net.Addr
 	remote  net.Addr
 	evented bool   // under the baton, non-blocking (after the handshake)
-	pending []byte // evented writes not yet taken by the socket
+	pending []byte // evented writes not yet taken by the socket, from sent on
+	sent    int
 	ctx     context.Context
 }
 
@@ -43,6 +44,11 @@ func (wouldBlock) Temporary() bool { return true }
 
 func (c *sockConn) Read(p []byte) (int, error) {
 	if c.evented {
+		// Ask first: every drained read would otherwise end in an EAGAIN
+		// error value built for nothing.
+		if c.sys.PollFD(c.fd)&(posix.PollIn|posix.PollHup|posix.PollErr|posix.PollNval) == 0 {
+			return 0, errWouldBlock
+		}
 		n, err := c.sys.Read(c.fd, p)
 		if errors.Is(err, syscall.EAGAIN) {
 			return 0, errWouldBlock
@@ -54,13 +60,8 @@ func (c *sockConn) Read(p []byte) (int, error) {
 
 func (c *sockConn) Write(p []byte) (int, error) {
 	if c.evented {
-		if len(c.pending) == 0 {
-			n, err := c.sys.Write(c.fd, p)
-			if err != nil && !errors.Is(err, syscall.EAGAIN) {
-				return n, err
-			}
-			p = p[n:]
-		}
+		// Collect the records of one reply and let the session flush them
+		// together: one Diggi message per batch of output, not per record.
 		c.pending = append(c.pending, p...)
 		return len(p), nil
 	}
@@ -75,11 +76,12 @@ func (c *sockConn) Write(p []byte) (int, error) {
 	return total, nil
 }
 
-// flush writes pending bytes; it reports whether all went out.
+// flush writes pending bytes; it reports whether all went out. The
+// buffer is kept for reuse once empty.
 func (c *sockConn) flush() (bool, error) {
-	for len(c.pending) > 0 {
-		n, err := c.sys.Write(c.fd, c.pending)
-		c.pending = c.pending[n:]
+	for c.sent < len(c.pending) {
+		n, err := c.sys.Write(c.fd, c.pending[c.sent:])
+		c.sent += n
 		if err != nil {
 			if errors.Is(err, syscall.EAGAIN) {
 				return false, nil
@@ -87,9 +89,12 @@ func (c *sockConn) flush() (bool, error) {
 			return false, err
 		}
 	}
-	c.pending = nil
+	c.pending, c.sent = c.pending[:0], 0
 	return true, nil
 }
+
+// unsent is how many pending bytes wait for the client's window.
+func (c *sockConn) unsent() int { return len(c.pending) - c.sent }
 
 // blocking runs a non-blocking socket op under the baton, waiting without
 // it while the op would block (the handshake goroutine).

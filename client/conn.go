@@ -23,10 +23,10 @@ type conn struct {
 	maxBody int
 	codec   codec
 
-	wmu sync.Mutex // serialises writes; a request's bytes never interleave
-	buf []byte
-
 	mu      sync.Mutex
+	out     []byte           // requests queued, not yet written
+	spare   []byte           // the other of two alternating write buffers
+	writing bool             // a sender is writing out; it writes queued requests too
 	pending map[uint32]*call // binary: calls by opaque
 	queue   []*call          // text, meta: calls in request order
 	opaque  uint32
@@ -62,13 +62,14 @@ func (c *conn) broken() bool {
 	return c.err != nil
 }
 
-// send registers a call and writes its request. Registering and writing
-// happen under one lock, so the queue's order is the wire's order.
+// send registers a call and queues its request for writing. Registering
+// and queueing happen under one lock, so the queue's order is the wire's
+// order. Requests are write-combined: the first sender writes, and keeps
+// writing whatever other senders queued meanwhile before it returns, so
+// pipelined requests share writes (one Diggi message or TCP segment
+// instead of one each) while a lone request is written at once.
 func (c *conn) send(ctx context.Context, req *request) (*call, error) {
 	cl := &call{req: req, done: make(chan struct{})}
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-
 	c.mu.Lock()
 	if c.err != nil {
 		err := c.err
@@ -77,39 +78,61 @@ func (c *conn) send(ctx context.Context, req *request) (*call, error) {
 	}
 	c.opaque++
 	op := c.opaque
-	buf, err := c.codec.appendRequest(c.buf[:0], req, op)
+	out, err := c.codec.appendRequest(c.out, req, op)
 	if err != nil {
 		c.mu.Unlock()
 		return nil, err
 	}
-	c.buf = buf
+	c.out = out
 	if c.codec.ordered() {
 		c.queue = append(c.queue, cl)
 	} else {
 		c.pending[op] = cl
 	}
 	c.inflight.Add(1)
+	if c.writing {
+		// The writing sender writes this request before it returns; a
+		// failed write fails every call, this one included.
+		c.mu.Unlock()
+		return cl, nil
+	}
+	c.writing = true
+	for len(c.out) > 0 && c.err == nil {
+		buf := c.out
+		c.out = c.spare[:0]
+		c.mu.Unlock()
+		err := c.write(ctx, buf)
+		c.mu.Lock()
+		c.spare = nil
+		if cap(buf) <= 64<<10 {
+			c.spare = buf[:0] // do not pin a large value's buffer
+		}
+		if err != nil {
+			c.writing = false
+			c.mu.Unlock()
+			c.fail(err)
+			return nil, err
+		}
+	}
+	c.writing = false
 	c.mu.Unlock()
+	return cl, nil
+}
 
-	// A stalled server must not hold the writer forever, even for an
-	// asynchronous call whose context has no deadline.
+// write writes buf whole. A stalled server must not hold the writer
+// forever, even for an asynchronous call whose context has no deadline.
+func (c *conn) write(ctx context.Context, buf []byte) error {
 	dl, ok := ctx.Deadline()
 	if !ok {
 		dl = time.Now().Add(c.srv.cl.cfg.Timeout)
 	}
 	if err := c.nc.SetWriteDeadline(dl); err != nil {
-		c.fail(fmt.Errorf("%w: %w", ErrConnBroken, err))
-		return nil, err
+		return fmt.Errorf("%w: %w", ErrConnBroken, err)
 	}
-	if _, err := c.nc.Write(c.buf); err != nil {
-		err = fmt.Errorf("%w: write to %s: %w", ErrConnBroken, c.srv.cfg.Addr, err)
-		c.fail(err)
-		return nil, err
+	if _, err := c.nc.Write(buf); err != nil {
+		return fmt.Errorf("%w: write to %s: %w", ErrConnBroken, c.srv.cfg.Addr, err)
 	}
-	if cap(c.buf) > 64<<10 {
-		c.buf = nil // do not pin a large value's buffer
-	}
-	return cl, nil
+	return nil
 }
 
 // wait blocks until the call completes or ctx ends. A call abandoned on

@@ -15,6 +15,9 @@ type endpoint struct {
 	out   *ring // agent → router; producer: baton holder, consumer: mover
 	mover *mover
 	drain func() // schedules the agent's drain task when armed is won
+	// inline dispatches a Call's response on the delivering goroutine
+	// when the agent is idle (see Manager.deliverInline); nil for none.
+	inline func() bool
 
 	inReady       atomic.Bool // listed in mover.ready
 	moverWaiting  atomic.Bool // the mover waits for room in in
@@ -24,9 +27,18 @@ type endpoint struct {
 	armed         atomic.Bool   // a drain task is scheduled or running
 	gone          atomic.Bool   // detached: deliveries fail
 
+	// routed counts the messages of out the mover has routed; when it
+	// equals out's tail nothing the agent sent is still on its way, so a
+	// direct delivery cannot overtake one.
+	routed atomic.Uint64
+
+	// inMu serialises the producers of in: the mover and senders
+	// delivering directly. overflow is under it too.
+	inMu     sync.Mutex
+	overflow []*Message // forwarded while in was full
+
 	blocked   []*endpoint // mover: sources waiting for room in in
 	blockedOn *endpoint   // mover: the destination this source waits for
-	overflow  []*Message  // mover: forwarded while in was full
 	touched   bool        // mover: received messages this round
 }
 
@@ -51,6 +63,44 @@ func (e *endpoint) pushOut(m *Message) bool {
 	return true
 }
 
+// pushIn delivers m to the inbound queue, or to the overflow list behind
+// earlier messages when the queue is full (only the mover does that).
+func (e *endpoint) pushIn(m *Message) {
+	e.inMu.Lock()
+	if len(e.overflow) > 0 || !e.in.push(m) {
+		e.overflow = append(e.overflow, m)
+		e.moverWaiting.Store(true)
+	}
+	e.inMu.Unlock()
+}
+
+// tryDirect is the routing step done by the sender itself, for an
+// instance with the default router: when every message the sender queued
+// before has been routed, and the destination has room, m goes straight
+// into the destination's inbound queue. That saves the mover's wake-up
+// and a goroutine hand-off on every uncontended message, and keeps
+// per-sender FIFO order (a message still in out, or in the destination's
+// overflow, makes the sender use the queue). Called under the sender's
+// baton; false means m is still the caller's.
+func (e *endpoint) tryDirect(m *Message) bool {
+	if !e.mover.direct || e.routed.Load() != e.out.tail.Load() {
+		return false
+	}
+	dst := e.mover.lookup(m.Dst)
+	if dst == nil || dst.gone.Load() {
+		return false // the mover bounces it
+	}
+	// m belongs to the receiver once pushed: decide before.
+	callResponse := isCallResponse(m)
+	dst.inMu.Lock()
+	ok := len(dst.overflow) == 0 && dst.in.push(m)
+	dst.inMu.Unlock()
+	if ok && !(callResponse && dst.inline != nil && dst.inline()) {
+		dst.notify()
+	}
+	return ok
+}
+
 // notify makes sure a drain task will look at the inbound queue.
 func (e *endpoint) notify() {
 	if !e.armed.Load() && e.armed.CompareAndSwap(false, true) {
@@ -59,10 +109,13 @@ func (e *endpoint) notify() {
 }
 
 // popIn takes the next inbound message and tells a waiting mover there is
-// room again.
+// room again once the queue is down to half: the mover then refills it in
+// one batch instead of trading one message per wake-up with the receiver
+// (which would keep a slow receiver, one that decrypts, in lockstep with
+// the mover and its sender).
 func (e *endpoint) popIn() *Message {
 	m := e.in.pop()
-	if m != nil && e.moverWaiting.Load() && e.moverWaiting.CompareAndSwap(true, false) {
+	if m != nil && e.moverWaiting.Load() && e.in.len() <= e.in.capacity()/2 && e.moverWaiting.CompareAndSwap(true, false) {
 		e.mover.freed(e)
 	}
 	return m

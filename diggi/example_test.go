@@ -50,7 +50,7 @@ func Example() {
 	cfg, err := diggi.ParseConfig([]byte(`{
 		"instance": "demo",
 		"agents": [
-			{"name": "greeter", "kind": "greeter", "trusted": true},
+			{"name": "greeter", "kind": "greeter"},
 			{"name": "alice", "kind": "asker"}
 		]}`))
 	if err != nil {

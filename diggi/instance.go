@@ -44,11 +44,25 @@ type agentRT struct {
 	started bool
 }
 
+// ErrNoChannels is returned by NewInstance for a configuration with a
+// trusted agent but no InstanceOptions.Channels: without a factory every
+// pair would be plaintext, and a trusted agent must never silently run
+// without payload protection.
+var ErrNoChannels = errors.New("diggi: trusted agent configured without a channel factory")
+
 // NewInstance creates the agents a configuration names (ids 1, 2, … in
-// configuration order) without running any of their code.
+// configuration order) without running any of their code. A configuration
+// with a trusted agent needs opts.Channels (ErrNoChannels otherwise).
 func NewInstance(cfg Config, opts InstanceOptions) (*Instance, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	if opts.Channels == nil {
+		for _, ac := range cfg.Agents {
+			if ac.Trusted {
+				return nil, fmt.Errorf("instance %s: agent %s is trusted: %w (set InstanceOptions.Channels)", cfg.Instance, ac.Name, ErrNoChannels)
+			}
+		}
 	}
 	reg := opts.Registry
 	if reg == nil {

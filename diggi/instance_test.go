@@ -72,7 +72,9 @@ func TestInstanceLifecycleOrderFromConfigFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	j := &journal{}
-	in, err := NewInstance(cfg, InstanceOptions{Registry: recorderRegistry(j, ""), Logger: quietLog()})
+	// The file has a trusted agent, so a (plaintext) factory is required.
+	plain := func(self, peer Info) (Channel, error) { return nil, nil }
+	in, err := NewInstance(cfg, InstanceOptions{Registry: recorderRegistry(j, ""), Channels: plain, Logger: quietLog()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -247,4 +249,45 @@ func cpuTime(t *testing.T) time.Duration {
 		t.Fatal(err)
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// A trusted agent without a channel factory would silently run in
+// plaintext, so NewInstance refuses the configuration.
+func TestNewInstanceRequiresChannelsForTrustedAgents(t *testing.T) {
+	reg := NewRegistry()
+	reg.Register("k", func() Agent { return &hookAgent{} })
+	plain := func(self, peer Info) (Channel, error) { return nil, nil }
+	tests := []struct {
+		name     string
+		trusted  bool
+		channels ChannelFactory
+		wantErr  bool
+	}{
+		{"trusted without factory", true, nil, true},
+		{"trusted with factory", true, plain, false},
+		{"untrusted without factory", false, nil, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := Config{Instance: "g", Agents: []AgentConfig{
+				{Name: "a", Kind: "k"}, {Name: "b", Kind: "k", Trusted: tc.trusted},
+			}}
+			in, err := NewInstance(cfg, InstanceOptions{Registry: reg, Channels: tc.channels, Logger: quietLog()})
+			if tc.wantErr {
+				if !errors.Is(err, ErrNoChannels) || !strings.Contains(err.Error(), "agent b") {
+					t.Fatalf("err = %v, want ErrNoChannels naming agent b", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := in.Start(); err != nil {
+				t.Fatal(err)
+			}
+			if err := in.Stop(); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
 }

@@ -49,6 +49,8 @@ type Manager struct {
 
 	sendQ []*parker // senders waiting for outbound room, in order
 
+	freeCalls []*call // recycled Call states
+
 	drainFn  func()
 	drainGen uint64
 	draining bool
@@ -95,6 +97,7 @@ func newManager(self Info, ep *endpoint, s *Scheduler, dir *Directory, cf Channe
 		}
 	}
 	s.onBlock = mm.handOffDrain
+	ep.inline = mm.deliverInline
 	return mm
 }
 
@@ -183,7 +186,7 @@ func (mm *Manager) emit(p *peer, t MsgType, flags Flags, session uint64, payload
 // handler of the same agent both wait.
 func (mm *Manager) enqueue(m *Message, block bool) error {
 	ep := mm.ep
-	if len(mm.sendQ) == 0 && ep.pushOut(m) {
+	if len(mm.sendQ) == 0 && (ep.tryDirect(m) || ep.pushOut(m)) {
 		mm.sent.Add(1)
 		return nil
 	}

@@ -2,8 +2,10 @@ package diggi
 
 import (
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // moveBatch bounds how many messages the mover takes from one source per
@@ -17,6 +19,10 @@ const moveBatch = 256
 type mover struct {
 	router Router
 	local  InstanceID
+	// direct: the router is the default one, so a sender may do the
+	// routing step itself when nothing of its own is queued (see
+	// endpoint.tryDirect).
+	direct bool
 
 	mu       sync.Mutex
 	readyQ   []*endpoint // sources with outbound messages
@@ -40,10 +46,12 @@ type mover struct {
 }
 
 func newMover(local InstanceID, r Router) *mover {
+	direct := r == nil
 	if r == nil {
 		r = Direct
 	}
 	m := &mover{
+		direct: direct,
 		router: r,
 		local:  local,
 		wake:   make(chan struct{}, 1),
@@ -122,10 +130,12 @@ func (m *mover) stop() {
 	m.sysQ = nil
 	m.mu.Unlock()
 	for _, e := range *m.table.Load() {
+		e.inMu.Lock()
 		for _, msg := range e.overflow {
 			Release(msg)
 		}
 		e.overflow = nil
+		e.inMu.Unlock()
 	}
 }
 
@@ -136,10 +146,12 @@ func (m *mover) loop() {
 		m.mu.Lock()
 		for len(m.readyQ) == 0 && len(m.freedQ) == 0 && len(m.sysQ) == 0 {
 			m.mu.Unlock()
-			select {
-			case <-m.wake:
-			case <-m.quit:
-				return
+			if !m.spinForWork() {
+				select {
+				case <-m.wake:
+				case <-m.quit:
+					return
+				}
 			}
 			m.mu.Lock()
 		}
@@ -154,6 +166,24 @@ func (m *mover) loop() {
 			return
 		default:
 		}
+	}
+}
+
+// spinForWork waits up to spinFor for a kick without parking the mover
+// goroutine (see spinFor): under steady traffic the next message comes
+// sooner than a park and wake-up would take.
+func (m *mover) spinForWork() bool {
+	deadline := time.Now().Add(spinFor)
+	for {
+		select {
+		case <-m.wake:
+			return true
+		default:
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		runtime.Gosched()
 	}
 }
 
@@ -224,6 +254,7 @@ func (m *mover) pump(src *endpoint) bool {
 		src.out.pop()
 		src.spaceMade()
 		m.router.Route(msg, m)
+		src.routed.Add(1)
 	}
 	return src.out.len() > 0
 }
@@ -231,8 +262,10 @@ func (m *mover) pump(src *endpoint) bool {
 // room reports whether dst's inbound queue can take a message, moving its
 // overflow in first.
 func (m *mover) room(dst *endpoint) bool {
+	dst.inMu.Lock()
+	defer dst.inMu.Unlock()
 	if len(dst.overflow) > 0 {
-		m.flushOverflow(dst)
+		m.flushOverflowLocked(dst)
 		if len(dst.overflow) > 0 {
 			return false
 		}
@@ -241,6 +274,14 @@ func (m *mover) room(dst *endpoint) bool {
 }
 
 func (m *mover) flushOverflow(d *endpoint) {
+	d.inMu.Lock()
+	m.flushOverflowLocked(d)
+	d.inMu.Unlock()
+}
+
+// flushOverflowLocked moves what fits of d's overflow into its inbound
+// queue. d.inMu is held.
+func (m *mover) flushOverflowLocked(d *endpoint) {
 	n := 0
 	for n < len(d.overflow) && d.in.push(d.overflow[n]) {
 		d.overflow[n] = nil
@@ -267,10 +308,7 @@ func (m *mover) Forward(msg *Message) error {
 		m.bounce(msg, err)
 		return err
 	}
-	if len(dst.overflow) > 0 || !dst.in.push(msg) {
-		dst.overflow = append(dst.overflow, msg)
-		dst.moverWaiting.Store(true)
-	}
+	dst.pushIn(msg)
 	m.touch(dst)
 	return nil
 }
@@ -297,9 +335,6 @@ func (m *mover) bounce(msg *Message, why error) {
 	r.Type = TypeResponse
 	r.Flags = FlagError
 	r.Session = session
-	if len(src.overflow) > 0 || !src.in.push(r) {
-		src.overflow = append(src.overflow, r)
-		src.moverWaiting.Store(true)
-	}
+	src.pushIn(r)
 	m.touch(src)
 }

@@ -29,31 +29,64 @@ func (mm *Manager) Request(dst AgentID, payload []byte, cb func(resp *Message, e
 	return nil
 }
 
+// callSession marks the sessions of Call: their responses are consumed by
+// runtime code only (copy, wake the caller), never by an agent's handler,
+// so they may be dispatched on the goroutine that delivers them (see
+// Manager.deliverInline). Session ids are opaque to the responder.
+const callSession = 1 << 63
+
+func isCallResponse(m *Message) bool {
+	return m.Type == TypeResponse && m.Session&callSession != 0
+}
+
+// deliverInline dispatches the Call response at the head of the inbound
+// queue on the calling goroutine (the one that just delivered it), if the
+// agent is idle: its baton is free and no drain task is armed. The
+// waiting Call then gets the baton straight from here, without a worker
+// goroutine being woken to dispatch the response first. It reports
+// whether it took care of the queue; false means the caller must notify
+// as usual. Only runtime code runs here (channel Open, the Call's copy),
+// nothing that blocks, so no agent code ever runs on a foreign goroutine.
+func (mm *Manager) deliverInline() bool {
+	ep := mm.ep
+	if ep.armed.Load() || !mm.sched.tryAcquire() {
+		return false
+	}
+	if !ep.armed.CompareAndSwap(false, true) {
+		mm.sched.release()
+		return false
+	}
+	// Baton and drain role held: this goroutine is the queue's consumer.
+	if m := ep.in.peek(); m != nil && isCallResponse(m) {
+		mm.dispatch(ep.popIn())
+	}
+	ep.armed.Store(false)
+	if ep.in.len() > 0 {
+		ep.notify() // anything else is the drain task's
+	}
+	mm.sched.release()
+	return true
+}
+
 // Call sends a request and waits for its response (the thesis's async put
 // followed by a blocking getResponse, Listing 4.5). While it waits the
 // agent's other tasks run. The returned payload is a copy the caller owns.
 func (mm *Manager) Call(ctx context.Context, dst AgentID, payload []byte) ([]byte, error) {
-	var pk parker
-	var out []byte
-	var rerr error
-	answered := false
+	c := mm.newCall()
 	mm.nextSession++
-	session := mm.nextSession
-	mm.pending[session] = func(resp *Message, err error) {
-		if err == nil {
-			out = append([]byte(nil), resp.Payload()...)
-		}
-		rerr = err
-		answered = true
-		mm.sched.unpark(&pk)
-	}
+	session := mm.nextSession | callSession
+	mm.pending[session] = c.done
 	if err := mm.post(dst, TypeRequest, 0, session, payload, true); err != nil {
 		delete(mm.pending, session)
+		mm.freeCalls = append(mm.freeCalls, c)
 		return nil, err
 	}
-	mm.sched.park(&pk, ctx.Done())
-	if answered {
-		return out, rerr
+	mm.sched.park(&c.pk, ctx.Done())
+	if c.answered {
+		out, err := c.out, c.err
+		c.reset()
+		mm.freeCalls = append(mm.freeCalls, c)
+		return out, err
 	}
 	delete(mm.pending, session) // a late response is dropped
 	cause := ctx.Err()
@@ -61,6 +94,43 @@ func (mm *Manager) Call(ctx context.Context, dst AgentID, payload []byte) ([]byt
 		cause = ErrStopped
 	}
 	return nil, fmt.Errorf("call %s: %w", dst, cause)
+}
+
+// call is one blocking Call's state. Answered calls are recycled (per
+// manager, under the baton), so a round trip allocates only the copy of
+// the response it returns.
+type call struct {
+	mm       *Manager
+	pk       parker
+	out      []byte
+	err      error
+	answered bool
+	done     func(*Message, error) // c.finish, bound once
+}
+
+func (mm *Manager) newCall() *call {
+	if n := len(mm.freeCalls); n > 0 {
+		c := mm.freeCalls[n-1]
+		mm.freeCalls = mm.freeCalls[:n-1]
+		return c
+	}
+	c := &call{mm: mm}
+	c.done = c.finish
+	return c
+}
+
+func (c *call) finish(resp *Message, err error) {
+	if err == nil {
+		c.out = append([]byte(nil), resp.Payload()...)
+	}
+	c.err = err
+	c.answered = true
+	c.mm.sched.unpark(&c.pk)
+}
+
+func (c *call) reset() {
+	c.out, c.err, c.answered = nil, nil, false
+	c.pk.state = parkIdle
 }
 
 // Reply answers req with payload.

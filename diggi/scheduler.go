@@ -39,12 +39,6 @@ type Scheduler struct {
 	name    string
 }
 
-// waiter is a goroutine parked until it is handed the baton (true) or told
-// to exit (false).
-type waiter struct {
-	wake chan bool
-}
-
 // NewScheduler returns a running, idle scheduler. name labels its log lines.
 func NewScheduler(name string, log *slog.Logger) *Scheduler {
 	if log == nil {
@@ -129,13 +123,20 @@ func (s *Scheduler) park(pk *parker, cancel <-chan struct{}) bool {
 	if s.onBlock != nil {
 		s.onBlock()
 	}
-	pk.w.wake = make(chan bool, 1)
+	if pk.w.wake == nil {
+		pk.w.wake = make(chan bool, 1)
+	}
 	s.mu.Lock()
 	pk.state = parkWaiting
 	s.handoff()
 	s.mu.Unlock()
+	// A response usually comes within a spin; only then block.
+	if pk.w.spin() || !pk.w.sleep() {
+		return pk.w.take()
+	}
 	select {
 	case <-pk.w.wake:
+		pk.w.woke()
 		return true
 	case <-cancel:
 	case <-s.done:
@@ -144,6 +145,7 @@ func (s *Scheduler) park(pk *parker, cancel <-chan struct{}) bool {
 	if pk.state == parkQueued { // unparked meanwhile: the baton is on its way
 		s.mu.Unlock()
 		<-pk.w.wake
+		pk.w.woke()
 		return true
 	}
 	pk.state = parkGaveUp
@@ -179,7 +181,7 @@ func (s *Scheduler) Yield() {
 		s.onBlock()
 	}
 	s.mu.Lock()
-	w := &waiter{wake: make(chan bool, 1)}
+	w := newWaiter()
 	// A marker task: when a worker reaches it, the yielder is next in line.
 	s.tasks.push(func() {
 		s.mu.Lock()
@@ -188,7 +190,7 @@ func (s *Scheduler) Yield() {
 	})
 	s.handoff()
 	s.mu.Unlock()
-	<-w.wake
+	w.wait()
 }
 
 // Run calls fn holding the baton, from a goroutine that does not hold it
@@ -221,12 +223,30 @@ func (s *Scheduler) Close() {
 		s.closed = true
 		close(s.done)
 		for _, w := range s.parked {
-			w.wake <- false
+			w.signal(false)
 		}
 		s.parked = nil
 	}
 	s.mu.Unlock()
 	s.workers.Wait()
+}
+
+// tryAcquire takes the baton if it is free, without waiting.
+func (s *Scheduler) tryAcquire() bool {
+	s.mu.Lock()
+	ok := !s.held && !s.closed
+	if ok {
+		s.held = true
+	}
+	s.mu.Unlock()
+	return ok
+}
+
+// release gives up a baton taken with tryAcquire.
+func (s *Scheduler) release() {
+	s.mu.Lock()
+	s.handoff()
+	s.mu.Unlock()
 }
 
 // acquire waits until the calling goroutine holds the baton.
@@ -237,20 +257,23 @@ func (s *Scheduler) acquire() {
 		s.mu.Unlock()
 		return
 	}
-	w := &waiter{wake: make(chan bool, 1)}
+	w := newWaiter()
 	s.ready = append(s.ready, w)
 	s.mu.Unlock()
-	<-w.wake
+	w.wait()
 }
 
 // handoff gives up the caller's baton: to a goroutine waiting to resume,
 // else to a worker if tasks are queued, else it becomes free. s.mu is held.
 func (s *Scheduler) handoff() {
 	if len(s.ready) > 0 {
+		// Shift down rather than reslice, so that the backing array is
+		// reused instead of reallocated by the next append.
 		w := s.ready[0]
-		s.ready[0] = nil
-		s.ready = s.ready[1:]
-		w.wake <- true
+		n := copy(s.ready, s.ready[1:])
+		s.ready[n] = nil
+		s.ready = s.ready[:n]
+		w.signal(true)
 		return
 	}
 	if !s.tasks.empty() {
@@ -266,7 +289,7 @@ func (s *Scheduler) grantWorker() {
 	if n := len(s.parked); n > 0 {
 		w := s.parked[n-1]
 		s.parked = s.parked[:n-1]
-		w.wake <- true
+		w.signal(true)
 		return
 	}
 	s.workers.Add(1)
@@ -278,7 +301,7 @@ func (s *Scheduler) grantWorker() {
 // or the scheduler is closed).
 func (s *Scheduler) work() {
 	defer s.workers.Done()
-	w := &waiter{wake: make(chan bool, 1)}
+	w := newWaiter()
 	s.mu.Lock()
 	for {
 		// Baton held, s.mu locked.
@@ -298,7 +321,7 @@ func (s *Scheduler) work() {
 		}
 		s.parked = append(s.parked, w)
 		s.mu.Unlock()
-		if !<-w.wake {
+		if !w.wait() {
 			return
 		}
 		s.mu.Lock()

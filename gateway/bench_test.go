@@ -14,8 +14,7 @@ import (
 func BenchmarkGatewayGet1KB(b *testing.B) {
 	for _, trusted := range []bool{false, true} {
 		b.Run(fmt.Sprint("trusted=", trusted), func(b *testing.B) {
-			st := newStack(&testing.T{}, stackOptions{trusted: trusted})
-			defer st.in.Stop()
+			st := newStack(b, stackOptions{trusted: trusted})
 			c, err := net.Dial("tcp", st.addr)
 			if err != nil {
 				b.Fatal(err)

@@ -270,3 +270,59 @@ func TestGatewayBackendRefuses(t *testing.T) {
 		}
 	})
 }
+
+// TestGatewayConnLimitWithoutFastWaits: without maxconns_fast the gateway
+// stops accepting at -c, as memcached does; the kernel queues the next
+// client until a slot frees.
+func TestGatewayConnLimitWithoutFastWaits(t *testing.T) {
+	forEachRelay(t, func(t *testing.T, relay string) {
+		st := newStack(t, stackOptions{relay: relay, gwArgs: "-c 1 -o no_maxconns_fast"})
+		c := st.dial(t)
+		r := bufio.NewReader(c)
+		roundTrip(t, c, r, "mn\r\n", "MN\r\n")
+		c2 := st.dial(t)
+		r2 := bufio.NewReader(c2)
+		c2.Write([]byte("mn\r\n"))
+		c2.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+		if _, err := r2.ReadByte(); err == nil {
+			t.Fatal("second client served while the first holds the only slot")
+		}
+		c.Close()
+		c2.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if line, err := r2.ReadString('\n'); err != nil || line != "MN\r\n" {
+			t.Fatalf("after the slot freed: %q, %v", line, err)
+		}
+	})
+}
+
+// TestGatewayBackpressure: answers far larger than every buffer on the way
+// (twenty 1 MB values requested before reading any) arrive whole and in
+// order.
+func TestGatewayBackpressure(t *testing.T) {
+	forEachRelay(t, func(t *testing.T, relay string) {
+		st := newStack(t, stackOptions{relay: relay, trusted: true})
+		c := st.dial(t)
+		c.SetDeadline(time.Now().Add(60 * time.Second))
+		r := bufio.NewReader(c)
+		value := strings.Repeat("b", 1000*1000)
+		roundTrip(t, c, r, "set big 0 0 1000000\r\n"+value+"\r\n", "STORED\r\n")
+		const n = 20
+		if _, err := c.Write([]byte(strings.Repeat("get big\r\n", n) + "mn\r\n")); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(200 * time.Millisecond)
+		one := "VALUE big 0 1000000\r\n" + value + "\r\nEND\r\n"
+		got := make([]byte, len(one))
+		for i := range n {
+			if _, err := io.ReadFull(r, got); err != nil {
+				t.Fatalf("answer %d: %v", i, err)
+			}
+			if string(got) != one {
+				t.Fatalf("answer %d differs", i)
+			}
+		}
+		if line, err := r.ReadString('\n'); err != nil || line != "MN\r\n" {
+			t.Fatalf("after the values: %q, %v", line, err)
+		}
+	})
+}

@@ -52,7 +52,7 @@ func forEachRelay(t *testing.T, fn func(t *testing.T, relay string)) {
 	}
 }
 
-func newStack(t *testing.T, o stackOptions) *stack {
+func newStack(t testing.TB, o stackOptions) *stack {
 	t.Helper()
 	root, err := trust.NewSimRoot()
 	if err != nil {
@@ -131,7 +131,7 @@ func newStack(t *testing.T, o stackOptions) *stack {
 	return st
 }
 
-func (st *stack) dial(t *testing.T) net.Conn {
+func (st *stack) dial(t testing.TB) net.Conn {
 	t.Helper()
 	network := "tcp"
 	if strings.HasPrefix(st.addr, "/") {

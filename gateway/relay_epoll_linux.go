@@ -39,7 +39,7 @@ type relayConn struct {
 	connected bool
 	rdClosed  bool // the client half-closed
 	closed    bool
-	active    time.Time
+	active    time.Time // last read from the client; kept only with idle_timeout
 }
 
 type epollRelay struct {
@@ -241,7 +241,9 @@ func (e *epollRelay) readUp(c *relayConn) {
 	n, err := rawRead(c.fd, e.buf)
 	switch {
 	case n > 0:
-		c.active = time.Now()
+		if g.gs.idleTimeout > 0 {
+			c.active = time.Now()
+		}
 		p := e.buf[:n]
 		if g.hooks.Tap != nil {
 			g.hooks.Tap(ToCache, p)

@@ -14,7 +14,7 @@ import (
 var dumpDir = flag.String("dump", "", "write each script's memcached transcript to DIR/<name>.memcached, for reading")
 
 // TestEquivalence runs every testdata/*.script against a fresh Debian
-// memcached and a fresh securecached with the same flags and requires the
+// memcached and a fresh securecached (trusted and untrusted) with the same flags and requires the
 // normalised responses to be identical, step by step.
 func TestEquivalence(t *testing.T) {
 	scripts, err := loadScripts("testdata/*.script")
@@ -37,12 +37,14 @@ func TestEquivalence(t *testing.T) {
 			if os.Getenv("SECURECACHED_EQUIV_MEMCACHED_ONLY") == "1" {
 				return // validating scripts against memcached alone
 			}
-			scd := testenv.StartSecurecached(t, sc.flags...)
-			got, err := runScript(sc, scd.Network(), scd.Addr)
-			if err != nil {
-				t.Fatalf("securecached: %v", err)
-			}
-			compareTranscripts(t, want, got)
+			eachTrust(t, func(t *testing.T, trust []string) {
+				scd := testenv.StartSecurecached(t, append(trust, sc.flags...)...)
+				got, err := runScript(sc, scd.Network(), scd.Addr)
+				if err != nil {
+					t.Fatalf("securecached: %v", err)
+				}
+				compareTranscripts(t, want, got)
+			})
 		})
 	}
 }

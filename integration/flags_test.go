@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -17,7 +18,9 @@ func runBinary(t *testing.T, args ...string) (int, string) {
 	bin := testenv.SecurecachedBinary(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, bin, args...).CombinedOutput()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = append(os.Environ(), "STATE_DIRECTORY="+testenv.StateDir())
+	out, err := cmd.CombinedOutput()
 	if ctx.Err() != nil {
 		t.Fatalf("securecached %v did not exit: %s", args, out)
 	}
@@ -41,7 +44,6 @@ func TestFlagsRejected(t *testing.T) {
 		{"-n 0", "Chunk size must be greater than 0"},
 		{"-p 70000", "Invalid port number 70000"},
 		{"-U 11211", "UDP is not supported"},
-		{"-Z", "TLS (-Z) is not supported yet"},
 		{"-d", "daemon mode"},
 		{"-o hashpower=99", "Initial hashtable multiplier of 99 is too high"},
 		{"--no-such-flag", "unknown flag"},

@@ -15,47 +15,51 @@ import (
 )
 
 func TestShutdownOnSignal(t *testing.T) {
-	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
-		t.Run(sig.String(), func(t *testing.T) {
-			s := testenv.StartSecurecached(t)
-			c := s.Dial(t)
-			c.SetDeadline(time.Now().Add(10 * time.Second))
-			exchange(t, c, bufio.NewReader(c), "set k 0 0 1\r\nv\r\n", "STORED\r\n")
-			start := time.Now()
-			if err := s.Signal(sig); err != nil {
-				t.Fatal(err)
-			}
-			if err := s.Wait(t, 5*time.Second); err != nil {
-				t.Fatalf("exit after %v: %v\n%s", sig, err, s.Stderr())
-			}
-			if d := time.Since(start); d > 3*time.Second {
-				t.Errorf("took %v to exit", d)
-			}
-			// The open connection was closed, not left hanging.
-			if _, err := c.Read(make([]byte, 1)); err == nil {
-				t.Error("client connection still open after shutdown")
-			}
-		})
-	}
+	eachTrust(t, func(t *testing.T, trust []string) {
+		for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+			t.Run(sig.String(), func(t *testing.T) {
+				s := testenv.StartSecurecached(t, trust...)
+				c := s.Dial(t)
+				c.SetDeadline(time.Now().Add(10 * time.Second))
+				exchange(t, c, bufio.NewReader(c), "set k 0 0 1\r\nv\r\n", "STORED\r\n")
+				start := time.Now()
+				if err := s.Signal(sig); err != nil {
+					t.Fatal(err)
+				}
+				if err := s.Wait(t, 5*time.Second); err != nil {
+					t.Fatalf("exit after %v: %v\n%s", sig, err, s.Stderr())
+				}
+				if d := time.Since(start); d > 3*time.Second {
+					t.Errorf("took %v to exit", d)
+				}
+				// The open connection was closed, not left hanging.
+				if _, err := c.Read(make([]byte, 1)); err == nil {
+					t.Error("client connection still open after shutdown")
+				}
+			})
+		}
+	})
 }
 
 func TestShutdownCommand(t *testing.T) {
-	t.Run("disabled", func(t *testing.T) {
-		s := testenv.StartSecurecached(t)
-		c := s.Dial(t)
-		c.SetDeadline(time.Now().Add(5 * time.Second))
-		exchange(t, c, bufio.NewReader(c), "shutdown\r\n", "ERROR: shutdown not enabled\r\n")
-	})
-	t.Run("enabled", func(t *testing.T) {
-		s := testenv.StartSecurecached(t, "-A")
-		c := s.Dial(t)
-		c.SetDeadline(time.Now().Add(5 * time.Second))
-		if _, err := c.Write([]byte("shutdown\r\n")); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Wait(t, 5*time.Second); err != nil {
-			t.Fatalf("exit after shutdown: %v\n%s", err, s.Stderr())
-		}
+	eachTrust(t, func(t *testing.T, trust []string) {
+		t.Run("disabled", func(t *testing.T) {
+			s := testenv.StartSecurecached(t, trust...)
+			c := s.Dial(t)
+			c.SetDeadline(time.Now().Add(5 * time.Second))
+			exchange(t, c, bufio.NewReader(c), "shutdown\r\n", "ERROR: shutdown not enabled\r\n")
+		})
+		t.Run("enabled", func(t *testing.T) {
+			s := testenv.StartSecurecached(t, append(trust, "-A")...)
+			c := s.Dial(t)
+			c.SetDeadline(time.Now().Add(5 * time.Second))
+			if _, err := c.Write([]byte("shutdown\r\n")); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Wait(t, 5*time.Second); err != nil {
+				t.Fatalf("exit after shutdown: %v\n%s", err, s.Stderr())
+			}
+		})
 	})
 }
 
@@ -85,74 +89,82 @@ func dialServed(t *testing.T, s *testenv.Server) (net.Conn, *bufio.Reader) {
 // TestConnectionLimit: at -c, memcached (maxconns_fast) accepts, answers
 // "ERROR Too many open connections" and closes.
 func TestConnectionLimit(t *testing.T) {
-	s := testenv.StartSecurecached(t, "-c", "2")
-	dialServed(t, s)
-	dialServed(t, s)
-	for i := 0; i < 2; i++ {
-		extra := s.Dial(t)
-		extra.SetDeadline(time.Now().Add(5 * time.Second))
-		got, err := io.ReadAll(extra)
-		if err != nil || string(got) != "ERROR Too many open connections\r\n" {
-			t.Fatalf("connection over the limit got %q, %v", got, err)
+	eachTrust(t, func(t *testing.T, trust []string) {
+		s := testenv.StartSecurecached(t, append(trust, "-c", "2")...)
+		dialServed(t, s)
+		dialServed(t, s)
+		for i := 0; i < 2; i++ {
+			extra := s.Dial(t)
+			extra.SetDeadline(time.Now().Add(5 * time.Second))
+			got, err := io.ReadAll(extra)
+			if err != nil || string(got) != "ERROR Too many open connections\r\n" {
+				t.Fatalf("connection over the limit got %q, %v", got, err)
+			}
 		}
-	}
+	})
 }
 
 // TestConnectionLimitFreedSlot: closing the one -c client lets a new one in.
 func TestConnectionLimitFreedSlot(t *testing.T) {
-	s := testenv.StartSecurecached(t, "-c", "1")
-	c, _ := dialServed(t, s)
-	c.Close()
-	dialServed(t, s)
+	eachTrust(t, func(t *testing.T, trust []string) {
+		s := testenv.StartSecurecached(t, append(trust, "-c", "1")...)
+		c, _ := dialServed(t, s)
+		c.Close()
+		dialServed(t, s)
+	})
 }
 
 func TestIdleTimeout(t *testing.T) {
-	s := testenv.StartSecurecached(t, "-o", "idle_timeout=1")
-	idle := s.Dial(t)
-	busy := s.Dial(t)
-	busy.SetDeadline(time.Now().Add(10 * time.Second))
-	br := bufio.NewReader(busy)
-	start := time.Now()
-	done := make(chan error, 1)
-	go func() {
-		idle.SetReadDeadline(time.Now().Add(6 * time.Second))
-		_, err := idle.Read(make([]byte, 1))
-		done <- err
-	}()
-	// The busy connection talks every 300 ms and must survive past the timeout.
-	for time.Since(start) < 2500*time.Millisecond {
-		exchange(t, busy, br, "mn\r\n", "MN\r\n")
-		time.Sleep(300 * time.Millisecond)
-	}
-	err := <-done
-	if err != io.EOF {
-		t.Fatalf("idle connection: read error %v, want EOF (closed by the server)", err)
-	}
+	eachTrust(t, func(t *testing.T, trust []string) {
+		s := testenv.StartSecurecached(t, append(trust, "-o", "idle_timeout=1")...)
+		idle := s.Dial(t)
+		busy := s.Dial(t)
+		busy.SetDeadline(time.Now().Add(10 * time.Second))
+		br := bufio.NewReader(busy)
+		start := time.Now()
+		done := make(chan error, 1)
+		go func() {
+			idle.SetReadDeadline(time.Now().Add(6 * time.Second))
+			_, err := idle.Read(make([]byte, 1))
+			done <- err
+		}()
+		// The busy connection talks every 300 ms and must survive past the timeout.
+		for time.Since(start) < 2500*time.Millisecond {
+			exchange(t, busy, br, "mn\r\n", "MN\r\n")
+			time.Sleep(300 * time.Millisecond)
+		}
+		err := <-done
+		if err != io.EOF {
+			t.Fatalf("idle connection: read error %v, want EOF (closed by the server)", err)
+		}
+	})
 }
 
 func TestUnixSocket(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "sc.sock")
-	s := testenv.StartSecurecachedUnix(t, path, "-a", "770")
-	fi, err := os.Stat(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if fi.Mode()&os.ModeSocket == 0 || fi.Mode().Perm() != 0o770 {
-		t.Errorf("socket mode %v, want a socket with 0770", fi.Mode())
-	}
-	c := s.Dial(t)
-	c.SetDeadline(time.Now().Add(5 * time.Second))
-	r := bufio.NewReader(c)
-	exchange(t, c, r, "set u 0 0 1\r\nx\r\nget u\r\n", "STORED\r\nVALUE u 0 1\r\nx\r\nEND\r\n")
-	if err := s.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Wait(t, 5*time.Second); err != nil {
-		t.Fatalf("exit: %v", err)
-	}
-	if _, err := os.Stat(path); !os.IsNotExist(err) {
-		t.Errorf("socket file left behind after shutdown: %v", err)
-	}
+	eachTrust(t, func(t *testing.T, trust []string) {
+		path := filepath.Join(t.TempDir(), "sc.sock")
+		s := testenv.StartSecurecachedUnix(t, path, append(trust, "-a", "770")...)
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode()&os.ModeSocket == 0 || fi.Mode().Perm() != 0o770 {
+			t.Errorf("socket mode %v, want a socket with 0770", fi.Mode())
+		}
+		c := s.Dial(t)
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		r := bufio.NewReader(c)
+		exchange(t, c, r, "set u 0 0 1\r\nx\r\nget u\r\n", "STORED\r\nVALUE u 0 1\r\nx\r\nEND\r\n")
+		if err := s.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Wait(t, 5*time.Second); err != nil {
+			t.Fatalf("exit: %v", err)
+		}
+		if _, err := os.Stat(path); !os.IsNotExist(err) {
+			t.Errorf("socket file left behind after shutdown: %v", err)
+		}
+	})
 }
 
 // TestAuthFile: with -Y, memcached's ASCII authentication: nothing works
@@ -182,19 +194,21 @@ func TestAuthFile(t *testing.T) {
 }
 
 func TestVerboseLogsConnections(t *testing.T) {
-	s := testenv.StartSecurecached(t, "-vv")
-	c := s.Dial(t)
-	c.SetDeadline(time.Now().Add(5 * time.Second))
-	exchange(t, c, bufio.NewReader(c), "mn\r\n", "MN\r\n")
-	c.Close()
-	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(s.Stderr(), "connection closed.") {
-		if time.Now().After(deadline) {
-			t.Fatalf("-vv did not log the connection close:\n%s", s.Stderr())
+	eachTrust(t, func(t *testing.T, trust []string) {
+		s := testenv.StartSecurecached(t, append(trust, "-vv")...)
+		c := s.Dial(t)
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		exchange(t, c, bufio.NewReader(c), "mn\r\n", "MN\r\n")
+		c.Close()
+		deadline := time.Now().Add(5 * time.Second)
+		for !strings.Contains(s.Stderr(), "connection closed.") {
+			if time.Now().After(deadline) {
+				t.Fatalf("-vv did not log the connection close:\n%s", s.Stderr())
+			}
+			time.Sleep(20 * time.Millisecond)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if !strings.Contains(s.Stderr(), "new auto-negotiating client connection") {
-		t.Errorf("-vv did not log the new connection:\n%s", s.Stderr())
-	}
+		if !strings.Contains(s.Stderr(), "new auto-negotiating client connection") {
+			t.Errorf("-vv did not log the new connection:\n%s", s.Stderr())
+		}
+	})
 }

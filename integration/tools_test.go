@@ -40,16 +40,18 @@ func TestMemccapable(t *testing.T) {
 	}
 }
 
-// TestMemccapableGoroutineRelay runs the conformance suite against the
-// portable relay too (the default is the epoll relay).
+// TestMemccapableGoroutineRelay runs the conformance suite through the
+// gateway's portable relay too (the default is the epoll relay).
 func TestMemccapableGoroutineRelay(t *testing.T) {
-	s := testenv.StartSecurecached(t, "-o", "relay=goroutine")
-	for _, flag := range []string{"-a", "-b"} {
-		out, err := runTool(t, time.Minute, "memccapable", "-h", "127.0.0.1", "-p", strconv.Itoa(s.Port), "-t", "5", flag)
-		if err != nil || !strings.Contains(out, "All tests passed") || strings.Contains(out, "[FAIL]") {
-			t.Fatalf("memccapable %s: %v\n%s", flag, err, out)
+	eachTrust(t, func(t *testing.T, trust []string) {
+		s := testenv.StartSecurecached(t, append(trust, "-o", "relay=goroutine")...)
+		for _, flag := range []string{"-a", "-b"} {
+			out, err := runTool(t, time.Minute, "memccapable", "-h", "127.0.0.1", "-p", strconv.Itoa(s.Port), "-t", "5", flag)
+			if err != nil || !strings.Contains(out, "All tests passed") || strings.Contains(out, "[FAIL]") {
+				t.Fatalf("memccapable %s: %v\n%s", flag, err, out)
+			}
 		}
-	}
+	})
 }
 
 // TestLibmemcachedTools smoke-tests memcstat, memcflush and memcslap.

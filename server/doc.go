@@ -1,11 +1,11 @@
-// Package server runs SecureCached: it owns the listeners and hands each
-// connection's bytes to a conn state machine, which calls the single-threaded
-// engine while holding the engine's baton.
+// Package server assembles a SecureCached deployment: one Diggi instance
+// with gateway agents (package gateway) owning the sockets and cache agents
+// (package cacheagent) holding the data, trusted or not, and the trust
+// backend behind the trusted ones (the sim backend with its identity in a
+// state directory, or none). A Layout describes the deployment; the
+// default one is what securecached's memcached-style command line means,
+// and a JSON configuration file describes larger ones.
 //
-// It has two halves. Cache and Session are the cache agent: engine, baton
-// and state machines, bytes in and bytes out, no sockets. A relay moves the
-// bytes: either a goroutine per client on any net.Listener, or (the default
-// on Linux) -t level-triggered epoll loops on kernel sockets, which spend a
-// read and a write per request as memcached does. Only the relay knows about
-// sockets, so a Diggi gateway agent can replace it.
+// The package wires; it does no I/O on the data path itself and must not
+// depend on the engine or protocol packages.
 package server

@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -144,49 +142,13 @@ func Execute(ctx context.Context, w *Workload, opts Options) (*Result, error) {
 }
 
 func execute(ctx context.Context, w *Workload, opts Options, phase Phase, dbs []DB, target float64) (*Result, error) {
-	threads := len(dbs)
-	total := w.OperationCount
-	if phase == PhaseLoad {
-		total = w.InsertCount
+	plan, err := NewPlan(w, phase, len(dbs), PlanOptions{Target: target, Seed: opts.Seed, SliceKeys: opts.SliceKeys})
+	if err != nil {
+		return nil, err
 	}
-	// The run phase's inserts continue after the loaded records; readers
-	// only pick keys whose insert has been acknowledged.
-	acks := NewAckCounter(w.RecordCount)
-
-	clients := make([]*client, threads)
-	for i := range clients {
-		c := &client{
-			w: w, db: dbs[i], phase: phase, acks: acks,
-			rnd:     rand.New(rand.NewPCG(opts.Seed, uint64(i)+1)),
-			lengths: w.fieldLengthGen(),
-			ops:     w.opChooser(),
-		}
-		_, c.todo = share(total, threads, i)
-		if phase == PhaseLoad {
-			start, _ := share(w.InsertCount, threads, i)
-			c.next = w.InsertStart + start
-		} else {
-			start, count := w.InsertStart, w.InsertCount
-			if opts.SliceKeys {
-				s, n := share(w.InsertCount, threads, i)
-				start, count = w.InsertStart+s, n
-			}
-			kc, err := w.keyChooser(start, count, acks)
-			if err != nil {
-				return nil, err
-			}
-			c.keys = kc
-		}
-		if target > 0 {
-			c.tick = time.Duration(float64(time.Second) * float64(threads) / target)
-		}
-		clients[i] = c
-	}
-
-	var done atomic.Int64
-	begin := time.Now()
 	stopProgress := make(chan struct{})
 	var progressWG sync.WaitGroup
+	begin := time.Now()
 	if opts.Progress != nil {
 		progressWG.Add(1)
 		go func() {
@@ -198,40 +160,22 @@ func execute(ctx context.Context, w *Workload, opts Options, phase Phase, dbs []
 				case <-stopProgress:
 					return
 				case <-t.C:
-					opts.Progress(done.Load(), total, time.Since(begin))
+					opts.Progress(plan.Done(), plan.Total(), time.Since(begin))
 				}
 			}
 		}()
 	}
 
 	var wg sync.WaitGroup
-	for _, c := range clients {
-		wg.Go(func() { c.run(ctx, &done) })
+	for i, db := range dbs {
+		wg.Go(func() { plan.RunClient(ctx, i, db) })
 	}
 	wg.Wait()
-	res := &Result{Phase: phase, Threads: threads, RunTime: time.Since(begin), Overall: newOpStats()}
+	res := plan.Result()
 	close(stopProgress)
 	progressWG.Wait()
 	if opts.Progress != nil {
-		opts.Progress(done.Load(), total, res.RunTime)
-	}
-
-	for _, c := range clients {
-		res.ClientTimes = append(res.ClientTimes, c.elapsed)
-		res.ClientOps = append(res.ClientOps, c.count)
-		for op, s := range c.m.ops {
-			if s == nil {
-				continue
-			}
-			if res.Ops[op] == nil {
-				res.Ops[op] = newOpStats()
-			}
-			res.Ops[op].merge(s)
-			res.Overall.merge(s)
-		}
-		if c.stopped {
-			res.Interrupted = true
-		}
+		opts.Progress(plan.Done(), plan.Total(), res.RunTime)
 	}
 	if ctx.Err() != nil && w.MaxExecutionTime == 0 {
 		return res, fmt.Errorf("ycsb: %s phase stopped: %w", phase, context.Cause(ctx))

@@ -1,9 +1,13 @@
 // Command scbench drives memcached servers with YCSB workloads and
-// reproduces the thesis's experiments (chapter 5) over TCP:
+// reproduces the thesis's experiments (chapter 5), over TCP or in process
+// (--target inproc: YCSB client agents and a SecureCached agent in one
+// Diggi instance, over Diggi sockets; see package experiments):
 //
 //	scbench ycsb load|run -P workloads/workloadb [-p name=value]... --target tcp://HOST:PORT[,...]
+//	scbench ycsb run -P workloads/thesis-b-1k --target inproc --threads 4 [--trusted=false] [--pipeline K] [--preload]
 //	scbench compare --memcached /usr/bin/memcached --securecached PATH [-P file] [--threads N]
 //	scbench sweep --clients 1,2,4,6 [--target tcp://...| --memcached PATH --securecached PATH] --png out.png
+//	scbench sweep --target inproc --clients 1,2,3,4,5,6 [--trusted both|true|false] --png fig5.1.png
 package main
 
 import (
@@ -18,8 +22,9 @@ import (
 
 const usage = `usage:
   scbench ycsb load|run -P WORKLOAD [-p name=value]... --target tcp://HOST:PORT[,...] [flags]
+  scbench ycsb load|run -P WORKLOAD --target inproc [--threads AGENTS] [--trusted=false] [--pipeline K] [flags]
   scbench compare --memcached PATH --securecached PATH [-P WORKLOAD] [flags]
-  scbench sweep --clients 1,2,4,6 (--target URLS | --memcached PATH [--securecached PATH]) --png OUT.png [flags]
+  scbench sweep --clients 1,2,4,6 (--target URLS|inproc | --memcached PATH [--securecached PATH]) --png OUT.png [flags]
 Run "scbench COMMAND -h" for a command's flags.
 `
 

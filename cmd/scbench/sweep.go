@@ -32,6 +32,14 @@ type series struct {
 	points []point
 }
 
+func pointFrom(clients int, res *ycsb.Result, ci float64) point {
+	return point{
+		clients: clients, throughput: res.ThesisThroughput(),
+		meanUs: res.Overall.Mean(), ciUs: res.Overall.CI(ci),
+		p99Us: res.Overall.Hist.ValueAtQuantile(99), errors: res.Overall.Errors(),
+	}
+}
+
 func parseClients(s string) ([]int, error) {
 	var out []int
 	for _, f := range strings.Split(s, ",") {
@@ -65,11 +73,26 @@ func (b *benchFlags) sweepServers(ctx context.Context, name string, servers []cl
 		if err != nil {
 			return s, fmt.Errorf("%s with %d clients: %w", name, n, err)
 		}
-		s.points = append(s.points, point{
-			clients: n, throughput: res.ThesisThroughput(),
-			meanUs: res.Overall.Mean(), ciUs: res.Overall.CI(b.ciLevel),
-			p99Us: res.Overall.Hist.ValueAtQuantile(99), errors: res.Overall.Errors(),
-		})
+		s.points = append(s.points, pointFrom(n, res, b.ciLevel))
+	}
+	return s, nil
+}
+
+// sweepInproc is sweepServers for the in-process deployment: a fresh
+// instance per client count, its records loaded by every agent, then
+// opsPerClient operations per client agent.
+func (f *inprocFlags) sweepInproc(ctx context.Context, b *benchFlags, w *ycsb.Workload, table string, counts []int, opsPerClient int64, trusted bool) (series, error) {
+	s := series{name: seriesName(trusted, f.pipeline)}
+	bn := *b
+	bn.preload = false
+	for _, n := range counts {
+		wn := *w
+		wn.OperationCount = opsPerClient * int64(n)
+		res, err := f.inprocPhase(ctx, &bn, &wn, table, ycsb.PhaseRun, n, trusted, fmt.Sprintf("%s %d clients", s.name, n))
+		if err != nil {
+			return s, fmt.Errorf("%s with %d clients: %w", s.name, n, err)
+		}
+		s.points = append(s.points, pointFrom(n, res, b.ciLevel))
 	}
 	return s, nil
 }
@@ -80,7 +103,9 @@ func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var b benchFlags
 	b.register(fs)
 	mc, sc, mcArgs, scArgs := addServerFlags(fs)
-	target := fs.String("target", "", "servers already running: tcp://HOST:PORT[,...] (one series)")
+	target := fs.String("target", "", "servers already running: tcp://HOST:PORT[,...] (one series), or inproc (Diggi agents in this process; --trusted picks the series)")
+	var ip inprocFlags
+	ip.register(fs, true)
 	clientsFlag := fs.String("clients", "1,2,4,6", "client counts to sweep")
 	perClient := fs.Int64("ops-per-client", 0, "operations per client (default: the workload's operationcount)")
 	pngOut := fs.String("png", "", "write throughput and latency charts to this PNG file")
@@ -114,7 +139,19 @@ func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	table := props.String("table", "usertable")
 
 	var all []series
-	if *target != "" {
+	if *target == inprocTarget {
+		modes, err := ip.modes(true)
+		if err != nil {
+			return err
+		}
+		for _, trusted := range modes {
+			s, err := ip.sweepInproc(ctx, &b, w, table, counts, ops, trusted)
+			if err != nil {
+				return err
+			}
+			all = append(all, s)
+		}
+	} else if *target != "" {
 		servers, err := parseTargets(*target)
 		if err != nil {
 			return fmt.Errorf("%w: %w", errUsage, err)
@@ -147,6 +184,9 @@ func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if *pngOut != "" {
 		title := fmt.Sprintf("YCSB %s, %d ops per client", workloadName(b.workload), ops)
+		if *target == inprocTarget {
+			title += ", in-process agents"
+		}
 		if err := writeFile(*pngOut, func(f io.Writer) error { return plotSweep(f, title, all, b.ciLevel) }); err != nil {
 			return err
 		}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/url"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/securecached/securecached/client"
 	"github.com/securecached/securecached/ycsb"
+	"github.com/securecached/securecached/ycsb/memcachedb"
 )
 
 // parseTargets reads "--target tcp://HOST:PORT[,tcp://HOST:PORT...]". A
@@ -26,7 +26,7 @@ func parseTargets(s string) ([]client.ServerConfig, error) {
 			return nil, fmt.Errorf("target %q: %w", part, err)
 		}
 		if u.Scheme != "tcp" {
-			return nil, fmt.Errorf("target %q: scheme must be tcp:// (in-process Diggi targets are not supported yet)", part)
+			return nil, fmt.Errorf("target %q: scheme must be tcp:// (or the whole target is \"inproc\")", part)
 		}
 		if u.Port() == "" || u.Hostname() == "" {
 			return nil, fmt.Errorf("target %q: want tcp://HOST:PORT", part)
@@ -48,39 +48,6 @@ func parseTargets(s string) ([]client.ServerConfig, error) {
 	return out, nil
 }
 
-// memcachedDB is YCSB's memcached binding over our client: records are
-// stored under "TABLE-KEY", inserts are adds and updates are replaces, as
-// in YCSB's memcached binding.
-type memcachedDB struct {
-	c     *client.Client
-	table string
-}
-
-func (d *memcachedDB) key(k string) string { return d.table + "-" + k }
-
-func (d *memcachedDB) Read(ctx context.Context, key string) ([]byte, error) {
-	it, err := d.c.Get(ctx, d.key(key))
-	if errors.Is(err, client.ErrCacheMiss) {
-		return nil, ycsb.ErrNotFound
-	}
-	if err != nil {
-		return nil, err
-	}
-	return it.Value, nil
-}
-
-func (d *memcachedDB) Insert(ctx context.Context, key string, value []byte) error {
-	return d.c.Add(ctx, &client.Item{Key: d.key(key), Value: value})
-}
-
-func (d *memcachedDB) Update(ctx context.Context, key string, value []byte) error {
-	err := d.c.Replace(ctx, &client.Item{Key: d.key(key), Value: value})
-	if errors.Is(err, client.ErrNotStored) {
-		return ycsb.ErrNotFound
-	}
-	return err
-}
-
 // dbFactory opens one client per YCSB client goroutine, as the thesis gives
 // each client agent its own connection.
 type dbFactory struct {
@@ -95,7 +62,7 @@ func (f *dbFactory) open(int) (ycsb.DB, error) {
 		return nil, err
 	}
 	f.clients = append(f.clients, c)
-	return &memcachedDB{c: c, table: f.table}, nil
+	return memcachedb.New(c, f.table), nil
 }
 
 func (f *dbFactory) close() {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -140,15 +141,13 @@ func runYCSB(ctx context.Context, phaseName string, args []string, stdout, stder
 	fs.SetOutput(stderr)
 	var b benchFlags
 	b.register(fs)
-	target := fs.String("target", "", "servers: tcp://HOST:PORT[?weight=N&trusted=1][,...]")
+	target := fs.String("target", "", "servers: tcp://HOST:PORT[?weight=N&trusted=1][,...], or inproc (Diggi agents in this process)")
+	var ip inprocFlags
+	ip.register(fs, false)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			return nil
 		}
-		return fmt.Errorf("%w: %w", errUsage, err)
-	}
-	servers, err := parseTargets(*target)
-	if err != nil {
 		return fmt.Errorf("%w: %w", errUsage, err)
 	}
 	w, props, err := b.workloadFrom()
@@ -160,7 +159,21 @@ func runYCSB(ctx context.Context, phaseName string, args []string, stdout, stder
 	default:
 		return fmt.Errorf("%w: --format %q (want text, json or csv)", errUsage, b.format)
 	}
-	res, err := b.execute(ctx, w, props.String("table", "usertable"), phase, servers, b.threads, phaseName)
+	table := props.String("table", "usertable")
+	var res *ycsb.Result
+	if *target == inprocTarget {
+		modes, merr := ip.modes(false)
+		if merr != nil {
+			return merr
+		}
+		res, err = ip.inprocPhase(ctx, &b, w, table, phase, cmp.Or(b.threads, w.Threads, 1), modes[0], phaseName)
+	} else {
+		servers, perr := parseTargets(*target)
+		if perr != nil {
+			return fmt.Errorf("%w: %w", errUsage, perr)
+		}
+		res, err = b.execute(ctx, w, table, phase, servers, b.threads, phaseName)
+	}
 	if res != nil {
 		if werr := writeResult(stdout, res, b.format, w, b.ciLevel); werr != nil {
 			return werr

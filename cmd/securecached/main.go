@@ -1,5 +1,16 @@
-// Command securecached is a memcached 1.6-compatible cache server. It takes
-// memcached's command-line flags (see README.md, "Flags", or -h).
+// Command securecached is a memcached 1.6-compatible cache server running
+// as Diggi agents: an untrusted gateway owning the TCP (or unix) sockets
+// and a cache agent, trusted (in a simulated enclave) unless --untrusted,
+// holding the data. It takes memcached's command-line flags (see README.md
+// or -h), plus:
+//
+//	--config FILE     run the deployment FILE describes (several cache agents,
+//	                  untrusted ones, TLS); memcached flags then only set -v, -t
+//	--untrusted       run the default cache agent outside an enclave
+//	--state-dir DIR   where the sim platform identity lives
+//	                  (default $STATE_DIRECTORY, else ~/.local/state/securecached)
+//
+// and the subcommand "securecached attest HOST:PORT" (see attest.go).
 package main
 
 import (
@@ -9,8 +20,11 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"strconv"
+	"strings"
 	"syscall"
 
+	"github.com/securecached/securecached/cacheagent"
 	"github.com/securecached/securecached/config"
 	"github.com/securecached/securecached/memcache"
 	"github.com/securecached/securecached/server"
@@ -27,7 +41,67 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
+// ownFlags are securecached's flags that memcached does not have, and -Z,
+// which the cache agent acts on (config refuses -Z on its own, from the
+// days before TLS was served).
+type ownFlags struct {
+	configFile string
+	untrusted  bool
+	stateDir   string
+	tls        bool
+}
+
+// splitOwnFlags takes securecached's own long flags out of args, leaving
+// memcached's for config.Parse.
+func splitOwnFlags(args []string) (ownFlags, []string, error) {
+	var o ownFlags
+	var rest []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		name, val, hasVal := strings.Cut(a, "=")
+		switch name {
+		case "-Z", "--enable-ssl":
+			if hasVal {
+				return o, nil, fmt.Errorf("%s takes no value", name)
+			}
+			o.tls = true
+		case "--untrusted":
+			if hasVal {
+				return o, nil, fmt.Errorf("--untrusted takes no value")
+			}
+			o.untrusted = true
+		case "--config", "--state-dir":
+			if !hasVal {
+				if i+1 >= len(args) {
+					return o, nil, fmt.Errorf("%s needs a value", name)
+				}
+				i++
+				val = args[i]
+			}
+			if val == "" {
+				return o, nil, fmt.Errorf("%s needs a non-empty value", name)
+			}
+			if name == "--config" {
+				o.configFile = val
+			} else {
+				o.stateDir = val
+			}
+		default:
+			rest = append(rest, a)
+		}
+	}
+	return o, rest, nil
+}
+
 func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "attest" {
+		return runAttest(args[1:], stdout, stderr)
+	}
+	own, args, err := splitOwnFlags(args)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitUsage
+	}
 	set, err := config.Parse(args)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
@@ -35,23 +109,40 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if set.ShowHelp {
 		config.Usage(stdout)
+		fmt.Fprint(stdout, ownUsage)
 		return 0
 	}
 	if set.ShowVersion {
 		fmt.Fprintln(stdout, config.VersionLine)
 		return 0
 	}
+	set.EnableSSL = own.tls
 	for _, w := range set.Warnings {
 		fmt.Fprintln(stderr, "WARNING:", w)
 	}
-	// -t: the engine is one single-threaded agent; -t sets how many OS
-	// threads run Go code at once, i.e. connection I/O and parsing.
-	runtime.GOMAXPROCS(set.Threads)
+	var layout server.Layout
+	if own.configFile != "" {
+		if own.untrusted || own.tls {
+			fmt.Fprintln(stderr, "--untrusted and -Z apply to the default layout; a configuration file sets \"trusted\" and \"tls\" per agent")
+			return exitUsage
+		}
+		if layout, err = server.LoadLayout(own.configFile); err != nil {
+			fmt.Fprintln(stderr, err)
+			return exitUsage
+		}
+		if own.stateDir != "" {
+			layout.Trust.StateDir = own.stateDir
+		}
+	} else {
+		layout = server.DefaultLayout(args, set, own.untrusted, own.stateDir)
+	}
+	runtime.GOMAXPROCS(threads(layout))
 
-	srv, err := server.New(set, stderr)
+	d, err := server.Start(layout, server.Options{Log: stderr, Verbose: set.Verbose})
 	if err != nil {
 		fmt.Fprintln(stderr, err)
-		if errors.Is(err, config.ErrUsage) || errors.Is(err, memcache.ErrInvalidConfig) {
+		if errors.Is(err, config.ErrUsage) || errors.Is(err, memcache.ErrInvalidConfig) ||
+			errors.Is(err, server.ErrLayout) || errors.Is(err, cacheagent.ErrOptions) {
 			return exitUsage
 		}
 		return exitOSErr
@@ -59,19 +150,53 @@ func run(args []string, stdout, stderr io.Writer) int {
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigs)
-	go func() {
-		select {
-		case sig := <-sigs:
-			if set.Verbose > 0 {
-				fmt.Fprintf(stderr, "Signal handled: %v.\n", sig)
-			}
-			srv.Shutdown()
-		case <-srv.Done():
+	select {
+	case sig := <-sigs:
+		if set.Verbose > 0 {
+			fmt.Fprintf(stderr, "Signal handled: %v.\n", sig)
 		}
-	}()
-	if err := srv.Serve(); err != nil {
+		d.Shutdown()
+	case <-d.Done():
+	}
+	<-d.Done()
+	if err := d.Err(); err != nil {
 		fmt.Fprintln(stderr, err)
 		return exitOSErr
 	}
 	return 0
 }
+
+// threads is how many OS threads run Go code at once. memcached's -t
+// worker threads are, in the agent model, logical workers on the cache
+// agent's one thread (thesis §4.3), so -t does not set it. Each cache
+// agent is single-threaded; the gateway, the runtime's mover and TLS fit
+// beside it. More threads than cache agents only add hand-overs between
+// processors: on the 95/5 memcaslap load, one thread serves the default
+// layout at about 1.4x the throughput and 0.55x the CPU per request of
+// two (see the issue-5 report). GOMAXPROCS in the environment overrides.
+func threads(l server.Layout) int {
+	if v, err := strconv.Atoi(os.Getenv("GOMAXPROCS")); err == nil && v > 0 {
+		return v
+	}
+	return max(1, l.CacheAgents())
+}
+
+const ownUsage = `
+securecached's own flags:
+-Z, --enable-ssl          TLS, terminated inside the cache agent; without
+                          ssl_chain_cert a trusted agent serves an RA-TLS
+                          certificate carrying its enclave's evidence
+--config FILE             run the deployment described in FILE (JSON: a Diggi
+                          configuration plus trust options; see README.md)
+--untrusted               run the default cache agent without an enclave
+--state-dir DIR           sim platform identity directory (default
+                          $STATE_DIRECTORY, else ~/.local/state/securecached)
+
+-t is accepted for compatibility: each cache agent is one thread, and
+securecached runs one OS thread for Go code per cache agent (GOMAXPROCS in
+the environment overrides).
+
+securecached attest [--allow-simulated --sim-root FILE] [--signer HEX]
+                    [--measurement HEX] HOST:PORT
+                          fetch and verify a -Z server's RA-TLS evidence
+`

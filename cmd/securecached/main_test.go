@@ -2,21 +2,37 @@ package main
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/securecached/securecached/config"
+	"github.com/securecached/securecached/server"
 )
 
 func TestRunExitsEarly(t *testing.T) {
+	t.Setenv("STATE_DIRECTORY", t.TempDir())
+	badLayout := filepath.Join(t.TempDir(), "bad.json")
+	os.WriteFile(badLayout, []byte(`{"diggi": {"instance": "x", "agents": []}, "surprise": 1}`), 0o600)
 	tests := []struct {
 		args     []string
 		code     int
 		out, err string
 	}{
-		{[]string{"-h"}, 0, "--max-item-size", ""},
+		{[]string{"-h"}, 0, "--state-dir", ""},
 		{[]string{"-V"}, 0, "securecached 0.1.0 (memcached 1.6 compatible)\n", ""},
 		{[]string{"-B", "http"}, exitUsage, "", "Invalid value for binding protocol: http"},
 		{[]string{"-I", "200m", "-m", "1024", "-l", "127.0.0.1:0"}, exitUsage, "", "cannot exceed"},
 		{[]string{"-Y", "/nonexistent/auth", "-l", "127.0.0.1:0"}, exitOSErr, "", "could not load auth file"},
+		{[]string{"--untrusted", "-Z", "-l", "127.0.0.1:0"}, exitOSErr, "", "ssl_chain_cert"},
+		{[]string{"--config"}, exitUsage, "", "--config needs a value"},
+		{[]string{"--config", "/nonexistent.json"}, exitUsage, "", "configuration file"},
+		{[]string{"--config", badLayout}, exitUsage, "", "unknown field"},
+		{[]string{"--config", badLayout, "--untrusted"}, exitUsage, "", "per agent"},
+		{[]string{"--untrusted=yes"}, exitUsage, "", "takes no value"},
+		{[]string{"attest"}, 2, "", "Usage: securecached attest"},
 	}
 	for _, tt := range tests {
 		var out, errb bytes.Buffer
@@ -26,6 +42,54 @@ func TestRunExitsEarly(t *testing.T) {
 		}
 		if !strings.Contains(out.String(), tt.out) || !strings.Contains(errb.String(), tt.err) {
 			t.Errorf("run(%v): stdout %q stderr %q, want %q / %q", tt.args, out.String(), errb.String(), tt.out, tt.err)
+		}
+	}
+}
+
+func TestSplitOwnFlags(t *testing.T) {
+	tests := []struct {
+		args []string
+		own  ownFlags
+		rest []string
+	}{
+		{[]string{"-m", "64"}, ownFlags{}, []string{"-m", "64"}},
+		{[]string{"--untrusted", "-p", "1", "-Z"}, ownFlags{untrusted: true, tls: true}, []string{"-p", "1"}},
+		{[]string{"--config", "a.json", "--state-dir=/s", "-v"}, ownFlags{configFile: "a.json", stateDir: "/s"}, []string{"-v"}},
+		{[]string{"--config=b.json", "--enable-ssl"}, ownFlags{configFile: "b.json", tls: true}, nil},
+	}
+	for _, tt := range tests {
+		own, rest, err := splitOwnFlags(tt.args)
+		if err != nil || own != tt.own || !reflect.DeepEqual(rest, tt.rest) {
+			t.Errorf("splitOwnFlags(%q) = %+v, %q, %v; want %+v, %q", tt.args, own, rest, err, tt.own, tt.rest)
+		}
+	}
+	for _, bad := range [][]string{{"--state-dir"}, {"--state-dir="}, {"-Z=1"}} {
+		if _, _, err := splitOwnFlags(bad); err == nil {
+			t.Errorf("splitOwnFlags(%q) accepted", bad)
+		}
+	}
+}
+
+func TestThreadsFollowCacheAgents(t *testing.T) {
+	two, err := server.ParseLayout([]byte(`{"diggi": {"instance": "n", "agents": [{"name": "gw", "kind": "gateway"},
+		{"name": "a", "kind": "securecached"}, {"name": "b", "kind": "securecached"}]}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		env    string
+		layout server.Layout
+		want   int
+	}{
+		{"", server.DefaultLayout(nil, config.Defaults(), false, ""), 1},
+		{"", two, 2},
+		{"3", two, 3},
+		{"junk", two, 2},
+	}
+	for _, tt := range tests {
+		t.Setenv("GOMAXPROCS", tt.env)
+		if got := threads(tt.layout); got != tt.want {
+			t.Errorf("GOMAXPROCS=%q, %d cache agents: threads = %d, want %d", tt.env, tt.layout.CacheAgents(), got, tt.want)
 		}
 	}
 }

@@ -62,3 +62,15 @@ func moduleRoot() string {
 	}
 	return filepath.Join(filepath.Dir(file), "..", "..")
 }
+
+// StateDir is the state directory (sim platform identity) the securecached
+// processes of this test binary share unless a test passes --state-dir:
+// tests never touch the user's own ~/.local/state/securecached.
+func StateDir() string {
+	if buildPath != "" {
+		return filepath.Join(filepath.Dir(buildPath), "state")
+	}
+	return filepath.Join(os.TempDir(), "securecached-test-state")
+}
+
+func stateEnv() []string { return []string{"STATE_DIRECTORY=" + StateDir()} }

@@ -87,7 +87,7 @@ func StartMemcached(t testing.TB, args ...string) *Server {
 			a = append(a, "-u", "root") // memcached refuses to run as root without -u
 		}
 		return append(a, args...)
-	})
+	}, nil)
 }
 
 // StartSecurecached builds (once per test binary) and starts securecached on
@@ -98,7 +98,7 @@ func StartSecurecached(t testing.TB, args ...string) *Server {
 	bin := SecurecachedBinary(t)
 	return startTCP(t, bin, func(port int) []string {
 		return append([]string{"-l", "127.0.0.1", "-p", strconv.Itoa(port)}, args...)
-	})
+	}, stateEnv())
 }
 
 // StartSecurecachedUnix starts securecached on the unix socket path with the
@@ -106,7 +106,7 @@ func StartSecurecached(t testing.TB, args ...string) *Server {
 func StartSecurecachedUnix(t testing.TB, path string, args ...string) *Server {
 	t.Helper()
 	bin := SecurecachedBinary(t)
-	s, err := start(t, bin, append([]string{"-s", path}, args...), "unix", path)
+	s, err := start(t, bin, append([]string{"-s", path}, args...), "unix", path, stateEnv())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,12 +115,12 @@ func StartSecurecachedUnix(t testing.TB, path string, args ...string) *Server {
 
 // startTCP tries a few free ports: between FreePort and the server's bind
 // another process may take the port.
-func startTCP(t testing.TB, bin string, args func(port int) []string) *Server {
+func startTCP(t testing.TB, bin string, args func(port int) []string, env []string) *Server {
 	t.Helper()
 	var lastErr error
 	for range 3 {
 		port := FreePort(t)
-		s, err := start(t, bin, args(port), "tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		s, err := start(t, bin, args(port), "tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), env)
 		if err == nil {
 			s.Port = port
 			return s
@@ -131,10 +131,14 @@ func startTCP(t testing.TB, bin string, args func(port int) []string) *Server {
 	return nil
 }
 
-// start runs bin and waits until addr accepts a connection.
-func start(t testing.TB, bin string, args []string, network, addr string) (*Server, error) {
+// start runs bin with extra environment variables and waits until addr
+// accepts a connection.
+func start(t testing.TB, bin string, args []string, network, addr string, env []string) (*Server, error) {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	stderr := &syncBuffer{}
 	cmd.Stdout = stderr
 	cmd.Stderr = stderr
@@ -204,4 +208,16 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// StartSecurecachedAt starts securecached with exactly args (a --config
+// layout, say) and waits until addr ("tcp" host:port or "unix" path)
+// accepts a connection.
+func StartSecurecachedAt(t testing.TB, network, addr string, args ...string) *Server {
+	t.Helper()
+	s, err := start(t, SecurecachedBinary(t), args, network, addr, stateEnv())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

@@ -41,7 +41,7 @@ func TestStartMemcachedAnswersVersion(t *testing.T) {
 
 func TestStartReportsEarlyExit(t *testing.T) {
 	bin := Require(t, "memcached")
-	_, err := start(t, bin, []string{"-B", "http"}, "tcp", "127.0.0.1:1")
+	_, err := start(t, bin, []string{"-B", "http"}, "tcp", "127.0.0.1:1", nil)
 	if err == nil || !strings.Contains(err.Error(), "exited before listening") {
 		t.Fatalf("start with bad flags: %v", err)
 	}

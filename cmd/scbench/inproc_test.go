@@ -1,0 +1,87 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestYCSBInproc runs load and run with client agents in this process,
+// trusted and untrusted, and checks YCSB's report.
+func TestYCSBInproc(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	common := []string{"-P", workloadPath(t), "-p", "recordcount=200", "-p", "operationcount=600",
+		"--target", "inproc", "--threads", "3", "--no-progress", "--cache-args", "-m 16"}
+	for _, trusted := range []string{"true", "false"} {
+		t.Run("trusted="+trusted, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			if err := run(ctx, append([]string{"ycsb", "load", "--trusted", trusted}, common...), &out, &errb); err != nil {
+				t.Fatalf("load: %v\n%s", err, errb.String())
+			}
+			if !strings.Contains(out.String(), "[INSERT], Return=OK, 200\n") || !strings.Contains(out.String(), "[OVERALL], Clients, 3\n") {
+				t.Fatalf("load report:\n%s", out.String())
+			}
+			out.Reset()
+			if err := run(ctx, append([]string{"ycsb", "run", "--trusted", trusted, "--preload", "--pipeline", "2"}, common...), &out, &errb); err != nil {
+				t.Fatalf("run: %v\n%s", err, errb.String())
+			}
+			report := out.String()
+			for _, want := range []string{"# preload (client 0)\n", "[INSERT], Return=OK, 200\n", "[OVERALL], Clients, 6\n", "[READ], AverageLatency(us), "} {
+				if !strings.Contains(report, want) {
+					t.Errorf("run report lacks %q:\n%s", want, report)
+				}
+			}
+			if strings.Contains(report, "Return=ERROR") || strings.Contains(report, "Return=NOT_FOUND") {
+				t.Errorf("run had failures:\n%s", report)
+			}
+		})
+	}
+}
+
+// TestSweepInproc sweeps trusted and untrusted agents onto one chart.
+func TestSweepInproc(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	dir := t.TempDir()
+	pngPath, csvPath := filepath.Join(dir, "sweep.png"), filepath.Join(dir, "sweep.csv")
+	args := []string{"sweep", "--target", "inproc", "--clients", "1,2", "-P", workloadPath(t),
+		"-p", "recordcount=100", "--ops-per-client", "200", "--png", pngPath, "--csv", csvPath, "--no-progress"}
+	var out, errb bytes.Buffer
+	if err := run(ctx, args, &out, &errb); err != nil {
+		t.Fatalf("sweep: %v\n%s", err, errb.String())
+	}
+	csvData, err := os.ReadFile(csvPath)
+	if err != nil || strings.Count(string(csvData), "\ntrusted,") != 2 || strings.Count(string(csvData), "\nuntrusted,") != 2 {
+		t.Errorf("csv:\n%s (%v)", csvData, err)
+	}
+	f, err := os.Open(pngPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := png.Decode(f); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestInprocUsageErrors(t *testing.T) {
+	ctx := context.Background()
+	for _, args := range [][]string{
+		{"ycsb", "run", "--target", "inproc", "--trusted", "both"},
+		{"ycsb", "run", "--target", "inproc", "--trusted", "maybe"},
+		{"ycsb", "run", "--target", "inproc", "--pipeline", "0"},
+		{"ycsb", "run", "--target", "inproc", "--distribution", "modulo"},
+	} {
+		var out, errb bytes.Buffer
+		if err := run(ctx, args, &out, &errb); !errors.Is(err, errUsage) {
+			t.Errorf("run(%q) = %v, want a usage error", args, err)
+		}
+	}
+}

@@ -1,0 +1,210 @@
+package experiments
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/securecached/securecached/client"
+	"github.com/securecached/securecached/diggi"
+	"github.com/securecached/securecached/diggi/netconn"
+	"github.com/securecached/securecached/diggi/posix"
+	"github.com/securecached/securecached/ycsb"
+	"github.com/securecached/securecached/ycsb/memcachedb"
+)
+
+// ClientKind is the agent kind of a YCSB client agent.
+const ClientKind = "ycsb-client"
+
+// Option keys a client agent reads.
+const (
+	// OptTarget is the cache agent's Diggi address ("cache:11211").
+	OptTarget = "target"
+	// OptProtocol is the memcached protocol: binary (the thesis's), text
+	// or meta.
+	OptProtocol = "protocol"
+	// OptTimeout bounds one operation (a Go duration, default 2s).
+	OptTimeout = "timeout"
+)
+
+// The coordination messages between client agents (TypeRegular payloads).
+var (
+	msgGo    = []byte("ycsb-go")
+	msgAbort = []byte("ycsb-abort")
+)
+
+// errPreloadFailed is what the waiting agents report when agent 0's
+// preload failed.
+var errPreloadFailed = errors.New("experiments: client agent 0's preload failed")
+
+// job is one phase as one client agent runs it.
+type job struct {
+	plan    *ycsb.Plan
+	preload *ycsb.Plan // set on every agent when agent 0 preloads
+	first   int        // the agent's clients in plan: first .. first+count-1
+	count   int
+	table   string
+	peers   []diggi.AgentID // agent 0 signals these after its preload
+	started chan struct{}   // closed by Receive when agent 0 says go
+	failed  bool            // agent 0 said abort (set before started closes)
+}
+
+// ClientAgent is one YCSB client agent: one client.Client over a Diggi
+// socket to the cache agent, shared by the agent's YCSB client threads
+// (one thread is YCSB's model; more pipeline requests on the connection).
+type ClientAgent struct {
+	started func(*ClientAgent)
+
+	ctx *diggi.Context
+	sys *posix.Sys
+	cl  *client.Client
+
+	mu  sync.Mutex // guards job, read by Receive under the baton
+	job *job
+}
+
+// clientFactory returns the factory of client agents reporting to started.
+func clientFactory(started func(*ClientAgent)) diggi.Factory {
+	return func() diggi.Agent { return &ClientAgent{started: started} }
+}
+
+// Init opens the agent's socket layer and its memcached client; the client
+// dials lazily, on the first operation.
+func (a *ClientAgent) Init(ctx *diggi.Context) error {
+	a.ctx = ctx
+	a.sys = posix.For(ctx)
+	o := ctx.Options()
+	proto, err := client.ParseProtocol(o.String(OptProtocol, "binary"))
+	if err != nil {
+		return fmt.Errorf("client agent %s: %w", ctx.Info(), err)
+	}
+	timeout, err := o.Duration(OptTimeout, 0)
+	if err != nil {
+		return fmt.Errorf("client agent %s: %w", ctx.Info(), err)
+	}
+	target := o.String(OptTarget, CacheName+":11211")
+	if _, _, err := netconn.ParseAddress(target); err != nil {
+		return fmt.Errorf("client agent %s: %w", ctx.Info(), err)
+	}
+	a.cl, err = client.New(client.Config{
+		Servers:  []client.ServerConfig{{Addr: target, Weight: 1, Trusted: ctx.Trusted()}},
+		Protocol: proto, Dial: netconn.Dialer(a.sys), Network: netconn.Network,
+		// One connection per agent, as each of the thesis's client agents
+		// has; extra threads pipeline on it.
+		MaxConnsPerServer: 1, Timeout: timeout,
+	})
+	if err != nil {
+		return fmt.Errorf("client agent %s: %w", ctx.Info(), err)
+	}
+	return nil
+}
+
+// Start reports the agent to the harness.
+func (a *ClientAgent) Start(*diggi.Context) error {
+	if a.started != nil {
+		a.started(a)
+	}
+	return nil
+}
+
+// Receive takes agent 0's go (or abort) after its preload.
+func (a *ClientAgent) Receive(m *diggi.Message) {
+	a.mu.Lock()
+	j := a.job
+	a.mu.Unlock()
+	if j == nil || j.started == nil {
+		return
+	}
+	switch string(m.Payload()) {
+	case string(msgGo):
+	case string(msgAbort):
+		j.failed = true
+	default:
+		return
+	}
+	select {
+	case <-j.started:
+	default:
+		close(j.started)
+	}
+}
+
+// Stop does nothing: the harness closes the client (outside the baton:
+// closing waits for reader goroutines that need it) before stopping the
+// instance.
+func (a *ClientAgent) Stop(*diggi.Context) {}
+
+// Name is the agent's name.
+func (a *ClientAgent) Name() string { return a.ctx.Name() }
+
+// Client is the agent's memcached client over a Diggi socket.
+func (a *ClientAgent) Client() *client.Client { return a.cl }
+
+// close closes the client; never under the agent's baton.
+func (a *ClientAgent) close() error { return a.cl.Close() }
+
+// setJob hands the agent its next phase (nil: none). Every agent has its
+// job before any starts, so agent 0's go never finds a peer without one.
+func (a *ClientAgent) setJob(j *job) {
+	a.mu.Lock()
+	a.job = j
+	a.mu.Unlock()
+}
+
+// run runs one phase's share. It is called on a goroutine of the harness,
+// never under the baton.
+func (a *ClientAgent) run(ctx context.Context, j *job) error {
+	db := memcachedb.New(a.cl, j.table)
+	if j.preload != nil {
+		if j.first == 0 {
+			err := j.preload.RunClient(ctx, 0, db)
+			if err == nil && j.preload.Result().Overall.Errors() > 0 {
+				err = fmt.Errorf("experiments: preload: %d operations failed", j.preload.Result().Overall.Errors())
+			}
+			msg := msgGo
+			if err != nil {
+				msg = msgAbort
+			}
+			if serr := a.signal(j.peers, msg); serr != nil && err == nil {
+				err = serr
+			}
+			if err != nil {
+				return err
+			}
+		} else {
+			select {
+			case <-j.started:
+			case <-ctx.Done():
+				return context.Cause(ctx)
+			}
+			if j.failed {
+				return errPreloadFailed
+			}
+		}
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, j.count)
+	for k := range j.count {
+		wg.Go(func() { errs[k] = j.plan.RunClient(ctx, j.first+k, db) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// signal sends msg to every peer, by Diggi message (encrypted between
+// trusted agents).
+func (a *ClientAgent) signal(peers []diggi.AgentID, msg []byte) error {
+	var err error
+	if rerr := a.ctx.Scheduler().Run(func() {
+		for _, p := range peers {
+			err = errors.Join(err, a.ctx.Messages().Send(p, msg))
+		}
+	}); rerr != nil {
+		return fmt.Errorf("client agent %s: signal: %w", a.ctx.Info(), rerr)
+	}
+	if err != nil {
+		return fmt.Errorf("client agent %s: signal: %w", a.ctx.Info(), err)
+	}
+	return nil
+}

@@ -1,0 +1,281 @@
+package experiments
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/securecached/securecached/cacheagent"
+	"github.com/securecached/securecached/client"
+	"github.com/securecached/securecached/diggi"
+	"github.com/securecached/securecached/trust"
+	"github.com/securecached/securecached/trust/diggichannel"
+	"github.com/securecached/securecached/ycsb"
+)
+
+// CacheName is the cache agent's name in the instance.
+const CacheName = "cache"
+
+// MaxClients bounds the client agents of one instance.
+const MaxClients = 1024
+
+// ErrSetup marks a Setup that cannot work.
+var ErrSetup = errors.New("experiments: bad setup")
+
+// Setup describes one in-process deployment.
+type Setup struct {
+	Clients int  // YCSB client agents (the thesis: 1 to 6)
+	Trusted bool // every agent in a (simulated) enclave; messages encrypted
+	// Threads is the number of YCSB client threads per agent, sharing the
+	// agent's one connection. 1 (the default) is YCSB's model: one
+	// outstanding request per client; more pipeline requests.
+	Threads   int
+	CacheArgs []string        // memcached flags for the cache agent ("-m", "1024")
+	Protocol  client.Protocol // default binary, as the thesis
+	Timeout   time.Duration   // per operation; default the client's (2s)
+	Logger    *slog.Logger    // default: discard
+	// Router, if set, sees every message between agents (tests tap it).
+	Router diggi.Router
+}
+
+// Bench is a running in-process deployment.
+type Bench struct {
+	setup   Setup
+	in      *diggi.Instance
+	agents  []*ClientAgent
+	factory *diggichannel.Factory
+
+	mu     sync.Mutex // one phase at a time
+	closed bool
+}
+
+func (s *Setup) check() error {
+	if s.Clients < 1 || s.Clients > MaxClients {
+		return fmt.Errorf("%w: %d client agents (want 1..%d)", ErrSetup, s.Clients, MaxClients)
+	}
+	if s.Threads == 0 {
+		s.Threads = 1
+	}
+	if s.Threads < 1 || s.Threads > 256 {
+		return fmt.Errorf("%w: %d threads per agent (want 1..256)", ErrSetup, s.Threads)
+	}
+	if s.Logger == nil {
+		s.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return nil
+}
+
+// config is the instance: the cache agent, then the client agents.
+func (s *Setup) config() diggi.Config {
+	cfg := diggi.Config{Instance: "inproc", Agents: []diggi.AgentConfig{{
+		Name: CacheName, Kind: cacheagent.Kind, Trusted: s.Trusted,
+		Options: cacheagent.Options(s.CacheArgs, cacheagent.DefaultPort, false),
+	}}}
+	for i := range s.Clients {
+		o := diggi.Options{
+			OptTarget:   fmt.Sprintf("%s:%d", CacheName, cacheagent.DefaultPort),
+			OptProtocol: strings.ToLower(protocolName(s.Protocol)),
+		}
+		if s.Timeout > 0 {
+			o[OptTimeout] = s.Timeout.String()
+		}
+		cfg.Agents = append(cfg.Agents, diggi.AgentConfig{
+			Name: fmt.Sprintf("ycsb%d", i), Kind: ClientKind, Trusted: s.Trusted, Options: o,
+		})
+	}
+	return cfg
+}
+
+func protocolName(p client.Protocol) string {
+	switch p {
+	case client.Text:
+		return "text"
+	case client.Meta:
+		return "meta"
+	}
+	return "binary"
+}
+
+// Start builds and starts the instance. Trusted or not, the agents talk
+// through trust/diggichannel with a simulated TEE backend: trusted pairs
+// are attested and encrypted, untrusted pairs plaintext.
+func Start(s Setup) (*Bench, error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	root, err := trust.NewSimRoot()
+	if err != nil {
+		return nil, fmt.Errorf("experiments: %w", err)
+	}
+	plat, err := trust.NewPlatform(root)
+	if err != nil {
+		return nil, fmt.Errorf("experiments: %w", err)
+	}
+	backend, err := trust.NewSimBackend(plat)
+	if err != nil {
+		return nil, fmt.Errorf("experiments: %w", err)
+	}
+	cfg := s.config()
+	spec, err := diggichannel.AgentsFromConfig(cfg, trust.SignerFromKey([]byte("securecached")))
+	if err != nil {
+		return nil, fmt.Errorf("experiments: %w", err)
+	}
+	b := &Bench{setup: s}
+	b.factory, err = diggichannel.New(diggichannel.Options{
+		Backend: backend, Agents: spec, AllowSimulated: true,
+		SimRoots: []*x509.Certificate{root.Certificate()}, AllowPlaintext: !s.Trusted, Logger: s.Logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("experiments: %w", err)
+	}
+	reg := diggi.NewRegistry()
+	if err := cacheagent.Register(reg, cacheagent.Hooks{Enclave: b.factory.Enclave}); err != nil {
+		return nil, err
+	}
+	// Start runs the agents' Starts in configuration order, so the
+	// client agents are reported in order.
+	if err := reg.Register(ClientKind, clientFactory(func(a *ClientAgent) { b.agents = append(b.agents, a) })); err != nil {
+		return nil, err
+	}
+	b.in, err = diggi.NewInstance(cfg, diggi.InstanceOptions{Registry: reg, Router: s.Router, Channels: b.factory.ChannelFactory(), Logger: s.Logger})
+	if err != nil {
+		return nil, fmt.Errorf("experiments: %w", err)
+	}
+	if err := b.in.Start(); err != nil {
+		return nil, fmt.Errorf("experiments: %w", err)
+	}
+	if len(b.agents) != s.Clients {
+		b.Close()
+		return nil, fmt.Errorf("experiments: %d of %d client agents started", len(b.agents), s.Clients)
+	}
+	return b, nil
+}
+
+// Agents are the client agents, in order.
+func (b *Bench) Agents() []*ClientAgent { return b.agents }
+
+// Instance is the Diggi instance.
+func (b *Bench) Instance() *diggi.Instance { return b.in }
+
+// RunOptions say how to run one phase.
+type RunOptions struct {
+	ycsb.PlanOptions
+	// Preload is the thesis's coordination: before the run phase, client
+	// agent 0 loads every record alone, then tells the others to start by
+	// a Diggi message. Result.Preload holds the load's measurements.
+	Preload bool
+	Table   string // default "usertable"
+	// Progress, if set, is called about once a second.
+	Progress func(done, total int64, elapsed time.Duration)
+}
+
+// Execute runs one phase of w on every client agent (Clients × Threads
+// YCSB clients). A load phase inserts the records, divided among the
+// clients; a run phase does w's operations.
+func (b *Bench) Execute(ctx context.Context, w *ycsb.Workload, phase ycsb.Phase, o RunOptions) (*ycsb.Result, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return nil, fmt.Errorf("experiments: %w", client.ErrClosed)
+	}
+	if o.Table == "" {
+		o.Table = "usertable"
+	}
+	if w.MaxExecutionTime > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, time.Duration(w.MaxExecutionTime)*time.Second)
+		defer cancel()
+	}
+	threads := b.setup.Threads
+	plan, err := ycsb.NewPlan(w, phase, len(b.agents)*threads, o.PlanOptions)
+	if err != nil {
+		return nil, err
+	}
+	var preload *ycsb.Plan
+	var peers []diggi.AgentID
+	if o.Preload && phase == ycsb.PhaseRun {
+		if preload, err = ycsb.NewPlan(w, ycsb.PhaseLoad, 1, ycsb.PlanOptions{Seed: o.Seed}); err != nil {
+			return nil, err
+		}
+		for _, a := range b.agents[1:] {
+			peers = append(peers, a.ctx.ID())
+		}
+	}
+	jobs := make([]*job, len(b.agents))
+	for i := range b.agents {
+		jobs[i] = &job{plan: plan, preload: preload, first: i * threads, count: threads, table: o.Table}
+		if preload != nil {
+			jobs[i].started = make(chan struct{})
+			if i == 0 {
+				jobs[i].peers = peers
+			}
+		}
+	}
+
+	for i, a := range b.agents {
+		a.setJob(jobs[i])
+	}
+	begin := time.Now()
+	stop := make(chan struct{})
+	var progress sync.WaitGroup
+	if o.Progress != nil {
+		progress.Go(func() {
+			t := time.NewTicker(time.Second)
+			defer t.Stop()
+			for {
+				select {
+				case <-stop:
+					return
+				case <-t.C:
+					o.Progress(plan.Done(), plan.Total(), time.Since(begin))
+				}
+			}
+		})
+	}
+	errs := make([]error, len(b.agents))
+	var wg sync.WaitGroup
+	for i, a := range b.agents {
+		wg.Go(func() { errs[i] = a.run(ctx, jobs[i]) })
+	}
+	wg.Wait()
+	close(stop)
+	progress.Wait()
+	for _, a := range b.agents {
+		a.setJob(nil)
+	}
+	res := plan.Result()
+	if o.Progress != nil {
+		o.Progress(plan.Done(), plan.Total(), res.RunTime)
+	}
+	if preload != nil {
+		res.Preload = preload.Result()
+	}
+	if err := errors.Join(errs...); err != nil {
+		return res, fmt.Errorf("experiments: %s phase: %w", phase, err)
+	}
+	if ctx.Err() != nil && w.MaxExecutionTime == 0 {
+		return res, fmt.Errorf("experiments: %s phase stopped: %w", phase, context.Cause(ctx))
+	}
+	return res, nil
+}
+
+// Close closes the clients, then stops the instance.
+func (b *Bench) Close() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return nil
+	}
+	b.closed = true
+	var err error
+	for _, a := range b.agents {
+		err = errors.Join(err, a.close())
+	}
+	return errors.Join(err, b.in.Stop())
+}

@@ -1,0 +1,137 @@
+package experiments
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/securecached/securecached/ycsb"
+)
+
+func workloadB(t testing.TB, records, ops int) *ycsb.Workload {
+	t.Helper()
+	w, err := ycsb.NewWorkload(ycsb.Properties{
+		"recordcount": itoa(records), "operationcount": itoa(ops),
+		"readproportion": "0.95", "updateproportion": "0.05",
+		"requestdistribution": "zipfian", "fieldcount": "1", "fieldlength": "1024",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// checkClean fails unless every operation of res ended OK.
+func checkClean(t *testing.T, what string, res *ycsb.Result, want int64) {
+	t.Helper()
+	if res.TotalOps() != want {
+		t.Fatalf("%s: %d operations, want %d", what, res.TotalOps(), want)
+	}
+	if ok := res.Overall.Returns[ycsb.StatusOK]; ok != want {
+		t.Fatalf("%s: %d OK of %d: %v", what, ok, want, res.Overall.Returns)
+	}
+}
+
+// TestYCSBInProcess loads and runs YCSB-B with three client agents, in
+// YCSB's model and pipelined, trusted and untrusted.
+func TestYCSBInProcess(t *testing.T) {
+	for _, m := range trustModes {
+		for _, threads := range []int{1, 4} {
+			t.Run(m.name+"/threads="+itoa(threads), func(t *testing.T) {
+				b := startBench(t, Setup{Clients: 3, Trusted: m.trusted, Threads: threads})
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				defer cancel()
+				w := workloadB(t, 300, 1200)
+				load, err := b.Execute(ctx, w, ycsb.PhaseLoad, RunOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				checkClean(t, "load", load, 300)
+				if load.Threads != 3*threads {
+					t.Fatalf("load ran %d clients, want %d", load.Threads, 3*threads)
+				}
+				run, err := b.Execute(ctx, w, ycsb.PhaseRun, RunOptions{PlanOptions: ycsb.PlanOptions{Seed: 1}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				checkClean(t, "run", run, 1200)
+				if run.Ops[ycsb.OpRead] == nil || run.Ops[ycsb.OpUpdate] == nil {
+					t.Fatalf("run: reads %v updates %v", run.Ops[ycsb.OpRead], run.Ops[ycsb.OpUpdate])
+				}
+				if run.Throughput() <= 0 || run.RunTime <= 0 {
+					t.Fatalf("run: throughput %v over %v", run.Throughput(), run.RunTime)
+				}
+			})
+		}
+	}
+}
+
+// TestYCSBPreloadCoordination is the thesis's coordination: agent 0 loads
+// every record alone and then starts the others by message; the others'
+// reads must all hit, so none started before the load finished.
+func TestYCSBPreloadCoordination(t *testing.T) {
+	for _, m := range trustModes {
+		t.Run(m.name, func(t *testing.T) {
+			b := startBench(t, Setup{Clients: 3, Trusted: m.trusted})
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			w := workloadB(t, 200, 900)
+			res, err := b.Execute(ctx, w, ycsb.PhaseRun, RunOptions{Preload: true, PlanOptions: ycsb.PlanOptions{SliceKeys: true}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Preload == nil || res.Preload.Threads != 1 {
+				t.Fatalf("preload: %+v", res.Preload)
+			}
+			checkClean(t, "preload", res.Preload, 200)
+			checkClean(t, "run", res, 900)
+			for i, n := range res.ClientOps {
+				if n != 300 {
+					t.Fatalf("client %d did %d operations, want 300", i, n)
+				}
+			}
+		})
+	}
+}
+
+// TestYCSBPreloadFailureStopsPeers: when agent 0's preload fails (the
+// records exist already, so every add is refused), the other agents are
+// told to abort instead of waiting forever.
+func TestYCSBPreloadFailureStopsPeers(t *testing.T) {
+	b := startBench(t, Setup{Clients: 2})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	w := workloadB(t, 50, 100)
+	if _, err := b.Execute(ctx, w, ycsb.PhaseLoad, RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := b.Execute(ctx, w, ycsb.PhaseRun, RunOptions{Preload: true})
+	if !errors.Is(err, errPreloadFailed) {
+		t.Fatalf("got %v, want %v", err, errPreloadFailed)
+	}
+}
+
+func TestSetupRejected(t *testing.T) {
+	for _, s := range []Setup{{Clients: 0}, {Clients: MaxClients + 1}, {Clients: 1, Threads: -1}, {Clients: 1, Threads: 1000}} {
+		if _, err := Start(s); !errors.Is(err, ErrSetup) {
+			t.Errorf("Start(%+v) = %v, want ErrSetup", s, err)
+		}
+	}
+}
+
+func TestExecuteAfterClose(t *testing.T) {
+	b, err := Start(Setup{Clients: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Execute(context.Background(), workloadB(t, 10, 10), ycsb.PhaseLoad, RunOptions{}); err == nil {
+		t.Fatal("Execute after Close succeeded")
+	}
+}

@@ -1,0 +1,88 @@
+package experiments
+
+import (
+	"context"
+	"fmt"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/securecached/securecached/ycsb"
+)
+
+// BenchmarkInprocYCSBB1KB is the thesis's in-process experiment (§5.2,
+// Figure 5.1): YCSB-B (95% reads, 5% updates, zipfian) with 1 KB values,
+// 1 to 6 client agents, all agents trusted or untrusted. threads=1 is
+// YCSB's model (one outstanding request per client agent); threads=16
+// pipelines 16 YCSB client threads on each agent's one connection. b.N is
+// the total number of operations; ops/s is the phase's YCSB throughput.
+func BenchmarkInprocYCSBB1KB(b *testing.B) {
+	for _, m := range trustModes {
+		for _, threads := range []int{1, 16} {
+			for clients := 1; clients <= 6; clients++ {
+				b.Run(fmt.Sprintf("%s/threads=%d/clients=%d", m.name, threads, clients), func(b *testing.B) {
+					benchYCSB(b, Setup{Clients: clients, Trusted: m.trusted, Threads: threads})
+				})
+			}
+		}
+	}
+}
+
+func benchYCSB(b *testing.B, s Setup) {
+	bench := startBench(b, s)
+	ctx := context.Background()
+	w := workloadB(b, 10000, b.N)
+	if _, err := bench.Execute(ctx, w, ycsb.PhaseLoad, RunOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	sent0, cpu0 := messagesSent(b, bench), cpuTime(b)
+	b.ResetTimer()
+	res, err := bench.Execute(ctx, w, ycsb.PhaseRun, RunOptions{})
+	b.StopTimer()
+	sent, cpu := messagesSent(b, bench)-sent0, cpuTime(b)-cpu0
+	if err != nil {
+		b.Fatal(err)
+	}
+	if e := res.Overall.Errors(); e > 0 {
+		b.Fatalf("%d operations failed: %v", e, res.Overall.Returns)
+	}
+	b.ReportMetric(res.Throughput(), "ops/s")
+	b.ReportMetric(res.Overall.Mean(), "mean-µs")
+	// Diggi messages between agents per operation: 2 when every request
+	// and every response travels alone; less when pipelining shares them.
+	b.ReportMetric(float64(sent)/float64(res.TotalOps()), "msgs/op")
+	// The process's CPU time per operation (user+system, all threads):
+	// unlike ops/s it does not depend on how much of the shared machine
+	// the run got; 2 cores can do at most 2e6/cpu-µs/op operations a second.
+	b.ReportMetric(float64(cpu.Microseconds())/float64(res.TotalOps()), "cpu-µs/op")
+}
+
+// cpuTime is the CPU time the process has used so far.
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// messagesSent totals the messages every agent of the instance has sent.
+func messagesSent(b *testing.B, bench *Bench) uint64 {
+	var n uint64
+	for _, name := range append([]string{CacheName}, agentNames(bench)...) {
+		ctx, ok := bench.Instance().Context(name)
+		if !ok {
+			b.Fatalf("no agent %q", name)
+		}
+		n += ctx.Messages().Stats().Sent
+	}
+	return n
+}
+
+func agentNames(bench *Bench) []string {
+	var out []string
+	for _, a := range bench.Agents() {
+		out = append(out, a.Name())
+	}
+	return out
+}

@@ -1,0 +1,178 @@
+package server
+
+import (
+	"crypto/x509"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+
+	"github.com/securecached/securecached/cacheagent"
+	"github.com/securecached/securecached/diggi"
+	"github.com/securecached/securecached/gateway"
+	"github.com/securecached/securecached/trust"
+	"github.com/securecached/securecached/trust/diggichannel"
+)
+
+// SignerKey names the code signer of securecached's agents; verifiers
+// (securecached attest, RA-TLS clients) expect trust.SignerFromKey of it.
+const SignerKey = "securecached"
+
+// Signer is the signer identity securecached's enclaves report.
+func Signer() trust.Signer { return trust.SignerFromKey([]byte(SignerKey)) }
+
+// Options are process-level knobs that are not part of a layout.
+type Options struct {
+	// Log receives the startup banner and the runtime's log.
+	Log io.Writer
+	// Verbose is memcached's -v level (0..3) for the runtime's log.
+	Verbose int
+	// GatewayTap and Router instrument tests (see gateway.Hooks.Tap and
+	// diggi.InstanceOptions.Router).
+	GatewayTap func(gateway.Direction, []byte)
+	Router     diggi.Router
+}
+
+// Deployment is a running layout.
+type Deployment struct {
+	in       *diggi.Instance
+	factory  *diggichannel.Factory
+	simRoot  *trust.SimRoot
+	stateDir string
+
+	mu    sync.Mutex
+	addrs []net.Addr
+
+	done     chan struct{}
+	stopOnce sync.Once
+	stopErr  error
+}
+
+// Start builds the trust backend, the instance and its agents, and starts
+// them. The caller stops it with Shutdown and waits on Done.
+func Start(l Layout, o Options) (*Deployment, error) {
+	if err := l.Validate(); err != nil {
+		return nil, err
+	}
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	d := &Deployment{done: make(chan struct{})}
+	backend, err := d.backend(l.Trust, o.Log)
+	if err != nil {
+		return nil, err
+	}
+	spec, err := diggichannel.AgentsFromConfig(l.Diggi, Signer())
+	if err != nil {
+		return nil, fmt.Errorf("enclave specs: %w", err)
+	}
+	chOpts := diggichannel.Options{Backend: backend, Agents: spec, AllowPlaintext: l.Trust.AllowPlaintext, Logger: logger(o)}
+	if d.simRoot != nil {
+		chOpts.AllowSimulated = true
+		chOpts.SimRoots = []*x509.Certificate{d.simRoot.Certificate()}
+	}
+	if d.factory, err = diggichannel.New(chOpts); err != nil {
+		return nil, fmt.Errorf("trusted channels: %w", err)
+	}
+	reg := diggi.NewRegistry()
+	if err := cacheagent.Register(reg, cacheagent.Hooks{Enclave: d.factory.Enclave, Shutdown: d.Shutdown}); err != nil {
+		return nil, err
+	}
+	if err := gateway.Register(reg, gateway.Hooks{Tap: o.GatewayTap, Listening: d.listening}); err != nil {
+		return nil, err
+	}
+	d.in, err = diggi.NewInstance(l.Diggi, diggi.InstanceOptions{
+		Registry: reg, Router: o.Router, Channels: d.factory.ChannelFactory(), Logger: logger(o),
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := d.in.Start(); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// backend prepares the trust backend and says which one runs: a sim
+// backend protects nothing, and the operator must know.
+func (d *Deployment) backend(t TrustOptions, log io.Writer) (trust.Backend, error) {
+	if t.Backend == BackendNone {
+		fmt.Fprintln(log, "trust backend: none (all agents untrusted)")
+		return trust.NoneBackend{}, nil
+	}
+	dir := t.StateDir
+	if dir == "" {
+		var err error
+		if dir, err = DefaultStateDir(); err != nil {
+			return nil, err
+		}
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("state directory %s: %w", dir, err)
+	}
+	root, err := trust.LoadOrCreateSimRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("sim root in %s: %w", dir, err)
+	}
+	plat, err := trust.LoadOrCreatePlatform(dir, root)
+	if err != nil {
+		return nil, fmt.Errorf("sim platform in %s: %w", dir, err)
+	}
+	b, err := trust.NewSimBackend(plat)
+	if err != nil {
+		return nil, err
+	}
+	d.simRoot, d.stateDir = root, dir
+	fmt.Fprintf(log, "trust backend: sim — a SIMULATION with no hardware protection (the host can read enclave memory); platform identity in %s\n", dir)
+	return b, nil
+}
+
+func logger(o Options) *slog.Logger {
+	level := slog.LevelWarn
+	switch {
+	case o.Verbose >= 3:
+		level = slog.LevelDebug
+	case o.Verbose == 2:
+		level = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(o.Log, &slog.HandlerOptions{Level: level}))
+}
+
+func (d *Deployment) listening(a []net.Addr) {
+	d.mu.Lock()
+	d.addrs = append(d.addrs, a...)
+	d.mu.Unlock()
+}
+
+// Addrs returns every gateway listener's address.
+func (d *Deployment) Addrs() []net.Addr {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]net.Addr(nil), d.addrs...)
+}
+
+// SimRoot returns the simulation root certificate (nil without sim); RA-TLS
+// clients that accept simulated evidence need it.
+func (d *Deployment) SimRoot() *x509.Certificate {
+	if d.simRoot == nil {
+		return nil
+	}
+	return d.simRoot.Certificate()
+}
+
+// Shutdown stops the instance (every agent, every connection). Safe to
+// call more than once and from any goroutine but agent code.
+func (d *Deployment) Shutdown() {
+	d.stopOnce.Do(func() {
+		d.stopErr = d.in.Stop()
+		close(d.done)
+	})
+}
+
+// Done is closed once Shutdown has finished.
+func (d *Deployment) Done() <-chan struct{} { return d.done }
+
+// Err is the instance's stop error, after Done.
+func (d *Deployment) Err() error { return d.stopErr }
