@@ -57,7 +57,7 @@ func (mm *Manager) deliverInline() bool {
 		return false
 	}
 	// Baton and drain role held: this goroutine is the queue's consumer.
-	if m := ep.in.peek(); m != nil && isCallResponse(m) {
+	if m := ep.in.peek(); m != nil && isCallResponse(m) && mm.settled(m.Src) {
 		mm.dispatch(ep.popIn())
 	}
 	ep.armed.Store(false)
@@ -66,6 +66,19 @@ func (mm *Manager) deliverInline() bool {
 	}
 	mm.sched.release()
 	return true
+}
+
+// settled reports whether messages from id can be opened without setting
+// up anything: the peer's channel exists (or is known to be none) and no
+// handshake runs. Otherwise delivery might ask the factory or send
+// handshake messages, which is the drain task's job, not a foreign
+// goroutine's.
+func (mm *Manager) settled(id AgentID) bool {
+	if id.Local() == 0 {
+		return true
+	}
+	p := mm.peers[id]
+	return p != nil && p.chSet && p.hs == nil && p.chErr == nil
 }
 
 // Call sends a request and waits for its response (the thesis's async put

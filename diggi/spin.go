@@ -14,7 +14,7 @@ import (
 // shorter than that. The spin yields the processor on every check, so it
 // never delays a runnable goroutine, and it is bounded, so an idle agent
 // still parks and uses no CPU.
-const spinFor = 20 * time.Microsecond
+const spinFor = 5 * time.Microsecond
 
 // Waiter states: a waiter spins in waitIdle and may move to waitSleeping
 // (blocked on its channel); a signal replaces waitIdle by the value it
