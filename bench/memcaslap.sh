@@ -9,15 +9,22 @@
 #
 #   bench/memcaslap.sh [runs (3)] [seconds per run (10)]
 #
-# Both servers get -t 2 (memcached: two worker threads; securecached:
-# GOMAXPROCS=2) and -m 1024. Override with MEMCACHED_FLAGS / SECURECACHED_FLAGS.
+# Both servers get -m 1024. memcached gets -t 2 (two worker threads).
+# securecached runs its default layout, a gateway and one cache agent, and
+# so one OS thread for Go code (GOMAXPROCS=1: one per cache agent; -t is
+# accepted and does not change it). GOMAXPROCS from the caller's environment
+# is not passed on; set SECURECACHED_GOMAXPROCS=N to run securecached with N.
+# Override the flags with MEMCACHED_FLAGS / SECURECACHED_FLAGS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 runs=${1:-3}
 secs=${2:-10}
 mc_flags=${MEMCACHED_FLAGS:--t 2 -m 1024}
-sc_flags=${SECURECACHED_FLAGS:--t 2 -m 1024}
+sc_flags=${SECURECACHED_FLAGS:--m 1024}
+# securecached sets GOMAXPROCS itself unless the environment does.
+sc_env=(env -u GOMAXPROCS)
+[ -n "${SECURECACHED_GOMAXPROCS:-}" ] && sc_env=(env "GOMAXPROCS=$SECURECACHED_GOMAXPROCS")
 for tool in memcached memcaslap; do
   command -v "$tool" >/dev/null || { echo "$tool not found (Debian: memcached, libmemcached-tools)" >&2; exit 1; }
 done
@@ -61,12 +68,13 @@ run_one() {
 root_flag=()
 [ "$(id -u)" = 0 ] && root_flag=(-u root) # memcached refuses root without -u
 
+echo "memcached $mc_flags; securecached $sc_flags, GOMAXPROCS=${SECURECACHED_GOMAXPROCS:-one per cache agent}"
 mc=(); sc=(); mcpu=(); scpu=()
 for i in $(seq "$runs"); do
   # shellcheck disable=SC2086
   read -r m mu < <(run_one memcached memcached -U 0 "${root_flag[@]}" $mc_flags)
   # shellcheck disable=SC2086
-  read -r s su < <(run_one securecached "$work/securecached" $sc_flags)
+  read -r s su < <(run_one securecached "${sc_env[@]}" "$work/securecached" $sc_flags)
   echo "run $i: memcached $m ops/s ($mu us CPU/op), securecached $s ops/s ($su us CPU/op)"
   mc+=("$m"); sc+=("$s"); mcpu+=("$mu"); scpu+=("$su")
 done

@@ -15,6 +15,7 @@ import (
 
 	"github.com/securecached/securecached/diggi"
 	"github.com/securecached/securecached/diggi/netconn"
+	"github.com/securecached/securecached/internal/testwire"
 )
 
 var trustModes = []struct {
@@ -38,7 +39,7 @@ func TestCacheAgentServesTextAndBinary(t *testing.T) {
 				{"get k\r\n", "END\r\n"},
 			}
 			for _, s := range steps {
-				roundTrip(t, c, r, s.req, s.want)
+				testwire.Exchange(t, c, r, s.req, s.want)
 			}
 			// A second connection negotiates binary on its first byte.
 			b := st.dial(t)
@@ -91,11 +92,11 @@ func TestCacheAgentYieldsAtReqsPerEvent(t *testing.T) {
 	st := newStack(t, stackOptions{args: "-R 1"})
 	c := st.dial(t)
 	r := bufio.NewReader(c)
-	roundTrip(t, c, r, "set k 0 0 1\r\nx\r\n", "STORED\r\n")
+	testwire.Exchange(t, c, r, "set k 0 0 1\r\nx\r\n", "STORED\r\n")
 	const n = 200
 	req := strings.Repeat("get k\r\n", n)
 	want := strings.Repeat("VALUE k 0 1\r\nx\r\nEND\r\n", n)
-	roundTrip(t, c, r, req, want)
+	testwire.Exchange(t, c, r, req, want)
 	// The yields were counted: the pipeline really was split.
 	c.SetDeadline(time.Now().Add(5 * time.Second))
 	io.WriteString(c, "stats\r\n")
@@ -130,7 +131,7 @@ func TestCacheAgentSlowReaderDoesNotStallOthers(t *testing.T) {
 	slow := st.dial(t)
 	r := bufio.NewReader(slow)
 	val := bytes.Repeat([]byte("v"), 1<<20)
-	roundTrip(t, slow, r, fmt.Sprintf("set big 0 0 %d\r\n%s\r\n", len(val), val), "STORED\r\n")
+	testwire.Exchange(t, slow, r, fmt.Sprintf("set big 0 0 %d\r\n%s\r\n", len(val), val), "STORED\r\n")
 	// Ask for far more than any window holds and do not read.
 	slow.SetDeadline(time.Now().Add(10 * time.Second))
 	if _, err := io.WriteString(slow, strings.Repeat("get big\r\n", 8)); err != nil {
@@ -140,7 +141,7 @@ func TestCacheAgentSlowReaderDoesNotStallOthers(t *testing.T) {
 	fast := st.dial(t)
 	fr := bufio.NewReader(fast)
 	for i := range 100 {
-		roundTrip(t, fast, fr, fmt.Sprintf("set f%d 0 0 1\r\nx\r\n", i), "STORED\r\n")
+		testwire.Exchange(t, fast, fr, fmt.Sprintf("set f%d 0 0 1\r\nx\r\n", i), "STORED\r\n")
 	}
 	// The slow reader still gets every byte, in order.
 	hdr := fmt.Sprintf("VALUE big 0 %d\r\n", len(val))
@@ -176,16 +177,8 @@ func TestCacheAgentManyClientsAndAbandonedRequests(t *testing.T) {
 				io.WriteString(c, "set half 0 0 100\r\nabc")
 				return
 			}
-			r := bufio.NewReader(c)
-			for j := range 10 {
-				key := fmt.Sprintf("c%d-%d", i, j)
-				fmt.Fprintf(c, "set %s 0 0 %d\r\n%s\r\nget %s\r\n", key, len(key), key, key)
-				want := fmt.Sprintf("STORED\r\nVALUE %s 0 %d\r\n%s\r\nEND\r\n", key, len(key), key)
-				got := make([]byte, len(want))
-				if _, err := io.ReadFull(r, got); err != nil || string(got) != want {
-					errs <- fmt.Errorf("client %d: %q, %v", i, got, err)
-					return
-				}
+			if err := testwire.SetGet(c, bufio.NewReader(c), fmt.Sprintf("c%d", i), 10); err != nil {
+				errs <- fmt.Errorf("client %d: %w", i, err)
 			}
 		}()
 	}
@@ -208,7 +201,7 @@ func TestCacheAgentTimerTicksEngine(t *testing.T) {
 	st := newStack(t, stackOptions{})
 	c := st.dial(t)
 	r := bufio.NewReader(c)
-	roundTrip(t, c, r, "set k 0 1 1\r\nx\r\n", "STORED\r\n")
+	testwire.Exchange(t, c, r, "set k 0 1 1\r\nx\r\n", "STORED\r\n")
 	// The engine's clock only moves on timer messages: the item expires
 	// once two ticks have passed.
 	deadline := time.Now().Add(5 * time.Second)

@@ -1,12 +1,9 @@
 package cacheagent
 
 import (
-	"bufio"
 	"context"
-	"crypto/x509"
 	"io"
 	"log/slog"
-	"net"
 	"testing"
 	"time"
 
@@ -15,6 +12,7 @@ import (
 	"github.com/securecached/securecached/diggi"
 	"github.com/securecached/securecached/diggi/netconn"
 	"github.com/securecached/securecached/diggi/posix"
+	"github.com/securecached/securecached/internal/testsim"
 	"github.com/securecached/securecached/trust"
 	"github.com/securecached/securecached/trust/diggichannel"
 )
@@ -50,18 +48,7 @@ type stackOptions struct {
 
 func newStack(t testing.TB, o stackOptions) *stack {
 	t.Helper()
-	root, err := trust.NewSimRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	plat, err := trust.NewPlatform(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	backend, err := trust.NewSimBackend(plat)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sim := testsim.New(t)
 	opts := diggi.Options{OptArgs: o.args}
 	if o.tls {
 		opts[OptTLS] = "true"
@@ -74,10 +61,10 @@ func newStack(t testing.TB, o stackOptions) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := &stack{root: root}
+	st := &stack{root: sim.Root}
 	st.factory, err = diggichannel.New(diggichannel.Options{
-		Backend: backend, Agents: spec, AllowSimulated: true,
-		SimRoots: []*x509.Certificate{root.Certificate()}, AllowPlaintext: true, Logger: quiet,
+		Backend: sim.Backend, Agents: spec, AllowSimulated: true,
+		SimRoots: sim.SimRoots(), AllowPlaintext: true, Logger: quiet,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -123,20 +110,4 @@ func (st *stack) dial(t testing.TB) *netconn.Conn {
 	}
 	t.Cleanup(func() { c.Close() })
 	return c
-}
-
-// roundTrip sends req and reads until the reply ends with want's length.
-func roundTrip(t *testing.T, c net.Conn, r *bufio.Reader, req, want string) {
-	t.Helper()
-	c.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := io.WriteString(c, req); err != nil {
-		t.Fatalf("write %q: %v", req, err)
-	}
-	got := make([]byte, len(want))
-	if _, err := io.ReadFull(r, got); err != nil {
-		t.Fatalf("request %q: read: %v (got %q)", req, err, got)
-	}
-	if string(got) != want {
-		t.Fatalf("request %q: got %q, want %q", req, got, want)
-	}
 }

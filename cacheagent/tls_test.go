@@ -3,57 +3,21 @@ package cacheagent
 import (
 	"bufio"
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"io"
 	"math/big"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/securecached/securecached/diggi"
+	"github.com/securecached/securecached/internal/testcert"
+	"github.com/securecached/securecached/internal/testwire"
 	"github.com/securecached/securecached/trust"
 	"github.com/securecached/securecached/trust/ratls"
 )
-
-// writeSelfSigned writes a certificate for "localhost" and its key as PEM
-// files and returns their paths and a pool trusting the certificate.
-func writeSelfSigned(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "localhost"},
-		DNSNames: []string{"localhost"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
-	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600)
-	cert, _ := x509.ParseCertificate(der)
-	pool = x509.NewCertPool()
-	pool.AddCert(cert)
-	return certFile, keyFile, pool
-}
 
 // tlsRoundTrips runs a short session over a TLS client connection.
 func tlsRoundTrips(t *testing.T, st *stack, cfg *tls.Config, value string) error {
@@ -64,27 +28,27 @@ func tlsRoundTrips(t *testing.T, st *stack, cfg *tls.Config, value string) error
 		return err
 	}
 	r := bufio.NewReader(tc)
-	roundTrip(t, tc, r, "set secret 0 0 "+itoa(len(value))+"\r\n"+value+"\r\n", "STORED\r\n")
-	roundTrip(t, tc, r, "get secret\r\n", "VALUE secret 0 "+itoa(len(value))+"\r\n"+value+"\r\nEND\r\n")
+	testwire.Exchange(t, tc, r, "set secret 0 0 "+itoa(len(value))+"\r\n"+value+"\r\n", "STORED\r\n")
+	testwire.Exchange(t, tc, r, "get secret\r\n", "VALUE secret 0 "+itoa(len(value))+"\r\n"+value+"\r\nEND\r\n")
 	return tc.Close()
 }
 
 func itoa(n int) string { return big.NewInt(int64(n)).String() }
 
 func TestCacheAgentTLSWithConfiguredCertificate(t *testing.T) {
-	certFile, keyFile, pool := writeSelfSigned(t)
+	cert := testcert.Write(t)
 	for _, m := range trustModes {
 		t.Run(m.name, func(t *testing.T) {
 			st := newStack(t, stackOptions{trusted: m.trusted, tls: true,
-				args: "-o ssl_chain_cert=" + certFile + ",ssl_key=" + keyFile})
+				args: "-o ssl_chain_cert=" + cert.Cert + ",ssl_key=" + cert.Key})
 			if !st.agent.TLS() {
 				t.Fatal("agent does not serve TLS")
 			}
-			if err := tlsRoundTrips(t, st, &tls.Config{RootCAs: pool, ServerName: "localhost"}, "hello"); err != nil {
+			if err := tlsRoundTrips(t, st, &tls.Config{RootCAs: cert.Pool, ServerName: testcert.ServerName}, "hello"); err != nil {
 				t.Fatal(err)
 			}
 			// A client that does not trust the certificate is refused.
-			if err := tlsRoundTrips(t, st, &tls.Config{ServerName: "localhost"}, "x"); err == nil {
+			if err := tlsRoundTrips(t, st, &tls.Config{ServerName: testcert.ServerName}, "x"); err == nil {
 				t.Fatal("handshake with an untrusted certificate succeeded")
 			}
 		})
@@ -139,7 +103,7 @@ func simRoots(st *stack) []*x509.Certificate { return []*x509.Certificate{st.roo
 // router in the clear, and (control) that the tap would have seen it
 // without TLS.
 func TestCacheAgentTLSCanary(t *testing.T) {
-	certFile, keyFile, pool := writeSelfSigned(t)
+	cert := testcert.Write(t)
 	const canary = "CANARY-4f1e9b2d-value-that-must-stay-inside"
 	for _, tc := range []struct {
 		name     string
@@ -160,15 +124,15 @@ func TestCacheAgentTLSCanary(t *testing.T) {
 			// Untrusted on both ends with plaintext allowed: only TLS
 			// protects the value here, which is what the test isolates.
 			st := newStack(t, stackOptions{tls: tc.tls, router: tap,
-				args: "-o ssl_chain_cert=" + certFile + ",ssl_key=" + keyFile})
+				args: "-o ssl_chain_cert=" + cert.Cert + ",ssl_key=" + cert.Key})
 			if tc.tls {
-				if err := tlsRoundTrips(t, st, &tls.Config{RootCAs: pool, ServerName: "localhost"}, canary); err != nil {
+				if err := tlsRoundTrips(t, st, &tls.Config{RootCAs: cert.Pool, ServerName: testcert.ServerName}, canary); err != nil {
 					t.Fatal(err)
 				}
 			} else {
 				c := st.dial(t)
 				r := bufio.NewReader(c)
-				roundTrip(t, c, r, "set secret 0 0 "+itoa(len(canary))+"\r\n"+canary+"\r\n", "STORED\r\n")
+				testwire.Exchange(t, c, r, "set secret 0 0 "+itoa(len(canary))+"\r\n"+canary+"\r\n", "STORED\r\n")
 			}
 			mu.Lock()
 			defer mu.Unlock()
@@ -183,16 +147,16 @@ func TestCacheAgentTLSCanary(t *testing.T) {
 // through its pauses: replies larger than the window (output held back,
 // input paused) and -R yields with a pipeline buffered inside crypto/tls.
 func TestCacheAgentTLSBackpressureAndYields(t *testing.T) {
-	certFile, keyFile, pool := writeSelfSigned(t)
+	cert := testcert.Write(t)
 	st := newStack(t, stackOptions{trusted: true, tls: true,
-		args: "-R 1 -I 2m -o ssl_chain_cert=" + certFile + ",ssl_key=" + keyFile})
-	tc := tls.Client(st.dial(t), &tls.Config{RootCAs: pool, ServerName: "localhost"})
+		args: "-R 1 -I 2m -o ssl_chain_cert=" + cert.Cert + ",ssl_key=" + cert.Key})
+	tc := tls.Client(st.dial(t), &tls.Config{RootCAs: cert.Pool, ServerName: testcert.ServerName})
 	defer tc.Close()
 	tc.SetDeadline(time.Now().Add(20 * time.Second))
 	r := bufio.NewReader(tc)
 	val := bytes.Repeat([]byte("0123456789"), 150_000)
-	roundTrip(t, tc, r, "set big 0 0 "+itoa(len(val))+"\r\n"+string(val)+"\r\n", "STORED\r\n")
-	roundTrip(t, tc, r, "set k 0 0 1\r\nx\r\n", "STORED\r\n")
+	testwire.Exchange(t, tc, r, "set big 0 0 "+itoa(len(val))+"\r\n"+string(val)+"\r\n", "STORED\r\n")
+	testwire.Exchange(t, tc, r, "set k 0 0 1\r\nx\r\n", "STORED\r\n")
 	// One write: 4 big gets and 100 small ones, all yielding at -R 1.
 	req := bytes.Repeat([]byte("get big\r\n"), 4)
 	req = append(req, bytes.Repeat([]byte("get k\r\n"), 100)...)
@@ -220,8 +184,8 @@ func TestCacheAgentTLSBackpressureAndYields(t *testing.T) {
 // TestCacheAgentTLSClientsVanish: clients that drop mid-handshake or
 // mid-request leave nothing behind.
 func TestCacheAgentTLSClientsVanish(t *testing.T) {
-	certFile, keyFile, pool := writeSelfSigned(t)
-	st := newStack(t, stackOptions{tls: true, args: "-o ssl_chain_cert=" + certFile + ",ssl_key=" + keyFile})
+	cert := testcert.Write(t)
+	st := newStack(t, stackOptions{tls: true, args: "-o ssl_chain_cert=" + cert.Cert + ",ssl_key=" + cert.Key})
 	var wg sync.WaitGroup
 	for i := range 60 {
 		wg.Add(1)
@@ -233,7 +197,7 @@ func TestCacheAgentTLSClientsVanish(t *testing.T) {
 				c.Write([]byte("GET / HTTP/1.0\r\n\r\n"))
 				c.Close()
 			case 1: // handshake, half a request, gone
-				tc := tls.Client(c, &tls.Config{RootCAs: pool, ServerName: "localhost"})
+				tc := tls.Client(c, &tls.Config{RootCAs: cert.Pool, ServerName: testcert.ServerName})
 				tc.SetDeadline(time.Now().Add(10 * time.Second))
 				if tc.Handshake() == nil {
 					tc.Write([]byte("set x 0 0 100\r\nabc"))
@@ -252,7 +216,7 @@ func TestCacheAgentTLSClientsVanish(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	if err := tlsRoundTrips(t, st, &tls.Config{RootCAs: pool, ServerName: "localhost"}, "still serving"); err != nil {
+	if err := tlsRoundTrips(t, st, &tls.Config{RootCAs: cert.Pool, ServerName: testcert.ServerName}, "still serving"); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -27,6 +27,7 @@ type conn struct {
 	out     []byte           // requests queued, not yet written
 	spare   []byte           // the other of two alternating write buffers
 	writing bool             // a sender is writing out; it writes queued requests too
+	wdl     time.Time        // the write deadline set; only the writing sender touches it
 	pending map[uint32]*call // binary: calls by opaque
 	queue   []*call          // text, meta: calls in request order
 	opaque  uint32
@@ -121,13 +122,20 @@ func (c *conn) send(ctx context.Context, req *request) (*call, error) {
 
 // write writes buf whole. A stalled server must not hold the writer
 // forever, even for an asynchronous call whose context has no deadline.
+//
+// Setting a deadline costs a timer, so the one set stays while it falls
+// within half a timeout before the call's own: a write may then give up
+// that much sooner than its caller would, never later.
 func (c *conn) write(ctx context.Context, buf []byte) error {
 	dl, ok := ctx.Deadline()
 	if !ok {
 		dl = time.Now().Add(c.srv.cl.cfg.Timeout)
 	}
-	if err := c.nc.SetWriteDeadline(dl); err != nil {
-		return fmt.Errorf("%w: %w", ErrConnBroken, err)
+	if c.wdl.After(dl) || c.wdl.Before(dl.Add(-c.srv.cl.cfg.Timeout/2)) {
+		if err := c.nc.SetWriteDeadline(dl); err != nil {
+			return fmt.Errorf("%w: %w", ErrConnBroken, err)
+		}
+		c.wdl = dl
 	}
 	if _, err := c.nc.Write(buf); err != nil {
 		return fmt.Errorf("%w: write to %s: %w", ErrConnBroken, c.srv.cfg.Addr, err)

@@ -10,8 +10,8 @@ import (
 // extendedSetter applies one -o key's value; val is "" for a bare key.
 type extendedSetter func(s *Settings, key, val string) error
 
-// extendedKeys are the -o keys SecureCached acts on (or, for ssl_*, stores
-// until TLS is served).
+// extendedKeys are the -o keys SecureCached acts on; ssl_* take effect
+// with -Z.
 var extendedKeys = map[string]extendedSetter{
 	"hashpower": func(s *Settings, k, v string) error {
 		n, err := intValue(k, v)
@@ -21,6 +21,7 @@ var extendedKeys = map[string]extendedSetter{
 		s.Extended.HashPower = n
 		return nil
 	},
+	"state_dir":   str(func(s *Settings, v string) { s.Extended.StateDir = v }),
 	"track_sizes": flag(func(s *Settings) { s.Extended.TrackSizes = true }),
 	"relay": func(s *Settings, k, v string) error {
 		if v != RelayEpoll && v != RelayGoroutine {
@@ -175,7 +176,11 @@ const extendedUsage = `
 Extended options (-o key=value,key2=value2; may be repeated):
   hashpower=N          initial hash table size as a power of two (12..32)
   track_sizes          enable "stats sizes"
-  relay=epoll|goroutine  securecached only: epoll loops (-t of them, Linux) or a goroutine per client
+  relay=epoll|goroutine  securecached only: the gateway's one epoll event loop
+                       (Linux) or a goroutine per client
+  state_dir=DIR        securecached only: where the sim platform identity lives
+                       (as --state-dir; default $STATE_DIRECTORY, else
+                       ~/.local/state/securecached)
   idle_timeout=N       close connections idle for N seconds (default 0: never)
   maxconns_fast        at -c, accept, send "ERROR Too many open connections" and close (default)
   no_maxconns_fast     at -c, stop accepting until a connection closes
@@ -183,9 +188,17 @@ Extended options (-o key=value,key2=value2; may be repeated):
   warm_lru_pct=N       percent of memory for the WARM LRU (default 40)
   hot_max_factor=F     items idle > COLD age * F leave HOT (default 0.20)
   warm_max_factor=F    items idle > COLD age * F leave WARM (default 2.00)
-  ssl_chain_cert, ssl_key, ssl_keyformat, ssl_verify_mode, ssl_ciphers, ssl_ca_cert,
-  ssl_min_version, ssl_wbuf_size, ssl_session_cache, ssl_kernel_tls
-                       stored for TLS; -Z itself is refused until TLS is served
+  ssl_chain_cert=FILE, ssl_key=FILE
+                       with -Z: the certificate chain and its key (PEM; both
+                       or neither). Without them a trusted cache agent serves
+                       an RA-TLS certificate carrying its enclave's evidence
+  ssl_keyformat=PEM    the only key format accepted
+  ssl_verify_mode=N    client certificates: 0 none, 1 request, 2 require, 3 once
+  ssl_ca_cert=FILE     CA certificates client certificates are verified against
+  ssl_min_version=N    lowest TLS version: 0 tlsv1.0 .. 3 tlsv1.3 (default 2;
+                       RA-TLS is TLS 1.3 only)
+  ssl_ciphers, ssl_wbuf_size, ssl_session_cache, ssl_kernel_tls
+                       accepted for compatibility
 Other memcached -o keys are accepted with a warning and have no effect;
 unknown keys are warned about and ignored.
 `

@@ -83,6 +83,16 @@ func TestParseValid(t *testing.T) {
 			e := s.Extended
 			return e.SSLChainCert == "/c.pem" && e.SSLKey == "/k.pem" && e.SSLVerifyMode == 2 && e.SSLSessionCache
 		}},
+		{"tls with RA-TLS certificate", "-Z", func(s Settings) bool {
+			return s.EnableSSL && s.Extended.SSLChainCert == "" && s.Extended.SSLKeyFormat == "PEM"
+		}},
+		{"tls with certificate", "--enable-ssl -o ssl_chain_cert=/c.pem,ssl_key=/k.pem,ssl_keyformat=PEM", func(s Settings) bool {
+			return s.EnableSSL && s.Extended.SSLChainCert == "/c.pem" && s.Extended.SSLKey == "/k.pem"
+		}},
+		{"ssl keys ignored without -Z", "-o ssl_key=/k.pem,ssl_keyformat=DER", func(s Settings) bool {
+			return !s.EnableSSL && s.Extended.SSLKeyFormat == "DER"
+		}},
+		{"state dir", "-o state_dir=/var/lib/sc", func(s Settings) bool { return s.Extended.StateDir == "/var/lib/sc" }},
 		{"tcp off with unix", "-p 0 -s /tmp/s", func(s Settings) bool { return s.Port == 0 }},
 	}
 	for _, tt := range tests {
@@ -126,7 +136,10 @@ func TestParseInvalid(t *testing.T) {
 		{"-b 0", "Listen backlog must be greater than 0"},
 		{"-p 70000", "ERROR: Invalid port number 70000."},
 		{"-U 11211", "UDP is not supported"},
-		{"-Z", "TLS (-Z) is not supported yet"},
+		{"-Z -o ssl_chain_cert=/c.pem", "ssl_chain_cert and ssl_key must be given together"},
+		{"-Z -o ssl_key=/k.pem", "ssl_chain_cert and ssl_key must be given together"},
+		{"-Z -o ssl_keyformat=DER", `ssl_keyformat "DER" is not supported`},
+		{"-o state_dir", "needs a value"},
 		{"-d", "daemon mode) is not supported"},
 		{"-S", "SASL"},
 		{"-a 999", "Invalid unix socket mask"},
@@ -218,7 +231,7 @@ func TestUsageMentionsEveryFlag(t *testing.T) {
 		"--disable-evictions", "--conn-limit", "--threads", "--max-item-size", "--slab-growth-factor", "--slab-min-size",
 		"--verbose", "--protocol", "--disable-cas", "--disable-flush-all", "--enable-shutdown", "--max-reqs-per-event",
 		"--listen-backlog", "--auth-file", "--version", "--help", "--user", "--daemon", "--extended", "--enable-ssl",
-		"idle_timeout", "hashpower", "GOMAXPROCS", VersionLine} {
+		"idle_timeout", "hashpower", "GOMAXPROCS", "RA-TLS", "ssl_chain_cert", "state_dir", VersionLine} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("usage does not mention %q", want)
 		}

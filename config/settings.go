@@ -34,7 +34,7 @@ type Settings struct {
 
 	DisableEvictions bool    // -M
 	ConnLimit        int     // -c
-	Threads          int     // -t: GOMAXPROCS for connection I/O; the engine stays one agent
+	Threads          int     // -t: memcached's worker threads; reported by "stats", each cache agent is one thread
 	MaxItemSize      int     // -I, in bytes
 	SlabGrowthFactor float64 // -f
 	SlabMinSize      int     // -n: minimum key+value+flags space of the smallest chunk
@@ -49,7 +49,7 @@ type Settings struct {
 	AuthFile         string
 	User             string // -u: accepted for compatibility; we never change user
 	PrefixDelimiter  byte   // -D
-	EnableSSL        bool   // -Z: refused by Validate until TLS lands
+	EnableSSL        bool   // -Z: TLS terminated inside the cache agent (ssl_* in Extended)
 
 	Extended Extended // -o
 
@@ -73,6 +73,7 @@ type Extended struct {
 	WarmMaxFactor   float64       // warm_max_factor
 	TrackSizes      bool          // track_sizes: enable "stats sizes"
 	Relay           string        // relay: RelayEpoll or RelayGoroutine (securecached's own key)
+	StateDir        string        // state_dir: sim platform identity directory (securecached's own key)
 	SSLChainCert    string        // ssl_chain_cert
 	SSLKey          string        // ssl_key
 	SSLKeyFormat    string        // ssl_keyformat
@@ -87,8 +88,8 @@ type Extended struct {
 
 // Relays securecached can put between sockets and the cache (-o relay=...).
 const (
-	// RelayEpoll serves kernel sockets from -t level-triggered epoll loops
-	// (Linux; elsewhere the goroutine relay is used).
+	// RelayEpoll serves kernel sockets from the gateway's one epoll event
+	// loop (Linux; elsewhere the goroutine relay is used).
 	RelayEpoll = "epoll"
 	// RelayGoroutine serves any net.Listener with a goroutine per client,
 	// the shape that also runs over Diggi sockets.

@@ -17,8 +17,6 @@ func (s *Settings) Validate() error {
 		return usagef("ERROR: Invalid UDP port number %d.", s.UDPPort)
 	case s.UDPPort != 0:
 		return usagef("UDP is not supported (-U %d): securecached serves TCP and UNIX sockets only; use -U 0", s.UDPPort)
-	case s.EnableSSL:
-		return usagef("TLS (-Z) is not supported yet: refusing to start rather than serve plaintext")
 	case s.MemoryLimit <= 0:
 		return usagef("Memory limit must be greater than 0 megabytes")
 	case s.ConnLimit <= 0:
@@ -48,6 +46,9 @@ func (s *Settings) Validate() error {
 	if err := s.validateExtended(); err != nil {
 		return err
 	}
+	if err := s.validateSSL(); err != nil {
+		return err
+	}
 	if s.UnixSocket == "" && s.Port != 0 {
 		if _, err := s.ListenAddrs(); err != nil {
 			return err
@@ -73,6 +74,24 @@ func (s *Settings) validateExtended() error {
 		return usagef("hot_max_factor must be greater than 0")
 	case e.WarmMaxFactor <= 0:
 		return usagef("warm_max_factor must be greater than 0")
+	}
+	return nil
+}
+
+// validateSSL checks the ssl_* keys -Z acts on. A certificate and its key
+// come as a pair; with neither, a trusted cache agent serves an RA-TLS
+// certificate from its enclave instead. Without -Z memcached ignores them,
+// and so do we.
+func (s *Settings) validateSSL() error {
+	if !s.EnableSSL {
+		return nil
+	}
+	e := &s.Extended
+	switch {
+	case (e.SSLChainCert == "") != (e.SSLKey == ""):
+		return usagef("-Z: ssl_chain_cert and ssl_key must be given together (or neither, for an RA-TLS certificate from the cache agent's enclave)")
+	case e.SSLKeyFormat != "PEM":
+		return usagef("-Z: ssl_keyformat %q is not supported: only PEM", e.SSLKeyFormat)
 	}
 	return nil
 }

@@ -123,6 +123,16 @@ func TestSetupRejected(t *testing.T) {
 	}
 }
 
+// TestBadCacheArgs: a cache agent that cannot start fails Start cleanly
+// (goleak checks nothing is left running).
+func TestBadCacheArgs(t *testing.T) {
+	b, err := Start(Setup{Clients: 2, CacheArgs: []string{"-m", "lots"}})
+	if err == nil {
+		b.Close()
+		t.Fatal("Start with -m lots succeeded")
+	}
+}
+
 func TestExecuteAfterClose(t *testing.T) {
 	b, err := Start(Setup{Clients: 1})
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/securecached/securecached/client"
 	"github.com/securecached/securecached/ycsb"
 )
 
@@ -85,4 +86,45 @@ func agentNames(bench *Bench) []string {
 		out = append(out, a.Name())
 	}
 	return out
+}
+
+// BenchmarkInprocClientGet1KB is one client agent's get of a 1 KB value
+// from the cache agent over a Diggi socket, without YCSB's generators and
+// measurements: the stack's own cost per request. depth=1 waits for each
+// reply (YCSB's model); depth=16 keeps 16 GetAsync outstanding.
+func BenchmarkInprocClientGet1KB(b *testing.B) {
+	for _, m := range trustModes {
+		for _, depth := range []int{1, 16} {
+			b.Run(fmt.Sprintf("%s/depth=%d", m.name, depth), func(b *testing.B) {
+				bench := startBench(b, Setup{Clients: 1, Trusted: m.trusted})
+				c := bench.Agents()[0].Client()
+				ctx := context.Background()
+				val := make([]byte, 1024)
+				if err := c.Set(ctx, &client.Item{Key: "k", Value: val}); err != nil {
+					b.Fatal(err)
+				}
+				pend := make([]*client.Pending, 0, depth)
+				b.SetBytes(1024)
+				cpu0 := cpuTime(b)
+				b.ResetTimer()
+				for i := 0; i < b.N; i += depth {
+					pend = pend[:0]
+					for range min(depth, b.N-i) {
+						p, err := c.GetAsync(ctx, "k")
+						if err != nil {
+							b.Fatal(err)
+						}
+						pend = append(pend, p)
+					}
+					for _, p := range pend {
+						if _, err := p.Wait(ctx); err != nil {
+							b.Fatal(err)
+						}
+					}
+				}
+				b.StopTimer()
+				b.ReportMetric(float64((cpuTime(b)-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
+			})
+		}
+	}
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/securecached/securecached/diggi"
+	"github.com/securecached/securecached/internal/testwire"
 	"github.com/securecached/securecached/trust"
 	"github.com/securecached/securecached/trust/ratls"
 )
@@ -27,9 +28,9 @@ func TestGatewayRelaysBothTrustModes(t *testing.T) {
 			st := newStack(t, stackOptions{trusted: trusted})
 			c := st.dial(t)
 			r := bufio.NewReader(c)
-			roundTrip(t, c, r, "set k 0 0 5\r\nhello\r\n", "STORED\r\n")
-			roundTrip(t, c, r, "get k\r\n", "VALUE k 0 5\r\nhello\r\nEND\r\n")
-			roundTrip(t, c, r, "version\r\n", "VERSION 1.6.18\r\n")
+			testwire.Exchange(t, c, r, "set k 0 0 5\r\nhello\r\n", "STORED\r\n")
+			testwire.Exchange(t, c, r, "get k\r\n", "VALUE k 0 5\r\nhello\r\nEND\r\n")
+			testwire.Exchange(t, c, r, "version\r\n", "VERSION 1.6.18\r\n")
 		})
 	}
 }
@@ -42,7 +43,7 @@ func TestGatewayUnixSocket(t *testing.T) {
 			t.Fatalf("listening on %s, want %s", st.addr, path)
 		}
 		c := st.dial(t)
-		roundTrip(t, c, bufio.NewReader(c), "set u 0 0 1\r\nx\r\nget u\r\n", "STORED\r\nVALUE u 0 1\r\nx\r\nEND\r\n")
+		testwire.Exchange(t, c, bufio.NewReader(c), "set u 0 0 1\r\nx\r\nget u\r\n", "STORED\r\nVALUE u 0 1\r\nx\r\nEND\r\n")
 	})
 }
 
@@ -67,7 +68,7 @@ func TestGatewayConnectionLimit(t *testing.T) {
 		st := newStack(t, stackOptions{relay: relay, gwArgs: "-c 2"})
 		a, b := st.dial(t), st.dial(t)
 		for _, c := range []net.Conn{a, b} {
-			roundTrip(t, c, bufio.NewReader(c), "version\r\n", "VERSION 1.6.18\r\n")
+			testwire.Exchange(t, c, bufio.NewReader(c), "version\r\n", "VERSION 1.6.18\r\n")
 		}
 		third := st.dial(t)
 		got, _ := io.ReadAll(third)
@@ -81,7 +82,7 @@ func TestGatewayConnectionLimit(t *testing.T) {
 		a.Close()
 		waitFor(t, "slot to free", func() bool { return st.gw.Conns() == 1 })
 		c := st.dial(t)
-		roundTrip(t, c, bufio.NewReader(c), "version\r\n", "VERSION 1.6.18\r\n")
+		testwire.Exchange(t, c, bufio.NewReader(c), "version\r\n", "VERSION 1.6.18\r\n")
 	})
 }
 
@@ -109,7 +110,7 @@ func TestGatewaySlowAndDeadClients(t *testing.T) {
 		big := st.dial(t)
 		br := bufio.NewReader(big)
 		val := bytes.Repeat([]byte("b"), 1<<20)
-		roundTrip(t, big, br, fmt.Sprintf("set big 0 0 %d\r\n%s\r\n", len(val), val), "STORED\r\n")
+		testwire.Exchange(t, big, br, fmt.Sprintf("set big 0 0 %d\r\n%s\r\n", len(val), val), "STORED\r\n")
 		// Slow readers: ask for megabytes, never read.
 		for range 5 {
 			s := st.dial(t)
@@ -133,16 +134,8 @@ func TestGatewaySlowAndDeadClients(t *testing.T) {
 					io.WriteString(c, "set half 0 0 1000\r\nabc")
 					return
 				}
-				r := bufio.NewReader(c)
-				for j := range 5 {
-					key := fmt.Sprintf("c%d-%d", i, j)
-					fmt.Fprintf(c, "set %s 0 0 %d\r\n%s\r\nget %s\r\n", key, len(key), key, key)
-					want := fmt.Sprintf("STORED\r\nVALUE %s 0 %d\r\n%s\r\nEND\r\n", key, len(key), key)
-					got := make([]byte, len(want))
-					if _, err := io.ReadFull(r, got); err != nil || string(got) != want {
-						errs <- fmt.Errorf("client %d: %q, %v", i, got, err)
-						return
-					}
+				if err := testwire.SetGet(c, bufio.NewReader(c), fmt.Sprintf("c%d", i), 5); err != nil {
+					errs <- fmt.Errorf("client %d: %w", i, err)
 				}
 			}()
 		}
@@ -192,7 +185,7 @@ func TestGatewayTLSCanary(t *testing.T) {
 		tc := tls.Client(st.dial(t), cfg)
 		r := bufio.NewReader(tc)
 		req := fmt.Sprintf("set secret 0 0 %d\r\n%s\r\nget secret\r\n", len(canary), canary)
-		roundTrip(t, tc, r, req, fmt.Sprintf("STORED\r\nVALUE secret 0 %d\r\n%s\r\nEND\r\n", len(canary), canary))
+		testwire.Exchange(t, tc, r, req, fmt.Sprintf("STORED\r\nVALUE secret 0 %d\r\n%s\r\nEND\r\n", len(canary), canary))
 		tc.Close()
 		mu.Lock()
 		defer mu.Unlock()
@@ -213,7 +206,7 @@ func TestGatewayTapSeesPlaintextWithoutTLS(t *testing.T) {
 			mu.Unlock()
 		}})
 		c := st.dial(t)
-		roundTrip(t, c, bufio.NewReader(c), "set k 0 0 7\r\nvisible\r\n", "STORED\r\n")
+		testwire.Exchange(t, c, bufio.NewReader(c), "set k 0 0 7\r\nvisible\r\n", "STORED\r\n")
 		mu.Lock()
 		defer mu.Unlock()
 		if !saw {
@@ -279,7 +272,7 @@ func TestGatewayConnLimitWithoutFastWaits(t *testing.T) {
 		st := newStack(t, stackOptions{relay: relay, gwArgs: "-c 1 -o no_maxconns_fast"})
 		c := st.dial(t)
 		r := bufio.NewReader(c)
-		roundTrip(t, c, r, "mn\r\n", "MN\r\n")
+		testwire.Exchange(t, c, r, "mn\r\n", "MN\r\n")
 		c2 := st.dial(t)
 		r2 := bufio.NewReader(c2)
 		c2.Write([]byte("mn\r\n"))
@@ -305,7 +298,7 @@ func TestGatewayBackpressure(t *testing.T) {
 		c.SetDeadline(time.Now().Add(60 * time.Second))
 		r := bufio.NewReader(c)
 		value := strings.Repeat("b", 1000*1000)
-		roundTrip(t, c, r, "set big 0 0 1000000\r\n"+value+"\r\n", "STORED\r\n")
+		testwire.Exchange(t, c, r, "set big 0 0 1000000\r\n"+value+"\r\n", "STORED\r\n")
 		const n = 20
 		if _, err := c.Write([]byte(strings.Repeat("get big\r\n", n) + "mn\r\n")); err != nil {
 			t.Fatal(err)

@@ -1,8 +1,6 @@
 package gateway
 
 import (
-	"bufio"
-	"crypto/x509"
 	"io"
 	"log/slog"
 	"net"
@@ -15,6 +13,7 @@ import (
 	"github.com/securecached/securecached/cacheagent"
 	"github.com/securecached/securecached/config"
 	"github.com/securecached/securecached/diggi"
+	"github.com/securecached/securecached/internal/testsim"
 	"github.com/securecached/securecached/trust"
 	"github.com/securecached/securecached/trust/diggichannel"
 )
@@ -54,18 +53,7 @@ func forEachRelay(t *testing.T, fn func(t *testing.T, relay string)) {
 
 func newStack(t testing.TB, o stackOptions) *stack {
 	t.Helper()
-	root, err := trust.NewSimRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	plat, err := trust.NewPlatform(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	backend, err := trust.NewSimBackend(plat)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sim := testsim.New(t)
 	args := o.gwArgs
 	if o.relay != "" {
 		args += " -o relay=" + o.relay
@@ -93,13 +81,13 @@ func newStack(t testing.TB, o stackOptions) *stack {
 		t.Fatal(err)
 	}
 	f, err := diggichannel.New(diggichannel.Options{
-		Backend: backend, Agents: spec, AllowSimulated: true,
-		SimRoots: []*x509.Certificate{root.Certificate()}, Logger: quiet,
+		Backend: sim.Backend, Agents: spec, AllowSimulated: true,
+		SimRoots: sim.SimRoots(), Logger: quiet,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := &stack{root: root}
+	st := &stack{root: sim.Root}
 	reg := diggi.NewRegistry()
 	cacheUp := make(chan *cacheagent.Agent, 1)
 	if err := cacheagent.Register(reg, cacheagent.Hooks{Enclave: f.Enclave, Started: func(a *cacheagent.Agent) { cacheUp <- a }}); err != nil {
@@ -144,20 +132,6 @@ func (st *stack) dial(t testing.TB) net.Conn {
 	t.Cleanup(func() { c.Close() })
 	c.SetDeadline(time.Now().Add(20 * time.Second))
 	return c
-}
-
-func roundTrip(t *testing.T, c net.Conn, r *bufio.Reader, req, want string) {
-	t.Helper()
-	if _, err := io.WriteString(c, req); err != nil {
-		t.Fatalf("write %q: %v", req, err)
-	}
-	got := make([]byte, len(want))
-	if _, err := io.ReadFull(r, got); err != nil {
-		t.Fatalf("request %q: read: %v (got %q)", req, err, got)
-	}
-	if string(got) != want {
-		t.Fatalf("request %q: got %q, want %q", req, got, want)
-	}
 }
 
 // waitFor polls cond for up to 10 s.

@@ -12,16 +12,18 @@ import (
 	"time"
 
 	"github.com/securecached/securecached/internal/testenv"
+	"github.com/securecached/securecached/internal/testwire"
 )
 
 // TestConfigFileLayout: a configuration file with two cache agents, a
-// trusted one behind TLS and an untrusted plaintext one, each behind its
+// trusted one behind TLS (-Z in its args: an RA-TLS certificate) and an
+// untrusted plaintext one, each behind its
 // own gateway; the caches are separate.
 func TestConfigFileLayout(t *testing.T) {
 	secure, bulk := testenv.FreePort(t), testenv.FreePort(t)
 	layout := fmt.Sprintf(`{
   "diggi": {"instance": "node1", "agents": [
-    {"name": "secure", "kind": "securecached", "trusted": true, "options": {"args": "-m 32", "tls": "true"}},
+    {"name": "secure", "kind": "securecached", "trusted": true, "options": {"args": "-m 32 -Z"}},
     {"name": "bulk", "kind": "securecached", "options": {"args": "-m 64"}},
     {"name": "gw-secure", "kind": "gateway", "options": {"listen": "127.0.0.1:%d", "backend": "secure:11211"}},
     {"name": "gw-bulk", "kind": "gateway", "options": {"listen": "127.0.0.1:%d", "backend": "bulk:11211"}}
@@ -44,8 +46,8 @@ func TestConfigFileLayout(t *testing.T) {
 	}
 	b := dial(bulk)
 	br := bufio.NewReader(b)
-	exchange(t, b, br, "set k 0 0 4\r\nbulk\r\n", "STORED\r\n")
-	exchange(t, b, br, "stats settings\r\n", "STAT maxbytes 67108864\r\n") // -m 64 from its own args
+	testwire.Exchange(t, b, br, "set k 0 0 4\r\nbulk\r\n", "STORED\r\n")
+	testwire.Exchange(t, b, br, "stats settings\r\n", "STAT maxbytes 67108864\r\n") // -m 64 from its own args
 	for {
 		line, err := br.ReadString('\n')
 		if err != nil {
@@ -58,7 +60,7 @@ func TestConfigFileLayout(t *testing.T) {
 
 	sc := tls.Client(dial(secure), &tls.Config{InsecureSkipVerify: true})
 	sr := bufio.NewReader(sc)
-	exchange(t, sc, sr, "get k\r\n", "END\r\n") // a different cache
-	exchange(t, sc, sr, "set k 0 0 6\r\nsecure\r\nget k\r\n", "STORED\r\nVALUE k 0 6\r\nsecure\r\nEND\r\n")
-	exchange(t, b, br, "get k\r\n", "VALUE k 0 4\r\nbulk\r\nEND\r\n")
+	testwire.Exchange(t, sc, sr, "get k\r\n", "END\r\n") // a different cache
+	testwire.Exchange(t, sc, sr, "set k 0 0 6\r\nsecure\r\nget k\r\n", "STORED\r\nVALUE k 0 6\r\nsecure\r\nEND\r\n")
+	testwire.Exchange(t, b, br, "get k\r\n", "VALUE k 0 4\r\nbulk\r\nEND\r\n")
 }

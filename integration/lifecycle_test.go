@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/securecached/securecached/internal/testenv"
+	"github.com/securecached/securecached/internal/testwire"
 )
 
 func TestShutdownOnSignal(t *testing.T) {
@@ -21,7 +22,7 @@ func TestShutdownOnSignal(t *testing.T) {
 				s := testenv.StartSecurecached(t, trust...)
 				c := s.Dial(t)
 				c.SetDeadline(time.Now().Add(10 * time.Second))
-				exchange(t, c, bufio.NewReader(c), "set k 0 0 1\r\nv\r\n", "STORED\r\n")
+				testwire.Exchange(t, c, bufio.NewReader(c), "set k 0 0 1\r\nv\r\n", "STORED\r\n")
 				start := time.Now()
 				if err := s.Signal(sig); err != nil {
 					t.Fatal(err)
@@ -47,7 +48,7 @@ func TestShutdownCommand(t *testing.T) {
 			s := testenv.StartSecurecached(t, trust...)
 			c := s.Dial(t)
 			c.SetDeadline(time.Now().Add(5 * time.Second))
-			exchange(t, c, bufio.NewReader(c), "shutdown\r\n", "ERROR: shutdown not enabled\r\n")
+			testwire.Exchange(t, c, bufio.NewReader(c), "shutdown\r\n", "ERROR: shutdown not enabled\r\n")
 		})
 		t.Run("enabled", func(t *testing.T) {
 			s := testenv.StartSecurecached(t, append(trust, "-A")...)
@@ -130,7 +131,7 @@ func TestIdleTimeout(t *testing.T) {
 		}()
 		// The busy connection talks every 300 ms and must survive past the timeout.
 		for time.Since(start) < 2500*time.Millisecond {
-			exchange(t, busy, br, "mn\r\n", "MN\r\n")
+			testwire.Exchange(t, busy, br, "mn\r\n", "MN\r\n")
 			time.Sleep(300 * time.Millisecond)
 		}
 		err := <-done
@@ -154,7 +155,7 @@ func TestUnixSocket(t *testing.T) {
 		c := s.Dial(t)
 		c.SetDeadline(time.Now().Add(5 * time.Second))
 		r := bufio.NewReader(c)
-		exchange(t, c, r, "set u 0 0 1\r\nx\r\nget u\r\n", "STORED\r\nVALUE u 0 1\r\nx\r\nEND\r\n")
+		testwire.Exchange(t, c, r, "set u 0 0 1\r\nx\r\nget u\r\n", "STORED\r\nVALUE u 0 1\r\nx\r\nEND\r\n")
 		if err := s.Signal(syscall.SIGTERM); err != nil {
 			t.Fatal(err)
 		}
@@ -178,18 +179,18 @@ func TestAuthFile(t *testing.T) {
 		c := s.Dial(t)
 		c.SetDeadline(time.Now().Add(5 * time.Second))
 		r := bufio.NewReader(c)
-		exchange(t, c, r, "get k\r\n", "CLIENT_ERROR unauthenticated\r\n")
-		exchange(t, c, r, "set auth 0 0 12\r\nalice wrong!\r\n", "CLIENT_ERROR authentication failure\r\n")
-		exchange(t, c, r, "set auth 0 0 12\r\nalice secret\r\n", "STORED\r\n")
-		exchange(t, c, r, "set k 0 0 1\r\nv\r\nget k\r\n", "STORED\r\nVALUE k 0 1\r\nv\r\nEND\r\n")
+		testwire.Exchange(t, c, r, "get k\r\n", "CLIENT_ERROR unauthenticated\r\n")
+		testwire.Exchange(t, c, r, "set auth 0 0 12\r\nalice wrong!\r\n", "CLIENT_ERROR authentication failure\r\n")
+		testwire.Exchange(t, c, r, "set auth 0 0 12\r\nalice secret\r\n", "STORED\r\n")
+		testwire.Exchange(t, c, r, "set k 0 0 1\r\nv\r\nget k\r\n", "STORED\r\nVALUE k 0 1\r\nv\r\nEND\r\n")
 
 		// Authentication is per connection.
 		c2 := s.Dial(t)
 		c2.SetDeadline(time.Now().Add(5 * time.Second))
 		r2 := bufio.NewReader(c2)
-		exchange(t, c2, r2, "get k\r\n", "CLIENT_ERROR unauthenticated\r\n")
-		exchange(t, c2, r2, "set a 0 0 11\r\nbob hunter2\r\n", "STORED\r\n")
-		exchange(t, c2, r2, "get k\r\n", "VALUE k 0 1\r\nv\r\nEND\r\n")
+		testwire.Exchange(t, c2, r2, "get k\r\n", "CLIENT_ERROR unauthenticated\r\n")
+		testwire.Exchange(t, c2, r2, "set a 0 0 11\r\nbob hunter2\r\n", "STORED\r\n")
+		testwire.Exchange(t, c2, r2, "get k\r\n", "VALUE k 0 1\r\nv\r\nEND\r\n")
 	})
 }
 
@@ -198,7 +199,7 @@ func TestVerboseLogsConnections(t *testing.T) {
 		s := testenv.StartSecurecached(t, append(trust, "-vv")...)
 		c := s.Dial(t)
 		c.SetDeadline(time.Now().Add(5 * time.Second))
-		exchange(t, c, bufio.NewReader(c), "mn\r\n", "MN\r\n")
+		testwire.Exchange(t, c, bufio.NewReader(c), "mn\r\n", "MN\r\n")
 		c.Close()
 		deadline := time.Now().Add(5 * time.Second)
 		for !strings.Contains(s.Stderr(), "connection closed.") {

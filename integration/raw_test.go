@@ -3,27 +3,12 @@ package integration
 import (
 	"bufio"
 	"bytes"
-	"io"
 	"testing"
 	"time"
 
 	"github.com/securecached/securecached/internal/testenv"
+	"github.com/securecached/securecached/internal/testwire"
 )
-
-// exchange writes req and reads exactly len(want) bytes back.
-func exchange(t *testing.T, c io.ReadWriter, r *bufio.Reader, req, want string) {
-	t.Helper()
-	if _, err := c.Write([]byte(req)); err != nil {
-		t.Fatalf("write %q: %v", req, err)
-	}
-	got := make([]byte, len(want))
-	if _, err := io.ReadFull(r, got); err != nil {
-		t.Fatalf("request %q: read: %v (got %q so far, want %q)", req, err, got, want)
-	}
-	if string(got) != want {
-		t.Fatalf("request %q:\n got %q\nwant %q", req, got, want)
-	}
-}
 
 // TestRawText checks exact bytes for the text and meta protocols, one
 // connection, pipelined and not.
@@ -51,7 +36,7 @@ func TestRawText(t *testing.T) {
 		c.SetDeadline(time.Now().Add(10 * time.Second))
 		r := bufio.NewReader(c)
 		for _, tt := range tests {
-			exchange(t, c, r, tt.req, tt.want)
+			testwire.Exchange(t, c, r, tt.req, tt.want)
 		}
 	})
 }
@@ -113,7 +98,7 @@ func TestMetaAppendVivify(t *testing.T) {
 	c := s.Dial(t)
 	c.SetDeadline(time.Now().Add(10 * time.Second))
 	r := bufio.NewReader(c)
-	exchange(t, c, r, "ms absent 1 MA N30\r\n9\r\n", "HD\r\n")
-	exchange(t, c, r, "mg absent v\r\n", "VA 1\r\n9\r\n")
-	exchange(t, c, r, "ms absent 1 MA N30\r\n8\r\nmg absent v\r\n", "HD\r\nVA 2\r\n98\r\n")
+	testwire.Exchange(t, c, r, "ms absent 1 MA N30\r\n9\r\n", "HD\r\n")
+	testwire.Exchange(t, c, r, "mg absent v\r\n", "VA 1\r\n9\r\n")
+	testwire.Exchange(t, c, r, "ms absent 1 MA N30\r\n8\r\nmg absent v\r\n", "HD\r\nVA 2\r\n98\r\n")
 }

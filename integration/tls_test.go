@@ -3,16 +3,10 @@ package integration
 import (
 	"bufio"
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
 	"io"
-	"math/big"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,54 +16,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/securecached/securecached/internal/testcert"
 	"github.com/securecached/securecached/internal/testenv"
+	"github.com/securecached/securecached/internal/testwire"
 	"github.com/securecached/securecached/server"
 	"github.com/securecached/securecached/trust"
 	"github.com/securecached/securecached/trust/ratls"
 )
-
-// tlsFiles is a self-signed ECDSA P-256 certificate for 127.0.0.1 and its
-// key, as PEM files both servers can load.
-type tlsFiles struct {
-	cert, key string
-	pool      *x509.CertPool
-}
-
-func newTLSFiles(t testing.TB) tlsFiles {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: "securecached test"},
-		DNSNames: []string{"localhost"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	f := tlsFiles{cert: filepath.Join(dir, "cert.pem"), key: filepath.Join(dir, "key.pem"), pool: x509.NewCertPool()}
-	if err := os.WriteFile(f.cert, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(f.key, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	f.pool.AddCert(cert)
-	return f
-}
-
-func (f tlsFiles) flags() []string {
-	return []string{"-Z", "-o", "ssl_chain_cert=" + f.cert + ",ssl_key=" + f.key}
-}
 
 func tlsExchange(t *testing.T, s *testenv.Server, cfg *tls.Config, value string) {
 	t.Helper()
@@ -77,19 +30,19 @@ func tlsExchange(t *testing.T, s *testenv.Server, cfg *tls.Config, value string)
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(10 * time.Second))
 	r := bufio.NewReader(c)
-	exchange(t, c, r, fmt.Sprintf("set k 0 0 %d\r\n%s\r\n", len(value), value), "STORED\r\n")
-	exchange(t, c, r, "get k\r\n", fmt.Sprintf("VALUE k 0 %d\r\n%s\r\nEND\r\n", len(value), value))
-	exchange(t, c, r, "stats settings\r\n", "STAT maxbytes ")
+	testwire.Exchange(t, c, r, fmt.Sprintf("set k 0 0 %d\r\n%s\r\n", len(value), value), "STORED\r\n")
+	testwire.Exchange(t, c, r, "get k\r\n", fmt.Sprintf("VALUE k 0 %d\r\n%s\r\nEND\r\n", len(value), value))
+	testwire.Exchange(t, c, r, "stats settings\r\n", "STAT maxbytes ")
 }
 
 // TestTLSConfiguredCertificate: memcached's -Z with ssl_chain_cert and
 // ssl_key, against both servers and both trust modes.
 func TestTLSConfiguredCertificate(t *testing.T) {
-	f := newTLSFiles(t)
-	bothServers(t, f.flags(), func(t *testing.T, s *testenv.Server) {
-		tlsExchange(t, s, &tls.Config{RootCAs: f.pool, ServerName: "localhost"}, "over tls")
+	f := testcert.Write(t)
+	bothServers(t, f.Flags(), func(t *testing.T, s *testenv.Server) {
+		tlsExchange(t, s, &tls.Config{RootCAs: f.Pool, ServerName: testcert.ServerName}, "over tls")
 		// A client that does not trust the certificate is refused.
-		c := tls.Client(s.Dial(t), &tls.Config{ServerName: "localhost"})
+		c := tls.Client(s.Dial(t), &tls.Config{ServerName: testcert.ServerName})
 		c.SetDeadline(time.Now().Add(5 * time.Second))
 		if err := c.Handshake(); err == nil {
 			t.Fatal("handshake succeeded with an unknown certificate")
@@ -209,16 +162,16 @@ func TestAttestCommand(t *testing.T) {
 // 5% set, 1 KB values) against memcached -Z and securecached -Z with the
 // same kind of certificate (ECDSA P-256). ops/s is the figure to compare.
 func BenchmarkTLSGetSet1KB(b *testing.B) {
-	f := newTLSFiles(b)
+	f := testcert.Write(b)
 	servers := []struct {
 		name  string
 		start func() *testenv.Server
 	}{
 		{"memcached", func() *testenv.Server {
-			return testenv.StartMemcached(b, append(f.flags(), "-t", "2", "-m", "1024")...)
+			return testenv.StartMemcached(b, append(f.Flags(), "-t", "2", "-m", "1024")...)
 		}},
 		{"securecached", func() *testenv.Server {
-			return testenv.StartSecurecached(b, append(f.flags(), "-t", "2", "-m", "1024")...)
+			return testenv.StartSecurecached(b, append(f.Flags(), "-t", "2", "-m", "1024")...)
 		}},
 		{"securecached-ratls", func() *testenv.Server {
 			return testenv.StartSecurecached(b, "-Z", "-t", "2", "-m", "1024", "--state-dir", b.TempDir())

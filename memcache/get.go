@@ -46,6 +46,25 @@ func (c *Cache) view(it []byte) View {
 	}
 }
 
+// fetch looks key up for get and gat: it records the access for the
+// per-prefix stats and counts a miss in *misses. ref is 0 on a miss.
+func (c *Cache) fetch(key []byte, misses *uint64) (uint32, []byte) {
+	ref, it := c.lookup(key)
+	c.detail.recordGet(key, ref != 0)
+	if ref == 0 {
+		*misses++
+	}
+	return ref, it
+}
+
+// touchHit is what touch and gat do to a found item: count the hit, bump
+// it and set its exptime.
+func (c *Cache) touchHit(ref uint32, it []byte, exptime int64) {
+	c.classes[clsid(it)].ss.touchHits++
+	c.bump(ref, it)
+	setExptime(it, c.realtime(exptime))
+}
+
 // recordHit counts a get hit on the LRU the item was found in.
 func (c *Cache) recordHit(it []byte) {
 	p := &c.classes[clsid(it)]
@@ -57,10 +76,8 @@ func (c *Cache) recordHit(it []byte) {
 // and get_hits or get_misses. A key of bad length is a miss.
 func (c *Cache) Get(key []byte) (View, bool) {
 	c.g.cmdGet++
-	ref, it := c.lookup(key)
-	c.detail.recordGet(key, ref != 0)
+	ref, it := c.fetch(key, &c.g.getMisses)
 	if ref == 0 {
-		c.g.getMisses++
 		return View{}, false
 	}
 	v := c.view(it)
@@ -74,16 +91,12 @@ func (c *Cache) Get(key []byte) (View, bool) {
 // cmd_get.
 func (c *Cache) GetAndTouch(key []byte, exptime int64) (View, bool) {
 	c.g.cmdTouch++
-	ref, it := c.lookup(key)
-	c.detail.recordGet(key, ref != 0)
+	ref, it := c.fetch(key, &c.g.touchMisses)
 	if ref == 0 {
-		c.g.touchMisses++
 		return View{}, false
 	}
 	v := c.view(it)
-	c.classes[clsid(it)].ss.touchHits++
-	c.bump(ref, it)
-	setExptime(it, c.realtime(exptime))
+	c.touchHit(ref, it, exptime)
 	v.TTL = c.ttl(it)
 	return v, true
 }
@@ -96,9 +109,7 @@ func (c *Cache) Touch(key []byte, exptime int64) Result {
 		c.g.touchMisses++
 		return NotFound
 	}
-	c.classes[clsid(it)].ss.touchHits++
-	c.bump(ref, it)
-	setExptime(it, c.realtime(exptime))
+	c.touchHit(ref, it, exptime)
 	return Touched
 }
 

@@ -15,42 +15,17 @@ func describeBin(r *BinRequest) string {
 		r.Header.Opcode, r.Key, r.Extras, r.Value, r.Swallow, r.TooLarge, r.Header.Opaque, r.Header.Cas)
 }
 
-// binStream drives BinParser like a connection (see textStream).
+// binStream drives BinParser like a connection (see parseStream).
 func binStream(chunks [][]byte, maxItem int) ([]string, int) {
 	p := BinParser{MaxItemSize: maxItem}
 	var req BinRequest
-	var buf []byte
-	var out []string
-	need, swallow, peak := 0, 0, 0
-	for _, ch := range chunks {
-		buf = append(buf, ch...)
-		peak = max(peak, len(buf))
-		for {
-			if swallow > 0 {
-				n := min(swallow, len(buf))
-				buf, swallow = buf[n:], swallow-n
-				if swallow > 0 {
-					break
-				}
-			}
-			if len(buf) == 0 || len(buf) < need {
-				break
-			}
-			n, nd := p.Parse(buf, &req)
-			if n == 0 {
-				need = nd
-				break
-			}
-			need = 0
-			out = append(out, describeBin(&req))
-			if req.Close {
-				return out, peak
-			}
-			swallow = req.Swallow
-			buf = buf[n:]
+	return parseStream(chunks, func(buf []byte) (int, int, streamed) {
+		n, need := p.Parse(buf, &req)
+		if n == 0 {
+			return 0, need, streamed{}
 		}
-	}
-	return out, peak
+		return n, 0, streamed{describeBin(&req), req.Close, req.Swallow}
+	})
 }
 
 func setExtras(flags, exp uint32) []byte {

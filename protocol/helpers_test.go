@@ -49,13 +49,33 @@ func describe(r *Request) string {
 	return b.String()
 }
 
-// textStream parses chunks the way a connection drives the parser: it
-// buffers input, waits for the length Parse asks for, drops what requests
-// use and what they swallow. It returns one description per request and
-// the largest buffer it ever held.
+// textStream parses chunks the way a connection drives the parser (see
+// parseStream) and describes each request.
 func textStream(chunks [][]byte, maxItem int) ([]string, int) {
 	p := TextParser{MaxItemSize: maxItem}
 	var req Request
+	return parseStream(chunks, func(buf []byte) (int, int, streamed) {
+		n, need := p.Parse(buf, &req)
+		if n == 0 {
+			return 0, need, streamed{}
+		}
+		return n, 0, streamed{describe(&req), req.Close, req.Swallow}
+	})
+}
+
+// streamed is what parseStream needs to know of one parsed request.
+type streamed struct {
+	desc    string
+	close   bool
+	swallow int
+}
+
+// parseStream drives a parser the way a connection does: it buffers
+// input, waits for the length parse asks for, drops what requests use and
+// what they swallow. parse returns the bytes used (0: need more, at least
+// need bytes in all) and, when it used some, the request. parseStream
+// returns one description per request and the largest buffer it held.
+func parseStream(chunks [][]byte, parse func(buf []byte) (n, need int, r streamed)) ([]string, int) {
 	var buf []byte
 	var out []string
 	need, swallow, peak := 0, 0, 0
@@ -73,17 +93,17 @@ func textStream(chunks [][]byte, maxItem int) ([]string, int) {
 			if len(buf) == 0 || len(buf) < need {
 				break
 			}
-			n, nd := p.Parse(buf, &req)
+			n, nd, r := parse(buf)
 			if n == 0 {
 				need = nd
 				break
 			}
 			need = 0
-			out = append(out, describe(&req))
-			if req.Close {
+			out = append(out, r.desc)
+			if r.close {
 				return out, peak
 			}
-			swallow = req.Swallow
+			swallow = r.swallow
 			buf = buf[n:]
 		}
 	}

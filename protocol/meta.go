@@ -77,13 +77,7 @@ func parseMetaFlags(m *MetaFlags, key []byte, flags [][]byte, buf []byte) ([]byt
 		var ok bool
 		switch o {
 		case 'b':
-			n := base64.StdEncoding.DecodedLen(len(key))
-			if cap(buf) < n {
-				buf = make([]byte, n)
-			}
-			buf = buf[:n]
-			w, err := base64.StdEncoding.Decode(buf, key)
-			if err != nil || w == 0 {
+			if w := base64DecodeInto(&buf, key); w <= 0 {
 				errstr = errMetaDecodeKey
 			} else {
 				key = buf[:w]

@@ -176,13 +176,9 @@ func parseLine(line []byte, req *Request, maxItem int) int {
 			if name == "gats" {
 				req.Cmd = CmdGats
 			}
-			exp, ok := ParseInt32(t.at(1))
-			if !ok {
-				req.Err = ReplyInvalidExptime
-				return 0
+			if setExptime(req, t.at(1)) {
+				parseGet(req, 2)
 			}
-			req.Exptime, req.HasExptime = exp, true
-			parseGet(req, 2)
 		}
 	case "set", "add", "replace", "append", "prepend":
 		if want(nt == 6 || nt == 7) {
@@ -200,30 +196,20 @@ func parseLine(line []byte, req *Request, maxItem int) int {
 			if name == "decr" {
 				req.Cmd = CmdDecr
 			}
-			setNoreply(req, nt)
-			if !keyFits(req, t.at(1)) {
-				return 0
+			if arg, ok := keyAndArg(req, nt); ok {
+				if d, ok := ParseUint64(arg); ok {
+					req.Delta = d
+				} else {
+					req.Err = ReplyInvalidDelta
+				}
 			}
-			d, ok := ParseUint64(t.at(2))
-			if !ok {
-				req.Err = ReplyInvalidDelta
-				return 0
-			}
-			req.Delta = d
 		}
 	case "touch":
 		if want(nt == 4 || nt == 5) {
 			req.Cmd = CmdTouch
-			setNoreply(req, nt)
-			if !keyFits(req, t.at(1)) {
-				return 0
+			if arg, ok := keyAndArg(req, nt); ok {
+				setExptime(req, arg)
 			}
-			exp, ok := ParseInt32(t.at(2))
-			if !ok {
-				req.Err = ReplyInvalidExptime
-				return 0
-			}
-			req.Exptime, req.HasExptime = exp, true
 		}
 	case "delete":
 		if want(nt >= 3 && nt <= 5) {
@@ -302,6 +288,29 @@ func setNoreply(req *Request, nt int) bool {
 		req.Noreply = true
 	}
 	return req.Noreply
+}
+
+// keyAndArg reads the "<cmd> <key> <arg> [noreply]" shape incr, decr and
+// touch share: it sets Noreply and Key and returns arg, or false with
+// req.Err set when the key is too long.
+func keyAndArg(req *Request, nt int) ([]byte, bool) {
+	setNoreply(req, nt)
+	if !keyFits(req, req.toks.at(1)) {
+		return nil, false
+	}
+	return req.toks.at(2), true
+}
+
+// setExptime sets req's exptime from tok, or req.Err when tok is not a
+// 32-bit number.
+func setExptime(req *Request, tok []byte) bool {
+	exp, ok := ParseInt32(tok)
+	if !ok {
+		req.Err = ReplyInvalidExptime
+		return false
+	}
+	req.Exptime, req.HasExptime = exp, true
+	return true
 }
 
 // keyFits sets req.Key, or req.Err when the key is too long.

@@ -18,6 +18,7 @@ import (
 	"github.com/securecached/securecached/cacheagent"
 	"github.com/securecached/securecached/diggi"
 	"github.com/securecached/securecached/gateway"
+	"github.com/securecached/securecached/internal/testenv"
 	"github.com/securecached/securecached/trust"
 	"github.com/securecached/securecached/trust/ratls"
 )
@@ -62,7 +63,7 @@ func TestDeploymentServesAndReportsBackend(t *testing.T) {
 	for _, trusted := range []bool{true, false} {
 		t.Run(fmt.Sprint("trusted=", trusted), func(t *testing.T) {
 			dir := t.TempDir()
-			var log syncBuffer
+			var log testenv.SyncBuffer
 			d := start(t, testLayout(dir, trusted, false), Options{Log: &log})
 			c, err := net.Dial("tcp", d.Addrs()[0].String())
 			if err != nil {
@@ -174,27 +175,10 @@ func TestDeploymentKeepsPlatformIdentity(t *testing.T) {
 	}
 }
 
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // TestDeploymentVerboseLogging: -vvv logs connections and request lines,
 // as memcached does.
 func TestDeploymentVerboseLogging(t *testing.T) {
-	var log syncBuffer
+	var log testenv.SyncBuffer
 	l := testLayout(t.TempDir(), false, false)
 	l.Diggi.Agents[0].Options[cacheagent.OptArgs] = "-vvv"
 	d := start(t, l, Options{Log: &log, Verbose: 3})

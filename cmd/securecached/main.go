@@ -7,13 +7,14 @@
 //	--config FILE     run the deployment FILE describes (several cache agents,
 //	                  untrusted ones, TLS); memcached flags then only set -v, -t
 //	--untrusted       run the default cache agent outside an enclave
-//	--state-dir DIR   where the sim platform identity lives
-//	                  (default $STATE_DIRECTORY, else ~/.local/state/securecached)
+//	--state-dir DIR   where the sim platform identity lives (also -o state_dir=DIR;
+//	                  default $STATE_DIRECTORY, else ~/.local/state/securecached)
 //
 // and the subcommand "securecached attest HOST:PORT" (see attest.go).
 package main
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -41,14 +42,11 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// ownFlags are securecached's flags that memcached does not have, and -Z,
-// which the cache agent acts on (config refuses -Z on its own, from the
-// days before TLS was served).
+// ownFlags are securecached's flags that memcached does not have.
 type ownFlags struct {
 	configFile string
 	untrusted  bool
 	stateDir   string
-	tls        bool
 }
 
 // splitOwnFlags takes securecached's own long flags out of args, leaving
@@ -60,11 +58,6 @@ func splitOwnFlags(args []string) (ownFlags, []string, error) {
 		a := args[i]
 		name, val, hasVal := strings.Cut(a, "=")
 		switch name {
-		case "-Z", "--enable-ssl":
-			if hasVal {
-				return o, nil, fmt.Errorf("%s takes no value", name)
-			}
-			o.tls = true
 		case "--untrusted":
 			if hasVal {
 				return o, nil, fmt.Errorf("--untrusted takes no value")
@@ -116,25 +109,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, config.VersionLine)
 		return 0
 	}
-	set.EnableSSL = own.tls
 	for _, w := range set.Warnings {
 		fmt.Fprintln(stderr, "WARNING:", w)
 	}
-	var layout server.Layout
-	if own.configFile != "" {
-		if own.untrusted || own.tls {
-			fmt.Fprintln(stderr, "--untrusted and -Z apply to the default layout; a configuration file sets \"trusted\" and \"tls\" per agent")
-			return exitUsage
-		}
-		if layout, err = server.LoadLayout(own.configFile); err != nil {
-			fmt.Fprintln(stderr, err)
-			return exitUsage
-		}
-		if own.stateDir != "" {
-			layout.Trust.StateDir = own.stateDir
-		}
-	} else {
-		layout = server.DefaultLayout(args, set, own.untrusted, own.stateDir)
+	layout, err := chooseLayout(own, args, set)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitUsage
 	}
 	runtime.GOMAXPROCS(threads(layout))
 
@@ -166,6 +147,27 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// chooseLayout is the deployment to run: the configuration file's, or the
+// default one (a gateway and a cache agent) built from the command line.
+// --state-dir, else -o state_dir, overrides either's state directory.
+func chooseLayout(own ownFlags, args []string, set config.Settings) (server.Layout, error) {
+	stateDir := cmp.Or(own.stateDir, set.Extended.StateDir)
+	if own.configFile == "" {
+		return server.DefaultLayout(args, set, own.untrusted, stateDir), nil
+	}
+	if own.untrusted || set.EnableSSL {
+		return server.Layout{}, errors.New("--untrusted and -Z apply to the default layout; a configuration file sets \"trusted\" and \"tls\" per agent")
+	}
+	layout, err := server.LoadLayout(own.configFile)
+	if err != nil {
+		return server.Layout{}, err
+	}
+	if stateDir != "" {
+		layout.Trust.StateDir = stateDir
+	}
+	return layout, nil
+}
+
 // threads is how many OS threads run Go code at once. memcached's -t
 // worker threads are, in the agent model, logical workers on the cache
 // agent's one thread (thesis §4.3), so -t does not set it. Each cache
@@ -183,14 +185,12 @@ func threads(l server.Layout) int {
 
 const ownUsage = `
 securecached's own flags:
--Z, --enable-ssl          TLS, terminated inside the cache agent; without
-                          ssl_chain_cert a trusted agent serves an RA-TLS
-                          certificate carrying its enclave's evidence
 --config FILE             run the deployment described in FILE (JSON: a Diggi
                           configuration plus trust options; see README.md)
 --untrusted               run the default cache agent without an enclave
---state-dir DIR           sim platform identity directory (default
-                          $STATE_DIRECTORY, else ~/.local/state/securecached)
+--state-dir DIR           sim platform identity directory (also -o state_dir=DIR;
+                          default $STATE_DIRECTORY, else
+                          ~/.local/state/securecached)
 
 -t is accepted for compatibility: each cache agent is one thread, and
 securecached runs one OS thread for Go code per cache agent (GOMAXPROCS in

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/securecached/securecached/cacheagent"
 	"github.com/securecached/securecached/config"
 	"github.com/securecached/securecached/server"
 )
@@ -31,6 +32,8 @@ func TestRunExitsEarly(t *testing.T) {
 		{[]string{"--config", "/nonexistent.json"}, exitUsage, "", "configuration file"},
 		{[]string{"--config", badLayout}, exitUsage, "", "unknown field"},
 		{[]string{"--config", badLayout, "--untrusted"}, exitUsage, "", "per agent"},
+		{[]string{"--config", badLayout, "-Z"}, exitUsage, "", "per agent"},
+		{[]string{"-Z", "-o", "ssl_key=/k.pem", "-l", "127.0.0.1:0"}, exitUsage, "", "given together"},
 		{[]string{"--untrusted=yes"}, exitUsage, "", "takes no value"},
 		{[]string{"attest"}, 2, "", "Usage: securecached attest"},
 	}
@@ -53,9 +56,9 @@ func TestSplitOwnFlags(t *testing.T) {
 		rest []string
 	}{
 		{[]string{"-m", "64"}, ownFlags{}, []string{"-m", "64"}},
-		{[]string{"--untrusted", "-p", "1", "-Z"}, ownFlags{untrusted: true, tls: true}, []string{"-p", "1"}},
+		{[]string{"--untrusted", "-p", "1", "-Z"}, ownFlags{untrusted: true}, []string{"-p", "1", "-Z"}},
 		{[]string{"--config", "a.json", "--state-dir=/s", "-v"}, ownFlags{configFile: "a.json", stateDir: "/s"}, []string{"-v"}},
-		{[]string{"--config=b.json", "--enable-ssl"}, ownFlags{configFile: "b.json", tls: true}, nil},
+		{[]string{"--config=b.json", "--enable-ssl"}, ownFlags{configFile: "b.json"}, []string{"--enable-ssl"}},
 	}
 	for _, tt := range tests {
 		own, rest, err := splitOwnFlags(tt.args)
@@ -63,7 +66,7 @@ func TestSplitOwnFlags(t *testing.T) {
 			t.Errorf("splitOwnFlags(%q) = %+v, %q, %v; want %+v, %q", tt.args, own, rest, err, tt.own, tt.rest)
 		}
 	}
-	for _, bad := range [][]string{{"--state-dir"}, {"--state-dir="}, {"-Z=1"}} {
+	for _, bad := range [][]string{{"--state-dir"}, {"--state-dir="}, {"--config"}, {"--untrusted=1"}} {
 		if _, _, err := splitOwnFlags(bad); err == nil {
 			t.Errorf("splitOwnFlags(%q) accepted", bad)
 		}
@@ -91,5 +94,51 @@ func TestThreadsFollowCacheAgents(t *testing.T) {
 		if got := threads(tt.layout); got != tt.want {
 			t.Errorf("GOMAXPROCS=%q, %d cache agents: threads = %d, want %d", tt.env, tt.layout.CacheAgents(), got, tt.want)
 		}
+	}
+}
+
+func TestChooseLayout(t *testing.T) {
+	good := filepath.Join(t.TempDir(), "good.json")
+	os.WriteFile(good, []byte(`{"diggi": {"instance": "n", "agents": [{"name": "gw", "kind": "gateway"},
+		{"name": "a", "kind": "securecached"}]}, "trust": {"backend": "sim", "state_dir": "/from/file"}}`), 0o600)
+	tests := []struct {
+		name     string
+		args     []string
+		stateDir string // --state-dir
+		config   string
+		wantDir  string
+		wantTLS  bool
+	}{
+		{"defaults", nil, "", "", "", false},
+		{"-Z on the command line", []string{"-Z"}, "", "", "", true},
+		{"-o state_dir", []string{"-o", "state_dir=/o"}, "", "", "/o", false},
+		{"--state-dir wins over -o state_dir", []string{"-o", "state_dir=/o"}, "/flag", "", "/flag", false},
+		{"file's state_dir", nil, "", good, "/from/file", false},
+		{"-o state_dir overrides the file's", []string{"-o", "state_dir=/o"}, "", good, "/o", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			set, err := config.Parse(tt.args)
+			if err != nil {
+				t.Fatal(err)
+			}
+			l, err := chooseLayout(ownFlags{configFile: tt.config, stateDir: tt.stateDir}, tt.args, set)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if l.Trust.StateDir != tt.wantDir {
+				t.Errorf("state dir %q, want %q", l.Trust.StateDir, tt.wantDir)
+			}
+			if err := l.Validate(); err != nil {
+				t.Errorf("layout does not validate: %v", err)
+			}
+			if tt.config != "" {
+				return
+			}
+			cache := l.Diggi.Agents[0]
+			if got := cache.Options[cacheagent.OptTLS] == "true"; got != tt.wantTLS {
+				t.Errorf("cache agent options %v: tls %v, want %v", cache.Options, got, tt.wantTLS)
+			}
+		})
 	}
 }

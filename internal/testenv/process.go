@@ -1,14 +1,12 @@
 package testenv
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"strconv"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -25,7 +23,7 @@ type Server struct {
 	Cmd  *exec.Cmd
 
 	network string
-	stderr  *syncBuffer
+	stderr  *SyncBuffer
 	done    chan struct{}
 	waitErr error
 }
@@ -139,7 +137,7 @@ func start(t testing.TB, bin string, args []string, network, addr string, env []
 	if env != nil {
 		cmd.Env = append(os.Environ(), env...)
 	}
-	stderr := &syncBuffer{}
+	stderr := &SyncBuffer{}
 	cmd.Stdout = stderr
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
@@ -190,24 +188,6 @@ func ExitCode(err error) int {
 		return ee.ExitCode()
 	}
 	return -1
-}
-
-// syncBuffer collects a child's output while tests read it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // StartSecurecachedAt starts securecached with exactly args (a --config

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/securecached/securecached/internal/testenv"
 )
 
 func TestSealOpenAssociatedData(t *testing.T) {
@@ -127,7 +129,7 @@ func TestOverlapIsAnErrorNotAPanic(t *testing.T) {
 
 func TestRefusalsAreLoggedAndCounted(t *testing.T) {
 	w := newWorld(t)
-	var logs logBuffer
+	var logs testenv.SyncBuffer
 	a, b := trustedPair(t, w, Config{Logger: newLogger(&logs), Name: "A->B"})
 	r1, _ := a.Seal(nil, []byte("1"), nil)
 	r2, _ := a.Seal(nil, []byte("2"), nil)

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/securecached/securecached/internal/testenv"
 	"github.com/securecached/securecached/trust"
 )
 
@@ -116,13 +117,10 @@ func TestHandshakeRefusals(t *testing.T) {
 
 // backendEnclave launches an enclave with like's identity on w's platform.
 func (w *world) backendEnclave(t *testing.T, like trust.Enclave) trust.Enclave {
-	e, err := w.backend.Launch(trust.LaunchSpec{
+	e := w.Launch(t, trust.LaunchSpec{
 		Identity: trust.CodeIdentity{BinaryHash: [32]byte{7}, Kind: "cache"},
 		Signer:   like.Signer(),
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	if e.Measurement() != like.Measurement() {
 		t.Fatal("test setup: measurements differ")
 	}
@@ -189,7 +187,7 @@ func TestHandshakeRejectsBadMessages(t *testing.T) {
 
 func TestHandshakeFailureIsLogged(t *testing.T) {
 	w := newWorld(t)
-	var logs logBuffer
+	var logs testenv.SyncBuffer
 	cfg := Config{Verifier: w.verifier(t, w.enclave(t, "cache")), Logger: newLogger(&logs), Name: "client->cache"}
 	_, _, err := handshake(t, cfg, Config{Enclave: w.enclave(t, "impostor")})
 	if err == nil {

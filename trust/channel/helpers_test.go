@@ -1,61 +1,33 @@
 package channel
 
 import (
-	"bytes"
-	"crypto/x509"
 	"io"
 	"log/slog"
-	"sync"
 	"testing"
 
+	"github.com/securecached/securecached/internal/testsim"
 	"github.com/securecached/securecached/trust"
 )
 
 // world is one sim root and platform with enclaves launched on it.
-type world struct {
-	root    *trust.SimRoot
-	backend *trust.SimBackend
-}
+type world struct{ *testsim.World }
 
-func newWorld(t testing.TB) *world {
-	t.Helper()
-	root, err := trust.NewSimRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := trust.NewPlatform(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := trust.NewSimBackend(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &world{root: root, backend: b}
-}
+func newWorld(t testing.TB) *world { return &world{testsim.New(t)} }
 
 var testSigner = trust.SignerFromKey([]byte("channel test signer"))
 
 func (w *world) enclave(t testing.TB, kind string) trust.Enclave {
 	t.Helper()
-	e, err := w.backend.Launch(trust.LaunchSpec{
+	return w.Launch(t, trust.LaunchSpec{
 		Identity: trust.CodeIdentity{BinaryHash: [32]byte{7}, Kind: kind},
 		Signer:   testSigner,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return e
 }
 
 // verifier accepts the given enclaves' measurements under this world's root.
 func (w *world) verifier(t testing.TB, allowed ...trust.Enclave) *trust.Verifier {
 	t.Helper()
-	p := trust.Policy{AllowSimulated: true, SimRoots: []*x509.Certificate{w.root.Certificate()}}
-	for _, e := range allowed {
-		p.Measurements = append(p.Measurements, e.Measurement())
-	}
-	v, err := trust.NewVerifier(p)
+	v, err := trust.NewVerifier(w.Policy(allowed...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,24 +36,6 @@ func (w *world) verifier(t testing.TB, allowed ...trust.Enclave) *trust.Verifier
 
 // quiet is a logger that discards output.
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
-
-// logBuffer collects log output safely across goroutines.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // handshake runs a complete handshake in memory.
 func handshake(t testing.TB, ic, rc Config) (initiator, responder *Channel, err error) {

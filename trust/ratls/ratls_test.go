@@ -13,50 +13,29 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/securecached/securecached/internal/testsim"
 	"github.com/securecached/securecached/trust"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-type world struct {
-	root    *trust.SimRoot
-	backend *trust.SimBackend
-}
+// world is one sim root and platform with enclaves launched on it.
+type world struct{ *testsim.World }
 
-func newWorld(t testing.TB) *world {
-	t.Helper()
-	root, err := trust.NewSimRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := trust.NewPlatform(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := trust.NewSimBackend(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &world{root: root, backend: b}
-}
+func newWorld(t testing.TB) *world { return &world{testsim.New(t)} }
 
 func (w *world) enclave(t testing.TB, kind string) trust.Enclave {
 	t.Helper()
-	e, err := w.backend.Launch(trust.LaunchSpec{Identity: trust.CodeIdentity{Kind: kind}, Signer: trust.Signer{1}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return e
+	return w.Launch(t, trust.LaunchSpec{Identity: trust.CodeIdentity{Kind: kind}, Signer: trust.Signer{1}})
 }
 
+// verifier accepts the allowed enclaves' measurements; simulated evidence
+// only when allowSim.
 func (w *world) verifier(t testing.TB, allowSim bool, opts []trust.VerifierOption, allowed ...trust.Enclave) *trust.Verifier {
 	t.Helper()
-	p := trust.Policy{AllowSimulated: allowSim}
-	if allowSim {
-		p.SimRoots = []*x509.Certificate{w.root.Certificate()}
-	}
-	for _, e := range allowed {
-		p.Measurements = append(p.Measurements, e.Measurement())
+	p := w.Policy(allowed...)
+	if !allowSim {
+		p.AllowSimulated, p.SimRoots = false, nil
 	}
 	v, err := trust.NewVerifier(p, opts...)
 	if err != nil {

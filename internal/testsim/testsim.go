@@ -1,0 +1,59 @@
+package testsim
+
+import (
+	"crypto/x509"
+	"testing"
+
+	"github.com/securecached/securecached/trust"
+)
+
+// World is one sim root with one platform and its enclave backend.
+type World struct {
+	Root     *trust.SimRoot
+	Platform *trust.Platform
+	Backend  *trust.SimBackend
+}
+
+// New makes a World or fails the test.
+func New(t testing.TB) *World {
+	t.Helper()
+	root, err := trust.NewSimRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := trust.NewPlatform(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := trust.NewSimBackend(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &World{Root: root, Platform: p, Backend: b}
+}
+
+// Launch starts an enclave on the world's platform or fails the test.
+func (w *World) Launch(t testing.TB, spec trust.LaunchSpec) trust.Enclave {
+	t.Helper()
+	e, err := w.Backend.Launch(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// SimRoots is the trust anchor list a verifier of this world's evidence needs.
+func (w *World) SimRoots() []*x509.Certificate {
+	return []*x509.Certificate{w.Root.Certificate()}
+}
+
+// Policy accepts simulated evidence under this world's root from enclaves
+// with the measurements of allowed. With none allowed the policy is empty
+// until the caller adds signers (trust.NewVerifier refuses it as it is).
+func (w *World) Policy(allowed ...trust.Enclave) trust.Policy {
+	p := trust.Policy{AllowSimulated: true, SimRoots: w.SimRoots()}
+	for _, e := range allowed {
+		p.Measurements = append(p.Measurements, e.Measurement())
+	}
+	return p
+}
