@@ -29,21 +29,8 @@ for tool in memcached memcaslap; do
   command -v "$tool" >/dev/null || { echo "$tool not found (Debian: memcached, libmemcached-tools)" >&2; exit 1; }
 done
 
-work=$(mktemp -d)
-pid=""
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
-trap cleanup EXIT
+. bench/lib.sh
 go build -o "$work/securecached" ./cmd/securecached
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-wait_port() {
-  for _ in $(seq 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    sleep 0.05
-  done
-  echo "server on port $1 did not start" >&2; exit 1
-}
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
@@ -51,22 +38,17 @@ hz=$(getconf CLK_TCK)
 # run_one NAME CMD... : start the server, load it, print "TPS CPU-us-per-op".
 run_one() {
   local name=$1; shift
-  local port; port=$(free_port)
-  "$@" -l 127.0.0.1 -p "$port" & pid=$!
-  wait_port "$port"
+  start_server "$@"
   local out tps ops t0 t1
   t0=$(cpu_ticks "$pid")
   out=$(memcaslap -s "127.0.0.1:$port" -c 64 -T 2 -t "${secs}s" -F bench/memcaslap.cfg 2>&1)
   t1=$(cpu_ticks "$pid")
-  kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
+  stop_server
   tps=$(sed -n 's/.*TPS: \([0-9]*\).*/\1/p' <<<"$out" | tail -1)
   ops=$(sed -n 's/.*Ops: \([0-9]*\).*/\1/p' <<<"$out" | tail -1)
   [ -n "$tps" ] && [ -n "$ops" ] || { echo "memcaslap against $name printed no TPS:" >&2; echo "$out" >&2; exit 1; }
   echo "$tps $(awk -v t=$((t1 - t0)) -v hz="$hz" -v o="$ops" 'BEGIN {printf "%.2f", t * 1e6 / hz / o}')"
 }
-
-root_flag=()
-[ "$(id -u)" = 0 ] && root_flag=(-u root) # memcached refuses root without -u
 
 echo "memcached $mc_flags; securecached $sc_flags, GOMAXPROCS=${SECURECACHED_GOMAXPROCS:-one per cache agent}"
 mc=(); sc=(); mcpu=(); scpu=()

@@ -11,32 +11,16 @@ size=${2:-1024}
 flags=${RSS_FLAGS:--m 2048 -t 2}
 command -v memcached >/dev/null || { echo "memcached not found (Debian: memcached)" >&2; exit 1; }
 
-work=$(mktemp -d)
-pid=""
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
-trap cleanup EXIT
+. bench/lib.sh
 go build -o "$work/securecached" ./cmd/securecached
 go build -o "$work/rss" ./bench/rss
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() {
-  for _ in $(seq 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    sleep 0.05
-  done
-  echo "server on port $1 did not start" >&2; exit 1
-}
-
 measure() {
-  local port; port=$(free_port)
-  "$@" -l 127.0.0.1 -p "$port" & pid=$!
-  wait_port "$port"
+  start_server "$@"
   "$work/rss" -addr "127.0.0.1:$port" -pid "$pid" -n "$items" -size "$size"
-  kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
+  stop_server
 }
 
-root_flag=()
-[ "$(id -u)" = 0 ] && root_flag=(-u root)
 # shellcheck disable=SC2086
 m=$(measure memcached -U 0 "${root_flag[@]}" $flags)
 # shellcheck disable=SC2086

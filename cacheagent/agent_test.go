@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 
 	"github.com/securecached/securecached/diggi"
 	"github.com/securecached/securecached/diggi/netconn"
+	"github.com/securecached/securecached/internal/testdiggi"
 	"github.com/securecached/securecached/internal/testwire"
 )
 
@@ -158,33 +158,15 @@ func TestCacheAgentSlowReaderDoesNotStallOthers(t *testing.T) {
 
 func TestCacheAgentManyClientsAndAbandonedRequests(t *testing.T) {
 	st := newStack(t, stackOptions{trusted: true})
-	const clients = 200
-	var wg sync.WaitGroup
-	errs := make(chan error, clients)
-	for i := range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c, err := netconn.Dial(t.Context(), st.sys, "cache:11211")
-			if err != nil {
-				errs <- err
-				return
-			}
-			defer c.Close()
-			c.SetDeadline(time.Now().Add(20 * time.Second))
-			if i%4 == 0 {
-				// Disconnect mid-value: the reservation must be released.
-				io.WriteString(c, "set half 0 0 100\r\nabc")
-				return
-			}
-			if err := testwire.SetGet(c, bufio.NewReader(c), fmt.Sprintf("c%d", i), 10); err != nil {
-				errs <- fmt.Errorf("client %d: %w", i, err)
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
+	dial := func() (net.Conn, error) { return netconn.Dial(t.Context(), st.sys, "cache:11211") }
+	for _, err := range testwire.Crowd(200, 20*time.Second, dial, func(i int, c net.Conn) error {
+		if i%4 == 0 {
+			// Disconnect mid-value: the reservation must be released.
+			io.WriteString(c, "set half 0 0 100\r\nabc")
+			return nil
+		}
+		return testwire.SetGet(c, bufio.NewReader(c), fmt.Sprintf("c%d", i), 10)
+	}) {
 		t.Error(err)
 	}
 	// Every session ends: nothing leaks in the agent.
@@ -245,7 +227,7 @@ func TestCacheAgentRejectsBadOptions(t *testing.T) {
 			}
 			in, err := diggi.NewInstance(diggi.Config{Instance: "bad", Agents: []diggi.AgentConfig{
 				{Name: "cache", Kind: Kind, Options: tc.opts},
-			}}, diggi.InstanceOptions{Registry: reg, Logger: quiet})
+			}}, diggi.InstanceOptions{Registry: reg, Logger: testdiggi.Quiet})
 			if err == nil {
 				err = in.Start()
 				if err == nil {

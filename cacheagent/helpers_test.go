@@ -2,8 +2,6 @@ package cacheagent
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"testing"
 	"time"
 
@@ -12,14 +10,12 @@ import (
 	"github.com/securecached/securecached/diggi"
 	"github.com/securecached/securecached/diggi/netconn"
 	"github.com/securecached/securecached/diggi/posix"
-	"github.com/securecached/securecached/internal/testsim"
+	"github.com/securecached/securecached/internal/testdiggi"
 	"github.com/securecached/securecached/trust"
 	"github.com/securecached/securecached/trust/diggichannel"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // idle is an agent that does nothing: tests borrow its context to dial the
 // cache agent from outside, as the gateway does.
@@ -48,7 +44,6 @@ type stackOptions struct {
 
 func newStack(t testing.TB, o stackOptions) *stack {
 	t.Helper()
-	sim := testsim.New(t)
 	opts := diggi.Options{OptArgs: o.args}
 	if o.tls {
 		opts[OptTLS] = "true"
@@ -57,18 +52,8 @@ func newStack(t testing.TB, o stackOptions) *stack {
 		{Name: "cache", Kind: Kind, Trusted: o.trusted, Options: opts},
 		{Name: "client", Kind: "idle"},
 	}}
-	spec, err := diggichannel.AgentsFromConfig(cfg, trust.SignerFromKey([]byte("test")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := &stack{root: sim.Root}
-	st.factory, err = diggichannel.New(diggichannel.Options{
-		Backend: sim.Backend, Agents: spec, AllowSimulated: true,
-		SimRoots: sim.SimRoots(), AllowPlaintext: true, Logger: quiet,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sim, factory := testdiggi.Channels(t, cfg, true)
+	st := &stack{root: sim.Root, factory: factory}
 	reg := diggi.NewRegistry()
 	started := make(chan *Agent, 1)
 	if err := Register(reg, Hooks{Enclave: st.factory.Enclave, Started: func(a *Agent) { started <- a }}); err != nil {
@@ -77,20 +62,7 @@ func newStack(t testing.TB, o stackOptions) *stack {
 	if err := reg.Register("idle", func() diggi.Agent { return idle{} }); err != nil {
 		t.Fatal(err)
 	}
-	st.in, err = diggi.NewInstance(cfg, diggi.InstanceOptions{
-		Registry: reg, Router: o.router, Channels: st.factory.ChannelFactory(), Logger: quiet,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.in.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := st.in.Stop(); err != nil {
-			t.Errorf("stop: %v", err)
-		}
-	})
+	st.in = testdiggi.Start(t, cfg, diggi.InstanceOptions{Registry: reg, Router: o.router, Channels: st.factory.ChannelFactory()})
 	st.agent = <-started
 	ctx, _ := st.in.Context("client")
 	if err := ctx.Scheduler().Run(func() { st.sys = posix.For(ctx) }); err != nil {

@@ -154,11 +154,7 @@ func TestBinaryMatchesMemcached(t *testing.T) {
 		t.Skip("starts memcached")
 	}
 	tests := binTranscripts()
-	inputs := make([]string, len(tests))
-	for i, tt := range tests {
-		inputs[i] = tt.in
-	}
-	refs := refRunAll(t, inputs)
+	refs := refRunTranscripts(t, tests)
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := newRig(t, Settings{})

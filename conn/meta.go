@@ -14,6 +14,14 @@ func (c *Conn) metaStatus(code string, m *protocol.MetaFlags, it *protocol.MetaI
 	c.out = append(c.out, '\r', '\n')
 }
 
+// metaQuietable writes a status the q flag (r.Noreply) suppresses: a
+// quiet command answers only when something went wrong.
+func (c *Conn) metaQuietable(r *protocol.Request, code string, it *protocol.MetaItem, allowed string) {
+	if !r.Noreply {
+		c.metaStatus(code, &r.Meta, it, allowed)
+	}
+}
+
 func (c *Conn) execMetaGet(r *protocol.Request) {
 	m := &r.Meta
 	v, ok := c.cache.MetaGet(r.Key, memcache.MetaGetOptions{
@@ -26,10 +34,7 @@ func (c *Conn) execMetaGet(r *protocol.Request) {
 		TTL:        int64(m.TTL),
 	})
 	if !ok {
-		if r.Noreply {
-			return
-		}
-		c.metaStatus("EN", m, &protocol.MetaItem{Key: r.Key}, "Ok")
+		c.metaQuietable(r, "EN", &protocol.MetaItem{Key: r.Key}, "Ok")
 		return
 	}
 	it := protocol.MetaItem{
@@ -94,10 +99,7 @@ func (c *Conn) execMetaSet(r *protocol.Request) {
 	it := protocol.MetaItem{Key: r.Key, Cas: cas}
 	switch res {
 	case memcache.Stored:
-		if r.Noreply {
-			return
-		}
-		c.metaStatus("HD", m, &it, "Okc")
+		c.metaQuietable(r, "HD", &it, "Okc")
 	case memcache.Exists:
 		c.metaStatus("EX", m, &it, "Okc")
 	case memcache.NotFound:
@@ -122,10 +124,7 @@ func (c *Conn) execMetaDelete(r *protocol.Request) {
 	it := protocol.MetaItem{Key: r.Key}
 	switch res {
 	case memcache.Deleted:
-		if r.Noreply {
-			return
-		}
-		c.metaStatus("HD", m, &it, "Ok")
+		c.metaQuietable(r, "HD", &it, "Ok")
 	case memcache.Exists:
 		c.metaStatus("EX", m, &it, "Ok")
 	default:

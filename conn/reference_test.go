@@ -108,6 +108,17 @@ func refExchange(addr, in string) (string, bool, error) {
 	}
 }
 
+// refRunTranscripts runs each transcript's input on its own fresh
+// memcached (see refRunAll).
+func refRunTranscripts(t *testing.T, tests []transcript) []refResult {
+	t.Helper()
+	inputs := make([]string, len(tests))
+	for i, tt := range tests {
+		inputs[i] = tt.in
+	}
+	return refRunAll(t, inputs)
+}
+
 // refResult is memcached's reply to one input.
 type refResult struct {
 	out    string
@@ -154,11 +165,7 @@ func TestTextMatchesMemcached(t *testing.T) {
 			tests = append(tests, tt)
 		}
 	}
-	inputs := make([]string, len(tests))
-	for i, tt := range tests {
-		inputs[i] = tt.in
-	}
-	refs := refRunAll(t, inputs)
+	refs := refRunTranscripts(t, tests)
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if refs[i].out != tt.want || refs[i].closed != tt.closed {

@@ -83,7 +83,7 @@ func (e *endpoint) pushIn(m *Message) {
 // overflow, makes the sender use the queue). Called under the sender's
 // baton; false means m is still the caller's.
 func (e *endpoint) tryDirect(m *Message) bool {
-	if !e.mover.direct {
+	if !e.mover.direct || e.routed.Load() != e.out.tail.Load() {
 		return false
 	}
 	dst := e.mover.lookup(m.Dst)

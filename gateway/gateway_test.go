@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/securecached/securecached/diggi"
+	"github.com/securecached/securecached/internal/testdiggi"
 	"github.com/securecached/securecached/internal/testwire"
 	"github.com/securecached/securecached/trust"
 	"github.com/securecached/securecached/trust/ratls"
@@ -116,32 +117,14 @@ func TestGatewaySlowAndDeadClients(t *testing.T) {
 			s := st.dial(t)
 			io.WriteString(s, strings.Repeat("get big\r\n", 16))
 		}
-		const clients = 300
-		var wg sync.WaitGroup
-		errs := make(chan error, clients)
-		for i := range clients {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				c, err := net.DialTimeout("tcp", st.addr, 5*time.Second)
-				if err != nil {
-					errs <- err
-					return
-				}
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(30 * time.Second))
-				if i%5 == 0 {
-					io.WriteString(c, "set half 0 0 1000\r\nabc")
-					return
-				}
-				if err := testwire.SetGet(c, bufio.NewReader(c), fmt.Sprintf("c%d", i), 5); err != nil {
-					errs <- fmt.Errorf("client %d: %w", i, err)
-				}
-			}()
-		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
+		dial := func() (net.Conn, error) { return net.DialTimeout("tcp", st.addr, 5*time.Second) }
+		for _, err := range testwire.Crowd(300, 30*time.Second, dial, func(i int, c net.Conn) error {
+			if i%5 == 0 {
+				io.WriteString(c, "set half 0 0 1000\r\nabc")
+				return nil
+			}
+			return testwire.SetGet(c, bufio.NewReader(c), fmt.Sprintf("c%d", i), 5)
+		}) {
 			t.Error(err)
 		}
 		// The slow readers are still served in full once they read.
@@ -232,7 +215,7 @@ func TestGatewayRejectsBadOptions(t *testing.T) {
 			Register(reg, Hooks{})
 			in, err := diggi.NewInstance(diggi.Config{Instance: "bad", Agents: []diggi.AgentConfig{
 				{Name: "gateway", Kind: Kind, Options: tc.opts},
-			}}, diggi.InstanceOptions{Registry: reg, Logger: quiet})
+			}}, diggi.InstanceOptions{Registry: reg, Logger: testdiggi.Quiet})
 			if err == nil {
 				if err = in.Start(); err == nil {
 					in.Stop()

@@ -1,8 +1,6 @@
 package gateway
 
 import (
-	"io"
-	"log/slog"
 	"net"
 	"strings"
 	"testing"
@@ -13,14 +11,11 @@ import (
 	"github.com/securecached/securecached/cacheagent"
 	"github.com/securecached/securecached/config"
 	"github.com/securecached/securecached/diggi"
-	"github.com/securecached/securecached/internal/testsim"
+	"github.com/securecached/securecached/internal/testdiggi"
 	"github.com/securecached/securecached/trust"
-	"github.com/securecached/securecached/trust/diggichannel"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // stack is one instance: a gateway on a free local port in front of a
 // cache agent.
@@ -53,7 +48,6 @@ func forEachRelay(t *testing.T, fn func(t *testing.T, relay string)) {
 
 func newStack(t testing.TB, o stackOptions) *stack {
 	t.Helper()
-	sim := testsim.New(t)
 	args := o.gwArgs
 	if o.relay != "" {
 		args += " -o relay=" + o.relay
@@ -76,17 +70,7 @@ func newStack(t testing.TB, o stackOptions) *stack {
 		{Name: "cache", Kind: cacheagent.Kind, Trusted: o.trusted, Options: cacheOpts},
 		{Name: "gateway", Kind: Kind, Options: gwOpts},
 	}}
-	spec, err := diggichannel.AgentsFromConfig(cfg, trust.SignerFromKey([]byte("test")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := diggichannel.New(diggichannel.Options{
-		Backend: sim.Backend, Agents: spec, AllowSimulated: true,
-		SimRoots: sim.SimRoots(), Logger: quiet,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sim, f := testdiggi.Channels(t, cfg, false)
 	st := &stack{root: sim.Root}
 	reg := diggi.NewRegistry()
 	cacheUp := make(chan *cacheagent.Agent, 1)
@@ -101,18 +85,7 @@ func newStack(t testing.TB, o stackOptions) *stack {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	st.in, err = diggi.NewInstance(cfg, diggi.InstanceOptions{Registry: reg, Router: o.router, Channels: f.ChannelFactory(), Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.in.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := st.in.Stop(); err != nil {
-			t.Errorf("stop: %v", err)
-		}
-	})
+	st.in = testdiggi.Start(t, cfg, diggi.InstanceOptions{Registry: reg, Router: o.router, Channels: f.ChannelFactory()})
 	st.cache = <-cacheUp
 	a := <-addrs
 	st.addr = a[0].String()

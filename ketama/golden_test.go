@@ -38,6 +38,33 @@ func parseServers(list string) ([]Server, error) {
 	return out, nil
 }
 
+// goldenPicker builds the distribution a "# ketamagen" header names:
+// "ketama SERVERS", "ketama-unweighted HASH SERVERS" or "modula HASH SERVERS".
+func goldenPicker(args []string) (Picker, error) {
+	if len(args) == 3 && args[0] == "ketama" {
+		servers, err := parseServers(args[1])
+		if err != nil {
+			return nil, err
+		}
+		return NewRing(servers)
+	}
+	if len(args) != 4 || (args[0] != "ketama-unweighted" && args[0] != "modula") {
+		return nil, errors.New("no usable '# ketamagen' header")
+	}
+	h, err := ParseHash(args[1])
+	if err != nil {
+		return nil, err
+	}
+	servers, err := parseServers(args[2])
+	if err != nil {
+		return nil, err
+	}
+	if args[0] == "modula" {
+		return NewModulo(len(servers), h)
+	}
+	return NewRingUnweighted(servers, h)
+}
+
 func loadGolden(path string) (*golden, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -65,44 +92,9 @@ func loadGolden(path string) (*golden, error) {
 		g.keys = append(g.keys, key)
 		g.indexes = append(g.indexes, n)
 	}
-	switch {
-	case len(g.args) == 3 && g.args[0] == "ketama":
-		servers, err := parseServers(g.args[1])
-		if err != nil {
-			return nil, err
-		}
-		g.picker, err = NewRing(servers)
-		if err != nil {
-			return nil, err
-		}
-	case len(g.args) == 4 && g.args[0] == "ketama-unweighted":
-		h, err := ParseHash(g.args[1])
-		if err != nil {
-			return nil, err
-		}
-		servers, err := parseServers(g.args[2])
-		if err != nil {
-			return nil, err
-		}
-		g.picker, err = NewRingUnweighted(servers, h)
-		if err != nil {
-			return nil, err
-		}
-	case len(g.args) == 4 && g.args[0] == "modula":
-		h, err := ParseHash(g.args[1])
-		if err != nil {
-			return nil, err
-		}
-		servers, err := parseServers(g.args[2])
-		if err != nil {
-			return nil, err
-		}
-		g.picker, err = NewModulo(len(servers), h)
-		if err != nil {
-			return nil, err
-		}
-	default:
-		return nil, fmt.Errorf("%s: no usable '# ketamagen' header", path)
+	g.picker, err = goldenPicker(g.args)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	if len(g.keys) == 0 {
 		return nil, errors.New(path + ": no vectors")

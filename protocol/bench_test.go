@@ -6,40 +6,27 @@ import (
 	"testing"
 )
 
-func BenchmarkTextParseGet(b *testing.B) {
-	in := []byte("get some:key:12345\r\n")
+// benchTextParse parses in, one whole request, per iteration.
+func benchTextParse(b *testing.B, in string) {
+	data := []byte(in)
 	var p TextParser
 	var req Request
-	b.SetBytes(int64(len(in)))
+	b.SetBytes(int64(len(data)))
 	for b.Loop() {
-		if n, _ := p.Parse(in, &req); n != len(in) {
+		if n, _ := p.Parse(data, &req); n != len(data) {
 			b.Fatal("short parse")
 		}
 	}
 }
 
+func BenchmarkTextParseGet(b *testing.B) { benchTextParse(b, "get some:key:12345\r\n") }
+
 func BenchmarkTextParseSet1KB(b *testing.B) {
-	in := []byte("set some:key:12345 0 0 1024\r\n" + strings.Repeat("v", 1024) + "\r\n")
-	var p TextParser
-	var req Request
-	b.SetBytes(int64(len(in)))
-	for b.Loop() {
-		if n, _ := p.Parse(in, &req); n != len(in) {
-			b.Fatal("short parse")
-		}
-	}
+	benchTextParse(b, "set some:key:12345 0 0 1024\r\n"+strings.Repeat("v", 1024)+"\r\n")
 }
 
 func BenchmarkTextParseMetaGet(b *testing.B) {
-	in := []byte("mg some:key:12345 v c f t k O123\r\n")
-	var p TextParser
-	var req Request
-	b.SetBytes(int64(len(in)))
-	for b.Loop() {
-		if n, _ := p.Parse(in, &req); n != len(in) {
-			b.Fatal("short parse")
-		}
-	}
+	benchTextParse(b, "mg some:key:12345 v c f t k O123\r\n")
 }
 
 func BenchmarkBinParseSet1KB(b *testing.B) {

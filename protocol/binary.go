@@ -131,19 +131,8 @@ func AppendBinHeader(dst []byte, h BinHeader) []byte {
 
 // AppendBinResponse appends a complete response packet.
 func AppendBinResponse(dst []byte, opcode uint8, status uint16, opaque uint32, cas uint64, extras, key, value []byte) []byte {
-	dst = AppendBinHeader(dst, BinHeader{
-		Magic:   MagicResponse,
-		Opcode:  opcode,
-		KeyLen:  uint16(len(key)),
-		ExtLen:  uint8(len(extras)),
-		Status:  status,
-		BodyLen: uint32(len(extras) + len(key) + len(value)),
-		Opaque:  opaque,
-		Cas:     cas,
-	})
-	dst = append(dst, extras...)
-	dst = append(dst, key...)
-	return append(dst, value...)
+	h := BinHeader{Magic: MagicResponse, Opcode: opcode, Status: status, Opaque: opaque, Cas: cas}
+	return appendBinPacket(dst, h, extras, key, value)
 }
 
 // AppendBinError appends memcached's error response for status: no extras,
@@ -154,15 +143,16 @@ func AppendBinError(dst []byte, opcode uint8, status uint16, opaque uint32) []by
 
 // AppendBinRequest appends a complete request packet.
 func AppendBinRequest(dst []byte, opcode uint8, opaque uint32, cas uint64, extras, key, value []byte) []byte {
-	dst = AppendBinHeader(dst, BinHeader{
-		Magic:   MagicRequest,
-		Opcode:  opcode,
-		KeyLen:  uint16(len(key)),
-		ExtLen:  uint8(len(extras)),
-		BodyLen: uint32(len(extras) + len(key) + len(value)),
-		Opaque:  opaque,
-		Cas:     cas,
-	})
+	h := BinHeader{Magic: MagicRequest, Opcode: opcode, Opaque: opaque, Cas: cas}
+	return appendBinPacket(dst, h, extras, key, value)
+}
+
+// appendBinPacket appends h, with the body lengths filled in from extras,
+// key and value, and then the body.
+func appendBinPacket(dst []byte, h BinHeader, extras, key, value []byte) []byte {
+	h.KeyLen, h.ExtLen = uint16(len(key)), uint8(len(extras))
+	h.BodyLen = uint32(len(extras) + len(key) + len(value))
+	dst = AppendBinHeader(dst, h)
 	dst = append(dst, extras...)
 	dst = append(dst, key...)
 	return append(dst, value...)

@@ -22,17 +22,23 @@ func FuzzTextParser(f *testing.F) {
 			return
 		}
 		checkTextBounds(t, data)
-		want, _ := textStream([][]byte{data}, fuzzMaxItem)
-		got, _ := textStream(splitAt(data, int(cut)), fuzzMaxItem)
-		if !slices.Equal(got, want) {
-			t.Fatalf("cut %d:\ngot  %q\nwant %q", cut, got, want)
-		}
-		if len(data) <= 512 {
-			if got, _ := textStream(bytewise(data), fuzzMaxItem); !slices.Equal(got, want) {
-				t.Fatalf("bytewise:\ngot  %q\nwant %q", got, want)
-			}
-		}
+		checkSplitsAgree(t, textStream, data, int(cut))
 	})
+}
+
+// checkSplitsAgree checks that data parses the same whole, cut in two at
+// cut, and (when short) byte by byte: framing must not depend on reads.
+func checkSplitsAgree(t *testing.T, stream func([][]byte, int) ([]string, int), data []byte, cut int) {
+	t.Helper()
+	want, _ := stream([][]byte{data}, fuzzMaxItem)
+	if got, _ := stream(splitAt(data, cut), fuzzMaxItem); !slices.Equal(got, want) {
+		t.Fatalf("cut %d:\ngot  %q\nwant %q", cut, got, want)
+	}
+	if len(data) <= 512 {
+		if got, _ := stream(bytewise(data), fuzzMaxItem); !slices.Equal(got, want) {
+			t.Fatalf("bytewise:\ngot  %q\nwant %q", got, want)
+		}
+	}
 }
 
 // checkTextBounds parses data request by request and checks that consumed
@@ -83,16 +89,7 @@ func FuzzBinParser(f *testing.F) {
 		} else if n > len(data) {
 			t.Fatalf("consumed %d of %d", n, len(data))
 		}
-		want, _ := binStream([][]byte{data}, fuzzMaxItem)
-		got, _ := binStream(splitAt(data, int(cut)), fuzzMaxItem)
-		if !slices.Equal(got, want) {
-			t.Fatalf("cut %d:\ngot  %q\nwant %q", cut, got, want)
-		}
-		if len(data) <= 512 {
-			if got, _ := binStream(bytewise(data), fuzzMaxItem); !slices.Equal(got, want) {
-				t.Fatalf("bytewise:\ngot  %q\nwant %q", got, want)
-			}
-		}
+		checkSplitsAgree(t, binStream, data, int(cut))
 	})
 }
 

@@ -376,44 +376,56 @@ func parseUpdate(req *Request, nt, maxItem int, withCas bool) int {
 }
 
 func parseMetaGet(req *Request, nt int) {
-	t := &req.toks
-	if nt < 3 {
-		req.Err = ReplyError
+	if !metaHead(req, nt, replyMgFlagsTooLong) {
+		req.ErrForced = req.Err != ReplyError
 		return
 	}
-	if len(t.at(1)) > KeyMaxLength {
-		req.Err, req.ErrForced = ReplyBadFormat, true
-		return
-	}
-	if nt > metaMaxTokens {
-		req.Err, req.ErrForced = replyMgFlagsTooLong, true
-		return
-	}
-	var errstr string
-	req.Key, req.keyBuf, errstr = parseMetaFlags(&req.Meta, t.at(1), t.all[2:nt-1], req.keyBuf)
-	if errstr == "" && req.Meta.Opaque != nil && len(req.Meta.Opaque) > metaMaxOpaqueLength {
-		errstr = errMetaOpaqueTooLong
-	}
-	if errstr != "" {
+	if errstr := metaKeyAndFlags(req, 2, nt); errstr != "" {
 		req.Err, req.ErrForced = errstr, true
 		return
 	}
 	req.Noreply = req.Meta.Quiet
 }
 
+// metaHead checks what mg, ms, md and ma need before their flags: a key
+// (without one memcached answers ERROR), of legal length, and no more
+// tokens than memcached splits (tooMany is the command's error for that).
+func metaHead(req *Request, nt int, tooMany string) bool {
+	switch {
+	case nt < 3:
+		req.Err = ReplyError
+	case len(req.toks.at(1)) > KeyMaxLength:
+		req.Err = ReplyBadFormat
+	case nt > metaMaxTokens:
+		req.Err = tooMany
+	default:
+		return true
+	}
+	return false
+}
+
+// metaKeyAndFlags decodes the key and the flag tokens from first on (mg
+// and ms), refusing an opaque token longer than memcached's. It returns
+// memcached's error text, or "".
+func metaKeyAndFlags(req *Request, first, nt int) string {
+	t := &req.toks
+	var errstr string
+	req.Key, req.keyBuf, errstr = parseMetaFlags(&req.Meta, t.at(1), t.all[first:nt-1], req.keyBuf)
+	if errstr == "" && len(req.Meta.Opaque) > metaMaxOpaqueLength {
+		errstr = errMetaOpaqueTooLong
+	}
+	return errstr
+}
+
 func parseMetaSet(req *Request, nt, maxItem int) int {
 	t := &req.toks
-	if nt < 3 {
-		req.Err = ReplyError
+	if !metaHead(req, nt, replyMetaFlagsTooLong) {
+		req.ErrForced = req.Err != ReplyError
 		return 0
 	}
 	req.ErrForced = true
-	if len(t.at(1)) > KeyMaxLength || nt == 3 {
+	if nt == 3 { // no value length
 		req.Err = ReplyBadFormat
-		return 0
-	}
-	if nt > metaMaxTokens {
-		req.Err = replyMetaFlagsTooLong
 		return 0
 	}
 	vlen, ok := ParseInt32(t.at(2))
@@ -422,11 +434,7 @@ func parseMetaSet(req *Request, nt, maxItem int) int {
 		return 0
 	}
 	n := int(vlen) + 2
-	var errstr string
-	req.Key, req.keyBuf, errstr = parseMetaFlags(&req.Meta, t.at(1), t.all[3:nt-1], req.keyBuf)
-	if errstr == "" && len(req.Meta.Opaque) > metaMaxOpaqueLength {
-		errstr = errMetaOpaqueTooLong
-	}
+	errstr := metaKeyAndFlags(req, 3, nt)
 	if errstr == "" {
 		switch req.Meta.Mode {
 		case 0, 'E', 'A', 'P', 'R', 'S':
@@ -452,16 +460,7 @@ func parseMetaSet(req *Request, nt, maxItem int) int {
 // parseMetaDeleteArith parses md and ma, which share their error handling.
 func parseMetaDeleteArith(req *Request, nt int) {
 	t := &req.toks
-	if nt < 3 {
-		req.Err = ReplyError
-		return
-	}
-	if len(t.at(1)) > KeyMaxLength {
-		req.Err = ReplyBadFormat
-		return
-	}
-	if nt > metaMaxTokens {
-		req.Err = replyMetaFlagsTooLong
+	if !metaHead(req, nt, replyMetaFlagsTooLong) {
 		return
 	}
 	var errstr string

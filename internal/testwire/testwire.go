@@ -2,8 +2,11 @@ package testwire
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
+	"net"
+	"sync"
 	"testing"
 	"time"
 )
@@ -51,4 +54,63 @@ func SetGet(c io.Writer, r *bufio.Reader, prefix string, n int) error {
 		}
 	}
 	return nil
+}
+
+// Crowd runs n clients at once. Client i gets a connection from dial with
+// deadline d set, runs fn on it and closes it. Crowd returns the errors,
+// each naming its client; fn may return early to abandon a request.
+func Crowd(n int, d time.Duration, dial func() (net.Conn, error), fn func(i int, c net.Conn) error) []error {
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := dial()
+			if err != nil {
+				errs <- fmt.Errorf("client %d: dial: %w", i, err)
+				return
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(d))
+			if err := fn(i, c); err != nil {
+				errs <- fmt.Errorf("client %d: %w", i, err)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	var out []error
+	for err := range errs {
+		out = append(out, err)
+	}
+	return out
+}
+
+// BenchGet stores a value of size bytes under "k" over c, then measures
+// "get k" round trips on it, one per iteration: the latency of whatever
+// path c leads down.
+func BenchGet(b *testing.B, c io.ReadWriter, size int) {
+	b.Helper()
+	r := bufio.NewReader(c)
+	val := bytes.Repeat([]byte("v"), size)
+	fmt.Fprintf(c, "set k 0 0 %d\r\n%s\r\n", len(val), val)
+	if line, err := r.ReadString('\n'); err != nil || line != "STORED\r\n" {
+		b.Fatalf("set: %q, %v", line, err)
+	}
+	buf := make([]byte, len(fmt.Sprintf("VALUE k 0 %d\r\n", size))+size+len("\r\nEND\r\n"))
+	req := []byte("get k\r\n")
+	b.SetBytes(int64(size))
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := c.Write(req); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := io.ReadFull(r, buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if !bytes.HasSuffix(buf, []byte("\r\nEND\r\n")) {
+		b.Fatalf("last reply %q is not a hit", buf)
+	}
 }

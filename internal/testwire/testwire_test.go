@@ -3,6 +3,7 @@ package testwire
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -10,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // echoCache answers like a memcached holding whatever was set, for the
@@ -88,4 +90,61 @@ func (r *recorder) Helper() {}
 func (r *recorder) Fatalf(string, ...any) {
 	r.failed = true
 	runtime.Goexit()
+}
+
+// TestCrowd: every client runs on its own connection; failures and dial
+// errors come back naming the client.
+func TestCrowd(t *testing.T) {
+	dial := func() (net.Conn, error) {
+		cli, srv := net.Pipe()
+		go func() { io.Copy(srv, srv); srv.Close() }()
+		return cli, nil
+	}
+	errs := Crowd(20, 5*time.Second, dial, func(i int, c net.Conn) error {
+		if i == 7 {
+			return errors.New("refused")
+		}
+		msg := fmt.Sprintf("client %d\n", i)
+		io.WriteString(c, msg)
+		got, err := bufio.NewReader(c).ReadString('\n')
+		if err != nil || got != msg {
+			return fmt.Errorf("echo %q, %v", got, err)
+		}
+		return nil
+	})
+	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "client 7: refused") {
+		t.Errorf("errors %v, want only client 7's", errs)
+	}
+	bad := Crowd(2, time.Second, func() (net.Conn, error) { return nil, errors.New("no route") }, nil)
+	if len(bad) != 2 || !strings.Contains(bad[0].Error(), "dial: no route") {
+		t.Errorf("dial errors %v", bad)
+	}
+}
+
+// BenchmarkBenchGetPipe1KB runs BenchGet against the echoing fake cache
+// over net.Pipe: the cost of the harness itself.
+func BenchmarkBenchGetPipe1KB(b *testing.B) {
+	cli, srv := net.Pipe()
+	defer cli.Close()
+	go fakeGets(srv, 1024)
+	BenchGet(b, cli, 1024)
+}
+
+// fakeGets answers one set with STORED and then every line with a hit of
+// a size-byte value.
+func fakeGets(srv net.Conn, size int) {
+	defer srv.Close()
+	r := bufio.NewReader(srv)
+	r.ReadString('\n')
+	io.CopyN(io.Discard, r, int64(size)+2)
+	io.WriteString(srv, "STORED\r\n")
+	hit := []byte(fmt.Sprintf("VALUE k 0 %d\r\n%s\r\nEND\r\n", size, strings.Repeat("v", size)))
+	for {
+		if _, err := r.ReadString('\n'); err != nil {
+			return
+		}
+		if _, err := srv.Write(hit); err != nil {
+			return
+		}
+	}
 }
