@@ -11,8 +11,8 @@ import (
 // supplies in code rather than in the configuration file.
 type InstanceOptions struct {
 	Registry *Registry      // agent kinds; DefaultRegistry if nil
-	Router   Router         // routing step of the message scheduler; Direct if nil
-	Channels ChannelFactory // per-pair payload protection; plaintext if nil
+	Router   Router         // routing step of the message scheduler; Direct if nil (see Router)
+	Channels ChannelFactory // per-pair payload protection; plaintext if nil (refused with a trusted agent)
 	Logger   *slog.Logger   // slog.Default() if nil
 }
 

@@ -84,6 +84,7 @@ func (mm *Manager) settled(id AgentID) bool {
 // Call sends a request and waits for its response (the thesis's async put
 // followed by a blocking getResponse, Listing 4.5). While it waits the
 // agent's other tasks run. The returned payload is a copy the caller owns.
+// Its requests carry session ids with the top bit set (callSession).
 func (mm *Manager) Call(ctx context.Context, dst AgentID, payload []byte) ([]byte, error) {
 	c := mm.newCall()
 	mm.nextSession++

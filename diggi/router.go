@@ -19,6 +19,12 @@ var ErrUnknownAgent = errors.New("diggi: unknown destination agent")
 // the untrusted middle: see every byte that passes, flip bits, drop,
 // replay, reorder or inject messages. Route runs on the mover goroutine
 // only and must not block.
+//
+// With a Router set in InstanceOptions, every message between agents
+// passes through it. With none (Direct), a sender whose earlier messages
+// have all been routed performs the routing step itself and puts the
+// message straight into the destination's inbound queue: same order and
+// back-pressure, one goroutine hand-off less per message.
 type Router interface {
 	Route(m *Message, fwd Forwarder)
 }
