@@ -11,8 +11,8 @@
 #
 # Both servers get -m 1024. memcached gets -t 2 (two worker threads).
 # securecached runs its default layout, a gateway and one cache agent, and
-# so one OS thread for Go code (GOMAXPROCS=1: one per cache agent; -t is
-# accepted and does not change it). GOMAXPROCS from the caller's environment
+# so two OS threads for Go code (one per cache agent plus one for the gateway
+# and runtime; -t is accepted and does not change it). GOMAXPROCS from the caller's environment
 # is not passed on; set SECURECACHED_GOMAXPROCS=N to run securecached with N.
 # Override the flags with MEMCACHED_FLAGS / SECURECACHED_FLAGS.
 set -euo pipefail
@@ -50,7 +50,7 @@ run_one() {
   echo "$tps $(awk -v t=$((t1 - t0)) -v hz="$hz" -v o="$ops" 'BEGIN {printf "%.2f", t * 1e6 / hz / o}')"
 }
 
-echo "memcached $mc_flags; securecached $sc_flags, GOMAXPROCS=${SECURECACHED_GOMAXPROCS:-one per cache agent}"
+echo "memcached $mc_flags; securecached $sc_flags, GOMAXPROCS=${SECURECACHED_GOMAXPROCS:-cache agents + 1}"
 mc=(); sc=(); mcpu=(); scpu=()
 for i in $(seq "$runs"); do
   # shellcheck disable=SC2086

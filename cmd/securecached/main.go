@@ -171,16 +171,18 @@ func chooseLayout(own ownFlags, args []string, set config.Settings) (server.Layo
 // threads is how many OS threads run Go code at once. memcached's -t
 // worker threads are, in the agent model, logical workers on the cache
 // agent's one thread (thesis §4.3), so -t does not set it. Each cache
-// agent is single-threaded; the gateway, the runtime's mover and TLS fit
-// beside it. More threads than cache agents only add hand-overs between
-// processors: on the 95/5 memcaslap load, one thread serves the default
-// layout at about 1.4x the throughput and 0.55x the CPU per request of
-// two (see the issue-5 report). GOMAXPROCS in the environment overrides.
+// agent is single-threaded and gets a thread; one more serves the gateway
+// and the runtime, so relaying the next request overlaps with serving
+// this one. Once senders deliver straight into an idle agent's queue,
+// two threads served the default layout at 1.21x the throughput of one
+// under memcaslap on 2 cores (75.7K vs 62.7K ops/s, medians of 3,
+// bench/memcaslap.sh with SECURECACHED_GOMAXPROCS=1 and 2). GOMAXPROCS
+// in the environment overrides.
 func threads(l server.Layout) int {
 	if v, err := strconv.Atoi(os.Getenv("GOMAXPROCS")); err == nil && v > 0 {
 		return v
 	}
-	return max(1, l.CacheAgents())
+	return max(1, l.CacheAgents()) + 1
 }
 
 const ownUsage = `
@@ -193,8 +195,8 @@ securecached's own flags:
                           ~/.local/state/securecached)
 
 -t is accepted for compatibility: each cache agent is one thread, and
-securecached runs one OS thread for Go code per cache agent (GOMAXPROCS in
-the environment overrides).
+securecached runs one OS thread for Go code per cache agent plus one for the
+gateway and the runtime (GOMAXPROCS in the environment overrides).
 
 securecached attest [--allow-simulated --sim-root FILE] [--signer HEX]
                     [--measurement HEX] HOST:PORT

@@ -84,10 +84,10 @@ func TestThreadsFollowCacheAgents(t *testing.T) {
 		layout server.Layout
 		want   int
 	}{
-		{"", server.DefaultLayout(nil, config.Defaults(), false, ""), 1},
-		{"", two, 2},
+		{"", server.DefaultLayout(nil, config.Defaults(), false, ""), 2},
+		{"", two, 3},
 		{"3", two, 3},
-		{"junk", two, 2},
+		{"junk", two, 3},
 	}
 	for _, tt := range tests {
 		t.Setenv("GOMAXPROCS", tt.env)
