@@ -28,3 +28,23 @@ var errStopped = errors.New("posix: agent stopped")
 func fdErr(op string, fd int, err error) error {
 	return fmt.Errorf("%s fd %d: %w", op, fd, err)
 }
+
+// opErr is an errno with the operation that hit it, preallocated for the
+// EAGAIN an event-driven caller meets on every drained read or full write:
+// building an fmt.Errorf there cost an allocation and formatting per request.
+// It names the operation but not the descriptor, which the caller knows.
+type opErr struct {
+	op    string
+	errno syscall.Errno
+}
+
+func (e *opErr) Error() string { return e.op + ": " + e.errno.Error() }
+
+func (e *opErr) Unwrap() error { return e.errno }
+
+// Preallocated would-block errors of the non-blocking calls.
+var (
+	errReadAgain   error = &opErr{op: "read", errno: EAGAIN}
+	errWriteAgain  error = &opErr{op: "write", errno: EAGAIN}
+	errAcceptAgain error = &opErr{op: "accept", errno: EAGAIN}
+)

@@ -27,7 +27,7 @@ func (s *Sys) Read(fd int, p []byte) (int, error) {
 			return n, err
 		}
 		if h.base().nonblock {
-			return 0, fdErr("read", fd, EAGAIN)
+			return 0, errReadAgain
 		}
 		if err := s.block(h.base().wait()); err != nil {
 			return 0, fdErr("read", fd, err)
@@ -39,6 +39,16 @@ func (s *Sys) Read(fd int, p []byte) (int, error) {
 // full; a non-blocking descriptor writes what fits and returns EAGAIN only
 // if nothing did.
 func (s *Sys) Write(fd int, p []byte) (int, error) {
+	if h, ok := s.fds[fd]; ok && h.base().nonblock {
+		// A non-blocking write never releases the baton, so no other
+		// Write can reuse the Sys's one-element iovec before this one
+		// returns; a fresh slice would escape and cost an allocation per
+		// write. A blocking write may wait, and gets its own.
+		s.iov1[0] = p
+		n, err := s.Writev(fd, s.iov1[:])
+		s.iov1[0] = nil
+		return n, err
+	}
 	return s.Writev(fd, [][]byte{p})
 }
 
@@ -67,7 +77,7 @@ func (s *Sys) Writev(fd int, bufs [][]byte) (int, error) {
 			if total > 0 {
 				return total, nil
 			}
-			return 0, fdErr("write", fd, EAGAIN)
+			return 0, errWriteAgain
 		}
 		if err := s.block(h.base().wait()); err != nil {
 			return total, fdErr("write", fd, err)

@@ -44,12 +44,12 @@ type socket struct {
 	// connection
 	key      connKey
 	peerPort uint16
-	rq       [][]byte // received chunks, oldest first
-	rqOff    int      // bytes of rq[0] already read
-	rqLen    int
-	rcvBuf   int // advertised window
-	consumed int // bytes read and not yet granted back to the peer
-	sendWnd  int // bytes the peer lets us send
+	rq       []byte // received bytes; rq[rqOff:] is unread, reused once drained
+	rqOff    int    // bytes of rq already read
+	rqLen    int    // unread bytes, len(rq)-rqOff
+	rcvBuf   int    // advertised window
+	consumed int    // bytes read and not yet granted back to the peer
+	sendWnd  int    // bytes the peer lets us send
 	rcvFin   bool
 	sentFin  bool
 	shutRd   bool
@@ -122,7 +122,7 @@ func (s *Sys) Accept(fd int) (int, diggi.AgentID, error) {
 			return nfd, c.key.peer, nil
 		}
 		if sk.nonblock {
-			return -1, 0, fdErr("accept", fd, EAGAIN)
+			return -1, 0, errAcceptAgain
 		}
 		if err := s.block(sk.wait()); err != nil {
 			return -1, 0, fdErr("accept", fd, err)
@@ -306,22 +306,45 @@ func (sk *socket) tryRead(p []byte) (int, error) {
 	return 0, EAGAIN
 }
 
+// keepRecv bounds the receive buffer a drained socket keeps for its next
+// segments: enough for one full segment, so steady request traffic copies
+// into the same memory, while an idle connection after a burst holds no more.
+const keepRecv = maxChunk
+
 // take copies buffered input into p.
 func (sk *socket) take(p []byte) int {
-	n := 0
-	for n < len(p) && len(sk.rq) > 0 {
-		c := copy(p[n:], sk.rq[0][sk.rqOff:])
-		n += c
-		sk.rqOff += c
-		if sk.rqOff == len(sk.rq[0]) {
-			sk.rq[0] = nil
-			sk.rq = sk.rq[1:]
-			sk.rqOff = 0
-		}
-	}
+	n := copy(p, sk.rq[sk.rqOff:])
+	sk.rqOff += n
 	sk.rqLen -= n
+	if sk.rqLen == 0 {
+		sk.dropRecv()
+	}
 	sk.nprog += uint64(n)
 	return n
+}
+
+// enqueue copies a received segment's data into the receive buffer (the
+// message it came in is transient). The window bounds the buffer: unread
+// bytes never exceed rcvBuf, and read bytes are compacted away before the
+// buffer grows.
+func (sk *socket) enqueue(data []byte) {
+	if sk.rqOff > 0 && len(sk.rq)+len(data) > cap(sk.rq) {
+		n := copy(sk.rq, sk.rq[sk.rqOff:])
+		sk.rq, sk.rqOff = sk.rq[:n], 0
+	}
+	sk.rq = append(sk.rq, data...)
+	sk.rqLen += len(data)
+}
+
+// dropRecv empties the receive buffer, keeping its memory for reuse unless
+// a burst grew it past keepRecv.
+func (sk *socket) dropRecv() {
+	if cap(sk.rq) > keepRecv {
+		sk.rq = nil
+	} else {
+		sk.rq = sk.rq[:0]
+	}
+	sk.rqOff, sk.rqLen = 0, 0
 }
 
 func (sk *socket) tryWrite(bufs [][]byte, skip int, block bool) (int, error) {
@@ -393,7 +416,7 @@ func (sk *socket) close() error {
 				_ = s.post(sk, segment{op: opFin}, true)
 			}
 		}
-		sk.rq, sk.rqLen = nil, 0
+		sk.rq, sk.rqOff, sk.rqLen = nil, 0, 0
 	}
 	sk.state = sockClosed
 	return nil
@@ -411,7 +434,7 @@ func (s *Sys) abort(c *socket) {
 // discard drops buffered input (SHUT_RD), granting its window back.
 func (s *Sys) discard(sk *socket) {
 	n := sk.rqLen
-	sk.rq, sk.rqOff, sk.rqLen = nil, 0, 0
+	sk.dropRecv()
 	s.credit(sk, n)
 }
 
@@ -497,8 +520,7 @@ func (s *Sys) onMessage(m *diggi.Message) {
 			sk.reset = true
 			break
 		}
-		sk.rq = append(sk.rq, append([]byte(nil), sg.data...))
-		sk.rqLen += len(sg.data)
+		sk.enqueue(sg.data)
 	case opWindow:
 		sk.sendWnd = min(sk.sendWnd+int(sg.value), maxWindow)
 	case opFin:

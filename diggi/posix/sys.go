@@ -26,6 +26,7 @@ type Sys struct {
 
 	changed chan struct{} // closed at the next change of any handle (poll)
 	scratch []byte        // segment being built (baton-owned)
+	iov1    [1][]byte     // Write's iovec for non-blocking writes (baton-owned)
 	stopped bool
 
 	// RecvBuffer is the receive window a new socket advertises, in bytes.
