@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"text/tabwriter"
 
@@ -88,12 +87,7 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if *mc == "" || *sc == "" {
 		return fmt.Errorf("%w: compare needs --memcached and --securecached", errUsage)
 	}
-	if b.workload == "" {
-		if _, err := os.Stat(defaultWorkload); err == nil {
-			b.workload = defaultWorkload
-		}
-	}
-	w, props, err := b.workloadFrom()
+	w, props, err := b.workloadOrDefault()
 	if err != nil {
 		return err
 	}

@@ -123,12 +123,7 @@ func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if (*target == "") == (*mc == "" && *sc == "") {
 		return fmt.Errorf("%w: sweep needs either --target or --memcached/--securecached", errUsage)
 	}
-	if b.workload == "" {
-		if _, err := os.Stat(defaultWorkload); err == nil {
-			b.workload = defaultWorkload
-		}
-	}
-	w, props, err := b.workloadFrom()
+	w, props, err := b.workloadOrDefault()
 	if err != nil {
 		return err
 	}

@@ -72,6 +72,18 @@ func (b *benchFlags) workloadFrom() (*ycsb.Workload, ycsb.Properties, error) {
 	return w, props, nil
 }
 
+// workloadOrDefault is workloadFrom for the commands that compare servers:
+// without -P they run defaultWorkload when it exists (run from the
+// repository root).
+func (b *benchFlags) workloadOrDefault() (*ycsb.Workload, ycsb.Properties, error) {
+	if b.workload == "" {
+		if _, err := os.Stat(defaultWorkload); err == nil {
+			b.workload = defaultWorkload
+		}
+	}
+	return b.workloadFrom()
+}
+
 func (b *benchFlags) clientConfig(servers []client.ServerConfig) (client.Config, error) {
 	proto, err := client.ParseProtocol(b.protocol)
 	if err != nil {
