@@ -70,16 +70,9 @@ func hsPair(t *testing.T, fail bool) (*Instance, *tapRouter, chan string) {
 	factory := func(self, peer Info) (Channel, error) {
 		return &hsChannel{testChannel: testChannel{key: pairKey(self.ID, peer.ID)}, opener: self.ID < peer.ID, fail: fail}, nil
 	}
-	in, err := NewInstance(Config{Instance: "t", Agents: []AgentConfig{
+	in := startInstance(t, Config{Instance: "t", Agents: []AgentConfig{
 		{Name: "recv", Kind: "recv", Trusted: true}, {Name: "send", Kind: "send", Trusted: true},
 	}}, InstanceOptions{Registry: reg, Router: router, Channels: factory, Logger: quietLog()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := in.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { in.Stop() })
 	return in, router, got
 }
 

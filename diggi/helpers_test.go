@@ -71,6 +71,14 @@ func testInstanceQ(t testing.TB, queueSize int, opts InstanceOptions, names []st
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
+	return startInstance(t, cfg, opts)
+}
+
+// startInstance creates and starts an instance and stops it when the test
+// ends, reporting a failed stop. (internal/testdiggi.Start does the same for
+// tests outside this package, which cannot import it from here.)
+func startInstance(t testing.TB, cfg Config, opts InstanceOptions) *Instance {
+	t.Helper()
 	in, err := NewInstance(cfg, opts)
 	if err != nil {
 		t.Fatal(err)

@@ -147,16 +147,9 @@ func trustedPair(t *testing.T) (*Instance, *tapRouter, chan string) {
 	reg := NewRegistry()
 	reg.Register("recv", func() Agent { return recv })
 	reg.Register("send", func() Agent { return &hookAgent{} })
-	in, err := NewInstance(Config{Instance: "t", Agents: []AgentConfig{
+	in := startInstance(t, Config{Instance: "t", Agents: []AgentConfig{
 		{Name: "recv", Kind: "recv", Trusted: true}, {Name: "send", Kind: "send", Trusted: true},
 	}}, InstanceOptions{Registry: reg, Router: router, Channels: channels, Logger: quietLog()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := in.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { in.Stop() })
 	return in, router, got
 }
 
@@ -300,17 +293,10 @@ func TestChannelFactoryErrorFailsSend(t *testing.T) {
 	reg := NewRegistry()
 	reg.Register("a", func() Agent { return recv })
 	reg.Register("b", func() Agent { return &hookAgent{} })
-	in, err := NewInstance(Config{Instance: "t", Agents: []AgentConfig{{Name: "a", Kind: "a"}, {Name: "b", Kind: "b"}}},
+	in := startInstance(t, Config{Instance: "t", Agents: []AgentConfig{{Name: "a", Kind: "a"}, {Name: "b", Kind: "b"}}},
 		InstanceOptions{Registry: reg, Logger: quietLog(), Channels: func(self, peer Info) (Channel, error) {
 			return nil, errors.New("attestation refused")
 		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := in.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer in.Stop()
 	a, _ := in.Directory().Lookup("a")
 	inAgent(t, in, "b", func(ctx *Context) {
 		if err := ctx.Messages().Send(a.ID, []byte("x")); err == nil {
@@ -366,16 +352,9 @@ func TestWaitingSendersKeepSequenceOrder(t *testing.T) {
 	reg := NewRegistry()
 	reg.Register("recv", func() Agent { return recv })
 	reg.Register("send", func() Agent { return &hookAgent{} })
-	in, err := NewInstance(Config{Instance: "t", QueueSize: 4, Agents: []AgentConfig{
+	in := startInstance(t, Config{Instance: "t", QueueSize: 4, Agents: []AgentConfig{
 		{Name: "recv", Kind: "recv", Trusted: true}, {Name: "send", Kind: "send", Trusted: true},
 	}}, InstanceOptions{Registry: reg, Channels: channels, Logger: quietLog()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := in.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer in.Stop()
 	dst, _ := in.Directory().Lookup("recv")
 	sctx, _ := in.Context("send")
 	for task := 0; task < 2; task++ {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -18,6 +17,7 @@ import (
 	"github.com/bradfitz/gomemcache/memcache"
 	"github.com/securecached/securecached/diggi"
 	"github.com/securecached/securecached/diggi/posix"
+	"github.com/securecached/securecached/internal/testdiggi"
 	"go.uber.org/goleak"
 )
 
@@ -54,19 +54,7 @@ func boot(t *testing.T, agents map[string]*agentFunc, order ...string) *diggi.In
 		}
 		cfg.Agents = append(cfg.Agents, diggi.AgentConfig{Name: name, Kind: name})
 	}
-	in, err := diggi.NewInstance(cfg, diggi.InstanceOptions{Registry: reg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := in.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := in.Stop(); err != nil {
-			t.Error(err)
-		}
-	})
-	return in
+	return testdiggi.Start(t, cfg, diggi.InstanceOptions{Registry: reg})
 }
 
 // inAgent runs fn as a task of the named agent, with the baton released
@@ -248,16 +236,9 @@ func TestGomemcacheClientAgainstKVAgent(t *testing.T) {
 	kv := &kvAgent{}
 	reg.Register("kv", func() diggi.Agent { return kv })
 	reg.Register("client", func() diggi.Agent { return &agentFunc{} })
-	in, err := diggi.NewInstance(diggi.Config{Instance: "mc", Agents: []diggi.AgentConfig{
+	in := testdiggi.Start(t, diggi.Config{Instance: "mc", Agents: []diggi.AgentConfig{
 		{Name: "kv", Kind: "kv"}, {Name: "app", Kind: "client"},
-	}}, diggi.InstanceOptions{Registry: reg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := in.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer in.Stop()
+	}}, diggi.InstanceOptions{Registry: reg})
 	kvInfo, _ := in.Directory().Lookup("kv")
 	inAgent(t, in, "app", func(sys *posix.Sys) {
 		mc := memcache.NewFromSelector(agentSelector{Addr{Agent: kvInfo.ID, Name: "kv", Port: 11211}})

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/securecached/securecached/diggi"
+	"github.com/securecached/securecached/internal/testdiggi"
 	"go.uber.org/goleak"
 )
 
@@ -40,18 +41,7 @@ func boot(t testing.TB, names ...string) (*diggi.Instance, map[string]*diggi.Con
 	} else {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	in, err := diggi.NewInstance(cfg, diggi.InstanceOptions{Registry: reg, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := in.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := in.Stop(); err != nil {
-			t.Error(err)
-		}
-	})
+	in := testdiggi.Start(t, cfg, diggi.InstanceOptions{Registry: reg, Logger: log})
 	ctxs := map[string]*diggi.Context{}
 	for _, n := range names {
 		ctxs[n], _ = in.Context(n)
