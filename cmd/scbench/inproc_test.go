@@ -21,26 +21,10 @@ func TestYCSBInproc(t *testing.T) {
 		"--target", "inproc", "--threads", "3", "--no-progress", "--cache-args", "-m 16"}
 	for _, trusted := range []string{"true", "false"} {
 		t.Run("trusted="+trusted, func(t *testing.T) {
-			var out, errb bytes.Buffer
-			if err := run(ctx, append([]string{"ycsb", "load", "--trusted", trusted}, common...), &out, &errb); err != nil {
-				t.Fatalf("load: %v\n%s", err, errb.String())
-			}
-			if !strings.Contains(out.String(), "[INSERT], Return=OK, 200\n") || !strings.Contains(out.String(), "[OVERALL], Clients, 3\n") {
-				t.Fatalf("load report:\n%s", out.String())
-			}
-			out.Reset()
-			if err := run(ctx, append([]string{"ycsb", "run", "--trusted", trusted, "--preload", "--pipeline", "2"}, common...), &out, &errb); err != nil {
-				t.Fatalf("run: %v\n%s", err, errb.String())
-			}
-			report := out.String()
-			for _, want := range []string{"# preload (client 0)\n", "[INSERT], Return=OK, 200\n", "[OVERALL], Clients, 6\n", "[READ], AverageLatency(us), "} {
-				if !strings.Contains(report, want) {
-					t.Errorf("run report lacks %q:\n%s", want, report)
-				}
-			}
-			if strings.Contains(report, "Return=ERROR") || strings.Contains(report, "Return=NOT_FOUND") {
-				t.Errorf("run had failures:\n%s", report)
-			}
+			checkReport(t, scbench(t, ctx, append([]string{"ycsb", "load", "--trusted", trusted}, common...)...),
+				"[INSERT], Return=OK, 200\n", "[OVERALL], Clients, 3\n")
+			checkReport(t, scbench(t, ctx, append([]string{"ycsb", "run", "--trusted", trusted, "--preload", "--pipeline", "2"}, common...)...),
+				"# preload (client 0)\n", "[INSERT], Return=OK, 200\n", "[OVERALL], Clients, 6\n", "[READ], AverageLatency(us), ")
 		})
 	}
 }

@@ -67,26 +67,10 @@ func TestYCSBEndToEnd(t *testing.T) {
 	defer cancel()
 	common := []string{"-P", workloadPath(t), "-p", "recordcount=200", "-p", "operationcount=400",
 		"--target", "tcp://" + srv.Addr, "--threads", "2", "--no-progress"}
+	checkReport(t, scbench(t, ctx, append([]string{"ycsb", "load"}, common...)...), "[INSERT], Return=OK, 200\n")
+	checkReport(t, scbench(t, ctx, append([]string{"ycsb", "run"}, common...)...),
+		"[OVERALL], RunTime(ms), ", "[OVERALL], Throughput(ops/sec), ", "[READ], AverageLatency(us), ", "[UPDATE], Operations, ")
 	var out, errb bytes.Buffer
-	if err := run(ctx, append([]string{"ycsb", "load"}, common...), &out, &errb); err != nil {
-		t.Fatalf("load: %v\n%s", err, errb.String())
-	}
-	if !strings.Contains(out.String(), "[INSERT], Return=OK, 200\n") {
-		t.Fatalf("load report:\n%s", out.String())
-	}
-	out.Reset()
-	if err := run(ctx, append([]string{"ycsb", "run"}, common...), &out, &errb); err != nil {
-		t.Fatalf("run: %v\n%s", err, errb.String())
-	}
-	report := out.String()
-	for _, want := range []string{"[OVERALL], RunTime(ms), ", "[OVERALL], Throughput(ops/sec), ", "[READ], AverageLatency(us), ", "[UPDATE], Operations, "} {
-		if !strings.Contains(report, want) {
-			t.Errorf("run report lacks %q:\n%s", want, report)
-		}
-	}
-	if strings.Contains(report, "Return=ERROR") || strings.Contains(report, "Return=NOT_FOUND") {
-		t.Errorf("run had failures:\n%s", report)
-	}
 	for _, proto := range []string{"text", "meta"} {
 		out.Reset()
 		if err := run(ctx, append([]string{"ycsb", "run", "--protocol", proto, "--format", "csv"}, common...), &out, &errb); err != nil {
@@ -177,5 +161,30 @@ func TestUsageErrors(t *testing.T) {
 		if err := run(ctx, args, &out, &errb); err == nil {
 			t.Errorf("run(%q) succeeded", args)
 		}
+	}
+}
+
+// scbench runs the command with args and returns what it printed on
+// stdout, failing the test if it returns an error.
+func scbench(t *testing.T, ctx context.Context, args ...string) string {
+	t.Helper()
+	var out, errb bytes.Buffer
+	if err := run(ctx, args, &out, &errb); err != nil {
+		t.Fatalf("scbench %s: %v\n%s", strings.Join(args, " "), err, errb.String())
+	}
+	return out.String()
+}
+
+// checkReport fails t for each wanted line missing from a YCSB report and
+// for any operation that failed.
+func checkReport(t *testing.T, report string, wants ...string) {
+	t.Helper()
+	for _, want := range wants {
+		if !strings.Contains(report, want) {
+			t.Errorf("report lacks %q:\n%s", want, report)
+		}
+	}
+	if strings.Contains(report, "Return=ERROR") || strings.Contains(report, "Return=NOT_FOUND") {
+		t.Errorf("report has failures:\n%s", report)
 	}
 }
