@@ -2,12 +2,12 @@ package diggichannel
 
 import (
 	"bytes"
-	"crypto/x509"
 	"fmt"
 	"sync/atomic"
 	"testing"
 
 	"github.com/securecached/securecached/diggi"
+	"github.com/securecached/securecached/internal/testsim"
 	"github.com/securecached/securecached/trust"
 )
 
@@ -39,9 +39,7 @@ func (c *counter) Receive(m *diggi.Message) {
 // another through the real runtime (queues, mover, router), sealed and
 // opened by the pair's channel when trusted.
 func benchAgentToAgent(b *testing.B, size int, trusted, consume bool) {
-	root, _ := trust.NewSimRoot()
-	platform, _ := trust.NewPlatform(root)
-	backend, _ := trust.NewSimBackend(platform)
+	w := testsim.New(b)
 	src, dst := &counter{done: make(chan struct{}, 1)}, &counter{done: make(chan struct{}, 1), consume: consume}
 	reg := diggi.NewRegistry()
 	_ = reg.Register("src", func() diggi.Agent { return src })
@@ -53,8 +51,8 @@ func benchAgentToAgent(b *testing.B, size int, trusted, consume bool) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	f, err := New(Options{Backend: backend, Agents: spec, AllowSimulated: true,
-		SimRoots: []*x509.Certificate{root.Certificate()}, AllowPlaintext: true, Logger: quiet})
+	f, err := New(Options{Backend: w.Backend, Agents: spec, AllowSimulated: true,
+		SimRoots: w.SimRoots(), AllowPlaintext: true, Logger: quiet})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,12 +1,12 @@
 package diggichannel
 
 import (
-	"crypto/x509"
 	"errors"
 	"sync"
 	"testing"
 
 	"github.com/securecached/securecached/diggi"
+	"github.com/securecached/securecached/internal/testsim"
 	"github.com/securecached/securecached/trust"
 	"github.com/securecached/securecached/trust/channel"
 )
@@ -129,9 +129,7 @@ func TestHandshakeThroughAdversarialRouter(t *testing.T) {
 }
 
 func TestFactoryPolicyRefusesWrongMeasurement(t *testing.T) {
-	root, _ := trust.NewSimRoot()
-	p, _ := trust.NewPlatform(root)
-	backend, _ := trust.NewSimBackend(p)
+	w := testsim.New(t)
 	cfg := diggi.Config{Instance: "x", Agents: []diggi.AgentConfig{{Name: "a", Kind: "k", Trusted: true}, {Name: "b", Kind: "k", Trusted: true}}}
 	spec, err := AgentsFromConfig(cfg, trust.Signer{1})
 	if err != nil {
@@ -141,10 +139,10 @@ func TestFactoryPolicyRefusesWrongMeasurement(t *testing.T) {
 		// Only a measurement nobody has: simulates an operator who pinned
 		// a different build.
 		return trust.NewVerifier(trust.Policy{Measurements: []trust.Measurement{{9}}, AllowSimulated: true,
-			SimRoots: []*x509.Certificate{root.Certificate()}})
+			SimRoots: w.SimRoots()})
 	}
-	f, err := New(Options{Backend: backend, Agents: spec, Policy: strict, AllowSimulated: true,
-		SimRoots: []*x509.Certificate{root.Certificate()}, Logger: quiet})
+	f, err := New(Options{Backend: w.Backend, Agents: spec, Policy: strict, AllowSimulated: true,
+		SimRoots: w.SimRoots(), Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package diggichannel
 
 import (
-	"crypto/x509"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,6 +11,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/securecached/securecached/diggi"
+	"github.com/securecached/securecached/internal/testsim"
 	"github.com/securecached/securecached/trust"
 )
 
@@ -73,18 +73,7 @@ type bedOptions struct {
 
 func newTestbed(t *testing.T, o bedOptions) *testbed {
 	t.Helper()
-	root, err := trust.NewSimRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	platform, err := trust.NewPlatform(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	backend, err := trust.NewSimBackend(platform)
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := testsim.New(t)
 	tb := &testbed{alice: &sink{seen: make(chan struct{}, 1)}, bob: &sink{seen: make(chan struct{}, 1)}}
 	reg := diggi.NewRegistry()
 	if err := reg.Register("sink-a", func() diggi.Agent { return tb.alice }); err != nil {
@@ -102,8 +91,8 @@ func newTestbed(t *testing.T, o bedOptions) *testbed {
 		t.Fatal(err)
 	}
 	tb.factory, err = New(Options{
-		Backend: backend, Agents: spec,
-		AllowSimulated: true, SimRoots: []*x509.Certificate{root.Certificate()},
+		Backend: w.Backend, Agents: spec,
+		AllowSimulated: true, SimRoots: w.SimRoots(),
 		AllowPlaintext: o.allowPlaintext,
 		RekeyMessages:  o.rekey,
 		Logger:         quiet,
