@@ -1,10 +1,12 @@
 package experiments
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/securecached/securecached/client"
 	"github.com/securecached/securecached/diggi"
@@ -13,6 +15,10 @@ import (
 	"github.com/securecached/securecached/ycsb"
 	"github.com/securecached/securecached/ycsb/memcachedb"
 )
+
+// defaultTimeout bounds one operation when OptTimeout is not set, as
+// package client's default does.
+const defaultTimeout = 2 * time.Second
 
 // ClientKind is the agent kind of a YCSB client agent.
 const ClientKind = "ycsb-client"
@@ -45,6 +51,8 @@ type job struct {
 	first   int        // the agent's clients in plan: first .. first+count-1
 	count   int
 	table   string
+	window  int // > 0: the pipelined model, one client with this window
+	w       *ycsb.Workload
 	peers   []diggi.AgentID // agent 0 signals these after its preload
 	started chan struct{}   // closed by Receive when agent 0 says go
 	failed  bool            // agent 0 said abort (set before started closes)
@@ -52,13 +60,21 @@ type job struct {
 
 // ClientAgent is one YCSB client agent: one client.Client over a Diggi
 // socket to the cache agent, shared by the agent's YCSB client threads
-// (one thread is YCSB's model; more pipeline requests on the connection).
+// (one thread is YCSB's model; more pipeline requests on the connection);
+// in the pipelined model, a raw socket of its own per phase instead
+// (pipeline.go).
 type ClientAgent struct {
 	started func(*ClientAgent)
 
 	ctx *diggi.Context
 	sys *posix.Sys
 	cl  *client.Client
+
+	// The cache agent's address and the per-call timeout, for the
+	// pipelined model's own sockets.
+	host    string
+	port    uint16
+	timeout time.Duration
 
 	mu  sync.Mutex // guards job, read by Receive under the baton
 	job *job
@@ -84,9 +100,10 @@ func (a *ClientAgent) Init(ctx *diggi.Context) error {
 		return fmt.Errorf("client agent %s: %w", ctx.Info(), err)
 	}
 	target := o.String(OptTarget, CacheName+":11211")
-	if _, _, err := netconn.ParseAddress(target); err != nil {
+	if a.host, a.port, err = netconn.ParseAddress(target); err != nil {
 		return fmt.Errorf("client agent %s: %w", ctx.Info(), err)
 	}
+	a.timeout = cmp.Or(timeout, defaultTimeout)
 	a.cl, err = client.New(client.Config{
 		Servers:  []client.ServerConfig{{Addr: target, Weight: 1, Trusted: ctx.Trusted()}},
 		Protocol: proto, Dial: netconn.Dialer(a.sys), Network: netconn.Network,
@@ -156,9 +173,15 @@ func (a *ClientAgent) setJob(j *job) {
 // never under the baton.
 func (a *ClientAgent) run(ctx context.Context, j *job) error {
 	db := memcachedb.New(a.cl, j.table)
+	share := func(p *ycsb.Plan, i int) error {
+		if j.window > 0 {
+			return a.runPipelined(ctx, p, i, j.window, j.w, j.table)
+		}
+		return p.RunClient(ctx, i, db)
+	}
 	if j.preload != nil {
 		if j.first == 0 {
-			err := j.preload.RunClient(ctx, 0, db)
+			err := share(j.preload, 0)
 			if err == nil && j.preload.Result().Overall.Errors() > 0 {
 				err = fmt.Errorf("experiments: preload: %d operations failed", j.preload.Result().Overall.Errors())
 			}
@@ -186,7 +209,7 @@ func (a *ClientAgent) run(ctx context.Context, j *job) error {
 	var wg sync.WaitGroup
 	errs := make([]error, j.count)
 	for k := range j.count {
-		wg.Go(func() { errs[k] = j.plan.RunClient(ctx, j.first+k, db) })
+		wg.Go(func() { errs[k] = share(j.plan, j.first+k) })
 	}
 	wg.Wait()
 	return errors.Join(errs...)

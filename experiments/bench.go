@@ -35,7 +35,12 @@ type Setup struct {
 	// Threads is the number of YCSB client threads per agent, sharing the
 	// agent's one connection. 1 (the default) is YCSB's model: one
 	// outstanding request per client; more pipeline requests.
-	Threads   int
+	Threads int
+	// Window > 0 selects the pipelined model instead: each agent runs one
+	// YCSB client from its event loop with up to Window transactions
+	// outstanding, their requests batched into shared socket writes (the
+	// thesis's asynchronous client). Threads must then be 1.
+	Window    int
 	CacheArgs []string        // memcached flags for the cache agent ("-m", "1024")
 	Protocol  client.Protocol // default binary, as the thesis
 	Timeout   time.Duration   // per operation; default the client's (2s)
@@ -64,6 +69,15 @@ func (s *Setup) check() error {
 	}
 	if s.Threads < 1 || s.Threads > 256 {
 		return fmt.Errorf("%w: %d threads per agent (want 1..256)", ErrSetup, s.Threads)
+	}
+	if s.Window < 0 || s.Window > ycsb.MaxWindow {
+		return fmt.Errorf("%w: window %d (want 0..%d)", ErrSetup, s.Window, ycsb.MaxWindow)
+	}
+	if s.Window > 0 && s.Protocol != client.Binary {
+		return fmt.Errorf("%w: the pipelined model speaks the binary protocol only", ErrSetup)
+	}
+	if s.Window > 0 && s.Threads != 1 {
+		return fmt.Errorf("%w: %d threads per agent with a window (the pipelined model runs one client per agent)", ErrSetup, s.Threads)
 	}
 	if s.Logger == nil {
 		s.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -176,7 +190,7 @@ type RunOptions struct {
 }
 
 // Execute runs one phase of w on every client agent (Clients × Threads
-// YCSB clients). A load phase inserts the records, divided among the
+// YCSB clients, or Clients pipelined clients). A load phase inserts the records, divided among the
 // clients; a run phase does w's operations.
 func (b *Bench) Execute(ctx context.Context, w *ycsb.Workload, phase ycsb.Phase, o RunOptions) (*ycsb.Result, error) {
 	b.mu.Lock()
@@ -209,7 +223,7 @@ func (b *Bench) Execute(ctx context.Context, w *ycsb.Workload, phase ycsb.Phase,
 	}
 	jobs := make([]*job, len(b.agents))
 	for i := range b.agents {
-		jobs[i] = &job{plan: plan, preload: preload, first: i * threads, count: threads, table: o.Table}
+		jobs[i] = &job{plan: plan, preload: preload, first: i * threads, count: threads, table: o.Table, window: b.setup.Window, w: w}
 		if preload != nil {
 			jobs[i].started = make(chan struct{})
 			if i == 0 {

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/securecached/securecached/client"
+
 	"github.com/securecached/securecached/ycsb"
 )
 
@@ -36,13 +38,23 @@ func checkClean(t *testing.T, what string, res *ycsb.Result, want int64) {
 	}
 }
 
+// models are the client models the in-process tests cover: YCSB's
+// (blocking threads, one outstanding request each) and the pipelined
+// event-driven client.
+var models = []struct {
+	name            string
+	threads, window int
+}{{"threads=1", 1, 0}, {"threads=4", 4, 0}, {"window=1", 1, 1}, {"window=16", 1, 16}}
+
 // TestYCSBInProcess loads and runs YCSB-B with three client agents, in
-// YCSB's model and pipelined, trusted and untrusted.
+// YCSB's model and pipelined, trusted and untrusted: every operation ends
+// OK (a miss or an unverified value would not).
 func TestYCSBInProcess(t *testing.T) {
 	for _, m := range trustModes {
-		for _, threads := range []int{1, 4} {
-			t.Run(m.name+"/threads="+itoa(threads), func(t *testing.T) {
-				b := startBench(t, Setup{Clients: 3, Trusted: m.trusted, Threads: threads})
+		for _, md := range models {
+			t.Run(m.name+"/"+md.name, func(t *testing.T) {
+				threads := md.threads
+				b := startBench(t, Setup{Clients: 3, Trusted: m.trusted, Threads: threads, Window: md.window})
 				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 				defer cancel()
 				w := workloadB(t, 300, 1200)
@@ -116,7 +128,9 @@ func TestYCSBPreloadFailureStopsPeers(t *testing.T) {
 }
 
 func TestSetupRejected(t *testing.T) {
-	for _, s := range []Setup{{Clients: 0}, {Clients: MaxClients + 1}, {Clients: 1, Threads: -1}, {Clients: 1, Threads: 1000}} {
+	for _, s := range []Setup{{Clients: 0}, {Clients: MaxClients + 1}, {Clients: 1, Threads: -1}, {Clients: 1, Threads: 1000},
+		{Clients: 1, Window: -1}, {Clients: 1, Window: ycsb.MaxWindow + 1}, {Clients: 1, Threads: 2, Window: 4},
+		{Clients: 1, Window: 4, Protocol: client.Text}} {
 		if _, err := Start(s); !errors.Is(err, ErrSetup) {
 			t.Errorf("Start(%+v) = %v, want ErrSetup", s, err)
 		}

@@ -88,6 +88,12 @@ func (c *client) nextKeynum() int64 {
 }
 
 func (c *client) record(all bool) []byte {
+	c.value = c.appendRecord(c.value[:0], all)
+	return c.value
+}
+
+// appendRecord appends a new record to dst: every field, or one at random.
+func (c *client) appendRecord(dst []byte, all bool) []byte {
 	c.fields = c.fields[:0]
 	if all {
 		for i := range c.w.FieldCount {
@@ -96,8 +102,7 @@ func (c *client) record(all bool) []byte {
 	} else {
 		c.fields = append(c.fields, c.rnd.IntN(c.w.FieldCount))
 	}
-	c.value = c.w.appendRecord(c.value[:0], c.rnd, c.lengths, c.fields)
-	return c.value
+	return c.w.appendRecord(dst, c.rnd, c.lengths, c.fields)
 }
 
 func status(err error) Status {

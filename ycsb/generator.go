@@ -76,15 +76,16 @@ func (c *Counter) Last() int64 { return c.next.Load() - 1 }
 // whose insert has not finished.
 type AckCounter struct {
 	next  atomic.Int64
-	mu    sync.Mutex
-	limit int64
+	mu    sync.Mutex // guards acked and writes of limit
+	limit atomic.Int64
 	acked map[int64]bool
 }
 
 // NewAckCounter returns a counter whose first value is start; Last starts
 // at start-1.
 func NewAckCounter(start int64) *AckCounter {
-	c := &AckCounter{limit: start - 1, acked: map[int64]bool{}}
+	c := &AckCounter{acked: map[int64]bool{}}
+	c.limit.Store(start - 1)
 	c.next.Store(start)
 	return c
 }
@@ -97,18 +98,17 @@ func (c *AckCounter) Acknowledge(v int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.acked[v] = true
-	for c.acked[c.limit+1] {
-		delete(c.acked, c.limit+1)
-		c.limit++
+	limit := c.limit.Load()
+	for c.acked[limit+1] {
+		delete(c.acked, limit+1)
+		limit++
 	}
+	c.limit.Store(limit)
 }
 
 // Last is the highest number below which every insert is acknowledged.
-func (c *AckCounter) Last() int64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.limit
-}
+// Every client reads it once per operation, so it is one atomic load.
+func (c *AckCounter) Last() int64 { return c.limit.Load() }
 
 // ZipfianConstant is YCSB's ZipfianGenerator.ZIPFIAN_CONSTANT.
 const ZipfianConstant = 0.99
@@ -122,6 +122,7 @@ type Zipfian struct {
 	theta       float64
 	zeta2theta  float64
 	alpha       float64
+	half        float64 // 1 + 0.5^theta, YCSB's bound for the second item
 
 	mu           sync.Mutex
 	zetan        float64
@@ -140,6 +141,7 @@ func NewZipfianZeta(min, max int64, theta, zetan float64) *Zipfian {
 	z := &Zipfian{base: min, items: max - min + 1, theta: theta}
 	z.zeta2theta = zetaStatic(0, 2, theta, 0)
 	z.alpha = 1 / (1 - theta)
+	z.half = 1 + math.Pow(0.5, theta)
 	z.zetan = zetan
 	z.countForZeta = z.items
 	z.eta = z.etaFor(zetan)
@@ -181,7 +183,7 @@ func (z *Zipfian) NextN(r *rand.Rand, itemCount int64) int64 {
 	if uz < 1 {
 		return z.base
 	}
-	if uz < 1+math.Pow(0.5, z.theta) {
+	if uz < z.half {
 		return z.base + 1
 	}
 	return z.base + int64(float64(itemCount)*math.Pow(eta*u-eta+1, z.alpha))

@@ -34,7 +34,15 @@ type OpStats struct {
 	SumUs   float64 // exact sums, for the mean and its confidence interval
 	SumSqUs float64
 	Returns map[Status]int64
+
+	// known counts the common statuses while a client records, so the
+	// per-operation path does no map update; merge folds them into
+	// Returns, and only merged stats are ever read.
+	known [len(knownStatuses)]int64
 }
+
+// knownStatuses are the statuses record counts without the map.
+var knownStatuses = [...]Status{StatusOK, StatusNotFound, StatusError, StatusNotImplemented}
 
 func newOpStats() *OpStats {
 	return &OpStats{Hist: hdrhistogram.New(histMin, histMax, histSigFigs), Returns: map[Status]int64{}}
@@ -54,6 +62,12 @@ func (s *OpStats) record(d time.Duration, st Status) {
 	f := float64(d) / float64(time.Microsecond)
 	s.SumUs += f
 	s.SumSqUs += f * f
+	for i, k := range knownStatuses {
+		if st == k {
+			s.known[i]++
+			return
+		}
+	}
 	s.Returns[st]++
 }
 
@@ -64,6 +78,11 @@ func (s *OpStats) merge(o *OpStats) {
 	s.SumSqUs += o.SumSqUs
 	for k, v := range o.Returns {
 		s.Returns[k] += v
+	}
+	for i, v := range o.known {
+		if v > 0 {
+			s.Returns[knownStatuses[i]] += v
+		}
 	}
 }
 

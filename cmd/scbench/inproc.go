@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/securecached/securecached/client"
 	"github.com/securecached/securecached/experiments"
 	"github.com/securecached/securecached/ycsb"
 	"github.com/spf13/pflag"
@@ -22,6 +23,7 @@ type inprocFlags struct {
 	trusted   string
 	cacheArgs string
 	pipeline  int
+	window    int
 }
 
 func (f *inprocFlags) register(fs *pflag.FlagSet, sweep bool) {
@@ -34,6 +36,7 @@ func (f *inprocFlags) register(fs *pflag.FlagSet, sweep bool) {
 	fs.StringVar(&f.trusted, "trusted", def, help)
 	fs.StringVar(&f.cacheArgs, "cache-args", "-m 1024", "inproc: memcached flags of the cache agent")
 	fs.IntVar(&f.pipeline, "pipeline", 1, "inproc: YCSB client threads per client agent sharing its one connection (1 = YCSB's model, one outstanding request per client; more = pipelined)")
+	fs.IntVar(&f.window, "window", 0, fmt.Sprintf("inproc: 0 = blocking clients (--pipeline threads per agent); K in 1..%d = the pipelined model: each agent runs one event-driven YCSB client with K transactions outstanding, batched into shared socket writes (binary protocol only)", ycsb.MaxWindow))
 }
 
 // modes returns the trust settings to run.
@@ -62,21 +65,45 @@ func (f *inprocFlags) setup(b *benchFlags, clients int, trusted bool) (experimen
 	if f.pipeline < 1 {
 		return experiments.Setup{}, fmt.Errorf("%w: --pipeline %d", errUsage, f.pipeline)
 	}
+	if f.window < 0 || f.window > ycsb.MaxWindow {
+		return experiments.Setup{}, fmt.Errorf("%w: --window %d (want 0..%d)", errUsage, f.window, ycsb.MaxWindow)
+	}
+	if f.window > 0 && f.pipeline > 1 {
+		return experiments.Setup{}, fmt.Errorf("%w: --window and --pipeline > 1 are two different client models; pick one", errUsage)
+	}
+	if f.window > 0 && cfg.Protocol != client.Binary {
+		return experiments.Setup{}, fmt.Errorf("%w: --window speaks the binary protocol only", errUsage)
+	}
 	return experiments.Setup{
-		Clients: clients, Trusted: trusted, Threads: f.pipeline,
+		Clients: clients, Trusted: trusted, Threads: f.pipeline, Window: f.window,
 		CacheArgs: strings.Fields(f.cacheArgs), Protocol: cfg.Protocol, Timeout: b.timeout,
 	}, nil
 }
 
-func seriesName(trusted bool, pipeline int) string {
+func seriesName(trusted bool, pipeline, window int) string {
 	name := "untrusted"
 	if trusted {
 		name = "trusted"
 	}
-	if pipeline > 1 {
+	switch {
+	case window > 0:
+		name += fmt.Sprintf(" (window %d)", window)
+	case pipeline > 1:
 		name += fmt.Sprintf(" (pipelined x%d)", pipeline)
 	}
 	return name
+}
+
+// model says which deployment and client model ran, for the report.
+func (f *inprocFlags) model(trusted bool) string {
+	trust := "untrusted"
+	if trusted {
+		trust = "trusted"
+	}
+	if f.window > 0 {
+		return fmt.Sprintf("%s, pipelined model: one event-driven client per agent, window %d", trust, f.window)
+	}
+	return fmt.Sprintf("%s, YCSB's model: blocking client threads per agent: %d", trust, f.pipeline)
 }
 
 // inprocPhase runs phase with clients agents on a fresh deployment. A run

@@ -25,6 +25,10 @@ func TestYCSBInproc(t *testing.T) {
 				"[INSERT], Return=OK, 200\n", "[OVERALL], Clients, 3\n")
 			checkReport(t, scbench(t, ctx, append([]string{"ycsb", "run", "--trusted", trusted, "--preload", "--pipeline", "2"}, common...)...),
 				"# preload (client 0)\n", "[INSERT], Return=OK, 200\n", "[OVERALL], Clients, 6\n", "[READ], AverageLatency(us), ")
+			// The pipelined model: one event-driven client per agent.
+			checkReport(t, scbench(t, ctx, append([]string{"ycsb", "run", "--trusted", trusted, "--preload", "--window", "8"}, common...)...),
+				"# preload (client 0)\n", "[INSERT], Return=OK, 200\n", "[OVERALL], Clients, 3\n", "[READ], Return=OK, ",
+				"# inproc: 3 client agents, "+map[string]string{"true": "trusted", "false": "untrusted"}[trusted]+", pipelined model: one event-driven client per agent, window 8\n")
 		})
 	}
 }
@@ -61,6 +65,9 @@ func TestInprocUsageErrors(t *testing.T) {
 		{"ycsb", "run", "--target", "inproc", "--trusted", "both"},
 		{"ycsb", "run", "--target", "inproc", "--trusted", "maybe"},
 		{"ycsb", "run", "--target", "inproc", "--pipeline", "0"},
+		{"ycsb", "run", "--target", "inproc", "--window", "-1"},
+		{"ycsb", "run", "--target", "inproc", "--window", "4", "--pipeline", "2"},
+		{"ycsb", "run", "--target", "inproc", "--window", "4", "--protocol", "text"},
 		{"ycsb", "run", "--target", "inproc", "--distribution", "modulo"},
 	} {
 		var out, errb bytes.Buffer

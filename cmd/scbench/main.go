@@ -4,7 +4,7 @@
 // Diggi instance, over Diggi sockets; see package experiments):
 //
 //	scbench ycsb load|run -P workloads/workloadb [-p name=value]... --target tcp://HOST:PORT[,...]
-//	scbench ycsb run -P workloads/thesis-b-1k --target inproc --threads 4 [--trusted=false] [--pipeline K] [--preload]
+//	scbench ycsb run -P workloads/thesis-b-1k --target inproc --threads 4 [--trusted=false] [--pipeline K | --window K] [--preload]
 //	scbench compare --memcached /usr/bin/memcached --securecached PATH [-P file] [--threads N]
 //	scbench sweep --clients 1,2,4,6 [--target tcp://...| --memcached PATH --securecached PATH] --png out.png
 //	scbench sweep --target inproc --clients 1,2,3,4,5,6 [--trusted both|true|false] --png fig5.1.png
@@ -22,7 +22,7 @@ import (
 
 const usage = `usage:
   scbench ycsb load|run -P WORKLOAD [-p name=value]... --target tcp://HOST:PORT[,...] [flags]
-  scbench ycsb load|run -P WORKLOAD --target inproc [--threads AGENTS] [--trusted=false] [--pipeline K] [flags]
+  scbench ycsb load|run -P WORKLOAD --target inproc [--threads AGENTS] [--trusted=false] [--pipeline K | --window K] [flags]
   scbench compare --memcached PATH --securecached PATH [-P WORKLOAD] [flags]
   scbench sweep --clients 1,2,4,6 (--target URLS|inproc | --memcached PATH [--securecached PATH]) --png OUT.png [flags]
 Run "scbench COMMAND -h" for a command's flags.

@@ -82,7 +82,7 @@ func (b *benchFlags) sweepServers(ctx context.Context, name string, servers []cl
 // instance per client count, its records loaded by every agent, then
 // opsPerClient operations per client agent.
 func (f *inprocFlags) sweepInproc(ctx context.Context, b *benchFlags, w *ycsb.Workload, table string, counts []int, opsPerClient int64, trusted bool) (series, error) {
-	s := series{name: seriesName(trusted, f.pipeline)}
+	s := series{name: seriesName(trusted, f.pipeline, f.window)}
 	bn := *b
 	bn.preload = false
 	for _, n := range counts {

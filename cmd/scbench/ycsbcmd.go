@@ -178,7 +178,11 @@ func runYCSB(ctx context.Context, phaseName string, args []string, stdout, stder
 		if merr != nil {
 			return merr
 		}
-		res, err = ip.inprocPhase(ctx, &b, w, table, phase, cmp.Or(b.threads, w.Threads, 1), modes[0], phaseName)
+		agents := cmp.Or(b.threads, w.Threads, 1)
+		res, err = ip.inprocPhase(ctx, &b, w, table, phase, agents, modes[0], phaseName)
+		if res != nil && b.format == "text" {
+			fmt.Fprintf(stdout, "# inproc: %d client agents, %s\n", agents, ip.model(modes[0]))
+		}
 	} else {
 		servers, perr := parseTargets(*target)
 		if perr != nil {
