@@ -65,6 +65,8 @@ type Agent struct {
 	listenFd int
 	listenEv posix.Event
 	buf      []byte
+	corked   bool   // replies are held until uncork runs (corkBurst)
+	uncorkFn func() // a.uncork, bound once
 
 	nextID   int
 	sessions map[int]*session    // plain sessions by fd
@@ -88,6 +90,7 @@ func (a *Agent) Init(ctx *diggi.Context) error {
 	a.ctx, a.as = ctx, as
 	a.sys = posix.For(ctx)
 	a.buf = make([]byte, readBufSize)
+	a.uncorkFn = a.uncork
 	a.sessions = map[int]*session{}
 	a.tlsConns = map[int]*tlsSession{}
 	a.cset = ConnSettings(&as.set)

@@ -102,6 +102,7 @@ func (s *session) onRead(fd int, _ posix.EvFlags) {
 // waits for window or the session waits for its turn after a yield.
 func (s *session) flush(more bool) {
 	s.more = more
+	s.a.corkBurst()
 	out := s.c.Output()
 	for len(out) > 0 {
 		n, err := s.a.sys.Write(s.fd, out)
@@ -168,6 +169,25 @@ func (s *session) close() {
 	delete(s.a.sessions, s.fd)
 	s.a.sys.Close(s.fd)
 	s.a.endConn(s.c, s.id)
+}
+
+// corkBurst holds the replies of the sessions that run now (the requests
+// one message brought, each session a task) and sends them as one message
+// from a task queued behind those sessions' tasks.
+func (a *Agent) corkBurst() {
+	if a.corked {
+		return
+	}
+	if err := a.ctx.Scheduler().Schedule(a.uncorkFn); err != nil {
+		return
+	}
+	a.corked = true
+	a.sys.Cork()
+}
+
+func (a *Agent) uncork() {
+	a.corked = false
+	a.sys.Uncork()
 }
 
 // logInput logs, at -vvv, the request lines of what a client sent (first

@@ -122,6 +122,7 @@ const tlsChunk = 64 << 10
 // may go on.
 func (t *tlsSession) flush(more bool) bool {
 	t.more = more
+	t.a.corkBurst()
 	for out := t.c.Output(); len(out) > 0 && t.sc.unsent() < maxPending; out = t.c.Output() {
 		n, err := t.tc.Write(out[:min(len(out), tlsChunk)])
 		t.c.Sent(n)

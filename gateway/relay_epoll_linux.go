@@ -100,11 +100,14 @@ func (e *epollRelay) loop() {
 			return
 		}
 		if sched.Run(func() {
+			// The batch's requests reach the cache agent as one message.
+			e.g.sys.Cork()
 			for i := 0; i < n; i++ {
 				if c, ok := e.conns[int(events[i].Fd)]; ok {
 					e.onClient(c, events[i].Events)
 				}
 			}
+			e.g.sys.Uncork()
 		}) != nil {
 			return
 		}

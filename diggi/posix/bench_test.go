@@ -48,3 +48,53 @@ func BenchmarkSocketStream(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSocketFanOut measures a relay's burst: one 100-byte write to
+// each of 16 sockets to one agent, which echoes them, then reading the 16
+// echoes. Corked, the burst is one message instead of 16 (per op: one
+// burst).
+func BenchmarkSocketFanOut(b *testing.B) {
+	for _, corked := range []bool{false, true} {
+		b.Run(fmt.Sprint("corked=", corked), func(b *testing.B) {
+			_, ctxs := boot(b, "server", "client")
+			echoServer(b, ctxs["server"], 7)
+			req := make([]byte, 100)
+			got := make([]byte, len(req))
+			wait(b, spawn(b, ctxs["client"], func(s *Sys) {
+				fds := make([]int, 16)
+				for i := range fds {
+					fds[i], _ = s.Socket()
+					if err := s.ConnectName(fds[i], "server", 7); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					if corked {
+						s.Cork()
+					}
+					for _, fd := range fds {
+						if _, err := s.Write(fd, req); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+					if corked {
+						s.Uncork()
+					}
+					for _, fd := range fds {
+						if _, err := io.ReadFull(reader{s, fd}, got); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				}
+				b.StopTimer()
+				for _, fd := range fds {
+					s.Close(fd)
+				}
+			}), "client")
+		})
+	}
+}

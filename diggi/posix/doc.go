@@ -6,6 +6,9 @@
 // subset memcached needs (set/add/del, READ/WRITE/PERSIST, rescheduling
 // until drained).
 //
+// Cork and Uncork let an agent that serves many connections send a burst
+// of small writes to one peer agent as a single message (batch.go).
+//
 // Everything here is per agent and runs under the agent's baton: a blocking
 // call releases the baton while it waits (Scheduler.Block) so the agent's
 // other tasks run. Goroutines of their own (net/http's) reach a socket

@@ -48,7 +48,7 @@ func (s *Sys) EventAdd(ev *Event) error {
 	if ev.sys != s || ev.cb == nil {
 		return fmt.Errorf("event_add fd %d: %w (event not set on this agent)", ev.fd, EINVAL)
 	}
-	h, ok := s.fds[ev.fd]
+	h, ok := s.fds.get(ev.fd)
 	if !ok {
 		return fdErr("event_add", ev.fd, EBADF)
 	}
@@ -68,7 +68,7 @@ func (s *Sys) EventDel(ev *Event) error {
 		return nil
 	}
 	ev.pending = false
-	if h, ok := s.fds[ev.fd]; ok {
+	if h, ok := s.fds.get(ev.fd); ok {
 		b := h.base()
 		for i, e := range b.events {
 			if e == ev {
@@ -114,7 +114,7 @@ func (ev *Event) fire() {
 	if !ev.pending {
 		return
 	}
-	h, ok := ev.sys.fds[ev.fd]
+	h, ok := ev.sys.fds.get(ev.fd)
 	if !ok {
 		ev.pending = false
 		return
@@ -133,7 +133,7 @@ func (ev *Event) fire() {
 	if !ev.pending {
 		return
 	}
-	h, ok = ev.sys.fds[ev.fd]
+	h, ok = ev.sys.fds.get(ev.fd)
 	if !ok {
 		ev.pending = false
 		return

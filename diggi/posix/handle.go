@@ -110,10 +110,10 @@ func (h *handleBase) RegisterEvent(cb func(ev Events), persistent bool) {
 		flags |= EvPersist
 	}
 	ev := &Event{}
-	h.sys.EventSet(ev, h.fd, flags, func(_ int, _ EvFlags) { cb(h.sys.fds[h.fd].Poll()) })
+	h.sys.EventSet(ev, h.fd, flags, func(_ int, _ EvFlags) { cb(h.sys.fds.at(h.fd).Poll()) })
 	h.reg = ev
 	ev.pending = true
-	ev.trigger(h.sys.fds[h.fd].Poll())
+	ev.trigger(h.sys.fds.at(h.fd).Poll())
 }
 
 // UnregisterEvent implements Handle for every handle type.

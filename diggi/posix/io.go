@@ -5,7 +5,7 @@ import "errors"
 // SetNonblock switches a descriptor between blocking and non-blocking
 // (O_NONBLOCK): non-blocking calls fail with EAGAIN instead of waiting.
 func (s *Sys) SetNonblock(fd int, nonblocking bool) error {
-	h, ok := s.fds[fd]
+	h, ok := s.fds.get(fd)
 	if !ok {
 		return fdErr("set nonblock", fd, EBADF)
 	}
@@ -18,7 +18,7 @@ func (s *Sys) SetNonblock(fd int, nonblocking bool) error {
 // end of stream it returns 0, io.EOF.
 func (s *Sys) Read(fd int, p []byte) (int, error) {
 	for {
-		h, ok := s.fds[fd]
+		h, ok := s.fds.get(fd)
 		if !ok {
 			return 0, fdErr("read", fd, EBADF)
 		}
@@ -39,7 +39,7 @@ func (s *Sys) Read(fd int, p []byte) (int, error) {
 // full; a non-blocking descriptor writes what fits and returns EAGAIN only
 // if nothing did.
 func (s *Sys) Write(fd int, p []byte) (int, error) {
-	if h, ok := s.fds[fd]; ok && h.base().nonblock {
+	if h, ok := s.fds.get(fd); ok && h.base().nonblock {
 		// A non-blocking write never releases the baton, so no other
 		// Write can reuse the Sys's one-element iovec before this one
 		// returns; a fresh slice would escape and cost an allocation per
@@ -60,7 +60,7 @@ func (s *Sys) Writev(fd int, bufs [][]byte) (int, error) {
 	want := sumLen(bufs)
 	total := 0
 	for total < want {
-		h, ok := s.fds[fd]
+		h, ok := s.fds.get(fd)
 		if !ok {
 			return total, fdErr("write", fd, EBADF)
 		}

@@ -22,7 +22,7 @@ func (s *Sys) Poll(fds []PollFd, timeout time.Duration) (int, error) {
 	for {
 		n := 0
 		for i := range fds {
-			h, ok := s.fds[fds[i].Fd]
+			h, ok := s.fds.get(fds[i].Fd)
 			var rev Events
 			if !ok {
 				rev = PollNval
@@ -59,7 +59,7 @@ func (s *Sys) Poll(fds []PollFd, timeout time.Duration) (int, error) {
 
 // PollFD returns one descriptor's readiness (the handle's poll).
 func (s *Sys) PollFD(fd int) Events {
-	h, ok := s.fds[fd]
+	h, ok := s.fds.get(fd)
 	if !ok {
 		return PollNval
 	}

@@ -249,7 +249,7 @@ func TestSocketFlowControl(t *testing.T) {
 			t.Error(err)
 			return
 		}
-		sk := s.fds[fd].(*socket)
+		sk := s.fds.at(fd).(*socket)
 		buf := make([]byte, 1000)
 		var next byte
 		got := 0

@@ -16,7 +16,7 @@ type Sys struct {
 	mm    *diggi.Manager
 	sched *diggi.Scheduler
 
-	fds     map[int]Handle
+	fds     fdTable
 	freeFDs []int
 	nextFD  int
 
@@ -27,6 +27,10 @@ type Sys struct {
 	changed chan struct{} // closed at the next change of any handle (poll)
 	scratch []byte        // segment being built (baton-owned)
 	iov1    [1][]byte     // Write's iovec for non-blocking writes (baton-owned)
+	cork    int           // Cork depth: > 0 batches small data writes
+	batch   []byte        // held data records for batchTo (see batch.go)
+	batchN  int           // records in batch
+	batchTo diggi.AgentID // the peer agent the held records go to
 	stopped bool
 
 	// RecvBuffer is the receive window a new socket advertises, in bytes.
@@ -55,7 +59,6 @@ func For(ctx *diggi.Context) *Sys {
 			ctx:        ctx,
 			mm:         ctx.Messages(),
 			sched:      ctx.Scheduler(),
-			fds:        map[int]Handle{},
 			nextFD:     3, // 0-2 are stdio by convention
 			ports:      map[uint16]*socket{},
 			conns:      map[connKey]*socket{},
@@ -88,19 +91,19 @@ func (s *Sys) allocFD(h Handle) (int, error) {
 		fd = s.nextFD
 		s.nextFD++
 	}
-	s.fds[fd] = h
+	s.fds.set(fd, h)
 	h.base().fd = fd
 	return fd, nil
 }
 
 func (s *Sys) freeFD(fd int) {
-	delete(s.fds, fd)
+	s.fds.del(fd)
 	s.freeFDs = append(s.freeFDs, fd)
 }
 
 // Handle returns the handle behind a descriptor.
 func (s *Sys) Handle(fd int) (Handle, error) {
-	h, ok := s.fds[fd]
+	h, ok := s.fds.get(fd)
 	if !ok {
 		return nil, fdErr("handle", fd, EBADF)
 	}
@@ -109,7 +112,7 @@ func (s *Sys) Handle(fd int) (Handle, error) {
 
 // Close closes any descriptor.
 func (s *Sys) Close(fd int) error {
-	h, ok := s.fds[fd]
+	h, ok := s.fds.get(fd)
 	if !ok {
 		return fdErr("close", fd, EBADF)
 	}
@@ -128,7 +131,7 @@ func (s *Sys) Close(fd int) error {
 // WaitChan returns a channel closed at fd's next state change. Goroutines
 // outside the agent (diggi/netconn) use it to wait without the baton.
 func (s *Sys) WaitChan(fd int) (<-chan struct{}, error) {
-	h, ok := s.fds[fd]
+	h, ok := s.fds.get(fd)
 	if !ok {
 		return nil, fdErr("wait", fd, EBADF)
 	}
@@ -153,6 +156,8 @@ func (s *Sys) anyChange() <-chan struct{} {
 // block waits, with the baton released, until ch is closed or the agent
 // stops.
 func (s *Sys) block(ch <-chan struct{}) error {
+	// Whatever the wait is for may depend on data held by Cork.
+	_ = s.flushBatch(true)
 	stopped := false
 	s.sched.Block(func() {
 		select {
@@ -171,7 +176,40 @@ func (s *Sys) block(ch <-chan struct{}) error {
 // EOF or resets rather than silence.
 func (s *Sys) shutdown() {
 	s.stopped = true // no new descriptors while closing (a close may block)
-	for fd := range s.fds {
-		_ = s.Close(fd)
+	for fd := range s.fds.h {
+		if s.fds.h[fd] != nil {
+			_ = s.Close(fd)
+		}
+	}
+}
+
+// fdTable maps descriptors to handles. Descriptors are small integers
+// (freed ones are reused before new ones are taken), so a slice indexed by
+// descriptor serves every lookup on the I/O path without hashing.
+type fdTable struct{ h []Handle }
+
+func (t *fdTable) get(fd int) (Handle, bool) {
+	if fd < 0 || fd >= len(t.h) || t.h[fd] == nil {
+		return nil, false
+	}
+	return t.h[fd], true
+}
+
+// at is get for callers that know fd is open.
+func (t *fdTable) at(fd int) Handle {
+	h, _ := t.get(fd)
+	return h
+}
+
+func (t *fdTable) set(fd int, h Handle) {
+	for fd >= len(t.h) {
+		t.h = append(t.h, nil)
+	}
+	t.h[fd] = h
+}
+
+func (t *fdTable) del(fd int) {
+	if fd >= 0 && fd < len(t.h) {
+		t.h[fd] = nil
 	}
 }

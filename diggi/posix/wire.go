@@ -21,6 +21,7 @@ const (
 	opWindow                // value = more bytes the sender may send
 	opFin                   // the sender will send no more data (half-close)
 	opReset                 // the connection is aborted
+	opBatch                 // data for several sessions; value = record count (see batch.go)
 )
 
 // fromInitiator marks a segment sent by the side that connected, so that an
@@ -54,10 +55,10 @@ func parseSegment(p []byte) (segment, error) {
 		value: binary.BigEndian.Uint32(p[4:]),
 		data:  p[segHeader:],
 	}
-	if sg.op < opConnect || sg.op > opReset {
+	if sg.op < opConnect || sg.op > opBatch {
 		return segment{}, fmt.Errorf("socket segment: unknown op %d", sg.op)
 	}
-	if sg.op != opData && len(sg.data) != 0 {
+	if sg.op != opData && sg.op != opBatch && len(sg.data) != 0 {
 		return segment{}, fmt.Errorf("socket segment: op %d carries %d data bytes", sg.op, len(sg.data))
 	}
 	return sg, nil

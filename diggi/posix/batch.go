@@ -1,0 +1,146 @@
+package posix
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/securecached/securecached/diggi"
+)
+
+// Batching. Every message between two agents costs a fixed amount however
+// small its payload: a channel seal and open (AEAD setup and tag), a pooled
+// buffer, a queue hand-over and a dispatch. A relay or a server that
+// handles many connections at once (the gateway with a batch of ready
+// clients, the cache agent answering the requests one message brought)
+// pays it once per burst instead of once per connection by corking: while
+// corked, small data writes to one peer agent are collected into a single
+// TypeNetIO message of opBatch records and sent at Uncork. Flow control is
+// unchanged (each write still takes its socket's window when it is made),
+// and anything else sent for a socket (window grants, FIN, reset, connect)
+// first sends what is held, so a socket's segments keep their order. A
+// blocking wait also sends it first, so a task never waits for an answer
+// to data it is still holding.
+//
+// A batch is a TypeNetIO message with Session 0 (sessions start at 1)
+// whose payload is a segment header (op opBatch, value = record count)
+// followed by the records: session(8) flags(1) length(4) data.
+const batchRecHeader = 13
+
+// maxBatched is the largest write a batch takes; larger ones gain nothing
+// from sharing a message and go on their own.
+const maxBatched = maxChunk / 2
+
+// maxBatch bounds a batch payload, so it fits the pooled message buffers
+// with a channel's overhead like any segment.
+const maxBatch = segHeader + maxChunk
+
+// Cork starts holding small data writes until the matching Uncork (corks
+// nest). Call it under the baton around a burst of writes to many sockets.
+func (s *Sys) Cork() { s.cork++ }
+
+// Uncork ends a Cork; the outermost one sends what was held, waiting for
+// room in the outbound queue if need be (like a blocking write).
+func (s *Sys) Uncork() {
+	if s.cork > 0 {
+		s.cork--
+	}
+	if s.cork == 0 {
+		if err := s.flushBatch(true); err != nil && !errors.Is(err, diggi.ErrStopped) {
+			s.ctx.Log().Warn("sending held socket data failed", "err", err)
+		}
+	}
+}
+
+// batchData adds n bytes of bufs, from skip on, to the held batch as a
+// record for sk. A non-blocking write that would start a batch while the
+// outbound queue is full fails with diggi.ErrWouldBlock, as an unbatched
+// write would.
+func (s *Sys) batchData(sk *socket, bufs [][]byte, skip, n int, block bool) error {
+	peer := sk.key.peer
+	if s.batchN > 0 && (s.batchTo != peer || len(s.batch)+batchRecHeader+n > maxBatch) {
+		if err := s.flushBatch(block); err != nil {
+			return err
+		}
+	}
+	if s.batchN == 0 {
+		if !block && !s.mm.CanPost() {
+			return diggi.ErrWouldBlock
+		}
+		s.batchTo = peer
+		s.batch = appendSegment(s.batch[:0], segment{op: opBatch})
+	}
+	s.batch = binary.BigEndian.AppendUint64(s.batch, sk.key.session)
+	s.batch = append(s.batch, sk.flags())
+	s.batch = binary.BigEndian.AppendUint32(s.batch, uint32(n))
+	s.batch = gather(s.batch, bufs, skip, n)
+	s.batchN++
+	return nil
+}
+
+// flushBatch sends the held batch. With block false it fails with
+// diggi.ErrWouldBlock, and keeps the batch, when the outbound queue is
+// full.
+func (s *Sys) flushBatch(block bool) error {
+	if s.batchN == 0 {
+		return nil
+	}
+	b, to := s.batch, s.batchTo
+	binary.BigEndian.PutUint32(b[4:8], uint32(s.batchN))
+	if !block {
+		err := s.mm.TryPost(to, diggi.TypeNetIO, 0, b)
+		if errors.Is(err, diggi.ErrWouldBlock) {
+			return err // still held
+		}
+		s.batch, s.batchN = b[:0], 0
+		return err
+	}
+	// A blocking post may release the baton before it has copied the
+	// payload, and writes meanwhile start a new batch: detach this one.
+	s.batch, s.batchN = nil, 0
+	err := s.mm.Post(to, diggi.TypeNetIO, 0, b)
+	if s.batch == nil {
+		s.batch = b[:0]
+	}
+	return err
+}
+
+// onBatch applies a batch's records in order, after checking that the
+// whole payload is well formed.
+func (s *Sys) onBatch(src diggi.AgentID, sg segment) {
+	if err := checkBatch(sg); err != nil {
+		s.ctx.Log().Warn("bad socket batch", "from", src, "err", err)
+		return
+	}
+	p := sg.data
+	for i := uint32(0); i < sg.value; i++ {
+		session := binary.BigEndian.Uint64(p)
+		flags := p[8]
+		n := int(binary.BigEndian.Uint32(p[9:]))
+		p = p[batchRecHeader:]
+		s.onSegment(src, session, segment{op: opData, flags: flags, data: p[:n]})
+		p = p[n:]
+	}
+}
+
+// checkBatch reports whether a batch's records exactly fill its payload.
+func checkBatch(sg segment) error {
+	if sg.value == 0 {
+		return errors.New("batch of no records")
+	}
+	p := sg.data
+	for i := uint32(0); i < sg.value; i++ {
+		if len(p) < batchRecHeader {
+			return fmt.Errorf("record %d of %d: truncated header", i, sg.value)
+		}
+		n := binary.BigEndian.Uint32(p[9:])
+		if uint64(n) > uint64(len(p)-batchRecHeader) {
+			return fmt.Errorf("record %d of %d: %d data bytes, %d left", i, sg.value, n, len(p)-batchRecHeader)
+		}
+		p = p[batchRecHeader+int(n):]
+	}
+	if len(p) != 0 {
+		return fmt.Errorf("%d bytes after %d records", len(p), sg.value)
+	}
+	return nil
+}
