@@ -20,6 +20,12 @@
 //     preserving per-sender order, and holding a sender back (not dropping)
 //     while its destination's queue is full. Its routing step is the Router
 //     interface, which tests replace to watch or attack the untrusted path.
+//   - A sender whose earlier messages have all been routed puts a message
+//     straight into the destination's inbound queue. An event loop serving
+//     many clients can also hold such deliveries and, once it has released
+//     its baton, run the idle receivers' drains on its own goroutine,
+//     replies included (Hold, Held.Deliver): run to completion, without
+//     waking a worker per hop.
 //   - Message buffers come from size-class pools; whoever holds a *Message
 //     owns it, and handlers see transient messages (§4.6).
 //

@@ -18,6 +18,12 @@ type endpoint struct {
 	// inline dispatches a Call's response on the delivering goroutine
 	// when the agent is idle (see Manager.deliverInline); nil for none.
 	inline func() bool
+	// hold keeps a direct delivery to dst from waking dst while the
+	// sending agent holds its deliveries (Manager.Hold); false means
+	// notify as usual. help runs dst's drain and queued tasks on the
+	// calling goroutine (see Held.Deliver).
+	hold func(dst *endpoint) bool
+	help func(d *delivery) (held []*endpoint, ran bool)
 
 	inReady       atomic.Bool // listed in mover.ready
 	moverWaiting  atomic.Bool // the mover waits for room in in
@@ -95,7 +101,7 @@ func (e *endpoint) tryDirect(m *Message) bool {
 	dst.inMu.Lock()
 	ok := len(dst.overflow) == 0 && dst.in.push(m)
 	dst.inMu.Unlock()
-	if ok && !(callResponse && dst.inline != nil && dst.inline()) {
+	if ok && !(callResponse && dst.inline != nil && dst.inline()) && !e.hold(dst) {
 		dst.notify()
 	}
 	return ok

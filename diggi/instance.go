@@ -237,7 +237,7 @@ func (in *Instance) stopLocked() error {
 // an error.
 func runTask(s *Scheduler, fn func() error) error {
 	done := make(chan error, 1)
-	err := s.Schedule(func() {
+	err := s.scheduleOnWorker(func() {
 		defer func() {
 			if r := recover(); r != nil {
 				done <- fmt.Errorf("panic: %v", r)

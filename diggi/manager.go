@@ -51,6 +51,10 @@ type Manager struct {
 
 	freeCalls []*call // recycled Call states
 
+	holding bool        // see Hold
+	held    []*endpoint // destinations with un-notified deliveries
+	helping *delivery   // the Deliver running this agent's tasks, if any
+
 	drainFn  func()
 	drainGen uint64
 	draining bool
@@ -96,8 +100,10 @@ func newManager(self Info, ep *endpoint, s *Scheduler, dir *Directory, cf Channe
 			ep.armed.Store(false)
 		}
 	}
-	s.onBlock = mm.handOffDrain
+	s.onBlock = mm.beforeBlock
 	ep.inline = mm.deliverInline
+	ep.hold = mm.holdDelivery
+	ep.help = mm.help
 	return mm
 }
 
@@ -303,7 +309,13 @@ func (mm *Manager) drain() {
 	}
 }
 
-// handOffDrain runs under the baton when any task is about to block.
+// beforeBlock runs under the baton when any task is about to block.
+func (mm *Manager) beforeBlock() {
+	mm.stopHolding()
+	mm.handOffDrain()
+}
+
+// handOffDrain hands the drain role on before a task blocks.
 func (mm *Manager) handOffDrain() {
 	if !mm.draining {
 		return

@@ -35,8 +35,11 @@ type Scheduler struct {
 	done    chan struct{}
 	workers sync.WaitGroup
 	onBlock func() // runs under the baton before a blocking call releases it
-	log     *slog.Logger
-	name    string
+	// workerOnly counts queued or running tasks that helpers must leave
+	// to the workers (scheduleOnWorker).
+	workerOnly int
+	log        *slog.Logger
+	name       string
 }
 
 // NewScheduler returns a running, idle scheduler. name labels its log lines.
@@ -240,6 +243,77 @@ func (s *Scheduler) tryAcquire() bool {
 	}
 	s.mu.Unlock()
 	return ok
+}
+
+// spinning reports whether an idle worker is still spinning, so that
+// granting it work costs one atomic operation and the work runs in
+// parallel on that worker's processor.
+func (s *Scheduler) spinning() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, w := range s.parked {
+		if w.state.Load() == waitIdle {
+			return true
+		}
+	}
+	return false
+}
+
+// scheduleOnWorker is Schedule for a task that must run on one of the
+// scheduler's own workers, never on a helping goroutine (runHere): the
+// lifecycle calls, since an agent's Stop may wait for goroutines of its
+// own, a helper among them. Until the task has run, helpers stay away.
+func (s *Scheduler) scheduleOnWorker(t func()) error {
+	s.mu.Lock()
+	s.workerOnly++
+	s.mu.Unlock()
+	err := s.Schedule(func() {
+		defer func() {
+			s.mu.Lock()
+			s.workerOnly--
+			s.mu.Unlock()
+		}()
+		t()
+	})
+	if err != nil {
+		s.mu.Lock()
+		s.workerOnly--
+		s.mu.Unlock()
+	}
+	return err
+}
+
+// runHere takes the baton if it is free and runs fn, then the tasks
+// queued meanwhile (up to maxHelpTasks), on the calling goroutine; before
+// giving the baton up it calls done. It reports false, running nothing,
+// when the baton is taken.
+func (s *Scheduler) runHere(fn, done func()) bool {
+	s.mu.Lock()
+	ok := !s.held && !s.closed && s.workerOnly == 0
+	if ok {
+		s.held = true
+	}
+	s.mu.Unlock()
+	if !ok {
+		return false
+	}
+	s.run(fn)
+	s.mu.Lock()
+	for n := 0; n < maxHelpTasks && len(s.ready) == 0 && s.workerOnly == 0; n++ {
+		t, ok := s.tasks.pop()
+		if !ok {
+			break
+		}
+		s.mu.Unlock()
+		s.run(t)
+		s.mu.Lock()
+	}
+	s.mu.Unlock()
+	done()
+	s.mu.Lock()
+	s.handoff()
+	s.mu.Unlock()
+	return true
 }
 
 // release gives up a baton taken with tryAcquire.

@@ -1,0 +1,167 @@
+package diggi
+
+import (
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// holdPair is an instance with a relay and an echo agent: echo answers
+// every message to its sender with the same payload; the relay counts the
+// answers.
+type holdPair struct {
+	in            *Instance
+	relay, echo   *Context
+	echoID        AgentID
+	echoed, answd atomic.Int64
+	all           chan struct{}
+	want          int64
+}
+
+func newHoldPair(t *testing.T, want int64) *holdPair {
+	t.Helper()
+	p := &holdPair{all: make(chan struct{}), want: want}
+	relay := &hookAgent{receive: func(_ *Context, m *Message) {
+		if p.answd.Add(1) == p.want {
+			close(p.all)
+		}
+	}}
+	echo := &hookAgent{receive: func(ctx *Context, m *Message) {
+		p.echoed.Add(1)
+		if err := ctx.Messages().Send(m.Src, m.Payload()); err != nil {
+			t.Error(err)
+		}
+	}}
+	p.in = testInstance(t, InstanceOptions{Logger: quietLog()}, []string{"relay", "echo"}, relay, echo)
+	p.relay, _ = p.in.Context("relay")
+	p.echo, _ = p.in.Context("echo")
+	dst, _ := p.in.Directory().Lookup("echo")
+	p.echoID = dst.ID
+	// Workers that ran Start spin briefly before they sleep; a spinning
+	// worker is handed the drain instead of the helper running it.
+	deadline := time.Now().Add(10 * time.Second)
+	for p.relay.sched.spinning() || p.echo.sched.spinning() {
+		if time.Now().After(deadline) {
+			t.Fatal("workers still spinning after 10s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return p
+}
+
+// sendHeld sends n messages from the relay with its deliveries held.
+func (p *holdPair) sendHeld(t *testing.T, n int) Held {
+	t.Helper()
+	var held Held
+	if err := p.relay.Scheduler().Run(func() {
+		p.relay.Messages().Hold()
+		for i := range n {
+			if err := p.relay.Messages().Send(p.echoID, []byte{byte(i)}); err != nil {
+				t.Error(err)
+			}
+		}
+		held = p.relay.Messages().Release()
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return held
+}
+
+// Held deliveries wait, un-notified, until Deliver; then the idle echo and
+// the idle relay both run on the delivering goroutine, so every answer is
+// in when Deliver returns.
+func TestHeldDeliveryRunsToCompletion(t *testing.T) {
+	const n = 10
+	p := newHoldPair(t, n)
+	held := p.sendHeld(t, n)
+	if got := p.echoed.Load(); got != 0 {
+		t.Fatalf("echo received %d held messages before Deliver", got)
+	}
+	held.Deliver()
+	if e, a := p.echoed.Load(), p.answd.Load(); e != n || a != n {
+		t.Fatalf("after Deliver: echo received %d, relay %d answers; want %d each", e, a, n)
+	}
+}
+
+// A receiver whose baton is taken is notified instead: Deliver does not
+// wait for it, and the messages arrive once it is free.
+func TestHeldDeliveryToBusyAgent(t *testing.T) {
+	const n = 5
+	p := newHoldPair(t, n)
+	busy, free := make(chan struct{}), make(chan struct{})
+	go func() {
+		_ = p.echo.Scheduler().Run(func() {
+			close(busy)
+			<-free
+		})
+	}()
+	<-busy
+	held := p.sendHeld(t, n)
+	held.Deliver()
+	if got := p.echoed.Load(); got != 0 {
+		t.Fatalf("echo ran %d handlers while its baton was taken", got)
+	}
+	close(free)
+	waitFor(t, p.all, 10*time.Second, "answers after the baton was freed")
+}
+
+// Two agents that answer each other for a long time hold the helping
+// goroutine for at most maxHelps drains; the exchange goes on through the
+// workers.
+func TestHeldDeliveryChainIsBounded(t *testing.T) {
+	const rounds = 500
+	var count atomic.Int64
+	done := make(chan struct{})
+	pong := func(ctx *Context, m *Message) {
+		if count.Add(1) == rounds {
+			close(done)
+		}
+		if count.Load() < rounds {
+			_ = ctx.Messages().Send(m.Src, m.Payload())
+		}
+	}
+	a, b := &hookAgent{receive: pong}, &hookAgent{receive: pong}
+	in := testInstance(t, InstanceOptions{Logger: quietLog()}, []string{"a", "b"}, a, b)
+	ca, _ := in.Context("a")
+	dst, _ := in.Directory().Lookup("b")
+	var held Held
+	if err := ca.Scheduler().Run(func() {
+		ca.Messages().Hold()
+		if err := ca.Messages().Send(dst.ID, []byte("ball")); err != nil {
+			t.Error(err)
+		}
+		held = ca.Messages().Release()
+	}); err != nil {
+		t.Fatal(err)
+	}
+	held.Deliver() // returns: were the chain unbounded, it would not
+	waitFor(t, done, 10*time.Second, "the whole exchange")
+}
+
+// A task that blocks while its agent holds deliveries (here: a Call, whose
+// request was held) must not wait for an answer nobody was told about.
+func TestHoldEndsWhenATaskBlocks(t *testing.T) {
+	p := newHoldPair(t, 0)
+	inAgent(t, p.in, "echo", func(ctx *Context) {
+		ctx.Messages().Subscribe(TypeRequest, func(m *Message) {
+			_ = ctx.Messages().Reply(m, m.Payload())
+		})
+	})
+	got := make(chan []byte, 1)
+	var held Held
+	if err := p.relay.Scheduler().Run(func() {
+		p.relay.Messages().Hold()
+		out, err := p.relay.Messages().Call(t.Context(), p.echoID, []byte("ping"))
+		if err != nil {
+			t.Error(err)
+		}
+		got <- out
+		held = p.relay.Messages().Release()
+	}); err != nil {
+		t.Fatal(err)
+	}
+	held.Deliver()
+	if out := <-got; string(out) != "ping" {
+		t.Fatalf("Call answered %q, want ping", out)
+	}
+}
