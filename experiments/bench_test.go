@@ -8,17 +8,22 @@ import (
 	"time"
 
 	"github.com/securecached/securecached/client"
-
 	"github.com/securecached/securecached/ycsb"
 )
 
 func workloadB(t testing.TB, records, ops int) *ycsb.Workload {
-	t.Helper()
-	w, err := ycsb.NewWorkload(ycsb.Properties{
-		"recordcount": itoa(records), "operationcount": itoa(ops),
+	return newWorkload(t, records, ops, ycsb.Properties{
 		"readproportion": "0.95", "updateproportion": "0.05",
 		"requestdistribution": "zipfian", "fieldcount": "1", "fieldlength": "1024",
 	})
+}
+
+// newWorkload is the workload of props with records records and ops
+// operations, or fails the test.
+func newWorkload(t testing.TB, records, ops int, props ycsb.Properties) *ycsb.Workload {
+	t.Helper()
+	props["recordcount"], props["operationcount"] = itoa(records), itoa(ops)
+	w, err := ycsb.NewWorkload(props)
 	if err != nil {
 		t.Fatal(err)
 	}

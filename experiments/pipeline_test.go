@@ -18,18 +18,12 @@ import (
 // pipelined client's reads, updates, inserts and read-modify-writes (and
 // scans, which never reach the cache) all run.
 func mixedWorkload(t testing.TB, records, ops int) *ycsb.Workload {
-	t.Helper()
-	w, err := ycsb.NewWorkload(ycsb.Properties{
-		"recordcount": itoa(records), "operationcount": itoa(ops),
+	return newWorkload(t, records, ops, ycsb.Properties{
 		"readproportion": "0.6", "updateproportion": "0.1", "insertproportion": "0.1",
 		"readmodifywriteproportion": "0.15", "scanproportion": "0.05",
 		"requestdistribution": "zipfian", "fieldcount": "3", "fieldlength": "100",
 		"fieldlengthdistribution": "uniform",
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return w
 }
 
 // cacheStats reads the cache agent's counters through client agent a's
