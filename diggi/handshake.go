@@ -1,6 +1,7 @@
 package diggi
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 )
@@ -140,6 +141,9 @@ func (mm *Manager) hold(p *peer, t MsgType, flags Flags, session uint64, payload
 		if wait == nil {
 			break
 		}
+		// The caller's buffer is only borrowed: other tasks run while
+		// this one waits and may reuse it (posix's segment scratch).
+		payload = bytes.Clone(payload)
 		stopped := false
 		mm.sched.Block(func() {
 			select {

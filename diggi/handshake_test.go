@@ -163,3 +163,47 @@ func TestBrokenChannelIsRenegotiated(t *testing.T) {
 		}
 	}
 }
+
+// A blocking send that waits for room among the messages held during a
+// handshake must send what the caller passed, even if the caller's buffer
+// is reused by another task of the agent while it waits (posix does that
+// with its segment scratch buffer).
+func TestHeldSendCopiesPayloadBeforeWaiting(t *testing.T) {
+	var count int
+	last := make(chan string, 1)
+	recv := &hookAgent{receive: func(ctx *Context, m *Message) {
+		if count++; count == maxHeld+1 {
+			last <- string(m.Payload())
+		}
+	}}
+	reg := NewRegistry()
+	reg.Register("recv", func() Agent { return recv })
+	reg.Register("send", func() Agent { return &hookAgent{} })
+	factory := func(self, peer Info) (Channel, error) {
+		return &hsChannel{testChannel: testChannel{key: pairKey(self.ID, peer.ID)}, opener: self.ID < peer.ID}, nil
+	}
+	in := startInstance(t, Config{Instance: "t", Agents: []AgentConfig{
+		{Name: "recv", Kind: "recv", Trusted: true}, {Name: "send", Kind: "send", Trusted: true},
+	}}, InstanceOptions{Registry: reg, Channels: factory, Logger: quietLog()})
+	dst, _ := in.Directory().Lookup("recv")
+	inAgent(t, in, "send", func(ctx *Context) {
+		buf := []byte("original")
+		// Runs when the last send below waits, before the handshake can
+		// finish (that needs this agent's baton too).
+		_ = ctx.Scheduler().Schedule(func() { copy(buf, "CLOBBERD") })
+		for range maxHeld + 1 {
+			if err := ctx.Messages().Send(dst.ID, buf); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	})
+	select {
+	case got := <-last:
+		if got != "original" {
+			t.Fatalf("the send that waited delivered %q, want %q", got, "original")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the last message never arrived")
+	}
+}
