@@ -49,14 +49,7 @@ func (mm *Manager) stopHolding() {
 	if mm.helping != nil {
 		mm.helping.notifyAll()
 	}
-	if !mm.holding {
-		return
-	}
-	mm.holding = false
-	for _, dst := range mm.held {
-		dst.notify()
-	}
-	mm.held = nil
+	notifyEach(mm.Release().dst)
 }
 
 // holdDelivery records dst while the agent holds its deliveries.
@@ -101,10 +94,14 @@ type delivery struct{ pending []*endpoint }
 
 // notifyAll hands every pending receiver to its own workers.
 func (d *delivery) notifyAll() {
-	for _, dst := range d.pending {
+	notifyEach(d.pending)
+	d.pending = d.pending[:0]
+}
+
+func notifyEach(dsts []*endpoint) {
+	for _, dst := range dsts {
 		dst.notify()
 	}
-	d.pending = d.pending[:0]
 }
 
 // help runs the armed drain and the tasks it queues under the baton, if

@@ -122,7 +122,8 @@ func (mm *Manager) Send(dst AgentID, payload []byte) error {
 
 // Post sends payload (copied) to dst as a message of type t in a session.
 // When the outbound queue is full it waits (releasing the baton) until the
-// router makes room: back-pressure, never a dropped message.
+// router makes room: back-pressure, never a dropped message. The copy is
+// made before any wait, so other tasks may reuse payload meanwhile.
 func (mm *Manager) Post(dst AgentID, t MsgType, session uint64, payload []byte) error {
 	return mm.post(dst, t, 0, session, payload, true)
 }

@@ -267,18 +267,17 @@ func (s *Scheduler) scheduleOnWorker(t func()) error {
 	s.mu.Lock()
 	s.workerOnly++
 	s.mu.Unlock()
-	err := s.Schedule(func() {
-		defer func() {
-			s.mu.Lock()
-			s.workerOnly--
-			s.mu.Unlock()
-		}()
-		t()
-	})
-	if err != nil {
+	ran := func() {
 		s.mu.Lock()
 		s.workerOnly--
 		s.mu.Unlock()
+	}
+	err := s.Schedule(func() {
+		defer ran()
+		t()
+	})
+	if err != nil {
+		ran()
 	}
 	return err
 }

@@ -88,17 +88,17 @@ func (s *Sys) flushBatch(block bool) error {
 	b, to := s.batch, s.batchTo
 	binary.BigEndian.PutUint32(b[4:8], uint32(s.batchN))
 	if !block {
-		err := s.mm.TryPost(to, diggi.TypeNetIO, 0, b)
+		err := s.send(to, 0, b, false)
 		if errors.Is(err, diggi.ErrWouldBlock) {
 			return err // still held
 		}
 		s.batch, s.batchN = b[:0], 0
 		return err
 	}
-	// A blocking post may release the baton before it has copied the
-	// payload, and writes meanwhile start a new batch: detach this one.
+	// A blocking post may release the baton (after copying b), and writes
+	// made meanwhile must start a batch of their own: detach this one.
 	s.batch, s.batchN = nil, 0
-	err := s.mm.Post(to, diggi.TypeNetIO, 0, b)
+	err := s.send(to, 0, b, true)
 	if s.batch == nil {
 		s.batch = b[:0]
 	}

@@ -377,11 +377,7 @@ func (sk *socket) tryWrite(bufs [][]byte, skip int, block bool) (int, error) {
 		} else if err = s.flushBatch(block); err == nil {
 			s.scratch = appendSegment(s.scratch[:0], segment{op: opData, flags: sk.flags()})
 			s.scratch = gather(s.scratch, bufs, skip+written, n)
-			if block {
-				err = s.mm.Post(sk.key.peer, diggi.TypeNetIO, sk.key.session, s.scratch)
-			} else {
-				err = s.mm.TryPost(sk.key.peer, diggi.TypeNetIO, sk.key.session, s.scratch)
-			}
+			err = s.send(sk.key.peer, sk.key.session, s.scratch, block)
 		}
 		if errors.Is(err, diggi.ErrWouldBlock) {
 			return written, EAGAIN
@@ -477,10 +473,16 @@ func (s *Sys) post(sk *socket, sg segment, block bool) error {
 	}
 	sg.flags = sk.flags()
 	s.scratch = appendSegment(s.scratch[:0], sg)
+	return s.send(sk.key.peer, sk.key.session, s.scratch, block)
+}
+
+// send posts a socket segment (or batch) to peer: waiting for room in the
+// outbound queue if block, else failing with diggi.ErrWouldBlock.
+func (s *Sys) send(peer diggi.AgentID, session uint64, payload []byte, block bool) error {
 	if block {
-		return s.mm.Post(sk.key.peer, diggi.TypeNetIO, sk.key.session, s.scratch)
+		return s.mm.Post(peer, diggi.TypeNetIO, session, payload)
 	}
-	return s.mm.TryPost(sk.key.peer, diggi.TypeNetIO, sk.key.session, s.scratch)
+	return s.mm.TryPost(peer, diggi.TypeNetIO, session, payload)
 }
 
 // onMessage demultiplexes socket segments to sessions (the NETIO
