@@ -28,9 +28,8 @@ type pipeCodec struct {
 }
 
 func newPipeCodec(w *ycsb.Workload, table string, window int) *pipeCodec {
-	// A record is at most FieldCount fields of FieldLength bytes plus its
-	// JSON framing; the body adds the 4-byte flags extra.
-	maxVal := w.FieldCount*(int(w.FieldLength)+len(w.FieldNamePrefix)+16) + 2 + 4
+	// The body is a record and the 4-byte flags extra.
+	maxVal := w.MaxRecordLen() + 4
 	return &pipeCodec{
 		w: w, prefix: []byte(table + "-"), maxVal: maxVal,
 		flight: make([]*ycsb.Call, window), ops: make([]uint8, window),

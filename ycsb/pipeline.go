@@ -1,8 +1,6 @@
 package ycsb
 
 import (
-	"cmp"
-	"fmt"
 	"time"
 )
 
@@ -70,23 +68,14 @@ const MaxWindow = 4096
 // with at most window transactions outstanding. Like RunClient, each
 // client runs once; call Close when done.
 func (p *Plan) Pipeline(i, window int) (*Pipeline, error) {
-	if i < 0 || i >= len(p.clients) {
-		return nil, fmt.Errorf("ycsb: client %d of %d", i, len(p.clients))
-	}
 	if window < 1 || window > MaxWindow {
 		return nil, badf("window %d (want 1..%d)", window, MaxWindow)
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.ran[i] {
-		return nil, fmt.Errorf("ycsb: client %d already ran", i)
+	c, now, err := p.claim(i)
+	if err != nil {
+		return nil, err
 	}
-	p.ran[i] = true
-	now := time.Now()
-	if !p.timing || now.Before(p.begin) {
-		p.begin, p.timing = now, true
-	}
-	q := &Pipeline{p: p, c: p.clients[i], calls: make([]Call, window), start: now}
+	q := &Pipeline{p: p, c: c, calls: make([]Call, window), start: now}
 	for k := window - 1; k >= 0; k-- {
 		q.free = append(q.free, k)
 	}
@@ -182,7 +171,10 @@ func (q *Pipeline) Done(call *Call, now time.Time, st Status) *Call {
 			q.fill(call, now, c.update())
 			return call
 		}
-		c.m.record(OpReadModifyWrite, now.Sub(call.begin), cmp.Or(nonOK(call.read), st))
+		if call.read != StatusOK {
+			st = call.read // the transaction fails if its read did
+		}
+		c.m.record(OpReadModifyWrite, now.Sub(call.begin), st)
 	}
 	if call.ack {
 		c.acks.Acknowledge(call.keynum)
@@ -212,14 +204,6 @@ func (q *Pipeline) release(call *Call) {
 	q.finish()
 }
 
-// nonOK is st unless it is OK (cmp.Or's zero), for combining statuses.
-func nonOK(st Status) Status {
-	if st == StatusOK {
-		return ""
-	}
-	return st
-}
-
 // finish counts one ended transaction.
 func (q *Pipeline) finish() {
 	q.c.count++
@@ -239,9 +223,5 @@ func (q *Pipeline) Close() {
 	if !q.Finished() {
 		q.c.stopped = true
 	}
-	q.p.mu.Lock()
-	if end.After(q.p.end) {
-		q.p.end = end
-	}
-	q.p.mu.Unlock()
+	q.p.ended(end)
 }

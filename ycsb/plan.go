@@ -93,31 +93,43 @@ func (p *Plan) Done() int64 { return p.done.Load() }
 // RunClient runs client i's share of the phase against db. Each client
 // runs once, from any goroutine; clients run concurrently.
 func (p *Plan) RunClient(ctx context.Context, i int, db DB) error {
+	c, _, err := p.claim(i)
+	if err != nil {
+		return err
+	}
+	c.db = db
+	c.run(ctx, &p.done)
+	p.ended(time.Now())
+	return nil
+}
+
+// claim marks client i as running (each runs once) and starts the phase's
+// clock if it is the first; it returns the client and its start time.
+func (p *Plan) claim(i int) (*client, time.Time, error) {
 	if i < 0 || i >= len(p.clients) {
-		return fmt.Errorf("ycsb: client %d of %d", i, len(p.clients))
+		return nil, time.Time{}, fmt.Errorf("ycsb: client %d of %d", i, len(p.clients))
 	}
 	p.mu.Lock()
+	defer p.mu.Unlock()
 	if p.ran[i] {
-		p.mu.Unlock()
-		return fmt.Errorf("ycsb: client %d already ran", i)
+		return nil, time.Time{}, fmt.Errorf("ycsb: client %d already ran", i)
 	}
 	p.ran[i] = true
 	now := time.Now()
 	if !p.timing || now.Before(p.begin) {
 		p.begin, p.timing = now, true
 	}
-	p.mu.Unlock()
+	return p.clients[i], now, nil
+}
 
-	c := p.clients[i]
-	c.db = db
-	c.run(ctx, &p.done)
-
+// ended records that a client finished at end: the phase lasts until its
+// last client ends.
+func (p *Plan) ended(end time.Time) {
 	p.mu.Lock()
-	if end := time.Now(); end.After(p.end) {
+	if end.After(p.end) {
 		p.end = end
 	}
 	p.mu.Unlock()
-	return nil
 }
 
 // Result merges the clients' measurements. Call it after every RunClient

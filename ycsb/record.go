@@ -71,6 +71,14 @@ func (w *Workload) appendRecord(dst []byte, r *rand.Rand, lengths Generator, fie
 	return append(dst, '}')
 }
 
+// MaxRecordLen bounds the length of a record appendRecord makes: every
+// field at the longest length, with its name and the JSON framing.
+func (w *Workload) MaxRecordLen() int {
+	name := len(w.FieldNamePrefix) + len(strconv.Itoa(max(w.FieldCount-1, 0)))
+	perField := len(`"":""`) + name + int(w.FieldLength) + len(",")
+	return len("{}") + w.FieldCount*perField
+}
+
 // CheckRecord reports whether v is a record this workload writes: the
 // JSON object appendRecord makes, with known field names, no field twice,
 // and every value of a length the field length distribution can give and
