@@ -72,8 +72,7 @@ type ClientAgent struct {
 
 	// The cache agent's address and the per-call timeout, for the
 	// pipelined model's own sockets.
-	host    string
-	port    uint16
+	target  string
 	timeout time.Duration
 
 	mu  sync.Mutex // guards job, read by Receive under the baton
@@ -100,9 +99,10 @@ func (a *ClientAgent) Init(ctx *diggi.Context) error {
 		return fmt.Errorf("client agent %s: %w", ctx.Info(), err)
 	}
 	target := o.String(OptTarget, CacheName+":11211")
-	if a.host, a.port, err = netconn.ParseAddress(target); err != nil {
+	if _, _, err = netconn.ParseAddress(target); err != nil {
 		return fmt.Errorf("client agent %s: %w", ctx.Info(), err)
 	}
+	a.target = target
 	a.timeout = cmp.Or(timeout, defaultTimeout)
 	a.cl, err = client.New(client.Config{
 		Servers:  []client.ServerConfig{{Addr: target, Weight: 1, Trusted: ctx.Trusted()}},

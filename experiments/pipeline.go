@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/securecached/securecached/diggi"
+	"github.com/securecached/securecached/diggi/netconn"
 	"github.com/securecached/securecached/diggi/posix"
 	"github.com/securecached/securecached/ycsb"
 )
@@ -90,61 +91,14 @@ func (a *ClientAgent) runPipelined(ctx context.Context, plan *ycsb.Plan, i, wind
 	return nil
 }
 
-// dialRaw connects a non-blocking socket to the cache agent.
+// dialRaw connects a non-blocking socket to the cache agent, within the
+// agent's call timeout.
 func (a *ClientAgent) dialRaw(ctx context.Context) (int, error) {
-	sys, sched := a.sys, a.ctx.Scheduler()
-	fd := -1
-	var err error
-	var wait <-chan struct{}
-	connected := false
-	fail := func(err error) (int, error) {
-		if fd >= 0 {
-			_ = sched.Schedule(func() { _ = sys.Close(fd) })
-		}
-		return -1, fmt.Errorf("client agent %s: connect to %s:%d: %w", a.ctx.Info(), a.host, a.port, err)
-	}
-	if rerr := sched.Run(func() {
-		if fd, err = sys.Socket(); err != nil {
-			return
-		}
-		if err = sys.SetNonblock(fd, true); err != nil {
-			return
-		}
-		err = sys.ConnectName(fd, a.host, a.port)
-		switch {
-		case errors.Is(err, syscall.EINPROGRESS):
-			wait, err = sys.WaitChan(fd)
-		case err == nil:
-			connected = true
-		}
-	}); rerr != nil {
-		err = rerr
-	}
-	timeout := time.NewTimer(a.timeout)
-	defer timeout.Stop()
-	for err == nil && !connected {
-		select {
-		case <-wait:
-		case <-timeout.C:
-			return fail(syscall.ETIMEDOUT)
-		case <-ctx.Done():
-			return fail(context.Cause(ctx))
-		}
-		if rerr := sched.Run(func() {
-			switch ev := sys.PollFD(fd); {
-			case ev&posix.PollErr != 0:
-				err = syscall.ECONNREFUSED
-			case ev&posix.PollOut != 0:
-				connected = true
-			default:
-				wait, err = sys.WaitChan(fd)
-			}
-		}); rerr != nil {
-			err = rerr
-		}
-	}
+	ctx, cancel := context.WithTimeout(ctx, a.timeout)
+	defer cancel()
+	fd, err := netconn.DialFD(ctx, a.sys, a.target)
 	if err != nil {
-		return fail(err)
+		return -1, fmt.Errorf("client agent %s: %w", a.ctx.Info(), err)
 	}
 	return fd, nil
 }

@@ -112,20 +112,47 @@ func (l *Listener) Addr() net.Addr { return l.addr }
 // Dial connects to address ("agent:port") from the agent that owns sys. It
 // must be called without the baton (see the package comment).
 func Dial(ctx context.Context, sys *posix.Sys, address string) (*Conn, error) {
-	host, port, err := ParseAddress(address)
-	if err != nil {
-		return nil, &net.OpError{Op: "dial", Net: Network, Err: err}
-	}
-	info, err := resolve(sys.Context().Directory(), host)
+	fd, remote, err := dialFD(ctx, sys, address)
 	if err != nil {
 		return nil, err
 	}
 	me := sys.Context().Info()
 	local := Addr{Agent: me.ID, Name: me.String()}
-	remote := Addr{Agent: info.ID, Name: info.String(), Port: port}
 	var c *Conn
-	var fd int
+	if runErr := sys.Scheduler().Run(func() { c, err = newConn(sys, fd, local, remote) }); runErr != nil {
+		err = runErr
+	}
+	if err != nil {
+		_ = sys.Scheduler().Schedule(func() { _ = sys.Close(fd) })
+		return nil, &net.OpError{Op: "dial", Net: Network, Addr: remote, Err: err}
+	}
+	return c, nil
+}
+
+// DialFD is Dial for an agent that drives the socket itself through
+// posix (events, non-blocking reads and writes) instead of a net.Conn: it
+// returns the connected, non-blocking descriptor. It must be called
+// without the baton.
+func DialFD(ctx context.Context, sys *posix.Sys, address string) (int, error) {
+	fd, _, err := dialFD(ctx, sys, address)
+	return fd, err
+}
+
+// dialFD connects a non-blocking socket to address, waiting without the
+// baton for the connection to complete or ctx to end.
+func dialFD(ctx context.Context, sys *posix.Sys, address string) (int, Addr, error) {
+	host, port, err := ParseAddress(address)
+	if err != nil {
+		return -1, Addr{}, &net.OpError{Op: "dial", Net: Network, Err: err}
+	}
+	info, err := resolve(sys.Context().Directory(), host)
+	if err != nil {
+		return -1, Addr{}, err
+	}
+	remote := Addr{Agent: info.ID, Name: info.String(), Port: port}
+	fd := -1
 	var wait <-chan struct{}
+	connected := false
 	runErr := sys.Scheduler().Run(func() {
 		if fd, err = sys.Socket(); err != nil {
 			return
@@ -134,30 +161,33 @@ func Dial(ctx context.Context, sys *posix.Sys, address string) (*Conn, error) {
 			return
 		}
 		err = sys.Connect(fd, info.ID, port)
-		if errors.Is(err, syscall.EINPROGRESS) {
+		switch {
+		case errors.Is(err, syscall.EINPROGRESS):
 			wait, _ = sys.WaitChan(fd)
 			err = nil
+		case err == nil:
+			connected = true
 		}
 	})
 	if runErr != nil {
 		err = runErr
 	}
-	for err == nil && wait != nil {
+	for err == nil && !connected {
 		select {
 		case <-wait:
 		case <-ctx.Done():
 			err = ctx.Err()
-			_ = sys.Scheduler().Schedule(func() { _ = sys.Close(fd) })
-			return nil, &net.OpError{Op: "dial", Net: Network, Addr: remote, Err: err}
 		}
-		wait = nil
+		if err != nil {
+			break
+		}
 		runErr = sys.Scheduler().Run(func() {
 			ev := sys.PollFD(fd)
 			switch {
 			case ev&posix.PollErr != 0:
 				err = fmt.Errorf("connect: %w", syscall.ECONNREFUSED)
 			case ev&posix.PollOut != 0:
-				c, err = newConn(sys, fd, local, remote)
+				connected = true
 			default:
 				wait, _ = sys.WaitChan(fd)
 			}
@@ -167,10 +197,12 @@ func Dial(ctx context.Context, sys *posix.Sys, address string) (*Conn, error) {
 		}
 	}
 	if err != nil {
-		_ = sys.Scheduler().Schedule(func() { _ = sys.Close(fd) })
-		return nil, &net.OpError{Op: "dial", Net: Network, Addr: remote, Err: err}
+		if fd >= 0 {
+			_ = sys.Scheduler().Schedule(func() { _ = sys.Close(fd) })
+		}
+		return -1, remote, &net.OpError{Op: "dial", Net: Network, Addr: remote, Err: err}
 	}
-	return c, nil
+	return fd, remote, nil
 }
 
 // Dialer returns a DialContext function for libraries that take one
