@@ -7,9 +7,9 @@ import (
 	"github.com/securecached/securecached/trust"
 )
 
-// Default rekey bounds. AES-GCM with sequence-number nonces is safe far
-// beyond these; they are set to keep the data under one key small (TLS 1.3
-// suggests rekeying AES-GCM well before 2^24.5 full-size records).
+// Default rekey bounds. AEGIS-128L with sequence-number nonces is safe far
+// beyond these (its nonce is 128 bits and never repeats under one key);
+// they keep the data under one key small, as TLS 1.3 does for AES-GCM.
 const (
 	DefaultRekeyMessages = 1 << 24
 	DefaultRekeyBytes    = 1 << 34

@@ -25,7 +25,8 @@
 //
 // After the handshake each direction has its own traffic secret derived
 // with HKDF from the Noise split keys and the handshake hash, and an
-// AES-128-GCM key expanded from it. A record is
+// AEGIS-128L key expanded from it (trust/aegis; version 1 of the wire
+// format used AES-128-GCM). A record is
 //
 //	ciphertext | tag(16) | version(1) type(1) epoch(4) seq(8)
 //

@@ -9,9 +9,12 @@ import (
 	"github.com/securecached/securecached/trust"
 )
 
-// Wire constants: the first two bytes of every channel message.
+// Wire constants: the first two bytes of every channel message. Version 2
+// seals records with AEGIS-128L (version 1 used AES-128-GCM); a peer of the
+// other version fails at the first handshake message, not at the first
+// record.
 const (
-	Version       = 1
+	Version       = 2
 	typeHS1  byte = 1 // initiator -> responder: e
 	typeHS2  byte = 2 // responder -> initiator: e, ee, s, es, [evidence]
 	typeHS3  byte = 3 // initiator -> responder: s, se, [evidence]

@@ -231,7 +231,7 @@ func TestHandshakeStep(t *testing.T) {
 		in   []byte
 		want int
 	}{{m1, 1}, {[]byte{Version, typeHS2}, 2}, {[]byte{Version, typeHS3, 9}, 3}, {nil, 0}, {[]byte{Version}, 0},
-		{[]byte{Version, typeData}, 0}, {[]byte{2, typeHS1}, 0}} {
+		{[]byte{Version, typeData}, 0}, {[]byte{Version + 1, typeHS1}, 0}} {
 		if got := HandshakeStep(c.in); got != c.want {
 			t.Errorf("HandshakeStep(%x) = %d, want %d", c.in, got, c.want)
 		}

@@ -1,0 +1,102 @@
+//go:build amd64 && !purego
+
+package aegis
+
+import (
+	"encoding/binary"
+
+	"golang.org/x/sys/cpu"
+)
+
+// bestImpl is what New uses. The assembly needs AES-NI on top of the SSE2
+// every amd64 CPU has; AVX-512VL (which x/sys/cpu reports only when the OS
+// saves the AVX-512 state) speeds up its bulk loops.
+var bestImpl = func() impl {
+	switch {
+	case cpu.X86.HasAES && cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL:
+		return implAVX512
+	case cpu.X86.HasAES:
+		return implAESNI
+	}
+	return implGeneric
+}()
+
+// asmBlocks carries what the assembly cannot cheaply take from the caller's
+// slices: the zero-padded partial blocks and the lengths. Go fills it with
+// 8-byte stores and the assembly reads it with 8-byte loads, so every load
+// is store-forwarded (see aegis_amd64.s). Field offsets are hard-coded there.
+type asmBlocks struct {
+	adTail     [32]byte // zero-padded partial AD block
+	msgTail    [32]byte // in: zero-padded partial input block; out: output block
+	lens       [2]uint64
+	adTailLen  uint64 // bytes of AD in adTail; 0 if AD is whole blocks
+	msgTailLen uint64 // bytes of input in msgTail; 0 if none
+}
+
+// The seal and open functions run a whole message with the state in
+// registers: ad, dst and src hold whole 32-byte blocks only, tails travel
+// in b. The open functions write the expected tag to tag for the caller to
+// compare.
+
+//go:noescape
+func sealAESNI(key, nonce *[16]byte, ad, dst, src []byte, b *asmBlocks, tag *[16]byte)
+
+//go:noescape
+func openAESNI(key, nonce *[16]byte, ad, dst, src []byte, b *asmBlocks, tag *[16]byte)
+
+//go:noescape
+func sealAVX512(key, nonce *[16]byte, ad, dst, src []byte, b *asmBlocks, tag *[16]byte)
+
+//go:noescape
+func openAVX512(key, nonce *[16]byte, ad, dst, src []byte, b *asmBlocks, tag *[16]byte)
+
+func sealWithAsm(i impl, key, nonce *[16]byte, out, plaintext, ad []byte, tag *[16]byte) {
+	var b asmBlocks
+	adFull, msgFull := b.prepare(ad, plaintext)
+	if i == implAVX512 {
+		sealAVX512(key, nonce, ad[:adFull], out[:msgFull], plaintext[:msgFull], &b, tag)
+	} else {
+		sealAESNI(key, nonce, ad[:adFull], out[:msgFull], plaintext[:msgFull], &b, tag)
+	}
+	copy(out[msgFull:len(plaintext)], b.msgTail[:b.msgTailLen])
+}
+
+func openWithAsm(i impl, key, nonce *[16]byte, out, ciphertext, ad []byte, tag *[16]byte) {
+	var b asmBlocks
+	adFull, msgFull := b.prepare(ad, ciphertext)
+	if i == implAVX512 {
+		openAVX512(key, nonce, ad[:adFull], out[:msgFull], ciphertext[:msgFull], &b, tag)
+	} else {
+		openAESNI(key, nonce, ad[:adFull], out[:msgFull], ciphertext[:msgFull], &b, tag)
+	}
+	copy(out[msgFull:], b.msgTail[:b.msgTailLen])
+}
+
+// prepare fills b for ad and msg and returns how many bytes of each are
+// whole blocks.
+func (b *asmBlocks) prepare(ad, msg []byte) (adFull, msgFull int) {
+	adFull = len(ad) &^ (blockSize - 1)
+	msgFull = len(msg) &^ (blockSize - 1)
+	b.adTailLen = uint64(putTail(&b.adTail, ad[adFull:]))
+	b.msgTailLen = uint64(putTail(&b.msgTail, msg[msgFull:]))
+	b.lens[0] = uint64(len(ad)) * 8
+	b.lens[1] = uint64(len(msg)) * 8
+	return adFull, msgFull
+}
+
+// putTail stores tail (under 32 bytes) into the zeroed dst one 8-byte word
+// at a time, so the assembly's 8-byte loads are store-forwarded.
+func putTail(dst *[32]byte, tail []byte) int {
+	i := 0
+	for ; i+8 <= len(tail); i += 8 {
+		binary.LittleEndian.PutUint64(dst[i:], binary.LittleEndian.Uint64(tail[i:]))
+	}
+	if i < len(tail) {
+		var w uint64
+		for j := len(tail) - 1; j >= i; j-- {
+			w = w<<8 | uint64(tail[j])
+		}
+		binary.LittleEndian.PutUint64(dst[i:], w)
+	}
+	return len(tail)
+}
