@@ -104,6 +104,10 @@ func (a *Agent) Init(ctx *diggi.Context) error {
 	if a.engine, err = memcache.New(EngineConfig(&as.set), time.Now()); err != nil {
 		return fmt.Errorf("cache agent %s: cache engine: %w", ctx.Info(), err)
 	}
+	if on, err := a.engine.LargePages(); on && err != nil {
+		// memcached goes on with normal pages too.
+		ctx.Log().Warn("-L: huge pages not available, the preallocated memory uses the default page size", "err", err)
+	}
 	if as.tls {
 		if a.tlsConfig, err = a.serverTLSConfig(); err != nil {
 			return fmt.Errorf("cache agent %s: %w", ctx.Info(), err)

@@ -11,6 +11,7 @@ func EngineConfig(s *config.Settings) memcache.Config {
 	cfg := memcache.DefaultConfig()
 	cfg.MaxBytes = s.MemoryLimit
 	cfg.NoEvict = s.DisableEvictions
+	cfg.Preallocate = s.LargePages
 	cfg.ItemSizeMax = s.MaxItemSize
 	cfg.GrowthFactor = s.SlabGrowthFactor
 	cfg.ChunkSizeMin = s.SlabMinSize

@@ -77,7 +77,7 @@ func newFlagSet(r *rawFlags) *pflag.FlagSet {
 	fs.BoolVarP(&r.ssl, "enable-ssl", "Z", false, "enable TLS, terminated inside the cache agent; without ssl_chain_cert a trusted agent serves an RA-TLS certificate (see -o ssl_*)")
 	fs.StringArrayVarP(&r.extended, "extended", "o", nil, "comma-separated extended options key=value (see README)")
 	fs.BoolVarP(&r.lockMemory, "lock-memory", "k", false, "accepted, no effect (the Go runtime manages memory)")
-	fs.BoolVarP(&r.largePages, "enable-largepages", "L", false, "accepted, no effect")
+	fs.BoolVarP(&r.largePages, "enable-largepages", "L", false, "preallocate all of -m at start as one chunk backed by transparent huge pages (fewer TLB misses)")
 	fs.BoolVarP(&r.coreDumps, "enable-coredumps", "r", false, "accepted, no effect")
 	fs.BoolVarP(&r.sasl, "enable-sasl", "S", false, "SASL authentication: refused, use -Y")
 	return fs
@@ -136,6 +136,7 @@ func (r *rawFlags) settings(fs *pflag.FlagSet) (Settings, error) {
 	s.DisableDumping = r.noDump
 	s.AuthFile = r.authFile
 	s.EnableSSL = r.ssl
+	s.LargePages = r.largePages
 
 	if r.daemon {
 		return s, usagef("-d (daemon mode) is not supported: run securecached in the foreground under a supervisor such as systemd")
@@ -143,7 +144,7 @@ func (r *rawFlags) settings(fs *pflag.FlagSet) (Settings, error) {
 	if r.sasl {
 		return s, usagef("-S (SASL) is not supported: use -Y for ASCII authentication")
 	}
-	for _, name := range []string{"lock-memory", "enable-largepages", "enable-coredumps", "pidfile"} {
+	for _, name := range []string{"lock-memory", "enable-coredumps", "pidfile"} {
 		if fs.Changed(name) {
 			s.Warnings = append(s.Warnings, fmt.Sprintf("--%s has no effect in securecached; ignored", name))
 		}

@@ -51,6 +51,7 @@ func TestParseValid(t *testing.T) {
 		{"udp off", "-U 0", func(s Settings) bool { return s.UDPPort == 0 }},
 		{"memory", "-m 2048", func(s Settings) bool { return s.MemoryLimit == 2048<<20 }},
 		{"no evictions", "-M", func(s Settings) bool { return s.DisableEvictions }},
+		{"large pages", "-L", func(s Settings) bool { return s.LargePages }},
 		{"conns", "-c 10", func(s Settings) bool { return s.ConnLimit == 10 }},
 		{"threads", "-t 2", func(s Settings) bool { return s.Threads == 2 }},
 		{"item size k", "-I 1k", func(s Settings) bool { return s.MaxItemSize == 1024 }},
@@ -182,7 +183,7 @@ func TestParseWarnings(t *testing.T) {
 	}{
 		{"-o bogus=1", []string{"-o bogus=1: unknown extended option; ignored"}},
 		{"-o modern,lru_crawler -o frob", []string{"-o modern: memcached option has no effect", "-o lru_crawler: memcached option has no effect", "-o frob: unknown"}},
-		{"-k -L", []string{"--lock-memory has no effect", "--enable-largepages has no effect"}},
+		{"-k -L", []string{"--lock-memory has no effect"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.args, func(t *testing.T) {

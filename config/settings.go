@@ -33,6 +33,7 @@ type Settings struct {
 	MemoryLimit int64 // -m, in bytes
 
 	DisableEvictions bool    // -M
+	LargePages       bool    // -L: preallocate -m as one huge-page chunk
 	ConnLimit        int     // -c
 	Threads          int     // -t: memcached's worker threads; reported by "stats", each cache agent is one thread
 	MaxItemSize      int     // -I, in bytes

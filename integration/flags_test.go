@@ -1,14 +1,18 @@
 package integration
 
 import (
+	"bufio"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/securecached/securecached/internal/testenv"
+	"github.com/securecached/securecached/internal/testwire"
 )
 
 // runBinary runs securecached with args to completion (it must exit on its
@@ -81,5 +85,49 @@ func TestFlagsUnknownExtendedWarns(t *testing.T) {
 	if !strings.Contains(s.Stderr(), "no_such_option=3: unknown extended option; ignored") ||
 		!strings.Contains(s.Stderr(), "-o modern: memcached option has no effect") {
 		t.Errorf("stderr lacks the warnings:\n%s", s.Stderr())
+	}
+}
+
+// TestLargePages: -L gives every slab class its first page at start, as
+// memcached's does (stats slabs: every class listed, total_malloced a page
+// each), and the server's memory carries the MADV_HUGEPAGE hint ("hg" in
+// smaps).
+func TestLargePages(t *testing.T) {
+	s := testenv.StartSecurecached(t, "-L", "-m", "64")
+	c := s.Dial(t)
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	r := bufio.NewReader(c)
+	testwire.Exchange(t, c, r, "set k 0 0 2\r\nhi\r\nget k\r\n", "STORED\r\nVALUE k 0 2\r\nhi\r\nEND\r\n")
+	if _, err := c.Write([]byte("stats slabs\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	malloced, classes := "", map[string]bool{}
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		if line == "END\r\n" {
+			break
+		}
+		if v, ok := strings.CutPrefix(line, "STAT total_malloced "); ok {
+			malloced = strings.TrimSpace(v)
+		}
+		if id, _, ok := strings.Cut(strings.TrimPrefix(line, "STAT "), ":chunk_size "); ok {
+			classes[id] = true
+		}
+	}
+	if want := strconv.Itoa(len(classes) << 20); len(classes) < 2 || malloced != want {
+		t.Errorf("-L -m 64: %d classes with pages, total_malloced %q; want every class with one 1 MB page (%s)", len(classes), malloced, want)
+	}
+	if _, err := os.Stat("/sys/kernel/mm/transparent_hugepage/enabled"); err != nil {
+		t.Skip("this kernel has no transparent huge pages")
+	}
+	smaps, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps", s.PID()))
+	if err != nil {
+		t.Skipf("no smaps: %v", err)
+	}
+	if !strings.Contains(string(smaps), " hg ") && !strings.Contains(string(smaps), " hg\n") {
+		t.Errorf("no mapping of the server has the huge page hint (hg); stderr:\n%s", s.Stderr())
 	}
 }

@@ -2,6 +2,7 @@ package memcache
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"runtime"
 	"strconv"
 	"testing"
@@ -90,5 +91,43 @@ func BenchmarkEngineMemory1M(b *testing.B) {
 		b.ReportMetric(float64(s.TotalMalloced)/items, "slab-B/item")
 		b.ReportMetric(float64(after.Sys)/items, "sys-B/item")
 		runtime.KeepAlive(c)
+	}
+}
+
+// BenchmarkEngineGetRandom1KB measures hits on 1 KB values in random order
+// over 500,000 items (600 MB of slab pages), with -m's pages allocated one
+// by one (default) and cut from -L's huge-page chunk (large): each get
+// touches a random bucket and a random item, so it pays TLB misses on top
+// of cache misses unless the pages are huge.
+func BenchmarkEngineGetRandom1KB(b *testing.B) {
+	for _, large := range []bool{false, true} {
+		name := "pages=default"
+		if large {
+			name = "pages=large"
+		}
+		b.Run(name, func(b *testing.B) {
+			const nkeys = 500_000
+			c := newTestCache(b, func(cfg *Config) { cfg.MaxBytes = 1 << 30; cfg.Preallocate = large })
+			keys := make([][]byte, nkeys)
+			val := make([]byte, 1024)
+			for i := range keys {
+				keys[i] = benchKey(i)
+				if res, _, _ := c.Store(ModeSet, keys[i], 0, 0, val, StoreOptions{}); res != Stored {
+					b.Fatalf("preload: %v", res)
+				}
+			}
+			order := rand.New(rand.NewPCG(1, 2)).Perm(nkeys)
+			b.ResetTimer()
+			n := 0
+			for i := 0; i < b.N; i++ {
+				v, ok := c.Get(keys[order[i%nkeys]])
+				if ok {
+					n += len(v.Value)
+				}
+			}
+			if n != b.N*1024 {
+				b.Fatalf("missed: %d bytes for %d gets", n, b.N)
+			}
+		})
 	}
 }

@@ -19,7 +19,7 @@ type Cache struct {
 	maxPages  int
 	malloced  int64
 	classes   []slabClass
-	pagePool  []uint32 // preallocated pages not yet given to a class
+	large     *largeChunk // -L's memory, while pages remain to be cut from it
 
 	hash       assoc
 	expansions uint64
@@ -62,7 +62,9 @@ func New(cfg Config, now time.Time) (*Cache, error) {
 	c.pageMem = make([][]byte, 1, 64)
 	c.pageChunk = make([]uint32, 1, 64)
 	if cfg.Preallocate {
-		c.preallocate()
+		if err := c.preallocate(); err != nil {
+			return nil, err
+		}
 	}
 	c.hash.init(cfg.HashPowerInit)
 	c.processStarted = now.Unix() - 2

@@ -61,8 +61,9 @@ type Config struct {
 	// NoHashExpand is -o no_hashexpand: never grow the hash table (size it
 	// with HashPowerInit instead), as the thesis's SecureCached did.
 	NoHashExpand bool
-	// Preallocate is -L: allocate all of MaxBytes as pages up front; the
-	// pages then wait in the global page pool until a class needs one.
+	// Preallocate is -L: take the pages from one reservation of MaxBytes
+	// aligned to and advised for transparent huge pages, and give every
+	// class its first page up front, as memcached's -L does on Linux.
 	Preallocate bool
 	// CrawlBudget is how many hash buckets Tick examines for expired items
 	// (the LRU crawler's work per call). 0 means the default.

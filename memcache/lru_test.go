@@ -1,8 +1,10 @@
 package memcache
 
 import (
+	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 // smallCache holds 4 pages: 3540 items of class 12 (1184-byte chunks).
@@ -240,22 +242,37 @@ func TestItemSizeMax128MB(t *testing.T) {
 	}
 }
 
+// TestPreallocate: -L gives every class its first page at start, as
+// memcached's slabs_preallocate does, and further pages come from the same
+// chunk until -m is used up.
 func TestPreallocate(t *testing.T) {
-	c := newTestCache(t, func(cfg *Config) { cfg.MaxBytes = 8 << 20; cfg.Preallocate = true })
-	s := c.Stats()
-	if s.TotalMalloced != 8<<20 || s.SlabGlobalPagePool != 8 {
-		t.Fatalf("malloced %d pool %d", s.TotalMalloced, s.SlabGlobalPagePool)
+	probe := newTestCache(t, nil)
+	classes := int64(len(probe.classes) - 1)
+	const extra = 4
+	c := newTestCache(t, func(cfg *Config) { cfg.MaxBytes = (classes + extra) << 20; cfg.Preallocate = true })
+	if s := c.Stats(); s.TotalMalloced != uint64(classes)<<20 || s.SlabGlobalPagePool != 0 {
+		t.Fatalf("at start: malloced %d, want a page for each of %d classes; pool %d", s.TotalMalloced, classes, s.SlabGlobalPagePool)
 	}
-	set(t, c, "a", "1")
-	set(t, c, "b", kb)
-	if s := c.Stats(); s.TotalMalloced != 8<<20 || s.SlabGlobalPagePool != 6 {
-		t.Fatalf("after two classes: malloced %d pool %d", s.TotalMalloced, s.SlabGlobalPagePool)
+	for id := 1; id < len(c.classes); id++ {
+		if got := c.classes[id].totalPages; got != 1 {
+			t.Fatalf("class %d has %d pages at start, want 1", id, got)
+		}
 	}
 	for i := 0; i < 20000; i++ {
 		set(t, c, "k"+itoa(i), kb)
 	}
-	if s := c.Stats(); s.TotalMalloced != 8<<20 || s.SlabGlobalPagePool != 0 || s.Evictions == 0 {
-		t.Fatalf("full: malloced %d pool %d evictions %d", s.TotalMalloced, s.SlabGlobalPagePool, s.Evictions)
+	if s := c.Stats(); s.TotalMalloced != uint64(classes+extra)<<20 || s.Evictions == 0 {
+		t.Fatalf("full: malloced %d, want all of -m (%d); evictions %d", s.TotalMalloced, (classes+extra)<<20, s.Evictions)
 	}
 	checkInvariants(t, c)
+
+	_, err := New(func() Config {
+		cfg := DefaultConfig()
+		cfg.MaxBytes = (classes - 1) << 20
+		cfg.Preallocate = true
+		return cfg
+	}(), time.Now())
+	if !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), "at least") {
+		t.Fatalf("-L with -m below a page per class: %v", err)
+	}
 }

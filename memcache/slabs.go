@@ -108,11 +108,6 @@ func (c *Cache) slabsAlloc(id int) uint32 {
 // Pages are never taken back from a class: there is no slab rebalancer.
 func (c *Cache) newSlab(id int) bool {
 	p := &c.classes[id]
-	if n := len(c.pagePool); n > 0 {
-		c.assignPage(id, c.pagePool[n-1])
-		c.pagePool = c.pagePool[:n-1]
-		return true
-	}
 	over := c.malloced+int64(c.pageSize) > c.cfg.MaxBytes
 	if over && (p.totalPages > 0 || c.pageSize > DefaultPageSize) {
 		return false
@@ -128,7 +123,14 @@ func (c *Cache) newSlab(id int) bool {
 // assignPage.
 func (c *Cache) allocPage() uint32 {
 	idx := uint32(len(c.pageMem))
-	c.pageMem = append(c.pageMem, make([]byte, c.pageSize))
+	var mem []byte
+	if c.large != nil {
+		mem = c.large.take(c.pageSize)
+	}
+	if mem == nil {
+		mem = make([]byte, c.pageSize)
+	}
+	c.pageMem = append(c.pageMem, mem)
 	c.pageChunk = append(c.pageChunk, 0)
 	c.malloced += int64(c.pageSize)
 	return idx
@@ -143,11 +145,20 @@ func (c *Cache) assignPage(id int, idx uint32) {
 	p.curNext = 0
 }
 
-// preallocate fills the global page pool with all of -m (memcached -L).
-func (c *Cache) preallocate() {
-	for c.malloced+int64(c.pageSize) <= c.cfg.MaxBytes && len(c.pageMem) <= c.maxPages {
-		c.pagePool = append(c.pagePool, c.allocPage())
+// preallocate is memcached's -L: all of -m as one huge-page chunk, and a
+// first page for every class cut from it up front (slabs_preallocate), so
+// that every size is storable from the start. Later pages come from the
+// chunk as classes need them.
+func (c *Cache) preallocate() error {
+	if need := int64(len(c.classes)-1) * int64(c.pageSize); need > c.cfg.MaxBytes {
+		return wrapConfig("with -L, max memory must be at least %d megabytes (a page for each of the %d slab classes)",
+			(need+1<<20-1)>>20, len(c.classes)-1)
 	}
+	c.large = newLargeChunk(c.cfg.MaxBytes / int64(c.pageSize) * int64(c.pageSize))
+	for id := 1; id < len(c.classes); id++ {
+		c.assignPage(id, c.allocPage())
+	}
+	return nil
 }
 
 // slabsFree returns a chunk to its class's free list.

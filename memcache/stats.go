@@ -31,7 +31,7 @@ type Stats struct {
 	LRUCrawlerRunning                        bool
 	LRUCrawlerStarts, LRUMaintainerJuggles   uint64
 	Bytes, CurrItems, TotalItems             uint64
-	SlabGlobalPagePool                       uint64
+	SlabGlobalPagePool                       uint64 // always 0: no slab rebalancer returns pages
 	ExpiredUnfetched, EvictedUnfetched       uint64
 	EvictedActive, Evictions, Reclaimed      uint64
 	CrawlerReclaimed, CrawlerItemsChecked    uint64
@@ -59,9 +59,8 @@ func (c *Cache) Stats() Stats {
 		LRUCrawlerStarts:     c.g.crawlerStarts,
 		LRUMaintainerJuggles: c.g.juggleCycles,
 		Bytes:                c.g.bytes, CurrItems: c.g.currItems, TotalItems: c.g.totalItems,
-		SlabGlobalPagePool: uint64(len(c.pagePool)),
-		TotalMalloced:      uint64(c.malloced),
-		HashExpansions:     c.expansions,
+		TotalMalloced:  uint64(c.malloced),
+		HashExpansions: c.expansions,
 	}
 	for i := 1; i < len(c.classes); i++ {
 		ss, is := &c.classes[i].ss, &c.classes[i].is
