@@ -33,42 +33,28 @@ type asmBlocks struct {
 	msgTailLen uint64 // bytes of input in msgTail; 0 if none
 }
 
-// The seal and open functions run a whole message with the state in
-// registers: ad, dst and src hold whole 32-byte blocks only, tails travel
-// in b. The open functions write the expected tag to tag for the caller to
-// compare.
+// sealAsm and openAsm run a whole message with the state in registers:
+// ad, dst and src hold whole 32-byte blocks only, tails travel in b.
+// openAsm writes the expected tag to tag for the caller to compare. avx512
+// picks the bulk message loop; the rest is the same code for both.
 
 //go:noescape
-func sealAESNI(key, nonce *[16]byte, ad, dst, src []byte, b *asmBlocks, tag *[16]byte)
+func sealAsm(key, nonce *[16]byte, ad, dst, src []byte, b *asmBlocks, tag *[16]byte, avx512 bool)
 
 //go:noescape
-func openAESNI(key, nonce *[16]byte, ad, dst, src []byte, b *asmBlocks, tag *[16]byte)
-
-//go:noescape
-func sealAVX512(key, nonce *[16]byte, ad, dst, src []byte, b *asmBlocks, tag *[16]byte)
-
-//go:noescape
-func openAVX512(key, nonce *[16]byte, ad, dst, src []byte, b *asmBlocks, tag *[16]byte)
+func openAsm(key, nonce *[16]byte, ad, dst, src []byte, b *asmBlocks, tag *[16]byte, avx512 bool)
 
 func sealWithAsm(i impl, key, nonce *[16]byte, out, plaintext, ad []byte, tag *[16]byte) {
 	var b asmBlocks
 	adFull, msgFull := b.prepare(ad, plaintext)
-	if i == implAVX512 {
-		sealAVX512(key, nonce, ad[:adFull], out[:msgFull], plaintext[:msgFull], &b, tag)
-	} else {
-		sealAESNI(key, nonce, ad[:adFull], out[:msgFull], plaintext[:msgFull], &b, tag)
-	}
+	sealAsm(key, nonce, ad[:adFull], out[:msgFull], plaintext[:msgFull], &b, tag, i == implAVX512)
 	copy(out[msgFull:len(plaintext)], b.msgTail[:b.msgTailLen])
 }
 
 func openWithAsm(i impl, key, nonce *[16]byte, out, ciphertext, ad []byte, tag *[16]byte) {
 	var b asmBlocks
 	adFull, msgFull := b.prepare(ad, ciphertext)
-	if i == implAVX512 {
-		openAVX512(key, nonce, ad[:adFull], out[:msgFull], ciphertext[:msgFull], &b, tag)
-	} else {
-		openAESNI(key, nonce, ad[:adFull], out[:msgFull], ciphertext[:msgFull], &b, tag)
-	}
+	openAsm(key, nonce, ad[:adFull], out[:msgFull], ciphertext[:msgFull], &b, tag, i == implAVX512)
 	copy(out[msgFull:], b.msgTail[:b.msgTailLen])
 }
 

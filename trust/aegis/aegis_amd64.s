@@ -2,20 +2,24 @@
 
 #include "textflag.h"
 
-// AEGIS-128L with AES-NI and SSE2 (sealAESNI, openAESNI), or with AVX-512VL
-// for the bulk loops (sealAVX512, openAVX512). Each function runs a
-// whole message: the state S0..S7 lives in X0..X7 from Init to Finalize and
-// never touches memory. X8 and X9 carry an update's two message blocks,
-// X10 and X11 Init's nonce and key or Finalize's t, X12 and X13 the
-// keystream, X14 is scratch.
+// AEGIS-128L with AES-NI and SSE2, or with AVX-512VL in the bulk message
+// loops: sealAsm and openAsm take a flag that picks the loop, and share
+// everything else. Each function runs a whole message: the state S0..S7
+// lives in X0..X7 from Init to Finalize and never touches memory. X8 and
+// X9 carry an update's two message blocks, X10 and X11 Init's nonce and
+// key or Finalize's t, X12 and X13 the keystream, X14 is scratch.
 //
 // AESENC rk, dst computes dst = AESRound(dst, rk), and Update needs
 // S'i = AESRound(S(i-1), Si), so the natural destination for S'i is the
 // register holding S(i-1). UPDATE does exactly that, with no register
 // copies: afterwards S'i sits in the register that held S(i-1). The state
 // thus rotates down one register per update; the loops unroll eight updates
-// so the mapping comes back to S_j in X_j, and ROTATE restores it after a
-// single update. The macros take the current mapping as A0..A7.
+// (EIGHT) so the mapping comes back to S_j in X_j, and ROTATE restores it
+// after a single update. The macros take the current mapping as A0..A7.
+//
+// The assembler cannot give a macro's labels a fresh name per expansion,
+// so only straight-line code is a macro; every loop is written out in
+// sealAsm or openAsm.
 //
 // Partial blocks arrive zero-padded in a *asmBlocks that Go filled with
 // 8-byte stores. They are read back with 8-byte loads: a 16-byte load
@@ -167,116 +171,167 @@ GLOBL mask<>(SB), RODATA|NOPTR, $64
 	MOVQ       OFF3(AX), X14; \
 	PUNPCKLQDQ X14, X9
 
-// func sealAESNI(key, nonce *[16]byte, ad, dst, src []byte, b *asmBlocks, tag *[16]byte)
-TEXT ·sealAESNI(SB), NOSPLIT, $0-104
+// EIGHT runs OP (ABSORB, ENC, DEC, ENC512 or DEC512) on the eight blocks
+// at offsets 0 to 255, which brings the state back to S_j in X_j.
+#define EIGHT(OP) \
+	OP(0, 16, X0, X1, X2, X3, X4, X5, X6, X7);    \
+	OP(32, 48, X7, X0, X1, X2, X3, X4, X5, X6);   \
+	OP(64, 80, X6, X7, X0, X1, X2, X3, X4, X5);   \
+	OP(96, 112, X5, X6, X7, X0, X1, X2, X3, X4);  \
+	OP(128, 144, X4, X5, X6, X7, X0, X1, X2, X3); \
+	OP(160, 176, X3, X4, X5, X6, X7, X0, X1, X2); \
+	OP(192, 208, X2, X3, X4, X5, X6, X7, X0, X1); \
+	OP(224, 240, X1, X2, X3, X4, X5, X6, X7, X0)
+
+// INIT is Init(key, nonce) with the key and nonce pointers in R8 and R9:
+// S0 = S4 = key ^ nonce, S1 = S3 = C1, S2 = C0, S5 = S7 = key ^ C0,
+// S6 = key ^ C1, then ten Update(nonce, key). It leaves S_j in X_j.
+#define INIT \
+	MOVOU (R8), X11;                             \
+	MOVOU (R9), X10;                             \
+	MOVOU c0<>(SB), X2;                          \
+	MOVOU c1<>(SB), X1;                          \
+	MOVO  X1, X3;                                \
+	MOVO  X11, X0;                               \
+	PXOR  X10, X0;                               \
+	MOVO  X0, X4;                                \
+	MOVO  X11, X5;                               \
+	PXOR  X2, X5;                                \
+	MOVO  X11, X6;                               \
+	PXOR  X1, X6;                                \
+	MOVO  X5, X7;                                \
+	INIT_UPDATE(X0, X1, X2, X3, X4, X5, X6, X7); \
+	INIT_UPDATE(X7, X0, X1, X2, X3, X4, X5, X6); \
+	INIT_UPDATE(X6, X7, X0, X1, X2, X3, X4, X5); \
+	INIT_UPDATE(X5, X6, X7, X0, X1, X2, X3, X4); \
+	INIT_UPDATE(X4, X5, X6, X7, X0, X1, X2, X3); \
+	INIT_UPDATE(X3, X4, X5, X6, X7, X0, X1, X2); \
+	INIT_UPDATE(X2, X3, X4, X5, X6, X7, X0, X1); \
+	INIT_UPDATE(X1, X2, X3, X4, X5, X6, X7, X0); \
+	INIT_UPDATE(X0, X1, X2, X3, X4, X5, X6, X7); \
+	ROTATE;                                      \
+	INIT_UPDATE(X0, X1, X2, X3, X4, X5, X6, X7); \
+	ROTATE
+
+// FINALIZE is Finalize with the asmBlocks in AX and S_j in X_j:
+// t = S2 ^ (LE64(ad bits) || LE64(msg bits)), seven Update(t, t), then
+// the tag S0 ^ ... ^ S6 in X1. Seven updates leave S_j in X_(j+1), so the
+// tag is every register but X0 (S7).
+#define FINALIZE \
+	MOVQ       LENS(AX), X10;                     \
+	MOVQ       LENS+8(AX), X14;                   \
+	PUNPCKLQDQ X14, X10;                          \
+	PXOR       X2, X10;                           \
+	FINAL_UPDATE(X0, X1, X2, X3, X4, X5, X6, X7); \
+	FINAL_UPDATE(X7, X0, X1, X2, X3, X4, X5, X6); \
+	FINAL_UPDATE(X6, X7, X0, X1, X2, X3, X4, X5); \
+	FINAL_UPDATE(X5, X6, X7, X0, X1, X2, X3, X4); \
+	FINAL_UPDATE(X4, X5, X6, X7, X0, X1, X2, X3); \
+	FINAL_UPDATE(X3, X4, X5, X6, X7, X0, X1, X2); \
+	FINAL_UPDATE(X2, X3, X4, X5, X6, X7, X0, X1); \
+	PXOR       X2, X1;                            \
+	PXOR       X3, X1;                            \
+	PXOR       X4, X1;                            \
+	PXOR       X5, X1;                            \
+	PXOR       X6, X1;                            \
+	PXOR       X7, X1
+
+// func sealAsm(key, nonce *[16]byte, ad, dst, src []byte, b *asmBlocks, tag *[16]byte, avx512 bool)
+TEXT ·sealAsm(SB), NOSPLIT, $0-105
 	MOVQ b+88(FP), AX
-	// Init(key, nonce).
-	MOVQ  key+0(FP), R8
-	MOVQ  nonce+8(FP), R9
-	MOVOU (R8), X11          // key
-	MOVOU (R9), X10          // nonce
-	MOVOU c0<>(SB), X2       // S2 = C0
-	MOVOU c1<>(SB), X1       // S1 = C1
-	MOVO  X1, X3             // S3 = C1
-	MOVO  X11, X0
-	PXOR  X10, X0            // S0 = key ^ nonce
-	MOVO  X0, X4             // S4 = key ^ nonce
-	MOVO  X11, X5
-	PXOR  X2, X5             // S5 = key ^ C0
-	MOVO  X11, X6
-	PXOR  X1, X6             // S6 = key ^ C1
-	MOVO  X5, X7             // S7 = key ^ C0
-	INIT_UPDATE(X0, X1, X2, X3, X4, X5, X6, X7)
-	INIT_UPDATE(X7, X0, X1, X2, X3, X4, X5, X6)
-	INIT_UPDATE(X6, X7, X0, X1, X2, X3, X4, X5)
-	INIT_UPDATE(X5, X6, X7, X0, X1, X2, X3, X4)
-	INIT_UPDATE(X4, X5, X6, X7, X0, X1, X2, X3)
-	INIT_UPDATE(X3, X4, X5, X6, X7, X0, X1, X2)
-	INIT_UPDATE(X2, X3, X4, X5, X6, X7, X0, X1)
-	INIT_UPDATE(X1, X2, X3, X4, X5, X6, X7, X0)
-	INIT_UPDATE(X0, X1, X2, X3, X4, X5, X6, X7)
-	ROTATE
-	INIT_UPDATE(X0, X1, X2, X3, X4, X5, X6, X7)
-	ROTATE
+	MOVQ key+0(FP), R8
+	MOVQ nonce+8(FP), R9
+	INIT
 
 	MOVQ ad_base+16(FP), BX
 	MOVQ ad_len+24(FP), DX
 	// AD whole blocks, eight at a time, then singly.
 	SHRQ $5, DX
-	JZ   sealAESNIADDone
+	JZ   sealADDone
 	CMPQ DX, $8
-	JB   sealAESNIADOne
+	JB   sealADOne
 
-sealAESNIADEight:
-	ABSORB(0, 16, X0, X1, X2, X3, X4, X5, X6, X7)
-	ABSORB(32, 48, X7, X0, X1, X2, X3, X4, X5, X6)
-	ABSORB(64, 80, X6, X7, X0, X1, X2, X3, X4, X5)
-	ABSORB(96, 112, X5, X6, X7, X0, X1, X2, X3, X4)
-	ABSORB(128, 144, X4, X5, X6, X7, X0, X1, X2, X3)
-	ABSORB(160, 176, X3, X4, X5, X6, X7, X0, X1, X2)
-	ABSORB(192, 208, X2, X3, X4, X5, X6, X7, X0, X1)
-	ABSORB(224, 240, X1, X2, X3, X4, X5, X6, X7, X0)
+sealADEight:
+	EIGHT(ABSORB)
 	ADDQ $256, BX
 	SUBQ $8, DX
 	CMPQ DX, $8
-	JAE  sealAESNIADEight
+	JAE  sealADEight
 	TESTQ DX, DX
-	JZ   sealAESNIADDone
+	JZ   sealADDone
 
-sealAESNIADOne:
+sealADOne:
 	ABSORB(0, 16, X0, X1, X2, X3, X4, X5, X6, X7)
 	ROTATE
 	ADDQ $32, BX
 	DECQ DX
-	JNZ  sealAESNIADOne
+	JNZ  sealADOne
 
-sealAESNIADDone:
+sealADDone:
 	CMPQ AD_TAIL_LEN(AX), $0
-	JEQ  sealAESNIADTailDone
+	JEQ  sealADTailDone
 	LOAD_TAIL(AD_TAIL, AD_TAIL+8, AD_TAIL+16, AD_TAIL+24)
 	UPDATE(X8, X9, X0, X1, X2, X3, X4, X5, X6, X7)
 	ROTATE
 
-sealAESNIADTailDone:
-
+sealADTailDone:
 	MOVQ dst_base+40(FP), DI
 	MOVQ src_base+64(FP), SI
 	MOVQ src_len+72(FP), CX
-	// Msg whole blocks, eight at a time, then singly.
+	// Msg whole blocks, eight at a time, then singly, with ENC512 if the
+	// caller says the CPU has AVX-512VL.
 	SHRQ $5, CX
-	JZ   sealAESNIMsgDone
+	JZ   sealMsgDone
+	CMPB avx512+104(FP), $0
+	JNE  sealMsg512
 	CMPQ CX, $8
-	JB   sealAESNIMsgOne
+	JB   sealMsgOne
 
-sealAESNIMsgEight:
-	ENC(0, 16, X0, X1, X2, X3, X4, X5, X6, X7)
-	ENC(32, 48, X7, X0, X1, X2, X3, X4, X5, X6)
-	ENC(64, 80, X6, X7, X0, X1, X2, X3, X4, X5)
-	ENC(96, 112, X5, X6, X7, X0, X1, X2, X3, X4)
-	ENC(128, 144, X4, X5, X6, X7, X0, X1, X2, X3)
-	ENC(160, 176, X3, X4, X5, X6, X7, X0, X1, X2)
-	ENC(192, 208, X2, X3, X4, X5, X6, X7, X0, X1)
-	ENC(224, 240, X1, X2, X3, X4, X5, X6, X7, X0)
+sealMsgEight:
+	EIGHT(ENC)
 	ADDQ $256, SI
 	ADDQ $256, DI
 	SUBQ $8, CX
 	CMPQ CX, $8
-	JAE  sealAESNIMsgEight
+	JAE  sealMsgEight
 	TESTQ CX, CX
-	JZ   sealAESNIMsgDone
+	JZ   sealMsgDone
 
-sealAESNIMsgOne:
+sealMsgOne:
 	ENC(0, 16, X0, X1, X2, X3, X4, X5, X6, X7)
 	ROTATE
 	ADDQ $32, SI
 	ADDQ $32, DI
 	DECQ CX
-	JNZ  sealAESNIMsgOne
+	JNZ  sealMsgOne
+	JMP  sealMsgDone
 
-sealAESNIMsgDone:
+sealMsg512:
+	CMPQ CX, $8
+	JB   sealMsg512One
+
+sealMsg512Eight:
+	EIGHT(ENC512)
+	ADDQ $256, SI
+	ADDQ $256, DI
+	SUBQ $8, CX
+	CMPQ CX, $8
+	JAE  sealMsg512Eight
+	TESTQ CX, CX
+	JZ   sealMsgDone
+
+sealMsg512One:
+	ENC512(0, 16, X0, X1, X2, X3, X4, X5, X6, X7)
+	ROTATE
+	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ  sealMsg512One
+
+sealMsgDone:
 	MOVQ MSG_TAIL_LEN(AX), CX
 	TESTQ CX, CX
-	JZ   sealAESNIMsgTailDone
+	JZ   sealMsgTailDone
 	LOAD_TAIL(MSG_TAIL, MSG_TAIL+8, MSG_TAIL+16, MSG_TAIL+24)
 	KEYSTREAM(X0, X1, X2, X3, X4, X5, X6, X7)
 	// Enc of the zero-padded plaintext; Go keeps the first n bytes.
@@ -287,142 +342,108 @@ sealAESNIMsgDone:
 	UPDATE(X8, X9, X0, X1, X2, X3, X4, X5, X6, X7)
 	ROTATE
 
-sealAESNIMsgTailDone:
-	// Finalize: t = S2 ^ (LE64(ad bits) || LE64(msg bits)).
-	MOVQ       LENS(AX), X10
-	MOVQ       LENS+8(AX), X14
-	PUNPCKLQDQ X14, X10
-	PXOR       X2, X10
-	FINAL_UPDATE(X0, X1, X2, X3, X4, X5, X6, X7)
-	FINAL_UPDATE(X7, X0, X1, X2, X3, X4, X5, X6)
-	FINAL_UPDATE(X6, X7, X0, X1, X2, X3, X4, X5)
-	FINAL_UPDATE(X5, X6, X7, X0, X1, X2, X3, X4)
-	FINAL_UPDATE(X4, X5, X6, X7, X0, X1, X2, X3)
-	FINAL_UPDATE(X3, X4, X5, X6, X7, X0, X1, X2)
-	FINAL_UPDATE(X2, X3, X4, X5, X6, X7, X0, X1)
-
-	// Seven updates leave S_j in X_(j+1); the tag is S0 ^ ... ^ S6, which
-	// is every register but X0 (S7).
+sealMsgTailDone:
+	FINALIZE
 	MOVQ  tag+96(FP), R8
-	PXOR  X2, X1
-	PXOR  X3, X1
-	PXOR  X4, X1
-	PXOR  X5, X1
-	PXOR  X6, X1
-	PXOR  X7, X1
 	MOVOU X1, (R8)
 	RET
 
-// func openAESNI(key, nonce *[16]byte, ad, dst, src []byte, b *asmBlocks, tag *[16]byte)
-TEXT ·openAESNI(SB), NOSPLIT, $0-104
+// func openAsm(key, nonce *[16]byte, ad, dst, src []byte, b *asmBlocks, tag *[16]byte, avx512 bool)
+TEXT ·openAsm(SB), NOSPLIT, $0-105
 	MOVQ b+88(FP), AX
-	// Init(key, nonce).
-	MOVQ  key+0(FP), R8
-	MOVQ  nonce+8(FP), R9
-	MOVOU (R8), X11          // key
-	MOVOU (R9), X10          // nonce
-	MOVOU c0<>(SB), X2       // S2 = C0
-	MOVOU c1<>(SB), X1       // S1 = C1
-	MOVO  X1, X3             // S3 = C1
-	MOVO  X11, X0
-	PXOR  X10, X0            // S0 = key ^ nonce
-	MOVO  X0, X4             // S4 = key ^ nonce
-	MOVO  X11, X5
-	PXOR  X2, X5             // S5 = key ^ C0
-	MOVO  X11, X6
-	PXOR  X1, X6             // S6 = key ^ C1
-	MOVO  X5, X7             // S7 = key ^ C0
-	INIT_UPDATE(X0, X1, X2, X3, X4, X5, X6, X7)
-	INIT_UPDATE(X7, X0, X1, X2, X3, X4, X5, X6)
-	INIT_UPDATE(X6, X7, X0, X1, X2, X3, X4, X5)
-	INIT_UPDATE(X5, X6, X7, X0, X1, X2, X3, X4)
-	INIT_UPDATE(X4, X5, X6, X7, X0, X1, X2, X3)
-	INIT_UPDATE(X3, X4, X5, X6, X7, X0, X1, X2)
-	INIT_UPDATE(X2, X3, X4, X5, X6, X7, X0, X1)
-	INIT_UPDATE(X1, X2, X3, X4, X5, X6, X7, X0)
-	INIT_UPDATE(X0, X1, X2, X3, X4, X5, X6, X7)
-	ROTATE
-	INIT_UPDATE(X0, X1, X2, X3, X4, X5, X6, X7)
-	ROTATE
+	MOVQ key+0(FP), R8
+	MOVQ nonce+8(FP), R9
+	INIT
 
 	MOVQ ad_base+16(FP), BX
 	MOVQ ad_len+24(FP), DX
 	// AD whole blocks, eight at a time, then singly.
 	SHRQ $5, DX
-	JZ   openAESNIADDone
+	JZ   openADDone
 	CMPQ DX, $8
-	JB   openAESNIADOne
+	JB   openADOne
 
-openAESNIADEight:
-	ABSORB(0, 16, X0, X1, X2, X3, X4, X5, X6, X7)
-	ABSORB(32, 48, X7, X0, X1, X2, X3, X4, X5, X6)
-	ABSORB(64, 80, X6, X7, X0, X1, X2, X3, X4, X5)
-	ABSORB(96, 112, X5, X6, X7, X0, X1, X2, X3, X4)
-	ABSORB(128, 144, X4, X5, X6, X7, X0, X1, X2, X3)
-	ABSORB(160, 176, X3, X4, X5, X6, X7, X0, X1, X2)
-	ABSORB(192, 208, X2, X3, X4, X5, X6, X7, X0, X1)
-	ABSORB(224, 240, X1, X2, X3, X4, X5, X6, X7, X0)
+openADEight:
+	EIGHT(ABSORB)
 	ADDQ $256, BX
 	SUBQ $8, DX
 	CMPQ DX, $8
-	JAE  openAESNIADEight
+	JAE  openADEight
 	TESTQ DX, DX
-	JZ   openAESNIADDone
+	JZ   openADDone
 
-openAESNIADOne:
+openADOne:
 	ABSORB(0, 16, X0, X1, X2, X3, X4, X5, X6, X7)
 	ROTATE
 	ADDQ $32, BX
 	DECQ DX
-	JNZ  openAESNIADOne
+	JNZ  openADOne
 
-openAESNIADDone:
+openADDone:
 	CMPQ AD_TAIL_LEN(AX), $0
-	JEQ  openAESNIADTailDone
+	JEQ  openADTailDone
 	LOAD_TAIL(AD_TAIL, AD_TAIL+8, AD_TAIL+16, AD_TAIL+24)
 	UPDATE(X8, X9, X0, X1, X2, X3, X4, X5, X6, X7)
 	ROTATE
 
-openAESNIADTailDone:
-
+openADTailDone:
 	MOVQ dst_base+40(FP), DI
 	MOVQ src_base+64(FP), SI
 	MOVQ src_len+72(FP), CX
-	// Msg whole blocks, eight at a time, then singly.
+	// Msg whole blocks, eight at a time, then singly, with DEC512 if the
+	// caller says the CPU has AVX-512VL.
 	SHRQ $5, CX
-	JZ   openAESNIMsgDone
+	JZ   openMsgDone
+	CMPB avx512+104(FP), $0
+	JNE  openMsg512
 	CMPQ CX, $8
-	JB   openAESNIMsgOne
+	JB   openMsgOne
 
-openAESNIMsgEight:
-	DEC(0, 16, X0, X1, X2, X3, X4, X5, X6, X7)
-	DEC(32, 48, X7, X0, X1, X2, X3, X4, X5, X6)
-	DEC(64, 80, X6, X7, X0, X1, X2, X3, X4, X5)
-	DEC(96, 112, X5, X6, X7, X0, X1, X2, X3, X4)
-	DEC(128, 144, X4, X5, X6, X7, X0, X1, X2, X3)
-	DEC(160, 176, X3, X4, X5, X6, X7, X0, X1, X2)
-	DEC(192, 208, X2, X3, X4, X5, X6, X7, X0, X1)
-	DEC(224, 240, X1, X2, X3, X4, X5, X6, X7, X0)
+openMsgEight:
+	EIGHT(DEC)
 	ADDQ $256, SI
 	ADDQ $256, DI
 	SUBQ $8, CX
 	CMPQ CX, $8
-	JAE  openAESNIMsgEight
+	JAE  openMsgEight
 	TESTQ CX, CX
-	JZ   openAESNIMsgDone
+	JZ   openMsgDone
 
-openAESNIMsgOne:
+openMsgOne:
 	DEC(0, 16, X0, X1, X2, X3, X4, X5, X6, X7)
 	ROTATE
 	ADDQ $32, SI
 	ADDQ $32, DI
 	DECQ CX
-	JNZ  openAESNIMsgOne
+	JNZ  openMsgOne
+	JMP  openMsgDone
 
-openAESNIMsgDone:
+openMsg512:
+	CMPQ CX, $8
+	JB   openMsg512One
+
+openMsg512Eight:
+	EIGHT(DEC512)
+	ADDQ $256, SI
+	ADDQ $256, DI
+	SUBQ $8, CX
+	CMPQ CX, $8
+	JAE  openMsg512Eight
+	TESTQ CX, CX
+	JZ   openMsgDone
+
+openMsg512One:
+	DEC512(0, 16, X0, X1, X2, X3, X4, X5, X6, X7)
+	ROTATE
+	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ  openMsg512One
+
+openMsgDone:
 	MOVQ MSG_TAIL_LEN(AX), CX
 	TESTQ CX, CX
-	JZ   openAESNIMsgTailDone
+	JZ   openMsgTailDone
 	LOAD_TAIL(MSG_TAIL, MSG_TAIL+8, MSG_TAIL+16, MSG_TAIL+24)
 	KEYSTREAM(X0, X1, X2, X3, X4, X5, X6, X7)
 	// DecPartial: Go keeps the first n bytes of ciphertext ^ keystream,
@@ -441,328 +462,8 @@ openAESNIMsgDone:
 	UPDATE(X8, X9, X0, X1, X2, X3, X4, X5, X6, X7)
 	ROTATE
 
-openAESNIMsgTailDone:
-	// Finalize: t = S2 ^ (LE64(ad bits) || LE64(msg bits)).
-	MOVQ       LENS(AX), X10
-	MOVQ       LENS+8(AX), X14
-	PUNPCKLQDQ X14, X10
-	PXOR       X2, X10
-	FINAL_UPDATE(X0, X1, X2, X3, X4, X5, X6, X7)
-	FINAL_UPDATE(X7, X0, X1, X2, X3, X4, X5, X6)
-	FINAL_UPDATE(X6, X7, X0, X1, X2, X3, X4, X5)
-	FINAL_UPDATE(X5, X6, X7, X0, X1, X2, X3, X4)
-	FINAL_UPDATE(X4, X5, X6, X7, X0, X1, X2, X3)
-	FINAL_UPDATE(X3, X4, X5, X6, X7, X0, X1, X2)
-	FINAL_UPDATE(X2, X3, X4, X5, X6, X7, X0, X1)
-
-	// Seven updates leave S_j in X_(j+1); the tag is S0 ^ ... ^ S6, which
-	// is every register but X0 (S7).
+openMsgTailDone:
+	FINALIZE
 	MOVQ  tag+96(FP), R8
-	PXOR  X2, X1
-	PXOR  X3, X1
-	PXOR  X4, X1
-	PXOR  X5, X1
-	PXOR  X6, X1
-	PXOR  X7, X1
-	MOVOU X1, (R8)
-	RET
-
-// func sealAVX512(key, nonce *[16]byte, ad, dst, src []byte, b *asmBlocks, tag *[16]byte)
-TEXT ·sealAVX512(SB), NOSPLIT, $0-104
-	MOVQ b+88(FP), AX
-	// Init(key, nonce).
-	MOVQ  key+0(FP), R8
-	MOVQ  nonce+8(FP), R9
-	MOVOU (R8), X11          // key
-	MOVOU (R9), X10          // nonce
-	MOVOU c0<>(SB), X2       // S2 = C0
-	MOVOU c1<>(SB), X1       // S1 = C1
-	MOVO  X1, X3             // S3 = C1
-	MOVO  X11, X0
-	PXOR  X10, X0            // S0 = key ^ nonce
-	MOVO  X0, X4             // S4 = key ^ nonce
-	MOVO  X11, X5
-	PXOR  X2, X5             // S5 = key ^ C0
-	MOVO  X11, X6
-	PXOR  X1, X6             // S6 = key ^ C1
-	MOVO  X5, X7             // S7 = key ^ C0
-	INIT_UPDATE(X0, X1, X2, X3, X4, X5, X6, X7)
-	INIT_UPDATE(X7, X0, X1, X2, X3, X4, X5, X6)
-	INIT_UPDATE(X6, X7, X0, X1, X2, X3, X4, X5)
-	INIT_UPDATE(X5, X6, X7, X0, X1, X2, X3, X4)
-	INIT_UPDATE(X4, X5, X6, X7, X0, X1, X2, X3)
-	INIT_UPDATE(X3, X4, X5, X6, X7, X0, X1, X2)
-	INIT_UPDATE(X2, X3, X4, X5, X6, X7, X0, X1)
-	INIT_UPDATE(X1, X2, X3, X4, X5, X6, X7, X0)
-	INIT_UPDATE(X0, X1, X2, X3, X4, X5, X6, X7)
-	ROTATE
-	INIT_UPDATE(X0, X1, X2, X3, X4, X5, X6, X7)
-	ROTATE
-
-	MOVQ ad_base+16(FP), BX
-	MOVQ ad_len+24(FP), DX
-	// AD whole blocks, eight at a time, then singly.
-	SHRQ $5, DX
-	JZ   sealAVX512ADDone
-	CMPQ DX, $8
-	JB   sealAVX512ADOne
-
-sealAVX512ADEight:
-	ABSORB(0, 16, X0, X1, X2, X3, X4, X5, X6, X7)
-	ABSORB(32, 48, X7, X0, X1, X2, X3, X4, X5, X6)
-	ABSORB(64, 80, X6, X7, X0, X1, X2, X3, X4, X5)
-	ABSORB(96, 112, X5, X6, X7, X0, X1, X2, X3, X4)
-	ABSORB(128, 144, X4, X5, X6, X7, X0, X1, X2, X3)
-	ABSORB(160, 176, X3, X4, X5, X6, X7, X0, X1, X2)
-	ABSORB(192, 208, X2, X3, X4, X5, X6, X7, X0, X1)
-	ABSORB(224, 240, X1, X2, X3, X4, X5, X6, X7, X0)
-	ADDQ $256, BX
-	SUBQ $8, DX
-	CMPQ DX, $8
-	JAE  sealAVX512ADEight
-	TESTQ DX, DX
-	JZ   sealAVX512ADDone
-
-sealAVX512ADOne:
-	ABSORB(0, 16, X0, X1, X2, X3, X4, X5, X6, X7)
-	ROTATE
-	ADDQ $32, BX
-	DECQ DX
-	JNZ  sealAVX512ADOne
-
-sealAVX512ADDone:
-	CMPQ AD_TAIL_LEN(AX), $0
-	JEQ  sealAVX512ADTailDone
-	LOAD_TAIL(AD_TAIL, AD_TAIL+8, AD_TAIL+16, AD_TAIL+24)
-	UPDATE(X8, X9, X0, X1, X2, X3, X4, X5, X6, X7)
-	ROTATE
-
-sealAVX512ADTailDone:
-
-	MOVQ dst_base+40(FP), DI
-	MOVQ src_base+64(FP), SI
-	MOVQ src_len+72(FP), CX
-	// Msg whole blocks, eight at a time, then singly.
-	SHRQ $5, CX
-	JZ   sealAVX512MsgDone
-	CMPQ CX, $8
-	JB   sealAVX512MsgOne
-
-sealAVX512MsgEight:
-	ENC512(0, 16, X0, X1, X2, X3, X4, X5, X6, X7)
-	ENC512(32, 48, X7, X0, X1, X2, X3, X4, X5, X6)
-	ENC512(64, 80, X6, X7, X0, X1, X2, X3, X4, X5)
-	ENC512(96, 112, X5, X6, X7, X0, X1, X2, X3, X4)
-	ENC512(128, 144, X4, X5, X6, X7, X0, X1, X2, X3)
-	ENC512(160, 176, X3, X4, X5, X6, X7, X0, X1, X2)
-	ENC512(192, 208, X2, X3, X4, X5, X6, X7, X0, X1)
-	ENC512(224, 240, X1, X2, X3, X4, X5, X6, X7, X0)
-	ADDQ $256, SI
-	ADDQ $256, DI
-	SUBQ $8, CX
-	CMPQ CX, $8
-	JAE  sealAVX512MsgEight
-	TESTQ CX, CX
-	JZ   sealAVX512MsgDone
-
-sealAVX512MsgOne:
-	ENC512(0, 16, X0, X1, X2, X3, X4, X5, X6, X7)
-	ROTATE
-	ADDQ $32, SI
-	ADDQ $32, DI
-	DECQ CX
-	JNZ  sealAVX512MsgOne
-
-sealAVX512MsgDone:
-	MOVQ MSG_TAIL_LEN(AX), CX
-	TESTQ CX, CX
-	JZ   sealAVX512MsgTailDone
-	LOAD_TAIL(MSG_TAIL, MSG_TAIL+8, MSG_TAIL+16, MSG_TAIL+24)
-	KEYSTREAM(X0, X1, X2, X3, X4, X5, X6, X7)
-	// Enc of the zero-padded plaintext; Go keeps the first n bytes.
-	PXOR  X8, X12
-	PXOR  X9, X13
-	MOVOU X12, MSG_TAIL(AX)
-	MOVOU X13, MSG_TAIL+16(AX)
-	UPDATE(X8, X9, X0, X1, X2, X3, X4, X5, X6, X7)
-	ROTATE
-
-sealAVX512MsgTailDone:
-	// Finalize: t = S2 ^ (LE64(ad bits) || LE64(msg bits)).
-	MOVQ       LENS(AX), X10
-	MOVQ       LENS+8(AX), X14
-	PUNPCKLQDQ X14, X10
-	PXOR       X2, X10
-	FINAL_UPDATE(X0, X1, X2, X3, X4, X5, X6, X7)
-	FINAL_UPDATE(X7, X0, X1, X2, X3, X4, X5, X6)
-	FINAL_UPDATE(X6, X7, X0, X1, X2, X3, X4, X5)
-	FINAL_UPDATE(X5, X6, X7, X0, X1, X2, X3, X4)
-	FINAL_UPDATE(X4, X5, X6, X7, X0, X1, X2, X3)
-	FINAL_UPDATE(X3, X4, X5, X6, X7, X0, X1, X2)
-	FINAL_UPDATE(X2, X3, X4, X5, X6, X7, X0, X1)
-
-	// Seven updates leave S_j in X_(j+1); the tag is S0 ^ ... ^ S6, which
-	// is every register but X0 (S7).
-	MOVQ  tag+96(FP), R8
-	PXOR  X2, X1
-	PXOR  X3, X1
-	PXOR  X4, X1
-	PXOR  X5, X1
-	PXOR  X6, X1
-	PXOR  X7, X1
-	MOVOU X1, (R8)
-	RET
-
-// func openAVX512(key, nonce *[16]byte, ad, dst, src []byte, b *asmBlocks, tag *[16]byte)
-TEXT ·openAVX512(SB), NOSPLIT, $0-104
-	MOVQ b+88(FP), AX
-	// Init(key, nonce).
-	MOVQ  key+0(FP), R8
-	MOVQ  nonce+8(FP), R9
-	MOVOU (R8), X11          // key
-	MOVOU (R9), X10          // nonce
-	MOVOU c0<>(SB), X2       // S2 = C0
-	MOVOU c1<>(SB), X1       // S1 = C1
-	MOVO  X1, X3             // S3 = C1
-	MOVO  X11, X0
-	PXOR  X10, X0            // S0 = key ^ nonce
-	MOVO  X0, X4             // S4 = key ^ nonce
-	MOVO  X11, X5
-	PXOR  X2, X5             // S5 = key ^ C0
-	MOVO  X11, X6
-	PXOR  X1, X6             // S6 = key ^ C1
-	MOVO  X5, X7             // S7 = key ^ C0
-	INIT_UPDATE(X0, X1, X2, X3, X4, X5, X6, X7)
-	INIT_UPDATE(X7, X0, X1, X2, X3, X4, X5, X6)
-	INIT_UPDATE(X6, X7, X0, X1, X2, X3, X4, X5)
-	INIT_UPDATE(X5, X6, X7, X0, X1, X2, X3, X4)
-	INIT_UPDATE(X4, X5, X6, X7, X0, X1, X2, X3)
-	INIT_UPDATE(X3, X4, X5, X6, X7, X0, X1, X2)
-	INIT_UPDATE(X2, X3, X4, X5, X6, X7, X0, X1)
-	INIT_UPDATE(X1, X2, X3, X4, X5, X6, X7, X0)
-	INIT_UPDATE(X0, X1, X2, X3, X4, X5, X6, X7)
-	ROTATE
-	INIT_UPDATE(X0, X1, X2, X3, X4, X5, X6, X7)
-	ROTATE
-
-	MOVQ ad_base+16(FP), BX
-	MOVQ ad_len+24(FP), DX
-	// AD whole blocks, eight at a time, then singly.
-	SHRQ $5, DX
-	JZ   openAVX512ADDone
-	CMPQ DX, $8
-	JB   openAVX512ADOne
-
-openAVX512ADEight:
-	ABSORB(0, 16, X0, X1, X2, X3, X4, X5, X6, X7)
-	ABSORB(32, 48, X7, X0, X1, X2, X3, X4, X5, X6)
-	ABSORB(64, 80, X6, X7, X0, X1, X2, X3, X4, X5)
-	ABSORB(96, 112, X5, X6, X7, X0, X1, X2, X3, X4)
-	ABSORB(128, 144, X4, X5, X6, X7, X0, X1, X2, X3)
-	ABSORB(160, 176, X3, X4, X5, X6, X7, X0, X1, X2)
-	ABSORB(192, 208, X2, X3, X4, X5, X6, X7, X0, X1)
-	ABSORB(224, 240, X1, X2, X3, X4, X5, X6, X7, X0)
-	ADDQ $256, BX
-	SUBQ $8, DX
-	CMPQ DX, $8
-	JAE  openAVX512ADEight
-	TESTQ DX, DX
-	JZ   openAVX512ADDone
-
-openAVX512ADOne:
-	ABSORB(0, 16, X0, X1, X2, X3, X4, X5, X6, X7)
-	ROTATE
-	ADDQ $32, BX
-	DECQ DX
-	JNZ  openAVX512ADOne
-
-openAVX512ADDone:
-	CMPQ AD_TAIL_LEN(AX), $0
-	JEQ  openAVX512ADTailDone
-	LOAD_TAIL(AD_TAIL, AD_TAIL+8, AD_TAIL+16, AD_TAIL+24)
-	UPDATE(X8, X9, X0, X1, X2, X3, X4, X5, X6, X7)
-	ROTATE
-
-openAVX512ADTailDone:
-
-	MOVQ dst_base+40(FP), DI
-	MOVQ src_base+64(FP), SI
-	MOVQ src_len+72(FP), CX
-	// Msg whole blocks, eight at a time, then singly.
-	SHRQ $5, CX
-	JZ   openAVX512MsgDone
-	CMPQ CX, $8
-	JB   openAVX512MsgOne
-
-openAVX512MsgEight:
-	DEC512(0, 16, X0, X1, X2, X3, X4, X5, X6, X7)
-	DEC512(32, 48, X7, X0, X1, X2, X3, X4, X5, X6)
-	DEC512(64, 80, X6, X7, X0, X1, X2, X3, X4, X5)
-	DEC512(96, 112, X5, X6, X7, X0, X1, X2, X3, X4)
-	DEC512(128, 144, X4, X5, X6, X7, X0, X1, X2, X3)
-	DEC512(160, 176, X3, X4, X5, X6, X7, X0, X1, X2)
-	DEC512(192, 208, X2, X3, X4, X5, X6, X7, X0, X1)
-	DEC512(224, 240, X1, X2, X3, X4, X5, X6, X7, X0)
-	ADDQ $256, SI
-	ADDQ $256, DI
-	SUBQ $8, CX
-	CMPQ CX, $8
-	JAE  openAVX512MsgEight
-	TESTQ CX, CX
-	JZ   openAVX512MsgDone
-
-openAVX512MsgOne:
-	DEC512(0, 16, X0, X1, X2, X3, X4, X5, X6, X7)
-	ROTATE
-	ADDQ $32, SI
-	ADDQ $32, DI
-	DECQ CX
-	JNZ  openAVX512MsgOne
-
-openAVX512MsgDone:
-	MOVQ MSG_TAIL_LEN(AX), CX
-	TESTQ CX, CX
-	JZ   openAVX512MsgTailDone
-	LOAD_TAIL(MSG_TAIL, MSG_TAIL+8, MSG_TAIL+16, MSG_TAIL+24)
-	KEYSTREAM(X0, X1, X2, X3, X4, X5, X6, X7)
-	// DecPartial: Go keeps the first n bytes of ciphertext ^ keystream,
-	// and the state absorbs them zero-padded, not the keystream bytes
-	// that decrypting the padding leaves behind.
-	PXOR  X12, X8
-	PXOR  X13, X9
-	MOVOU X8, MSG_TAIL(AX)
-	MOVOU X9, MSG_TAIL+16(AX)
-	LEAQ  mask<>+32(SB), R8
-	SUBQ  CX, R8
-	MOVOU (R8), X12
-	MOVOU 16(R8), X13
-	PAND  X12, X8
-	PAND  X13, X9
-	UPDATE(X8, X9, X0, X1, X2, X3, X4, X5, X6, X7)
-	ROTATE
-
-openAVX512MsgTailDone:
-	// Finalize: t = S2 ^ (LE64(ad bits) || LE64(msg bits)).
-	MOVQ       LENS(AX), X10
-	MOVQ       LENS+8(AX), X14
-	PUNPCKLQDQ X14, X10
-	PXOR       X2, X10
-	FINAL_UPDATE(X0, X1, X2, X3, X4, X5, X6, X7)
-	FINAL_UPDATE(X7, X0, X1, X2, X3, X4, X5, X6)
-	FINAL_UPDATE(X6, X7, X0, X1, X2, X3, X4, X5)
-	FINAL_UPDATE(X5, X6, X7, X0, X1, X2, X3, X4)
-	FINAL_UPDATE(X4, X5, X6, X7, X0, X1, X2, X3)
-	FINAL_UPDATE(X3, X4, X5, X6, X7, X0, X1, X2)
-	FINAL_UPDATE(X2, X3, X4, X5, X6, X7, X0, X1)
-
-	// Seven updates leave S_j in X_(j+1); the tag is S0 ^ ... ^ S6, which
-	// is every register but X0 (S7).
-	MOVQ  tag+96(FP), R8
-	PXOR  X2, X1
-	PXOR  X3, X1
-	PXOR  X4, X1
-	PXOR  X5, X1
-	PXOR  X6, X1
-	PXOR  X7, X1
 	MOVOU X1, (R8)
 	RET
