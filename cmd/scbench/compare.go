@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"text/tabwriter"
 
@@ -24,6 +26,25 @@ type serverSpec struct {
 	bin       string
 	memcached bool // pass memcached-only flags (-U 0, -u root)
 	args      []string
+	// clientTLS, if set, is how clients reach the running server over TLS.
+	clientTLS func() (*tls.Config, error)
+}
+
+// start runs the server and returns it with the benchmark flags its
+// clients use (b with the server's TLS configuration).
+func (spec serverSpec) start(ctx context.Context, b *benchFlags) (*process, *benchFlags, error) {
+	p, err := startServer(ctx, spec.name, spec.bin, spec.memcached, spec.args)
+	if err != nil {
+		return nil, nil, err
+	}
+	bs := *b
+	if spec.clientTLS != nil {
+		if bs.tls, err = spec.clientTLS(); err != nil {
+			p.stop()
+			return nil, nil, fmt.Errorf("%s: client TLS: %w", spec.name, err)
+		}
+	}
+	return p, &bs, nil
 }
 
 func addServerFlags(fs *pflag.FlagSet) (mc, sc *string, mcArgs, scArgs *[]string) {
@@ -54,7 +75,7 @@ type phases struct {
 // loadAndRun starts spec, loads the workload's records, runs it, and stops
 // the server.
 func (b *benchFlags) loadAndRun(ctx context.Context, spec serverSpec, w *ycsb.Workload, table string, threads int) (phases, error) {
-	p, err := startServer(ctx, spec.name, spec.bin, spec.memcached, spec.args)
+	p, b, err := spec.start(ctx, b)
 	if err != nil {
 		return phases{}, err
 	}
@@ -78,6 +99,8 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	var b benchFlags
 	b.register(fs)
 	mc, sc, mcArgs, scArgs := addServerFlags(fs)
+	var tf serverTLSFlags
+	tf.register(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			return nil
@@ -95,8 +118,17 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if threads == 0 {
 		threads = w.Threads
 	}
+	specs := specsFrom(*mc, *sc, *mcArgs, *scArgs)
+	dir, err := os.MkdirTemp("", "scbench-tls-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	if err := tf.apply(specs, dir); err != nil {
+		return err
+	}
 	var results []phases
-	for _, spec := range specsFrom(*mc, *sc, *mcArgs, *scArgs) {
+	for _, spec := range specs {
 		r, err := b.loadAndRun(ctx, spec, w, props.String("table", "usertable"), threads)
 		if err != nil {
 			return err

@@ -17,16 +17,19 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestParseTargets(t *testing.T) {
-	got, err := parseTargets("tcp://127.0.0.1:11211,tcp://[::1]:11212?weight=3&trusted=1")
-	if err != nil {
-		t.Fatal(err)
+	got, useTLS, err := parseTargets("tcp://127.0.0.1:11211,tcp://[::1]:11212?weight=3&trusted=1")
+	if err != nil || useTLS {
+		t.Fatal(err, useTLS)
 	}
 	if len(got) != 2 || got[0].Addr != "127.0.0.1:11211" || got[0].Weight != 1 ||
 		got[1].Addr != "[::1]:11212" || got[1].Weight != 3 || !got[1].Trusted {
 		t.Errorf("parseTargets = %+v", got)
 	}
-	for _, bad := range []string{"", "udp://h:1", "tcp://h", "tcp://:1", "tcp://h:1?weight=0", "diggi://agent"} {
-		if _, err := parseTargets(bad); err == nil {
+	if got, useTLS, err := parseTargets("tls://127.0.0.1:11211,tls://localhost:11212"); err != nil || !useTLS || len(got) != 2 {
+		t.Errorf("tls:// targets: %+v, %v, %v", got, useTLS, err)
+	}
+	for _, bad := range []string{"", "udp://h:1", "tcp://h", "tcp://:1", "tcp://h:1?weight=0", "diggi://agent", "tcp://h:1,tls://h:2"} {
+		if _, _, err := parseTargets(bad); err == nil {
 			t.Errorf("parseTargets(%q) accepted", bad)
 		}
 	}

@@ -103,6 +103,8 @@ func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var b benchFlags
 	b.register(fs)
 	mc, sc, mcArgs, scArgs := addServerFlags(fs)
+	var tf serverTLSFlags
+	tf.register(fs)
 	target := fs.String("target", "", "servers already running: tcp://HOST:PORT[,...] (one series), or inproc (Diggi agents in this process; --trusted picks the series)")
 	var ip inprocFlags
 	ip.register(fs, true)
@@ -147,9 +149,12 @@ func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			all = append(all, s)
 		}
 	} else if *target != "" {
-		servers, err := parseTargets(*target)
+		servers, useTLS, err := parseTargets(*target)
 		if err != nil {
 			return fmt.Errorf("%w: %w", errUsage, err)
+		}
+		if useTLS {
+			return fmt.Errorf("%w: sweep --target takes tcp:// servers; for TLS let sweep start them (--tls, --ratls) or use ycsb with tls:// targets", errUsage)
 		}
 		s, err := b.sweepServers(ctx, *target, servers, w, table, counts, ops)
 		if err != nil {
@@ -157,12 +162,21 @@ func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		all = append(all, s)
 	}
-	for _, spec := range specsFrom(*mc, *sc, *mcArgs, *scArgs) {
-		p, err := startServer(ctx, spec.name, spec.bin, spec.memcached, spec.args)
+	specs := specsFrom(*mc, *sc, *mcArgs, *scArgs)
+	dir, err := os.MkdirTemp("", "scbench-tls-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	if err := tf.apply(specs, dir); err != nil {
+		return err
+	}
+	for _, spec := range specs {
+		p, bs, err := spec.start(ctx, &b)
 		if err != nil {
 			return err
 		}
-		s, err := b.sweepServers(ctx, spec.name, []client.ServerConfig{{Addr: p.addr, Weight: 1}}, w, table, counts, ops)
+		s, err := bs.sweepServers(ctx, spec.name, []client.ServerConfig{{Addr: p.addr, Weight: 1}}, w, table, counts, ops)
 		p.stop()
 		if err != nil {
 			return err

@@ -12,10 +12,13 @@ import (
 	"github.com/securecached/securecached/ycsb/memcachedb"
 )
 
-// parseTargets reads "--target tcp://HOST:PORT[,tcp://HOST:PORT...]". A
-// server may carry "?weight=N" and "?trusted=1".
-func parseTargets(s string) ([]client.ServerConfig, error) {
+// parseTargets reads "--target tcp://HOST:PORT[,tcp://HOST:PORT...]", or
+// the same with tls:// (useTLS; the client has one TLS configuration, so
+// the schemes cannot be mixed). A server may carry "?weight=N" and
+// "?trusted=1".
+func parseTargets(s string) (servers []client.ServerConfig, useTLS bool, err error) {
 	var out []client.ServerConfig
+	scheme := ""
 	for _, part := range strings.Split(s, ",") {
 		part = strings.TrimSpace(part)
 		if part == "" {
@@ -23,19 +26,23 @@ func parseTargets(s string) ([]client.ServerConfig, error) {
 		}
 		u, err := url.Parse(part)
 		if err != nil {
-			return nil, fmt.Errorf("target %q: %w", part, err)
+			return nil, false, fmt.Errorf("target %q: %w", part, err)
 		}
-		if u.Scheme != "tcp" {
-			return nil, fmt.Errorf("target %q: scheme must be tcp:// (or the whole target is \"inproc\")", part)
+		if u.Scheme != "tcp" && u.Scheme != "tls" {
+			return nil, false, fmt.Errorf("target %q: scheme must be tcp:// or tls:// (or the whole target is \"inproc\")", part)
 		}
+		if scheme != "" && u.Scheme != scheme {
+			return nil, false, fmt.Errorf("target %q: all targets must use %s://", part, scheme)
+		}
+		scheme = u.Scheme
 		if u.Port() == "" || u.Hostname() == "" {
-			return nil, fmt.Errorf("target %q: want tcp://HOST:PORT", part)
+			return nil, false, fmt.Errorf("target %q: want %s://HOST:PORT", part, u.Scheme)
 		}
 		sc := client.ServerConfig{Addr: u.Host, Weight: 1}
 		if w := u.Query().Get("weight"); w != "" {
 			n, err := strconv.ParseUint(w, 10, 32)
 			if err != nil || n == 0 {
-				return nil, fmt.Errorf("target %q: bad weight %q", part, w)
+				return nil, false, fmt.Errorf("target %q: bad weight %q", part, w)
 			}
 			sc.Weight = uint32(n)
 		}
@@ -43,9 +50,9 @@ func parseTargets(s string) ([]client.ServerConfig, error) {
 		out = append(out, sc)
 	}
 	if len(out) == 0 {
-		return nil, errors.New("no --target servers given")
+		return nil, false, errors.New("no --target servers given")
 	}
-	return out, nil
+	return out, scheme == "tls", nil
 }
 
 // dbFactory opens one client per YCSB client goroutine, as the thesis gives

@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -29,6 +30,7 @@ type benchFlags struct {
 	timeout   time.Duration
 	distrib   string
 	noProgess bool
+	tls       *tls.Config // clients speak TLS with this configuration
 }
 
 func (b *benchFlags) register(fs *pflag.FlagSet) {
@@ -89,7 +91,7 @@ func (b *benchFlags) clientConfig(servers []client.ServerConfig) (client.Config,
 	if err != nil {
 		return client.Config{}, fmt.Errorf("%w: %w", errUsage, err)
 	}
-	cfg := client.Config{Servers: servers, Timeout: b.timeout, MaxConnsPerServer: 1, Protocol: proto}
+	cfg := client.Config{Servers: servers, Timeout: b.timeout, MaxConnsPerServer: 1, Protocol: proto, TLS: b.tls}
 	switch b.distrib {
 	case "ketama":
 	case "modulo":
@@ -108,6 +110,9 @@ func (b *benchFlags) execute(ctx context.Context, w *ycsb.Workload, table string
 	if err != nil {
 		return nil, err
 	}
+	if err := preflight(ctx, cfg); err != nil {
+		return nil, err
+	}
 	f := &dbFactory{cfg: cfg, table: table}
 	defer f.close()
 	opts := ycsb.Options{
@@ -118,6 +123,22 @@ func (b *benchFlags) execute(ctx context.Context, w *ycsb.Workload, table string
 		opts.Progress = progressLine(os.Stderr, label)
 	}
 	return ycsb.Execute(ctx, w, opts)
+}
+
+// preflight asks every server for its version before a phase starts, so
+// that an unreachable server or a refused TLS or RA-TLS handshake stops
+// scbench with its reason instead of turning into a report of failed
+// operations.
+func preflight(ctx context.Context, cfg client.Config) error {
+	c, err := client.New(cfg)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if _, err := c.Version(ctx); err != nil {
+		return fmt.Errorf("server check: %w", err)
+	}
+	return nil
 }
 
 func writeResult(w io.Writer, res *ycsb.Result, format string, wl *ycsb.Workload, ci float64) error {
@@ -153,7 +174,9 @@ func runYCSB(ctx context.Context, phaseName string, args []string, stdout, stder
 	fs.SetOutput(stderr)
 	var b benchFlags
 	b.register(fs)
-	target := fs.String("target", "", "servers: tcp://HOST:PORT[?weight=N&trusted=1][,...], or inproc (Diggi agents in this process)")
+	target := fs.String("target", "", "servers: tcp://HOST:PORT[?weight=N&trusted=1][,...], the same with tls://, or inproc (Diggi agents in this process)")
+	var ctf clientTLSFlags
+	ctf.register(fs)
 	var ip inprocFlags
 	ip.register(fs, false)
 	if err := fs.Parse(args); err != nil {
@@ -174,6 +197,9 @@ func runYCSB(ctx context.Context, phaseName string, args []string, stdout, stder
 	table := props.String("table", "usertable")
 	var res *ycsb.Result
 	if *target == inprocTarget {
+		if _, terr := ctf.config(false); terr != nil {
+			return fmt.Errorf("%w: %w", errUsage, terr)
+		}
 		modes, merr := ip.modes(false)
 		if merr != nil {
 			return merr
@@ -184,8 +210,11 @@ func runYCSB(ctx context.Context, phaseName string, args []string, stdout, stder
 			fmt.Fprintf(stdout, "# inproc: %d client agents, %s\n", agents, ip.model(modes[0]))
 		}
 	} else {
-		servers, perr := parseTargets(*target)
+		servers, useTLS, perr := parseTargets(*target)
 		if perr != nil {
+			return fmt.Errorf("%w: %w", errUsage, perr)
+		}
+		if b.tls, perr = ctf.config(useTLS); perr != nil {
 			return fmt.Errorf("%w: %w", errUsage, perr)
 		}
 		res, err = b.execute(ctx, w, table, phase, servers, b.threads, phaseName)

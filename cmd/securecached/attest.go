@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -59,7 +58,7 @@ func runAttest(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return attestError
 	}
-	policy, err := attestPolicy(*allowSim, *simRoot, *signer, *measurement)
+	policy, err := server.AttestPolicy(*allowSim, *simRoot, *signer, *measurement)
 	if err != nil {
 		fmt.Fprintln(stderr, "attest:", err)
 		return attestError
@@ -90,38 +89,6 @@ func runAttest(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "verdict:     %s\n", verdict)
 	return attestOK
-}
-
-func attestPolicy(allowSim bool, simRoot, signer, measurement string) (trust.Policy, error) {
-	p := trust.Policy{AllowSimulated: allowSim}
-	s := server.Signer()
-	if signer != "" {
-		var err error
-		if s, err = trust.ParseSigner(signer); err != nil {
-			return p, fmt.Errorf("--signer: %w", err)
-		}
-	}
-	p.Signers = []trust.Signer{s}
-	if measurement != "" {
-		m, err := trust.ParseMeasurement(measurement)
-		if err != nil {
-			return p, fmt.Errorf("--measurement: %w", err)
-		}
-		p.Measurements = []trust.Measurement{m}
-	}
-	if simRoot != "" {
-		data, err := os.ReadFile(simRoot)
-		if err != nil {
-			return p, fmt.Errorf("--sim-root: %w", err)
-		}
-		if p.SimRoots, err = trust.ParseCertificatesPEM(data); err != nil {
-			return p, fmt.Errorf("--sim-root %s: %w", simRoot, err)
-		}
-	}
-	if allowSim && len(p.SimRoots) == 0 {
-		return p, errors.New("--allow-simulated needs --sim-root (the server's simroot.pem)")
-	}
-	return p, nil
 }
 
 // fetchEvidence runs a TLS handshake that records the server's evidence

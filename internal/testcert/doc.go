@@ -1,4 +1,5 @@
 // Package testcert writes a throwaway self-signed TLS certificate and key
-// for tests that configure a server with ssl_chain_cert/ssl_key, and gives
-// the pool a client needs to trust it.
+// for servers configured with ssl_chain_cert/ssl_key, and gives the pool a
+// client needs to trust it: for tests, and for scbench's --tls, which
+// serves both compared servers the same certificate.
 package testcert

@@ -25,13 +25,22 @@ type Files struct {
 	Pool      *x509.CertPool // trusts exactly this certificate
 }
 
-// Write creates the certificate, valid from an hour ago for a day, and
-// fails the test if it cannot.
+// Write creates the certificate, valid from an hour ago for a day, in the
+// test's temporary directory, and fails the test if it cannot.
 func Write(t testing.TB) Files {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	f, err := New(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
+	}
+	return f
+}
+
+// New creates the certificate, valid from an hour ago for a day, in dir.
+func New(dir string) (Files, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return Files{}, err
 	}
 	now := time.Now()
 	tmpl := &x509.Certificate{
@@ -41,26 +50,25 @@ func Write(t testing.TB) Files {
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
-		t.Fatal(err)
+		return Files{}, err
 	}
 	cert, err := x509.ParseCertificate(der)
 	if err != nil {
-		t.Fatal(err)
+		return Files{}, err
 	}
 	kder, err := x509.MarshalECPrivateKey(key)
 	if err != nil {
-		t.Fatal(err)
+		return Files{}, err
 	}
-	dir := t.TempDir()
 	f := Files{Cert: filepath.Join(dir, "cert.pem"), Key: filepath.Join(dir, "key.pem"), Pool: x509.NewCertPool()}
 	if err := os.WriteFile(f.Cert, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
+		return Files{}, err
 	}
 	if err := os.WriteFile(f.Key, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
-		t.Fatal(err)
+		return Files{}, err
 	}
 	f.Pool.AddCert(cert)
-	return f
+	return f, nil
 }
 
 // Flags are memcached's command-line flags serving TLS with these files.

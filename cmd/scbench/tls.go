@@ -1,0 +1,124 @@
+package main
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/pflag"
+
+	"github.com/securecached/securecached/internal/testcert"
+	"github.com/securecached/securecached/server"
+	"github.com/securecached/securecached/trust"
+	"github.com/securecached/securecached/trust/ratls"
+)
+
+// clientTLSFlags are ycsb's flags for tls:// targets: a CA to verify
+// ordinary certificates, or RA-TLS verification of securecached's
+// evidence with the policy flags of "securecached attest".
+type clientTLSFlags struct {
+	ca, serverName, simRoot, signer, measurement string
+	insecure, ratls, allowSim                    bool
+	fs                                           *pflag.FlagSet
+}
+
+func (f *clientTLSFlags) register(fs *pflag.FlagSet) {
+	f.fs = fs
+	fs.StringVar(&f.ca, "tls-ca", "", "tls:// targets: PEM file of the CA (or self-signed certificate) to verify servers with (default: the system's roots)")
+	fs.StringVar(&f.serverName, "tls-server-name", "", "tls:// targets: name to verify in the server certificate (default: the target's host)")
+	fs.BoolVar(&f.insecure, "tls-insecure", false, "tls:// targets: do not verify the server certificate (encryption without authentication)")
+	fs.BoolVar(&f.ratls, "ratls", false, "tls:// targets: verify securecached's RA-TLS evidence instead of a CA")
+	fs.BoolVar(&f.allowSim, "allow-simulated", false, "--ratls: accept evidence from the sim backend (it proves nothing against the host)")
+	fs.StringVar(&f.simRoot, "sim-root", "", "--ratls: PEM file with the simulation root certificate (the server's STATE_DIR/simroot.pem)")
+	fs.StringVar(&f.signer, "signer", "", "--ratls: expected signer, hex (default: securecached's signer)")
+	fs.StringVar(&f.measurement, "measurement", "", "--ratls: expected measurement, hex (default: any, if the signer matches)")
+}
+
+// config returns the TLS configuration for tls:// targets (useTLS), or nil
+// for tcp:// ones; TLS flags without tls:// targets are a usage error.
+func (f *clientTLSFlags) config(useTLS bool) (*tls.Config, error) {
+	if !useTLS {
+		for _, name := range []string{"tls-ca", "tls-server-name", "tls-insecure", "ratls", "allow-simulated", "sim-root", "signer", "measurement"} {
+			if f.fs.Changed(name) {
+				return nil, fmt.Errorf("--%s needs tls:// targets", name)
+			}
+		}
+		return nil, nil
+	}
+	if f.ratls {
+		if f.ca != "" || f.insecure {
+			return nil, errors.New("--ratls verifies evidence, not a CA: drop --tls-ca and --tls-insecure")
+		}
+		return ratlsClient(f.allowSim, f.simRoot, f.signer, f.measurement)
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: f.serverName, InsecureSkipVerify: f.insecure}
+	if f.ca != "" {
+		pem, err := os.ReadFile(f.ca)
+		if err != nil {
+			return nil, fmt.Errorf("--tls-ca: %w", err)
+		}
+		cfg.RootCAs = x509.NewCertPool()
+		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("--tls-ca %s: no PEM certificate", f.ca)
+		}
+	}
+	return cfg, nil
+}
+
+// ratlsClient is a client configuration that accepts a server only if its
+// RA-TLS evidence satisfies the policy. Without a nonce: the client opens
+// many connections, and a nonce binds one handshake only.
+func ratlsClient(allowSim bool, simRoot, signer, measurement string) (*tls.Config, error) {
+	policy, err := server.AttestPolicy(allowSim, simRoot, signer, measurement)
+	if err != nil {
+		return nil, err
+	}
+	v, err := trust.NewVerifier(policy)
+	if err != nil {
+		return nil, err
+	}
+	return ratls.ClientConfig(ratls.ClientOptions{Verifier: v})
+}
+
+// serverTLSFlags are compare's and sweep's --tls and --ratls: the servers
+// they start serve TLS, and the clients verify it.
+type serverTLSFlags struct{ tls, ratls bool }
+
+func (f *serverTLSFlags) register(fs *pflag.FlagSet) {
+	fs.BoolVar(&f.tls, "tls", false, "serve TLS (-Z) on both servers with the same fresh self-signed ECDSA P-256 certificate, which the clients verify")
+	fs.BoolVar(&f.ratls, "ratls", false, "like --tls, but securecached serves its own RA-TLS certificate, whose evidence the clients verify (simulated evidence accepted, with the server's sim root)")
+}
+
+// apply configures specs for TLS with files in dir (which outlives the
+// servers): the command-line flags each server needs, and how its clients
+// verify it once it runs.
+func (f *serverTLSFlags) apply(specs []serverSpec, dir string) error {
+	if !f.tls && !f.ratls {
+		return nil
+	}
+	cert, err := testcert.New(dir)
+	if err != nil {
+		return fmt.Errorf("TLS certificate: %w", err)
+	}
+	fileClient := func() (*tls.Config, error) {
+		return &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: cert.Pool, ServerName: testcert.ServerName}, nil
+	}
+	for i := range specs {
+		s := &specs[i]
+		if f.ratls && !s.memcached {
+			state := filepath.Join(dir, s.name+"-state")
+			s.args = append(s.args, "-Z", "--state-dir", state)
+			// The sim root exists once the server has started.
+			s.clientTLS = func() (*tls.Config, error) {
+				return ratlsClient(true, filepath.Join(state, "simroot.pem"), "", "")
+			}
+			continue
+		}
+		s.args = append(s.args, cert.Flags()...)
+		s.clientTLS = fileClient
+	}
+	return nil
+}
