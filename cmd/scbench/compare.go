@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"text/tabwriter"
 
@@ -119,12 +118,9 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		threads = w.Threads
 	}
 	specs := specsFrom(*mc, *sc, *mcArgs, *scArgs)
-	dir, err := os.MkdirTemp("", "scbench-tls-")
+	cleanup, err := tf.apply(specs)
+	defer cleanup()
 	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	if err := tf.apply(specs, dir); err != nil {
 		return err
 	}
 	var results []phases

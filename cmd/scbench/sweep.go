@@ -163,12 +163,9 @@ func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		all = append(all, s)
 	}
 	specs := specsFrom(*mc, *sc, *mcArgs, *scArgs)
-	dir, err := os.MkdirTemp("", "scbench-tls-")
+	cleanup, err := tf.apply(specs)
+	defer cleanup()
 	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	if err := tf.apply(specs, dir); err != nil {
 		return err
 	}
 	for _, spec := range specs {

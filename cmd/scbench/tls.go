@@ -92,16 +92,23 @@ func (f *serverTLSFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.ratls, "ratls", false, "like --tls, but securecached serves its own RA-TLS certificate, whose evidence the clients verify (simulated evidence accepted, with the server's sim root)")
 }
 
-// apply configures specs for TLS with files in dir (which outlives the
-// servers): the command-line flags each server needs, and how its clients
-// verify it once it runs.
-func (f *serverTLSFlags) apply(specs []serverSpec, dir string) error {
+// apply configures specs for TLS: the command-line flags each server
+// needs, and how its clients verify it once it runs. The certificate and
+// the servers' state live in a temporary directory that cleanup removes
+// once the servers have stopped.
+func (f *serverTLSFlags) apply(specs []serverSpec) (cleanup func(), err error) {
+	cleanup = func() {}
 	if !f.tls && !f.ratls {
-		return nil
+		return cleanup, nil
 	}
+	dir, err := os.MkdirTemp("", "scbench-tls-")
+	if err != nil {
+		return cleanup, err
+	}
+	cleanup = func() { os.RemoveAll(dir) }
 	cert, err := testcert.New(dir)
 	if err != nil {
-		return fmt.Errorf("TLS certificate: %w", err)
+		return cleanup, fmt.Errorf("TLS certificate: %w", err)
 	}
 	fileClient := func() (*tls.Config, error) {
 		return &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: cert.Pool, ServerName: testcert.ServerName}, nil
@@ -120,5 +127,5 @@ func (f *serverTLSFlags) apply(specs []serverSpec, dir string) error {
 		s.args = append(s.args, cert.Flags()...)
 		s.clientTLS = fileClient
 	}
-	return nil
+	return cleanup, nil
 }
