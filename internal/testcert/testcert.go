@@ -8,6 +8,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"math/big"
+	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -15,11 +16,12 @@ import (
 )
 
 // ServerName is the DNS name the certificate is issued for; clients set it
-// as tls.Config.ServerName.
+// as tls.Config.ServerName, or leave it empty and dial a loopback address
+// (the certificate names 127.0.0.1 and ::1 too).
 const ServerName = "localhost"
 
 // Files is a self-signed ECDSA P-256 server certificate for ServerName and
-// its key, as PEM files in a test's temporary directory.
+// the loopback addresses, and its key, as PEM files in a test's temporary directory.
 type Files struct {
 	Cert, Key string         // paths: the certificate, the EC private key
 	Pool      *x509.CertPool // trusts exactly this certificate
@@ -45,7 +47,7 @@ func New(dir string) (Files, error) {
 	now := time.Now()
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(now.UnixNano()), Subject: pkix.Name{CommonName: "securecached test"},
-		DNSNames: []string{ServerName}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
+		DNSNames: []string{ServerName}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
