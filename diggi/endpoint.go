@@ -60,6 +60,9 @@ func newEndpoint(id AgentID, m *mover, queueSize int) *endpoint {
 // pushOut queues m for the router; false means the outbound queue is full.
 // Only the agent's baton holder calls it.
 func (e *endpoint) pushOut(m *Message) bool {
+	if e.mover.tap != nil {
+		e.mover.tap(m)
+	}
 	if !e.out.push(m) {
 		return false
 	}
@@ -72,6 +75,9 @@ func (e *endpoint) pushOut(m *Message) bool {
 // pushIn delivers m to the inbound queue, or to the overflow list behind
 // earlier messages when the queue is full (only the mover does that).
 func (e *endpoint) pushIn(m *Message) {
+	if e.mover.tap != nil {
+		e.mover.tap(m)
+	}
 	e.inMu.Lock()
 	if len(e.overflow) > 0 || !e.in.push(m) {
 		e.overflow = append(e.overflow, m)
@@ -98,6 +104,9 @@ func (e *endpoint) tryDirect(m *Message) bool {
 	}
 	// m belongs to the receiver once pushed: decide before.
 	callResponse := isCallResponse(m)
+	if e.mover.tap != nil {
+		e.mover.tap(m)
+	}
 	dst.inMu.Lock()
 	ok := len(dst.overflow) == 0 && dst.in.push(m)
 	dst.inMu.Unlock()

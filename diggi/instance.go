@@ -14,6 +14,11 @@ type InstanceOptions struct {
 	Router   Router         // routing step of the message scheduler; Direct if nil (see Router)
 	Channels ChannelFactory // per-pair payload protection; plaintext if nil (refused with a trusted agent)
 	Logger   *slog.Logger   // slog.Default() if nil
+	// QueueTap, if set, sees every message as it enters an agent's
+	// outbound or inbound queue, on the router's path and on the direct
+	// path alike, before the queue takes it; it must not keep or change
+	// it. Tests use it to check what the untrusted queues hold.
+	QueueTap func(*Message)
 }
 
 // Instance is a Diggi instance and its agent-agent (§3.1): it creates the
@@ -83,7 +88,7 @@ func NewInstance(cfg Config, opts InstanceOptions) (*Instance, error) {
 	in := &Instance{
 		cfg:   cfg,
 		id:    id,
-		mover: newMover(id, opts.Router),
+		mover: newMover(id, opts.Router, opts.QueueTap),
 		dir:   newDirectory(cfg.Instance),
 		log:   log.With("instance", cfg.Instance),
 	}

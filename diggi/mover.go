@@ -23,6 +23,7 @@ type mover struct {
 	// routing step itself when nothing of its own is queued (see
 	// endpoint.tryDirect).
 	direct bool
+	tap    func(*Message) // InstanceOptions.QueueTap
 
 	mu       sync.Mutex
 	readyQ   []*endpoint // sources with outbound messages
@@ -45,12 +46,13 @@ type mover struct {
 	dropped atomic.Uint64
 }
 
-func newMover(local InstanceID, r Router) *mover {
+func newMover(local InstanceID, r Router, tap func(*Message)) *mover {
 	direct := r == nil
 	if r == nil {
 		r = Direct
 	}
 	m := &mover{
+		tap:    tap,
 		direct: direct,
 		router: r,
 		local:  local,

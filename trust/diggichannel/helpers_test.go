@@ -68,6 +68,7 @@ type bedOptions struct {
 	trusted        [2]bool
 	allowPlaintext bool
 	router         diggi.Router
+	queueTap       func(*diggi.Message)
 	rekey          uint64
 }
 
@@ -101,7 +102,7 @@ func newTestbed(t *testing.T, o bedOptions) *testbed {
 		t.Fatal(err)
 	}
 	tb.in, err = diggi.NewInstance(cfg, diggi.InstanceOptions{
-		Registry: reg, Router: o.router, Channels: tb.factory.ChannelFactory(), Logger: quiet,
+		Registry: reg, Router: o.router, Channels: tb.factory.ChannelFactory(), Logger: quiet, QueueTap: o.queueTap,
 	})
 	if err != nil {
 		t.Fatal(err)
