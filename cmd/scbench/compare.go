@@ -25,6 +25,7 @@ type serverSpec struct {
 	bin       string
 	memcached bool // pass memcached-only flags (-U 0, -u root)
 	args      []string
+	env       []string // added to scbench's environment
 	// clientTLS, if set, is how clients reach the running server over TLS.
 	clientTLS func() (*tls.Config, error)
 }
@@ -32,7 +33,7 @@ type serverSpec struct {
 // start runs the server and returns it with the benchmark flags its
 // clients use (b with the server's TLS configuration).
 func (spec serverSpec) start(ctx context.Context, b *benchFlags) (*process, *benchFlags, error) {
-	p, err := startServer(ctx, spec.name, spec.bin, spec.memcached, spec.args)
+	p, err := startServer(ctx, spec.name, spec.bin, spec.memcached, spec.args, spec.env)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -118,7 +119,7 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		threads = w.Threads
 	}
 	specs := specsFrom(*mc, *sc, *mcArgs, *scArgs)
-	cleanup, err := tf.apply(specs)
+	cleanup, err := tf.prepare(specs)
 	defer cleanup()
 	if err != nil {
 		return err

@@ -29,9 +29,10 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// startServer runs bin with memcached's flags on a free port of 127.0.0.1
-// and waits until it accepts connections.
-func startServer(ctx context.Context, name, bin string, memcached bool, extra []string) (*process, error) {
+// startServer runs bin with memcached's flags on a free port of 127.0.0.1,
+// with env added to the environment, and waits until it accepts
+// connections.
+func startServer(ctx context.Context, name, bin string, memcached bool, extra, env []string) (*process, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, fmt.Errorf("%s: free port: %w", name, err)
@@ -45,6 +46,7 @@ func startServer(ctx context.Context, name, bin string, memcached bool, extra []
 	}
 	args = append(args, extra...)
 	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("%s: start %s: %w", name, bin, err)

@@ -163,7 +163,7 @@ func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		all = append(all, s)
 	}
 	specs := specsFrom(*mc, *sc, *mcArgs, *scArgs)
-	cleanup, err := tf.apply(specs)
+	cleanup, err := tf.prepare(specs)
 	defer cleanup()
 	if err != nil {
 		return err

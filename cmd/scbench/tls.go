@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/pflag"
 
@@ -92,20 +93,35 @@ func (f *serverTLSFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.ratls, "ratls", false, "like --tls, but securecached serves its own RA-TLS certificate, whose evidence the clients verify (simulated evidence accepted, with the server's sim root)")
 }
 
-// apply configures specs for TLS: the command-line flags each server
-// needs, and how its clients verify it once it runs. The certificate and
-// the servers' state live in a temporary directory that cleanup removes
-// once the servers have stopped.
-func (f *serverTLSFlags) apply(specs []serverSpec) (cleanup func(), err error) {
-	cleanup = func() {}
+// prepare readies specs to start: a temporary state directory for each
+// securecached that was given none (so that a benchmark leaves no platform
+// identity behind in the user's home), and with --tls or --ratls the
+// command-line flags each server needs and how its clients verify it once
+// it runs. cleanup removes the directory once the servers have stopped.
+func (f *serverTLSFlags) prepare(specs []serverSpec) (cleanup func(), err error) {
+	dir, err := os.MkdirTemp("", "scbench-")
+	if err != nil {
+		return func() {}, err
+	}
+	cleanup = func() { os.RemoveAll(dir) }
+	states := make([]string, len(specs))
+	for i := range specs {
+		s := &specs[i]
+		if s.memcached {
+			continue
+		}
+		states[i] = stateDirArg(s.args)
+		if states[i] == "" {
+			// The environment rather than --state-dir, which a
+			// stand-in for securecached (tests use memcached) would
+			// refuse.
+			states[i] = filepath.Join(dir, s.name+"-state")
+			s.env = append(s.env, "STATE_DIRECTORY="+states[i])
+		}
+	}
 	if !f.tls && !f.ratls {
 		return cleanup, nil
 	}
-	dir, err := os.MkdirTemp("", "scbench-tls-")
-	if err != nil {
-		return cleanup, err
-	}
-	cleanup = func() { os.RemoveAll(dir) }
 	cert, err := testcert.New(dir)
 	if err != nil {
 		return cleanup, fmt.Errorf("TLS certificate: %w", err)
@@ -116,16 +132,27 @@ func (f *serverTLSFlags) apply(specs []serverSpec) (cleanup func(), err error) {
 	for i := range specs {
 		s := &specs[i]
 		if f.ratls && !s.memcached {
-			state := filepath.Join(dir, s.name+"-state")
-			s.args = append(s.args, "-Z", "--state-dir", state)
+			s.args = append(s.args, "-Z")
 			// The sim root exists once the server has started.
-			s.clientTLS = func() (*tls.Config, error) {
-				return ratlsClient(true, filepath.Join(state, "simroot.pem"), "", "")
-			}
+			simRoot := filepath.Join(states[i], "simroot.pem")
+			s.clientTLS = func() (*tls.Config, error) { return ratlsClient(true, simRoot, "", "") }
 			continue
 		}
 		s.args = append(s.args, cert.Flags()...)
 		s.clientTLS = fileClient
 	}
 	return cleanup, nil
+}
+
+// stateDirArg returns the value of a --state-dir flag among args, or "".
+func stateDirArg(args []string) string {
+	for i, a := range args {
+		if v, ok := strings.CutPrefix(a, "--state-dir="); ok {
+			return v
+		}
+		if a == "--state-dir" && i+1 < len(args) {
+			return args[i+1]
+		}
+	}
+	return ""
 }

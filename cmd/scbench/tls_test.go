@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -38,19 +39,25 @@ func TestYCSBOverTLS(t *testing.T) {
 		"[INSERT], Return=OK, 50\n")
 }
 
-// TestCompareTLS compares Debian's memcached and securecached, both
-// serving TLS: first the same self-signed certificate (--tls), then
-// securecached's RA-TLS certificate (--ratls).
-func TestCompareTLS(t *testing.T) {
+// TestCompareSecurecached compares Debian's memcached and securecached in
+// the clear, then both serving TLS with the same self-signed certificate
+// (--tls), then with securecached serving its RA-TLS certificate
+// (--ratls). securecached's state goes to a temporary directory, not to
+// $STATE_DIRECTORY.
+func TestCompareSecurecached(t *testing.T) {
 	mc := testenv.Require(t, "memcached")
 	sc := testenv.SecurecachedBinary(t)
-	t.Setenv("STATE_DIRECTORY", t.TempDir())
-	for _, mode := range []string{"--tls", "--ratls"} {
+	home := t.TempDir()
+	t.Setenv("STATE_DIRECTORY", home)
+	for _, mode := range []string{"plain", "--tls", "--ratls"} {
 		t.Run(mode, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
-			args := []string{"compare", mode, "--memcached", mc, "--securecached", sc, "-P", workloadPath(t),
+			args := []string{"compare", "--memcached", mc, "--securecached", sc, "-P", workloadPath(t),
 				"-p", "recordcount=100", "-p", "operationcount=300", "--no-progress"}
+			if mode != "plain" {
+				args = append(args, mode)
+			}
 			table := scbench(t, ctx, args...)
 			for _, want := range []string{"securecached/memcached", "run throughput (ops/s)"} {
 				if !strings.Contains(table, want) {
@@ -61,9 +68,12 @@ func TestCompareTLS(t *testing.T) {
 				f := strings.Fields(line)
 				if strings.HasPrefix(line, "READ errors") || (len(f) > 3 && f[0] == "READ" && f[1] == "errors") {
 					if f[2] != "0" || f[3] != "0" {
-						t.Errorf("errors over TLS: %q", line)
+						t.Errorf("errors: %q", line)
 					}
 				}
+			}
+			if left, _ := os.ReadDir(home); len(left) != 0 {
+				t.Errorf("compare wrote %d entries to $STATE_DIRECTORY", len(left))
 			}
 		})
 	}
