@@ -8,7 +8,8 @@ const (
 
 	// MaxLineLength is how many bytes memcached buffers without seeing a
 	// newline before it decides the client is sending junk and closes the
-	// connection. Only "get "/"gets " lines may grow beyond it.
+	// connection. Only retrievals ("get ", "gets ", and here "gat ",
+	// "gats ") may grow beyond it.
 	MaxLineLength = 2048
 
 	// MaxGetLineLength bounds a multi-get line. Memcached grows its read

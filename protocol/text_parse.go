@@ -99,7 +99,11 @@ func (p *TextParser) maxItemSize() int {
 }
 
 // isMultiGet is memcached's test for a line allowed past MaxLineLength: at
-// most 100 leading spaces, then "get " or "gets ".
+// most 100 leading spaces, then "get " or "gets ". We let "gat " and
+// "gats " through too: they name as many keys as a get, and memcached
+// serves such a line when it arrives in one read, but closes the
+// connection when its first read ends before the newline; deciding on the
+// command keeps the outcome independent of how the input was split.
 func isMultiGet(buf []byte) bool {
 	i := 0
 	for i < len(buf) && buf[i] == ' ' {
@@ -109,7 +113,8 @@ func isMultiGet(buf []byte) bool {
 		return false
 	}
 	rest := buf[i:]
-	return bytes.HasPrefix(rest, []byte("get ")) || bytes.HasPrefix(rest, []byte("gets "))
+	return bytes.HasPrefix(rest, []byte("get ")) || bytes.HasPrefix(rest, []byte("gets ")) ||
+		bytes.HasPrefix(rest, []byte("gat ")) || bytes.HasPrefix(rest, []byte("gats "))
 }
 
 // parseLine decodes one command line into req, following memcached's

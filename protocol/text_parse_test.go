@@ -110,6 +110,7 @@ var textCorpus = []string{
 	"ms k 2 T0 F5 c k O1\r\nhi\r\nms k 2 Z\r\nhi\r\nmg k v\r\nmd k q\r\nma k D5\r\nme k\r\n",
 	"set k 0 0 2\r\nhiXXget k\r\n\r\nfoo\r\n",
 	"get " + strings.Repeat("key ", 700) + "\r\nversion\r\n",
+	"gat 0 " + strings.Repeat("key ", 700) + "\r\ngats 0 " + strings.Repeat("k ", 1100) + "\r\n",
 	"incr a 1\r\ndecr a 1 noreply\r\ntouch a 1\r\ndelete a 0\r\nflush_all\r\nverbosity 1\r\nstats items\r\n",
 	"gat 10 a\r\ngats 10 b\r\nquit\r\n",
 	"GET / HTTP/1.0\r\n\r\n",
