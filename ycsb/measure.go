@@ -31,9 +31,14 @@ const (
 type OpStats struct {
 	Hist    *hdrhistogram.Histogram
 	Count   int64
-	SumUs   float64 // exact sums, for the mean and its confidence interval
-	SumSqUs float64
 	Returns map[Status]int64
+
+	// The mean latency (µs) and the sum of squared deviations from it,
+	// kept by Welford's method and merged by Chan et al.'s. Sums of the
+	// latencies and of their squares would lose a spread that is small
+	// next to the latencies to rounding (at 10 s ± 5 µs the standard
+	// deviation came out 2.6 times too large).
+	mean, m2 float64
 
 	// known counts the common statuses while a client records, so the
 	// per-operation path does no map update; merge folds them into
@@ -60,8 +65,9 @@ func (s *OpStats) record(d time.Duration, st Status) {
 	_ = s.Hist.RecordValue(us)
 	s.Count++
 	f := float64(d) / float64(time.Microsecond)
-	s.SumUs += f
-	s.SumSqUs += f * f
+	delta := f - s.mean
+	s.mean += delta / float64(s.Count)
+	s.m2 += delta * (f - s.mean)
 	for i, k := range knownStatuses {
 		if st == k {
 			s.known[i]++
@@ -73,9 +79,13 @@ func (s *OpStats) record(d time.Duration, st Status) {
 
 func (s *OpStats) merge(o *OpStats) {
 	s.Hist.Merge(o.Hist)
+	if n := s.Count + o.Count; n > 0 {
+		na, nb := float64(s.Count), float64(o.Count)
+		delta := o.mean - s.mean
+		s.mean += delta * nb / float64(n)
+		s.m2 += o.m2 + delta*delta*na*nb/float64(n)
+	}
 	s.Count += o.Count
-	s.SumUs += o.SumUs
-	s.SumSqUs += o.SumSqUs
 	for k, v := range o.Returns {
 		s.Returns[k] += v
 	}
@@ -87,24 +97,14 @@ func (s *OpStats) merge(o *OpStats) {
 }
 
 // Mean is the mean latency in microseconds.
-func (s *OpStats) Mean() float64 {
-	if s.Count == 0 {
-		return 0
-	}
-	return s.SumUs / float64(s.Count)
-}
+func (s *OpStats) Mean() float64 { return s.mean }
 
 // StdDev is the sample standard deviation of the latency in microseconds.
 func (s *OpStats) StdDev() float64 {
 	if s.Count < 2 {
 		return 0
 	}
-	n := float64(s.Count)
-	v := (s.SumSqUs - s.SumUs*s.SumUs/n) / (n - 1)
-	if v < 0 { // rounding
-		v = 0
-	}
-	return math.Sqrt(v)
+	return math.Sqrt(s.m2 / float64(s.Count-1))
 }
 
 // CI returns the half-width of the confidence interval of the mean latency

@@ -47,6 +47,12 @@ func NewPlan(w *Workload, phase Phase, n int, o PlanOptions) (*Plan, error) {
 	// The run phase's inserts continue after the loaded records; readers
 	// only pick keys whose insert has been acknowledged.
 	acks := NewAckCounter(w.RecordCount)
+	// YCSB's threads share one key chooser. Only the sequential one has
+	// state that sharing changes: shared, the threads walk the records
+	// once between them, where walkers of their own would each repeat the
+	// first records. The others are built per client, so drawing a key
+	// never waits on another client.
+	var shared Generator
 	for i := range n {
 		c := &client{
 			w: w, phase: phase, acks: acks,
@@ -64,9 +70,15 @@ func NewPlan(w *Workload, phase Phase, n int, o PlanOptions) (*Plan, error) {
 				s, k := share(w.InsertCount, n, i)
 				start, count = w.InsertStart+s, k
 			}
-			kc, err := w.keyChooser(start, count, acks)
-			if err != nil {
-				return nil, err
+			kc := shared
+			if kc == nil {
+				var err error
+				if kc, err = w.keyChooser(start, count, acks); err != nil {
+					return nil, err
+				}
+				if w.RequestDistribution == "sequential" && !o.SliceKeys {
+					shared = kc
+				}
 			}
 			c.keys = kc
 		}

@@ -54,13 +54,22 @@ type Result struct {
 	ClientTimes []time.Duration // each client's own running time
 	ClientOps   []int64
 	Ops         [numOps]*OpStats // nil where the operation never ran
-	Overall     *OpStats         // every operation together
+	Overall     *OpStats         // every measurement together (more than TotalOps with read-modify-writes)
 	Preload     *Result          // the preload, when Options.Preload was set
 	Interrupted bool             // stopped by maxexecutiontime
 }
 
-// TotalOps is the number of operations done by every client.
-func (r *Result) TotalOps() int64 { return r.Overall.Count }
+// TotalOps is the number of operations the clients did, counted as YCSB
+// counts them (each ClientThread's opsDone): one per transaction, so a
+// read-modify-write counts once although its read and its update are
+// also measured on their own. Both throughputs divide this number.
+func (r *Result) TotalOps() int64 {
+	var n int64
+	for _, c := range r.ClientOps {
+		n += c
+	}
+	return n
+}
 
 // Throughput is YCSB's: operations divided by the phase's wall time.
 func (r *Result) Throughput() float64 {

@@ -217,6 +217,10 @@ func TestReadModifyWrite(t *testing.T) {
 	if db.ops["read"] != 100 || db.ops["update"] != 100 {
 		t.Errorf("db saw %v", db.ops)
 	}
+	// YCSB counts a transaction once (opsDone), though three are measured.
+	if run.TotalOps() != 100 || run.Overall.Count != 300 {
+		t.Errorf("TotalOps %d, Overall.Count %d, want 100, 300", run.TotalOps(), run.Overall.Count)
+	}
 }
 
 func TestCancelStopsRun(t *testing.T) {

@@ -50,7 +50,7 @@ type Workload struct {
 	MinFieldLength    int64
 	FieldLengthDist   string
 	FieldNamePrefix   string
-	ReadAllFields     bool // parsed for fidelity; a memcached get always returns the whole record
+	ReadAllFields     bool // accepted, no effect: a memcached get always returns the whole record
 	WriteAllFields    bool // updates write every field (else one random field, as YCSB)
 	OrderedInserts    bool
 	ZeroPadding       int
@@ -109,6 +109,9 @@ func NewWorkload(p Properties) (*Workload, error) {
 	w.MinFieldLength = i64("minfieldlength", 1)
 	w.FieldLengthDist = p.String("fieldlengthdistribution", "constant")
 	w.FieldNamePrefix = p.String("fieldnameprefix", "field")
+	// readallfields is accepted, as YCSB's workload files set it, but has
+	// no effect: a memcached item holds the whole record, so a read (a get
+	// of the key) returns every field whichever value it has.
 	w.ReadAllFields = boolean("readallfields", true)
 	w.WriteAllFields = boolean("writeallfields", false)
 	w.OrderedInserts = p.String("insertorder", "hashed") != "hashed"
