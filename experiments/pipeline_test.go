@@ -71,7 +71,7 @@ func TestPipelinedEveryCallAnswered(t *testing.T) {
 				t.Fatal(err)
 			}
 			after := cacheStats(t, b.Agents()[0])
-			if run.TotalOps() < 6000 || run.Interrupted {
+			if run.TotalOps() != 6000 || run.Interrupted {
 				t.Fatalf("run: %d operations, interrupted %v", run.TotalOps(), run.Interrupted)
 			}
 			count := func(op ycsb.Op, st ycsb.Status) int64 {
