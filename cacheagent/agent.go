@@ -77,6 +77,7 @@ type Agent struct {
 
 	verbosity atomic.Uint32
 	curr      atomic.Int64
+	peak      int64 // most sessions open at once (under the baton)
 	total     atomic.Uint64
 	stopTick  func()
 }
@@ -164,7 +165,7 @@ func (a *Agent) CurrConnections() int64 { return a.curr.Load() }
 // newConn starts a state machine for a client (under the baton).
 func (a *Agent) newConn() (*conn.Conn, int) {
 	a.nextID++
-	a.curr.Add(1)
+	a.peak = max(a.peak, a.curr.Add(1))
 	a.total.Add(1)
 	a.logConn(a.nextID, "new auto-negotiating client connection")
 	return conn.New(a.engine, &a.host, &a.shared, a.cset), a.nextID

@@ -25,8 +25,10 @@ func (h *host) ServerStats() conn.ServerStats {
 	a := h.a
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	// memcached counts its listener as a connection; so does the agent.
-	curr := uint64(max(a.curr.Load(), 0)) + 1
+	// As memcached's: curr_connections counts clients, while
+	// total_connections and connection_structures (the most connections
+	// ever open at once) count the listener too.
+	curr := uint64(max(a.curr.Load(), 0))
 	return conn.ServerStats{
 		Pid:                  os.Getpid(),
 		Libevent:             runtime.Version(), // Diggi's event framework plays libevent's part
@@ -36,7 +38,7 @@ func (h *host) ServerStats() conn.ServerStats {
 		MaxConnections:       uint64(a.as.set.ConnLimit),
 		CurrConnections:      curr,
 		TotalConnections:     a.total.Load() + 1,
-		ConnectionStructures: curr,
+		ConnectionStructures: uint64(a.peak) + 1,
 		ReservedFds:          reservedFds,
 		AcceptingConns:       true,
 		Threads:              a.as.set.Threads,

@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -210,6 +211,84 @@ func TestVerboseLogsConnections(t *testing.T) {
 		}
 		if !strings.Contains(s.Stderr(), "new auto-negotiating client connection") {
 			t.Errorf("-vv did not log the new connection:\n%s", s.Stderr())
+		}
+	})
+}
+
+// TestConnectionStats: curr_connections counts clients, while
+// total_connections and connection_structures (the most connections open
+// at once) count the listener too, on both servers alike.
+func TestConnectionStats(t *testing.T) {
+	bothServers(t, nil, func(t *testing.T, s *testenv.Server) {
+		type counts struct{ curr, total, structures string }
+		read := func(c net.Conn, r *bufio.Reader) counts {
+			t.Helper()
+			if _, err := c.Write([]byte("stats\r\n")); err != nil {
+				t.Fatal(err)
+			}
+			var got counts
+			for {
+				line, err := r.ReadString('\n')
+				if err != nil {
+					t.Fatal(err)
+				}
+				if line == "END\r\n" {
+					return got
+				}
+				f := strings.Fields(line)
+				switch f[1] {
+				case "curr_connections":
+					got.curr = f[2]
+				case "total_connections":
+					got.total = f[2]
+				case "connection_structures":
+					got.structures = f[2]
+				}
+			}
+		}
+		open := func() (net.Conn, *bufio.Reader) {
+			c := s.Dial(t)
+			c.SetDeadline(time.Now().Add(10 * time.Second))
+			r := bufio.NewReader(c)
+			// A reply proves the server took the connection.
+			if _, err := c.Write([]byte("version\r\n")); err != nil {
+				t.Fatal(err)
+			}
+			if line, err := r.ReadString('\n'); err != nil || !strings.HasPrefix(line, "VERSION ") {
+				t.Fatalf("version: %q, %v", line, err)
+			}
+			return c, r
+		}
+		// The harness's readiness probe counts in total_connections (and
+		// may still be open when c1 arrives), so totals are relative.
+		c1, r1 := open()
+		base := read(c1, r1)
+		if base.curr != "1" {
+			t.Fatalf("one client: curr_connections %s, want 1", base.curr)
+		}
+		total0, err := strconv.Atoi(base.total)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c2, _ := open()
+		c3, _ := open()
+		want := counts{"3", strconv.Itoa(total0 + 2), "4"}
+		if got := read(c1, r1); got != want {
+			t.Fatalf("three clients: %+v, want %+v", got, want)
+		}
+		c2.Close()
+		c3.Close()
+		want.curr = "1"
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			got := read(c1, r1)
+			if got == want {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("after two left: %+v, want %+v", got, want)
+			}
+			time.Sleep(20 * time.Millisecond)
 		}
 	})
 }
