@@ -37,6 +37,9 @@ func New(cfg Config) (*Client, error) {
 	if len(cfg.Servers) == 0 {
 		return nil, ErrNoServers
 	}
+	if cfg.TLS != nil && cfg.NewTLS != nil {
+		return nil, errors.New("memcache: Config.TLS and Config.NewTLS are both set; set one (NewTLS for a configuration per connection)")
+	}
 	c := &Client{cfg: cfg.withDefaults(), routes: map[routeKey]*route{}}
 	seen := map[string]bool{}
 	for _, sc := range cfg.Servers {
@@ -94,8 +97,13 @@ func (c *Client) routeFor(sensitive bool, now time.Time) (*route, error) {
 		}
 	}
 	if len(list) == 0 {
-		if sensitive && !slices.ContainsFunc(c.servers, func(s *server) bool { return s.cfg.Trusted }) {
-			return nil, ErrNoTrustedServer
+		if sensitive {
+			if !slices.ContainsFunc(c.servers, func(s *server) bool { return s.cfg.Trusted }) {
+				return nil, ErrNoTrustedServer
+			}
+			// Untrusted servers may be live, but a sensitive key never
+			// moves to them: rehashing stops at the trusted set.
+			return nil, fmt.Errorf("%w: every trusted server is marked dead", ErrNoLiveServers)
 		}
 		return nil, ErrNoLiveServers
 	}
@@ -125,8 +133,8 @@ func (c *Client) pick(key string, o callOptions) (*server, error) {
 	}
 	r, err := c.routeFor(o.sensitive, time.Now())
 	if err != nil {
-		if errors.Is(err, ErrNoTrustedServer) {
-			return nil, fmt.Errorf("%w (key %q)", err, key)
+		if o.sensitive {
+			return nil, fmt.Errorf("%w (sensitive key %q)", err, key)
 		}
 		return nil, err
 	}
@@ -168,8 +176,11 @@ type callOptions struct {
 
 // Sensitive marks the call's key as sensitive (thesis §6.2.2): it is only
 // ever sent to servers marked Trusted, and the call fails with
-// ErrNoTrustedServer when there is none. Reads and deletes of a sensitive
-// key must say Sensitive too, so they look where the write went.
+// ErrNoTrustedServer when there is none. With Rehash, a sensitive key
+// moves only among trusted servers: when all of them are marked dead the
+// call fails with ErrNoLiveServers, even while untrusted servers are live.
+// Reads and deletes of a sensitive key must say Sensitive too, so they
+// look where the write went.
 func Sensitive() CallOption { return func(o *callOptions) { o.sensitive = true } }
 
 func collect(opts []CallOption) callOptions {

@@ -5,7 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"os"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -14,7 +17,14 @@ import (
 	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// TestMain checks for leaked goroutines and removes the securecached
+// binary the tests may have built.
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m, goleak.Cleanup(func(code int) {
+		testenv.Cleanup()
+		os.Exit(code)
+	}))
+}
 
 func newClient(t *testing.T, cfg Config) *Client {
 	t.Helper()
@@ -455,5 +465,137 @@ func TestPoolLimit(t *testing.T) {
 	s.mu.Unlock()
 	if n < 1 || n > 3 {
 		t.Errorf("%d connections, want 1..3", n)
+	}
+}
+
+// hangUpServer accepts connections and closes them at once, like a cache
+// that is up but broken.
+func hangUpServer(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	})
+	t.Cleanup(func() {
+		l.Close()
+		wg.Wait()
+	})
+	return l.Addr().String()
+}
+
+// TestSensitiveNeverRehashedToUntrusted: with Rehash, once dead-server
+// detection marks the only trusted server dead, every sensitive call fails
+// with a clear error instead of moving to the live untrusted server, which
+// is never even dialed for them; plain keys still rehash to it.
+func TestSensitiveNeverRehashedToUntrusted(t *testing.T) {
+	untrusted := testenv.StartMemcached(t)
+	trusted := hangUpServer(t)
+	var mu sync.Mutex
+	dials := map[string]int{}
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		mu.Lock()
+		dials[addr]++
+		mu.Unlock()
+		var d net.Dialer
+		return d.DialContext(ctx, network, addr)
+	}
+	c := newClient(t, Config{Servers: []ServerConfig{{Addr: untrusted.Addr}, {Addr: trusted, Trusted: true}},
+		Rehash: true, FailureLimit: 1, RetryBackoff: time.Hour, Dial: dial})
+	x := ctx(t)
+	if err := c.Set(x, &Item{Key: "secret", Value: []byte("s")}, Sensitive()); err == nil {
+		t.Fatal("Set to a server that hangs up succeeded")
+	}
+	if !c.servers[1].dead(time.Now()) {
+		t.Fatal("trusted server not marked dead")
+	}
+	calls := []struct {
+		name string
+		call func() error
+	}{
+		{"ServerFor", func() error { _, err := c.ServerFor("secret", Sensitive()); return err }},
+		{"Set", func() error { return c.Set(x, &Item{Key: "secret", Value: []byte("s")}, Sensitive()) }},
+		{"Add", func() error { return c.Add(x, &Item{Key: "secret", Value: []byte("s")}, Sensitive()) }},
+		{"Get", func() error { _, err := c.Get(x, "secret", Sensitive()); return err }},
+		{"GetMulti", func() error { _, err := c.GetMulti(x, []string{"secret", "other"}, Sensitive()); return err }},
+		{"Delete", func() error { return c.Delete(x, "secret", Sensitive()) }},
+		{"Increment", func() error { _, err := c.Increment(x, "secret", 1, Sensitive()); return err }},
+	}
+	for _, tc := range calls {
+		err := tc.call()
+		if !errors.Is(err, ErrNoLiveServers) || !strings.Contains(err.Error(), "trusted server") || !strings.Contains(err.Error(), "secret") {
+			t.Errorf("%s: %v, want ErrNoLiveServers naming the trusted servers and the key", tc.name, err)
+		}
+	}
+	mu.Lock()
+	n := dials[untrusted.Addr]
+	mu.Unlock()
+	if n != 0 {
+		t.Fatalf("untrusted server dialed %d times for sensitive calls", n)
+	}
+	if err := c.Set(x, &Item{Key: "plain", Value: []byte("p")}); err != nil {
+		t.Errorf("plain Set rehashed to the untrusted server: %v", err)
+	}
+	direct := newClient(t, Config{Servers: []ServerConfig{{Addr: untrusted.Addr}}})
+	if _, err := direct.Get(x, "secret"); !errors.Is(err, ErrCacheMiss) {
+		t.Errorf("untrusted server holds the sensitive key: %v", err)
+	}
+}
+
+// TestPoolOpensSecondConnectionWhenBusy: a call that finds the only
+// connection busy opens another while under MaxConnsPerServer, instead of
+// queueing behind a reply that may be slow.
+func TestPoolOpensSecondConnectionWhenBusy(t *testing.T) {
+	srv := testenv.StartMemcached(t)
+	var rec connRecorder
+	c := newClient(t, Config{Servers: []ServerConfig{{Addr: srv.Addr}}, Dial: rec.dial, MaxConnsPerServer: 2})
+	x := ctx(t)
+	if err := c.Set(x, &Item{Key: "k", Value: []byte("v")}); err != nil {
+		t.Fatal(err)
+	}
+	rec.conn(0).gate.Lock() // the first connection's replies wait
+	held, err := c.GetAsync(x, "k")
+	if err == nil {
+		_, err = c.Get(x, "k")
+	}
+	rec.conn(0).gate.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := held.Wait(x); err != nil {
+		t.Fatal(err)
+	}
+	if n := rec.count(); n != 2 {
+		t.Errorf("%d connections, want 2", n)
+	}
+	// The pool is full: a third busy moment pipelines instead of dialing.
+	rec.conn(0).gate.Lock()
+	rec.conn(1).gate.Lock()
+	var pend []*Pending
+	for range 3 {
+		p, err := c.GetAsync(x, "k")
+		if err != nil {
+			t.Fatal(err)
+		}
+		pend = append(pend, p)
+	}
+	rec.conn(0).gate.Unlock()
+	rec.conn(1).gate.Unlock()
+	for _, p := range pend {
+		if _, err := p.Wait(x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := rec.count(); n != 2 {
+		t.Errorf("%d connections with a pool of 2", n)
 	}
 }

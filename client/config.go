@@ -39,9 +39,23 @@ type Config struct {
 
 	Protocol Protocol // Binary (default), Text or Meta
 
-	Dial    DialFunc    // default: net.Dialer
-	Network string      // default "tcp"
-	TLS     *tls.Config // if set, every connection is wrapped in TLS
+	Dial    DialFunc // default: net.Dialer
+	Network string   // default "tcp"
+	// TLS, if set, wraps every connection in TLS, each with a clone of
+	// this configuration. ServerName defaults to the host of the address
+	// dialed.
+	TLS *tls.Config
+	// NewTLS, if set, wraps every connection in TLS with a configuration
+	// made for that connection alone: it is called once per new
+	// connection, before dialing, with the server's address, and may be
+	// called from several goroutines at once. It is for configurations
+	// that must not serve two handshakes, such as RA-TLS with a fresh
+	// nonce per connection (ratls.ClientConfig with Nonce), which proves
+	// the server's evidence was made for this handshake rather than
+	// judging freshness by certificate age. An error fails the call that
+	// needed the connection without counting against the server. Set TLS
+	// or NewTLS, not both.
+	NewTLS func(addr string) (*tls.Config, error)
 
 	// MaxConnsPerServer bounds connections per server (default 2). Requests
 	// share connections by pipelining when all are busy.

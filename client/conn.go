@@ -275,21 +275,45 @@ func (c *conn) close() {
 	<-c.done
 }
 
-// dialConn opens a connection, wrapping it in TLS when configured.
-func dialConn(ctx context.Context, cfg *Config, srv *server) (*conn, error) {
+// tlsConfig returns the TLS configuration for a new connection to addr,
+// or nil for plain connections. The result is the connection's own, so
+// filling in ServerName cannot race with other dials.
+func tlsConfig(cfg *Config, addr string) (*tls.Config, error) {
+	var tc *tls.Config
+	switch {
+	case cfg.NewTLS != nil:
+		c, err := cfg.NewTLS(addr)
+		if err != nil {
+			return nil, fmt.Errorf("memcache: TLS configuration for %s: %w", addr, err)
+		}
+		if c == nil {
+			// Falling back to plaintext would silently drop the
+			// protection the caller asked for.
+			return nil, fmt.Errorf("memcache: TLS configuration for %s: NewTLS returned none", addr)
+		}
+		tc = c.Clone()
+	case cfg.TLS != nil:
+		tc = cfg.TLS.Clone()
+	default:
+		return nil, nil
+	}
+	if tc.ServerName == "" {
+		if host, _, err := net.SplitHostPort(addr); err == nil {
+			tc.ServerName = host
+		}
+	}
+	return tc, nil
+}
+
+// dialConn opens a connection, wrapping it in TLS when tc is set.
+func dialConn(ctx context.Context, cfg *Config, srv *server, tc *tls.Config) (*conn, error) {
 	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
 	nc, err := cfg.Dial(ctx, cfg.Network, srv.cfg.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("memcache: dial %s: %w", srv.cfg.Addr, err)
 	}
-	if cfg.TLS != nil {
-		tc := cfg.TLS.Clone()
-		if tc.ServerName == "" {
-			if host, _, err := net.SplitHostPort(srv.cfg.Addr); err == nil {
-				tc.ServerName = host
-			}
-		}
+	if tc != nil {
 		t := tls.Client(nc, tc)
 		if err := t.HandshakeContext(ctx); err != nil {
 			_ = nc.Close()

@@ -3,7 +3,9 @@
 // asynchronous form for pipelining, over TCP, TLS or Diggi sockets.
 //
 // The transport is only a dialer (Config.Dial), so the same client runs over
-// TCP, TLS (Config.TLS wraps whatever the dialer returns) or a Diggi socket.
+// TCP, TLS (Config.TLS, or Config.NewTLS for a configuration per connection
+// such as RA-TLS with a fresh nonce, wraps whatever the dialer returns) or a
+// Diggi socket.
 // Keys map to servers with libmemcached-compatible weighted ketama or modulo
 // hashing (package ketama), so a C client and this one agree on where every
 // key lives.

@@ -34,16 +34,24 @@ func (s *server) dead(now time.Time) bool {
 // while under the limit, else the least busy (the request is pipelined
 // behind the others).
 func (s *server) getConn(ctx context.Context) (*conn, error) {
-	if c, err := s.pooled(false); c != nil || err != nil {
+	if c, err := s.pooled(); c != nil || err != nil {
 		return c, err
 	}
 	s.dialMu.Lock()
 	defer s.dialMu.Unlock()
-	// Another caller may have dialed while we waited.
-	if c, err := s.pooled(true); c != nil || err != nil {
+	// Look again: another caller may have dialed while we waited, and its
+	// connection may be idle or have filled the pool. Taking any live
+	// connection here instead would keep a busy pool at one connection.
+	if c, err := s.pooled(); c != nil || err != nil {
 		return c, err
 	}
-	c, err := dialConn(ctx, &s.cl.cfg, s)
+	// Made before dialing, so a failure opens no socket; it is the
+	// client's own, so it does not count against the server.
+	tc, err := tlsConfig(&s.cl.cfg, s.cfg.Addr)
+	if err != nil {
+		return nil, err
+	}
+	c, err := dialConn(ctx, &s.cl.cfg, s, tc)
 	if err != nil {
 		s.failure(err)
 		return nil, err
@@ -60,9 +68,7 @@ func (s *server) getConn(ctx context.Context) (*conn, error) {
 
 // pooled returns a pooled connection to use, or nil when a new one should
 // be dialed: an idle connection, else the least busy once the pool is full.
-// afterWait takes any live connection, since the caller has just waited
-// for another caller's dial and can share its result.
-func (s *server) pooled(afterWait bool) (*conn, error) {
+func (s *server) pooled() (*conn, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -85,7 +91,7 @@ func (s *server) pooled(afterWait bool) (*conn, error) {
 			best = c
 		}
 	}
-	if best != nil && (afterWait || best.inflight.Load() == 0 || len(s.conns) >= s.cl.cfg.MaxConnsPerServer) {
+	if best != nil && (best.inflight.Load() == 0 || len(s.conns) >= s.cl.cfg.MaxConnsPerServer) {
 		return best, nil
 	}
 	return nil, nil

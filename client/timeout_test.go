@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -45,23 +46,55 @@ func silentServer(t *testing.T) string {
 	return l.Addr().String()
 }
 
+// countingConn counts the writes made on a connection.
+type countingConn struct {
+	net.Conn
+	writes *atomic.Int32
+}
+
+func (c countingConn) Write(p []byte) (int, error) {
+	c.writes.Add(1)
+	return c.Conn.Write(p)
+}
+
+// TestTimeoutsMarkServerDead: FailureLimit timeouts in a row mark the
+// server dead, and a dead server is refused without being contacted: no
+// dial, no request, so no timeout to wait for (counted, not timed).
 func TestTimeoutsMarkServerDead(t *testing.T) {
 	addr := silentServer(t)
 	for _, p := range []Protocol{Binary, Text} {
 		t.Run(p.String(), func(t *testing.T) {
-			c := newClient(t, Config{Servers: []ServerConfig{{Addr: addr}}, Protocol: p,
+			var dials, writes atomic.Int32
+			dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+				dials.Add(1)
+				var d net.Dialer
+				nc, err := d.DialContext(ctx, network, addr)
+				if err != nil {
+					return nil, err
+				}
+				return countingConn{nc, &writes}, nil
+			}
+			c := newClient(t, Config{Servers: []ServerConfig{{Addr: addr}}, Protocol: p, Dial: dial,
 				Timeout: 100 * time.Millisecond, FailureLimit: 2, RetryBackoff: time.Minute})
 			for i := range 2 {
 				if _, err := c.Get(context.Background(), "k"); !errors.Is(err, context.DeadlineExceeded) {
 					t.Fatalf("get %d: %v, want a deadline error", i, err)
 				}
 			}
-			start := time.Now()
+			d, w := dials.Load(), writes.Load()
+			if d == 0 || w < 2 {
+				t.Fatalf("%d dials, %d writes for two timed-out gets", d, w)
+			}
+			// Sent, this get could only end in a deadline error: the
+			// server never answers.
 			if _, err := c.Get(context.Background(), "k"); !errors.Is(err, ErrServerDead) {
 				t.Fatalf("third get: %v, want ErrServerDead", err)
 			}
-			if d := time.Since(start); d > 50*time.Millisecond {
-				t.Errorf("dead server took %v to refuse", d)
+			if p, err := c.GetAsync(context.Background(), "k"); !errors.Is(err, ErrServerDead) {
+				t.Fatalf("GetAsync to a dead server: %v, %v, want ErrServerDead before sending", p, err)
+			}
+			if dials.Load() != d || writes.Load() != w {
+				t.Errorf("the dead server was contacted: %d dials, %d writes, before %d, %d", dials.Load(), writes.Load(), d, w)
 			}
 		})
 	}
