@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -27,7 +26,7 @@ type serverSpec struct {
 	args      []string
 	env       []string // added to scbench's environment
 	// clientTLS, if set, is how clients reach the running server over TLS.
-	clientTLS func() (*tls.Config, error)
+	clientTLS func() (tlsFor, error)
 }
 
 // start runs the server and returns it with the benchmark flags its
@@ -39,7 +38,7 @@ func (spec serverSpec) start(ctx context.Context, b *benchFlags) (*process, *ben
 	}
 	bs := *b
 	if spec.clientTLS != nil {
-		if bs.tls, err = spec.clientTLS(); err != nil {
+		if bs.newTLS, err = spec.clientTLS(); err != nil {
 			p.stop()
 			return nil, nil, fmt.Errorf("%s: client TLS: %w", spec.name, err)
 		}

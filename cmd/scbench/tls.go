@@ -38,9 +38,14 @@ func (f *clientTLSFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.measurement, "measurement", "", "--ratls: expected measurement, hex (default: any, if the signer matches)")
 }
 
-// config returns the TLS configuration for tls:// targets (useTLS), or nil
-// for tcp:// ones; TLS flags without tls:// targets are a usage error.
-func (f *clientTLSFlags) config(useTLS bool) (*tls.Config, error) {
+// tlsFor makes the TLS configuration of each new connection (see
+// client.Config.NewTLS).
+type tlsFor = func(addr string) (*tls.Config, error)
+
+// config returns how connections to tls:// targets (useTLS) get their TLS
+// configuration, or nil for tcp:// ones; TLS flags without tls:// targets
+// are a usage error.
+func (f *clientTLSFlags) config(useTLS bool) (tlsFor, error) {
 	if !useTLS {
 		for _, name := range []string{"tls-ca", "tls-server-name", "tls-insecure", "ratls", "allow-simulated", "sim-root", "signer", "measurement"} {
 			if f.fs.Changed(name) {
@@ -66,13 +71,17 @@ func (f *clientTLSFlags) config(useTLS bool) (*tls.Config, error) {
 			return nil, fmt.Errorf("--tls-ca %s: no PEM certificate", f.ca)
 		}
 	}
-	return cfg, nil
+	return staticTLS(cfg), nil
 }
 
-// ratlsClient is a client configuration that accepts a server only if its
-// RA-TLS evidence satisfies the policy. Without a nonce: the client opens
-// many connections, and a nonce binds one handshake only.
-func ratlsClient(allowSim bool, simRoot, signer, measurement string) (*tls.Config, error) {
+// staticTLS serves one configuration to every connection (the client
+// copies it).
+func staticTLS(cfg *tls.Config) tlsFor { return func(string) (*tls.Config, error) { return cfg, nil } }
+
+// ratlsClient accepts a server only if its RA-TLS evidence satisfies the
+// policy, and makes every handshake bind a fresh nonce, so that each
+// connection proves the evidence is fresh.
+func ratlsClient(allowSim bool, simRoot, signer, measurement string) (tlsFor, error) {
 	policy, err := server.AttestPolicy(allowSim, simRoot, signer, measurement)
 	if err != nil {
 		return nil, err
@@ -81,7 +90,9 @@ func ratlsClient(allowSim bool, simRoot, signer, measurement string) (*tls.Confi
 	if err != nil {
 		return nil, err
 	}
-	return ratls.ClientConfig(ratls.ClientOptions{Verifier: v})
+	return func(string) (*tls.Config, error) {
+		return ratls.ClientConfig(ratls.ClientOptions{Verifier: v, Nonce: true})
+	}, nil
 }
 
 // serverTLSFlags are compare's and sweep's --tls and --ratls: the servers
@@ -126,8 +137,8 @@ func (f *serverTLSFlags) prepare(specs []serverSpec) (cleanup func(), err error)
 	if err != nil {
 		return cleanup, fmt.Errorf("TLS certificate: %w", err)
 	}
-	fileClient := func() (*tls.Config, error) {
-		return &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: cert.Pool, ServerName: testcert.ServerName}, nil
+	fileClient := func() (tlsFor, error) {
+		return staticTLS(&tls.Config{MinVersion: tls.VersionTLS12, RootCAs: cert.Pool, ServerName: testcert.ServerName}), nil
 	}
 	for i := range specs {
 		s := &specs[i]
@@ -135,7 +146,7 @@ func (f *serverTLSFlags) prepare(specs []serverSpec) (cleanup func(), err error)
 			s.args = append(s.args, "-Z")
 			// The sim root exists once the server has started.
 			simRoot := filepath.Join(states[i], "simroot.pem")
-			s.clientTLS = func() (*tls.Config, error) { return ratlsClient(true, simRoot, "", "") }
+			s.clientTLS = func() (tlsFor, error) { return ratlsClient(true, simRoot, "", "") }
 			continue
 		}
 		s.args = append(s.args, cert.Flags()...)

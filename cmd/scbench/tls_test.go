@@ -29,7 +29,7 @@ func TestYCSBOverTLS(t *testing.T) {
 
 	state := t.TempDir()
 	attested := testenv.StartSecurecached(t, "-Z", "--state-dir", state)
-	ratlsArgs := []string{"ycsb", "load", "-P", workloadPath(t), "-p", "recordcount=50", "--no-progress",
+	ratlsArgs := []string{"ycsb", "load", "-P", workloadPath(t), "-p", "recordcount=50", "--no-progress", "--threads", "2",
 		"--target", "tls://" + attested.Addr, "--ratls"}
 	var out, errb bytes.Buffer
 	if err := run(ctx, ratlsArgs, &out, &errb); err == nil || !strings.Contains(err.Error()+errb.String()+out.String(), trust.ErrSimulatedRefused.Error()) {

@@ -3,7 +3,6 @@ package main
 import (
 	"cmp"
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -30,7 +29,7 @@ type benchFlags struct {
 	timeout   time.Duration
 	distrib   string
 	noProgess bool
-	tls       *tls.Config // clients speak TLS with this configuration
+	newTLS    tlsFor // if set, clients speak TLS (client.Config.NewTLS)
 }
 
 func (b *benchFlags) register(fs *pflag.FlagSet) {
@@ -91,7 +90,7 @@ func (b *benchFlags) clientConfig(servers []client.ServerConfig) (client.Config,
 	if err != nil {
 		return client.Config{}, fmt.Errorf("%w: %w", errUsage, err)
 	}
-	cfg := client.Config{Servers: servers, Timeout: b.timeout, MaxConnsPerServer: 1, Protocol: proto, TLS: b.tls}
+	cfg := client.Config{Servers: servers, Timeout: b.timeout, MaxConnsPerServer: 1, Protocol: proto, NewTLS: b.newTLS}
 	switch b.distrib {
 	case "ketama":
 	case "modulo":
@@ -214,7 +213,7 @@ func runYCSB(ctx context.Context, phaseName string, args []string, stdout, stder
 		if perr != nil {
 			return fmt.Errorf("%w: %w", errUsage, perr)
 		}
-		if b.tls, perr = ctf.config(useTLS); perr != nil {
+		if b.newTLS, perr = ctf.config(useTLS); perr != nil {
 			return fmt.Errorf("%w: %w", errUsage, perr)
 		}
 		res, err = b.execute(ctx, w, table, phase, servers, b.threads, phaseName)
