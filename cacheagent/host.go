@@ -47,6 +47,7 @@ func (h *host) ServerStats() conn.ServerStats {
 
 func (h *host) ServerSettings() conn.ServerSettings {
 	set := &h.a.as.set
+	x := &set.Extended
 	inter, sock := "NULL", "NULL"
 	if set.UnixSocket != "" {
 		sock = set.UnixSocket
@@ -69,7 +70,14 @@ func (h *host) ServerSettings() conn.ServerSettings {
 		TCPBacklog:    set.ListenBacklog,
 		MaxconnsFast:  set.Extended.MaxConnsFast,
 		IdleTimeout:   int(set.Extended.IdleTimeout / time.Second),
+		HashPowerInit: set.Extended.HashPower,
 		SSLEnabled:    h.a.tlsConfig != nil,
+		SSL: conn.SSLSettings{
+			ChainCert: x.SSLChainCert, Key: x.SSLKey, CACert: x.SSLCACert, Ciphers: x.SSLCiphers,
+			KeyFormat:  1, // PEM, the only format accepted
+			VerifyMode: x.SSLVerifyMode, MinVersion: x.SSLMinVersion, WBufSize: x.SSLWBufSize,
+			SessionCache: x.SSLSessionCache, KernelTLS: x.SSLKernelTLS,
+		},
 	}
 }
 

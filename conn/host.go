@@ -122,7 +122,20 @@ type ServerSettings struct {
 	MaxconnsFast    bool
 	IdleTimeout     int
 	ReadBufMemLimit int
+	HashPowerInit   int // as set with -o hashpower; 0 when left to the default
 	SSLEnabled      bool
+	SSL             SSLSettings
+}
+
+// SSLSettings are the -o ssl_* settings as configured, for "stats
+// settings" (empty strings print as memcached prints unset ones).
+type SSLSettings struct {
+	ChainCert, Key, CACert, Ciphers string
+	KeyFormat                       int // 1 PEM, 2 ASN.1 (OpenSSL's numbering)
+	VerifyMode                      int
+	MinVersion                      int // 0 TLS 1.0 … 3 TLS 1.3
+	WBufSize                        int
+	SessionCache, KernelTLS         bool
 }
 
 // ConnInfo describes one connection (or listener) for "stats conns".

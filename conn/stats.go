@@ -170,7 +170,7 @@ func (c *Conn) settingsStats() []stat {
 		{Name: "auth_enabled_ascii", Value: yesNo(c.set.ASCIIAuth)},
 		{Name: "item_size_max", Value: strconv.Itoa(cfg.ItemSizeMax)},
 		{Name: "maxconns_fast", Value: yesNo(hs.MaxconnsFast)},
-		{Name: "hashpower_init", Value: strconv.FormatUint(uint64(cfg.HashPowerInit), 10)},
+		{Name: "hashpower_init", Value: strconv.Itoa(hs.HashPowerInit)},
 		{Name: "slab_reassign", Value: "no"},
 		{Name: "slab_automove", Value: "0"},
 		{Name: "slab_automove_ratio", Value: "0.80"},
@@ -209,19 +209,27 @@ func (c *Conn) settingsStats() []stat {
 		{Name: "slab_automove_freeratio", Value: "0.010"},
 		{Name: "ext_drop_unread", Value: "no"},
 		{Name: "ssl_enabled", Value: yesNo(hs.SSLEnabled)},
-		{Name: "ssl_chain_cert", Value: "(null)"},
-		{Name: "ssl_key", Value: "(null)"},
-		{Name: "ssl_verify_mode", Value: "0"},
-		{Name: "ssl_keyformat", Value: "1"},
-		{Name: "ssl_ciphers", Value: "NULL"},
-		{Name: "ssl_ca_cert", Value: "NULL"},
-		{Name: "ssl_wbuf_size", Value: "16384"},
-		{Name: "ssl_session_cache", Value: "no"},
-		{Name: "ssl_kernel_tls", Value: "no"},
-		{Name: "ssl_min_version", Value: "tlsv1.2"},
+		{Name: "ssl_chain_cert", Value: orUnset(hs.SSL.ChainCert, "(null)")},
+		{Name: "ssl_key", Value: orUnset(hs.SSL.Key, "(null)")},
+		{Name: "ssl_verify_mode", Value: strconv.Itoa(hs.SSL.VerifyMode)},
+		{Name: "ssl_keyformat", Value: strconv.Itoa(hs.SSL.KeyFormat)},
+		{Name: "ssl_ciphers", Value: orUnset(hs.SSL.Ciphers, "NULL")},
+		{Name: "ssl_ca_cert", Value: orUnset(hs.SSL.CACert, "NULL")},
+		{Name: "ssl_wbuf_size", Value: strconv.Itoa(hs.SSL.WBufSize)},
+		{Name: "ssl_session_cache", Value: yesNo(hs.SSL.SessionCache)},
+		{Name: "ssl_kernel_tls", Value: yesNo(hs.SSL.KernelTLS)},
+		{Name: "ssl_min_version", Value: "tlsv1." + strconv.Itoa(hs.SSL.MinVersion)},
 		{Name: "num_napi_ids", Value: "(null)"},
 		{Name: "memory_file", Value: "(null)"},
 	}
+}
+
+// orUnset is s, or memcached's word for an unset string setting.
+func orUnset(s, unset string) string {
+	if s == "" {
+		return unset
+	}
+	return s
 }
 
 func (c *Conn) connStats() []stat {

@@ -260,3 +260,46 @@ func tlsLoad(b *testing.B, s *testenv.Server, cfg *tls.Config, conns int) {
 		c.Close()
 	}
 }
+
+// TestSettingsShowConfiguredValues: "stats settings" reports the ssl_*
+// settings and hashpower_init as configured, the same on both servers.
+func TestSettingsShowConfiguredValues(t *testing.T) {
+	f := testcert.Write(t)
+	flags := append(f.Flags(), "-o", "ssl_verify_mode=1,ssl_ca_cert="+f.Cert+",hashpower=20")
+	names := []string{"hashpower_init", "ssl_enabled", "ssl_chain_cert", "ssl_key", "ssl_verify_mode", "ssl_keyformat",
+		"ssl_ciphers", "ssl_ca_cert", "ssl_wbuf_size", "ssl_session_cache", "ssl_kernel_tls", "ssl_min_version"}
+	settings := func(t *testing.T, s *testenv.Server) map[string]string {
+		c := tls.Client(s.Dial(t), &tls.Config{RootCAs: f.Pool, ServerName: testcert.ServerName})
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		if _, err := c.Write([]byte("stats settings\r\n")); err != nil {
+			t.Fatal(err)
+		}
+		r := bufio.NewReader(c)
+		got := map[string]string{}
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				t.Fatal(err)
+			}
+			if line == "END\r\n" {
+				return got
+			}
+			if f := strings.Fields(line); len(f) == 3 {
+				got[f[1]] = f[2]
+			}
+		}
+	}
+	want := settings(t, testenv.StartMemcached(t, flags...))
+	if want["hashpower_init"] != "20" || want["ssl_ca_cert"] != f.Cert {
+		t.Fatalf("memcached itself shows %v", want)
+	}
+	eachTrust(t, func(t *testing.T, trust []string) {
+		got := settings(t, testenv.StartSecurecached(t, append(trust, flags...)...))
+		for _, n := range names {
+			if got[n] != want[n] {
+				t.Errorf("%s: %q, memcached %q", n, got[n], want[n])
+			}
+		}
+	})
+}
