@@ -1,0 +1,143 @@
+package integration
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/securecached/securecached/internal/testenv"
+	"github.com/securecached/securecached/internal/testwire"
+)
+
+// TestBackPressureBoundsMemory: a client that pipelines "get big" for a
+// 512 KB value and never reads a reply must be stopped by TCP flow
+// control, as memcached stops it: the server stops reading once it cannot
+// write, so the client's writes block after the socket buffers fill and the
+// server's memory stays bounded. Meanwhile other clients are served.
+func TestBackPressureBoundsMemory(t *testing.T) {
+	bound := int64(64 << 20)
+	if testenv.RaceEnabled() {
+		bound *= 3 // measured: the race detector makes the growth 2.5 times larger
+	}
+	bothServers(t, nil, func(t *testing.T, s *testenv.Server) {
+		stuckClients(t, s, 1, 512<<10, bound)
+	})
+}
+
+// stuckClients stores a value of size bytes, then has n clients each try
+// to send 200 MB of "get big" without reading. A server that kept reading
+// and queued the replies would take all of it (10^13 bytes of replies) or
+// grow its RSS past maxGrowth while trying; the watch stops as soon as RSS
+// passes the bound. It then checks that another client is served, that
+// each stuck client was blocked (not reset) after a small part of its
+// requests, and that its replies are intact.
+func stuckClients(t *testing.T, s *testenv.Server, n, size int, maxGrowth int64) {
+	const (
+		attempt = 200 << 20
+		watch   = 2 * time.Second
+	)
+	val := strings.Repeat("v", size)
+	setup := s.Dial(t)
+	testwire.Exchange(t, setup, bufio.NewReader(setup), fmt.Sprintf("set big 0 0 %d\r\n%s\r\n", size, val), "STORED\r\n")
+	baseline := vmRSS(t, s.PID())
+
+	chunk := bytes.Repeat([]byte("get big\r\n"), (1<<20)/len("get big\r\n"))
+	type stuck struct {
+		c        net.Conn
+		accepted atomic.Int64
+		err      chan error
+	}
+	clients := make([]*stuck, n)
+	for i := range clients {
+		st := &stuck{c: s.Dial(t), err: make(chan error, 1)}
+		clients[i] = st
+		go func() {
+			for st.accepted.Load() < attempt {
+				n, err := st.c.Write(chunk)
+				st.accepted.Add(int64(n))
+				if err != nil {
+					st.err <- err
+					return
+				}
+			}
+			st.err <- nil
+		}()
+	}
+
+	// Give a server without back-pressure the time to show it.
+	peak := baseline
+	for end := time.Now().Add(watch); time.Now().Before(end) && peak-baseline <= maxGrowth; {
+		time.Sleep(20 * time.Millisecond)
+		peak = max(peak, vmRSS(t, s.PID()))
+	}
+	var accepted int64
+	for _, st := range clients {
+		accepted += st.accepted.Load()
+	}
+	t.Logf("%d clients wrote %d MB of %d MB; server RSS %d MB, peak %d MB",
+		n, accepted>>20, n*attempt>>20, baseline>>20, peak>>20)
+	if peak-baseline > maxGrowth {
+		t.Fatalf("server RSS grew by %d MB (bound %d MB) under %d clients that do not read", (peak-baseline)>>20, maxGrowth>>20, n)
+	}
+	for i, st := range clients {
+		select {
+		case err := <-st.err:
+			t.Fatalf("client %d: writes never blocked: %d MB accepted, write error %v", i, st.accepted.Load()>>20, err)
+		default:
+		}
+	}
+
+	// The stuck clients do not hold up anyone else.
+	other := s.Dial(t)
+	testwire.Exchange(t, other, bufio.NewReader(other), "set small 0 0 1\r\nx\r\nget small\r\n", "STORED\r\nVALUE small 0 1\r\nx\r\nEND\r\n")
+
+	// Unblock the writers: each connection must still be open (blocked,
+	// not reset), and its replies intact.
+	want := fmt.Sprintf("VALUE big 0 %d\r\n%s\r\nEND\r\n", size, val)
+	got := make([]byte, len(want))
+	for i, st := range clients {
+		st.c.SetWriteDeadline(time.Now())
+		if err := <-st.err; !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("client %d: blocked write ended with %v, want the deadline", i, err)
+		}
+		if a := st.accepted.Load(); a > attempt/4 {
+			t.Errorf("client %d wrote %d MB of %d MB before blocking", i, a>>20, attempt>>20)
+		}
+		st.c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		r := bufio.NewReader(st.c)
+		for j := range 3 {
+			if _, err := io.ReadFull(r, got); err != nil || string(got) != want {
+				t.Fatalf("client %d: reply %d: %v, %q...", i, j, err, got[:min(len(got), 40)])
+			}
+		}
+	}
+}
+
+// vmRSS is the resident set size of process pid in bytes.
+func vmRSS(t *testing.T, pid int) int64 {
+	t.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.SplitSeq(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			if err != nil {
+				t.Fatalf("VmRSS line %q: %v", line, err)
+			}
+			return kb << 10
+		}
+	}
+	t.Fatalf("no VmRSS in /proc/%d/status", pid)
+	return 0
+}
