@@ -167,8 +167,10 @@ func (a *Agent) newConn() (*conn.Conn, int) {
 	a.nextID++
 	a.peak = max(a.peak, a.curr.Add(1))
 	a.total.Add(1)
-	a.logConn(a.nextID, "new auto-negotiating client connection")
-	return conn.New(a.engine, &a.host, &a.shared, a.cset), a.nextID
+	a.logConn(a.nextID, a.newConnWords())
+	c := conn.New(a.engine, &a.host, &a.shared, a.cset)
+	c.SetTracer(&a.host, a.nextID)
+	return c, a.nextID
 }
 
 // endConn is newConn's counterpart (under the baton).
@@ -176,6 +178,18 @@ func (a *Agent) endConn(c *conn.Conn, id int) {
 	c.Close()
 	a.curr.Add(-1)
 	a.logConn(id, "connection closed.")
+}
+
+// newConnWords is how memcached's -vv announces a client: by the
+// protocol it will speak (-B; -Y implies ascii).
+func (a *Agent) newConnWords() string {
+	switch {
+	case a.cset.ASCIIAuth || a.cset.Protocol == conn.ProtocolASCII:
+		return "new ascii client connection."
+	case a.cset.Protocol == conn.ProtocolBinary:
+		return "new binary client connection."
+	}
+	return "new auto-negotiating client connection"
 }
 
 func (a *Agent) logConn(id int, what string) {

@@ -2,6 +2,7 @@ package cacheagent
 
 import (
 	"context"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -40,6 +41,7 @@ type stackOptions struct {
 	args    string
 	tls     bool
 	router  diggi.Router
+	logger  *slog.Logger // testdiggi.Quiet if nil
 }
 
 func newStack(t testing.TB, o stackOptions) *stack {
@@ -62,7 +64,7 @@ func newStack(t testing.TB, o stackOptions) *stack {
 	if err := reg.Register("idle", func() diggi.Agent { return idle{} }); err != nil {
 		t.Fatal(err)
 	}
-	st.in = testdiggi.Start(t, cfg, diggi.InstanceOptions{Registry: reg, Router: o.router, Channels: st.factory.ChannelFactory()})
+	st.in = testdiggi.Start(t, cfg, diggi.InstanceOptions{Registry: reg, Router: o.router, Channels: st.factory.ChannelFactory(), Logger: o.logger})
 	st.agent = <-started
 	ctx, _ := st.in.Context("client")
 	if err := ctx.Scheduler().Run(func() { st.sys = posix.For(ctx) }); err != nil {

@@ -1,6 +1,9 @@
 package cacheagent
 
 import (
+	"context"
+	"fmt"
+	"log/slog"
 	"os"
 	"runtime"
 	"sort"
@@ -16,7 +19,10 @@ import (
 // run inside Feed/Process, i.e. under the agent's baton.
 type host struct{ a *Agent }
 
-var _ conn.Host = (*host)(nil)
+var (
+	_ conn.Host   = (*host)(nil)
+	_ conn.Tracer = (*host)(nil)
+)
 
 // reservedFds mirrors memcached's count of descriptors kept back from -c.
 const reservedFds = 20
@@ -124,3 +130,27 @@ func (h *host) Shutdown(graceful bool) {
 }
 
 func (h *host) SetVerbosity(level uint32) { h.a.verbosity.Store(min(level, 3)) }
+
+// Tracing: at -vv memcached echoes every request and reply. A logger
+// that drops Info records (its level was fixed at a lower -v when the
+// process started) would discard the lines, so they are not made.
+func (h *host) Tracing() bool {
+	return h.a.verbosity.Load() >= 2 && h.a.ctx.Log().Enabled(context.Background(), slog.LevelInfo)
+}
+
+// Trace logs one line of the conversation as memcached prints it, the
+// whole line as the message, like logConn.
+func (h *host) Trace(id int, kind conn.TraceKind, line []byte) {
+	var msg string
+	switch kind {
+	case conn.TraceIn:
+		msg = fmt.Sprintf("<%d %s", id, line)
+	case conn.TraceOut:
+		msg = fmt.Sprintf(">%d %s", id, line)
+	case conn.TraceNote:
+		msg = fmt.Sprintf("%d: %s", id, line)
+	default:
+		msg = string(line)
+	}
+	h.a.ctx.Log().Info(msg)
+}

@@ -85,7 +85,7 @@ func (s *session) onRead(fd int, _ posix.EvFlags) {
 	}
 	n, err := s.a.sys.Read(fd, s.a.buf)
 	if n > 0 {
-		s.a.logInput(s.id, s.a.buf[:n])
+		s.a.logInput(s.id, s.c, s.a.buf[:n])
 		s.flush(s.c.Feed(s.a.buf[:n]))
 		if s.closed {
 			return
@@ -192,8 +192,10 @@ func (a *Agent) uncork() {
 
 // logInput logs, at -vvv, the request lines of what a client sent (first
 // 200 bytes of each line; binary requests as a length), as memcached does.
-func (a *Agent) logInput(id int, p []byte) {
-	if a.verbosity.Load() < 3 {
+// Nothing is logged before a -Y client authenticates: its "set" carries
+// the password, which memcached never logs.
+func (a *Agent) logInput(id int, c *conn.Conn, p []byte) {
+	if a.verbosity.Load() < 3 || c.Authenticating() {
 		return
 	}
 	if len(p) > 0 && p[0] == 0x80 {

@@ -90,7 +90,7 @@ func (t *tlsSession) onRead() {
 	for !t.closed {
 		n, err := t.tc.Read(buf)
 		if n > 0 {
-			t.a.logInput(t.id, buf[:n])
+			t.a.logInput(t.id, t.c, buf[:n])
 			if !t.flush(t.c.Feed(buf[:n])) {
 				return
 			}

@@ -109,3 +109,7 @@ func splitSpaces(line []byte) [][]byte {
 	}
 	return out
 }
+
+// Authenticating reports whether the connection still waits for -Y
+// credentials, so what it receives may carry a password.
+func (c *Conn) Authenticating() bool { return c.set.ASCIIAuth && !c.authed }

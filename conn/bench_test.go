@@ -5,8 +5,13 @@ import (
 	"testing"
 )
 
-func benchConn(b *testing.B, setup, req string) {
+func benchConn(b *testing.B, setup, req string) { benchConnTraced(b, nil, setup, req) }
+
+func benchConnTraced(b *testing.B, tr Tracer, setup, req string) {
 	r := newRig(b, Settings{})
+	if tr != nil {
+		r.conn.SetTracer(tr, 1)
+	}
 	r.run(setup, 0)
 	in := []byte(req)
 	b.SetBytes(int64(len(in)))
@@ -43,4 +48,23 @@ func BenchmarkConnMultiGet10Keys(b *testing.B) {
 	}
 	get.WriteString("\r\n")
 	benchConn(b, set.String(), get.String())
+}
+
+// discardTracer is a host's tracer: off below -vv, and at -vv it sees
+// every line (and here drops it).
+type discardTracer struct{ on bool }
+
+func (t discardTracer) Tracing() bool              { return t.on }
+func (discardTracer) Trace(int, TraceKind, []byte) {}
+
+// BenchmarkConnGet1KBTraceOff is a get as the cache agent runs it below
+// -vv: a tracer is set and declines, which must cost no allocation.
+func BenchmarkConnGet1KBTraceOff(b *testing.B) {
+	benchConnTraced(b, discardTracer{}, "set key:000001 0 0 1024\r\n"+strings.Repeat("v", 1024)+"\r\n", "get key:000001\r\n")
+}
+
+// BenchmarkConnGet1KBTraceOn is the same get at -vv, the tracer's own cost
+// (formatting and logging) left out.
+func BenchmarkConnGet1KBTraceOn(b *testing.B) {
+	benchConnTraced(b, discardTracer{on: true}, "set key:000001 0 0 1024\r\n"+strings.Repeat("v", 1024)+"\r\n", "get key:000001\r\n")
 }

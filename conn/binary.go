@@ -2,6 +2,7 @@ package conn
 
 import (
 	"encoding/binary"
+	"strconv"
 	"strings"
 
 	"github.com/securecached/securecached/memcache"
@@ -19,21 +20,47 @@ type binCtx struct {
 	opaque uint32
 }
 
+// binResp is memcached's add_bin_header and what follows it.
 func (c *Conn) binResp(x binCtx, status uint16, cas uint64, extras, key, value []byte) {
+	start := len(c.out)
 	c.out = protocol.AppendBinResponse(c.out, x.op, status, x.opaque, cas, extras, key, value)
+	if c.tracing {
+		c.traceBinResponse(start)
+	}
+}
+
+func (c *Conn) traceBinResponse(start int) {
+	c.traceBinHeader(TraceOut, "Writing bin response:", " ", c.out[start:start+protocol.BinHeaderLen])
 }
 
 // binError is memcached's write_bin_error: errors are sent even for quiet
 // commands.
 func (c *Conn) binError(x binCtx, status uint16) {
+	if c.tracing {
+		c.traceString(TraceOut, "Writing an error: ", protocol.StatusText(status))
+	}
+	start := len(c.out)
 	c.out = protocol.AppendBinError(c.out, x.op, status, x.opaque)
+	if c.tracing {
+		c.traceBinResponse(start)
+	}
 }
 
 // binOOM is memcached's out_of_memory for the binary protocol: status
 // "out of memory" with the ASCII message minus its "SERVER_ERROR " prefix.
 func (c *Conn) binOOM(x binCtx, ascii string) {
 	msg := strings.TrimPrefix(ascii, "SERVER_ERROR ")
+	if c.tracing {
+		c.traceString(TraceOut, "Writing an error: ", msg)
+	}
 	c.binResp(x, protocol.StatusOutOfMemory, 0, nil, nil, []byte(msg))
+}
+
+// traceBinKey is the -vv summary memcached prints for some binary
+// requests: prefix, the key, suffix.
+func (c *Conn) traceBinKey(kind TraceKind, prefix string, key []byte, suffix string) {
+	c.traceBuf = append(append(append(c.traceBuf[:0], prefix...), key...), suffix...)
+	c.traceLine(kind, c.traceBuf)
 }
 
 // binProtocolError answers "Invalid arguments" and closes, as memcached's
@@ -107,6 +134,9 @@ func (c *Conn) execBinary(r *protocol.BinRequest) {
 		}
 	case protocol.OpDelete:
 		if keylen > 0 && extlen == 0 && bodylen == keylen {
+			if c.tracing {
+				c.traceBinKey(TracePlain, "Deleting ", r.Key, "")
+			}
 			switch c.cache.Delete(r.Key, memcache.DeleteOptions{CAS: h.Cas}) {
 			case memcache.Deleted:
 				c.binOK(x, quiet, 0, nil, nil)
@@ -177,6 +207,9 @@ func (c *Conn) binOK(x binCtx, quiet bool, cas uint64, extras, value []byte) {
 }
 
 func (c *Conn) binUpdate(x binCtx, op uint8, quiet bool, r *protocol.BinRequest) {
+	if c.tracing {
+		c.traceBinUpdate(op, r)
+	}
 	if r.TooLarge {
 		if op == protocol.OpSet {
 			// memcached drops the old value of a SET it cannot allocate.
@@ -238,6 +271,13 @@ func (c *Conn) binUpdate(x binCtx, op uint8, quiet bool, r *protocol.BinRequest)
 func (c *Conn) binGet(x binCtx, op uint8, quiet bool, r *protocol.BinRequest) {
 	touch := op == protocol.OpTouch || op == protocol.OpGAT || op == protocol.OpGATK
 	withKey := op == protocol.OpGetK || op == protocol.OpGATK
+	if c.tracing {
+		if touch {
+			c.traceBinKey(TraceIn, "TOUCH ", r.Key, "")
+		} else {
+			c.traceBinKey(TraceIn, "GET ", r.Key, "")
+		}
+	}
 	var v memcache.View
 	var ok bool
 	if touch {
@@ -265,13 +305,29 @@ func (c *Conn) binGet(x binCtx, op uint8, quiet bool, r *protocol.BinRequest) {
 	if op != protocol.OpTouch {
 		value = v.Value
 	}
-	c.binResp(x, protocol.StatusOK, v.CAS, extras[:], key, value)
+	start := len(c.out)
+	c.out = protocol.AppendBinResponse(c.out, x.op, protocol.StatusOK, x.opaque, v.CAS, extras[:], key, value)
+	if c.tracing {
+		// memcached dumps the header before it fills in the item's CAS.
+		var hdr [protocol.BinHeaderLen]byte
+		copy(hdr[:16], c.out[start:])
+		c.traceBinHeader(TraceOut, "Writing bin response:", " ", hdr[:])
+	}
 }
 
 func (c *Conn) binArith(x binCtx, op uint8, quiet bool, r *protocol.BinRequest) {
 	delta := binary.BigEndian.Uint64(r.Extras[0:8])
 	initial := binary.BigEndian.Uint64(r.Extras[8:16])
 	exp := binary.BigEndian.Uint32(r.Extras[16:20])
+	if c.tracing {
+		// memcached says "incr" for decrements too, and prints the
+		// delta and the expiration as signed numbers.
+		b := append(append(c.traceBuf[:0], "incr "...), r.Key...)
+		b = append(strconv.AppendInt(append(b, ' '), int64(delta), 10), ", "...)
+		b = append(strconv.AppendUint(b, initial, 10), ", "...)
+		c.traceBuf = strconv.AppendInt(b, int64(int32(exp)), 10)
+		c.traceLine(TracePlain, c.traceBuf)
+	}
 	av, res := c.cache.Arith(r.Key, memcache.ArithOptions{
 		Decr:      op == protocol.OpDecrement,
 		Delta:     delta,
@@ -301,6 +357,9 @@ func (c *Conn) binArith(x binCtx, op uint8, quiet bool, r *protocol.BinRequest) 
 // binStats is memcached's process_bin_stat: one response per statistic,
 // then an empty one. Like memcached it matches subcommands by prefix.
 func (c *Conn) binStats(x binCtx, r *protocol.BinRequest) {
+	if c.tracing {
+		c.traceBinKey(TraceIn, "STATS ", r.Key, "")
+	}
 	sub := string(r.Key)
 	var list []stat
 	switch {
@@ -343,8 +402,35 @@ func (c *Conn) binStats(x binCtx, r *protocol.BinRequest) {
 		}
 		list = l
 	}
+	// Appended directly: memcached's append_bin_stats bypasses
+	// add_bin_header and so logs none of these at -vv.
 	for _, s := range list {
-		c.binResp(x, protocol.StatusOK, 0, nil, []byte(s.Name), []byte(s.Value))
+		c.out = protocol.AppendBinResponse(c.out, x.op, protocol.StatusOK, x.opaque, 0, nil, []byte(s.Name), []byte(s.Value))
 	}
-	c.binResp(x, protocol.StatusOK, 0, nil, nil, nil)
+	c.out = protocol.AppendBinResponse(c.out, x.op, protocol.StatusOK, x.opaque, 0, nil, nil, nil)
+}
+
+// traceBinUpdate is the -vv line of memcached's process_bin_update (set,
+// add, replace) or process_bin_append_prepend; the length is the value's as
+// the header announces it, also when the value is refused as too large.
+func (c *Conn) traceBinUpdate(op uint8, r *protocol.BinRequest) {
+	h := r.Header
+	vlen := int64(h.BodyLen) - int64(h.KeyLen) - int64(h.ExtLen)
+	kind, b := TraceIn, c.traceBuf[:0]
+	switch op {
+	case protocol.OpSet:
+		b = append(append(b, "SET "...), r.Key...)
+	case protocol.OpAdd:
+		b = append(append(b, "ADD "...), r.Key...)
+	case protocol.OpReplace:
+		b = append(append(b, "REPLACE "...), r.Key...)
+	default:
+		kind = TracePlain
+	}
+	if kind == TraceIn {
+		b = append(b, ' ')
+	}
+	b = append(b, "Value len is "...)
+	c.traceBuf = strconv.AppendInt(b, vlen, 10)
+	c.traceLine(kind, c.traceBuf)
 }

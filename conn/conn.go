@@ -84,6 +84,11 @@ type Conn struct {
 	binReq  protocol.BinRequest
 	scratch []byte
 
+	tracer   Tracer
+	traceID  int
+	tracing  bool   // tracer wants lines during this Process
+	traceBuf []byte // scratch for traced lines
+
 	state   atomic.Uint32 // a connState
 	lastCmd atomic.Int64  // unix nanoseconds of the engine clock
 }
@@ -138,6 +143,9 @@ func (c *Conn) Process() (more bool) {
 	budget := c.set.ReqsPerEvent
 	c.flushed = len(c.out)
 	c.authResp = -1
+	if c.tracer != nil {
+		c.refreshTracing()
+	}
 	c.setState(stateParse)
 	defer c.idle()
 	for !c.closed {
@@ -176,6 +184,9 @@ func (c *Conn) step() bool {
 		} else {
 			c.proto = ProtocolASCII
 		}
+		if c.tracing {
+			c.traceString(TraceNote, "Client using the ", c.proto.String()+" protocol")
+		}
 	}
 	if c.set.ASCIIAuth && !c.authed {
 		return c.stepAuth(buf)
@@ -189,6 +200,9 @@ func (c *Conn) step() bool {
 		c.need = 0
 		c.off += n
 		c.touchLastCmd()
+		if c.tracing {
+			c.traceBinHeader(TraceIn, "Read binary protocol data:", "  ", buf[:protocol.BinHeaderLen])
+		}
 		c.execBinary(&c.binReq)
 		return true
 	}
@@ -202,6 +216,9 @@ func (c *Conn) step() bool {
 	c.need = 0
 	c.off += n
 	c.touchLastCmd()
+	if c.tracing {
+		c.traceRequestLine(buf[:n])
+	}
 	c.execText(&c.req)
 	return true
 }
@@ -311,5 +328,10 @@ func (c *Conn) discardQueued() {
 	c.out = c.out[:max(c.flushed, c.sent)]
 }
 
-// reply appends a text reply line.
-func (c *Conn) reply(s string) { c.out = protocol.AppendLine(c.out, s) }
+// reply appends a text reply line: memcached's out_string.
+func (c *Conn) reply(s string) {
+	if c.tracing {
+		c.traceString(TraceOut, "", s)
+	}
+	c.out = protocol.AppendLine(c.out, s)
+}

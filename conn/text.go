@@ -1,6 +1,8 @@
 package conn
 
 import (
+	"strconv"
+
 	"github.com/securecached/securecached/memcache"
 	"github.com/securecached/securecached/protocol"
 )
@@ -88,6 +90,10 @@ func (c *Conn) execText(r *protocol.Request) {
 			return
 		}
 		c.host.SetVerbosity(min(level, maxVerbosity))
+		if c.tracer != nil {
+			// memcached's next line already obeys the new level.
+			c.refreshTracing()
+		}
 		c.replyUnlessNoreply(r, replyOK)
 	case protocol.CmdShutdown:
 		c.execShutdown(r)
@@ -113,21 +119,38 @@ func (c *Conn) execText(r *protocol.Request) {
 // noreply gets nothing back, not even an error, unless the error is forced.
 func (c *Conn) replyUnlessNoreply(r *protocol.Request, s string) {
 	if r.Noreply && !r.ErrForced {
+		if c.tracing {
+			c.traceString(TraceOut, "NOREPLY ", s)
+		}
 		return
 	}
 	c.reply(s)
 }
 
 // lookupOnly performs the lookups memcached makes before it meets a bad key
-// in a multi-get; their output is discarded, their statistics stay.
+// in a multi-get; their output is discarded, their statistics (and -vv
+// lines) stay.
 func (c *Conn) lookupOnly(r *protocol.Request) {
 	for _, k := range r.Keys {
+		var ok bool
 		if r.HasExptime {
-			c.cache.GetAndTouch(k, int64(r.Exptime))
+			_, ok = c.cache.GetAndTouch(k, int64(r.Exptime))
 		} else {
-			c.cache.Get(k)
+			_, ok = c.cache.Get(k)
+		}
+		if ok && c.tracing {
+			c.traceSendingKey(k)
 		}
 	}
+	if c.tracing {
+		c.traceString(TraceOut, "", "END")
+	}
+}
+
+// traceSendingKey is memcached's -vv line for each hit of a get.
+func (c *Conn) traceSendingKey(key []byte) {
+	c.traceBuf = append(append(c.traceBuf[:0], "sending key "...), key...)
+	c.traceLine(TraceOut, c.traceBuf)
 }
 
 func (c *Conn) execGet(r *protocol.Request) {
@@ -141,8 +164,14 @@ func (c *Conn) execGet(r *protocol.Request) {
 			v, ok = c.cache.Get(k)
 		}
 		if ok {
+			if c.tracing {
+				c.traceSendingKey(v.Key)
+			}
 			c.out = protocol.AppendValue(c.out, v.Key, v.Flags, v.Value, v.CAS, withCas)
 		}
+	}
+	if c.tracing {
+		c.traceString(TraceOut, "", "END")
 	}
 	c.out = protocol.AppendEnd(c.out)
 	c.flush()
@@ -228,6 +257,9 @@ func (c *Conn) execArith(r *protocol.Request) {
 	}
 	switch res {
 	case memcache.Hit:
+		if c.tracing {
+			c.traceNumber(r.Noreply, v)
+		}
 		if !r.Noreply {
 			c.out = protocol.AppendUintLine(c.out, v)
 		}
@@ -272,4 +304,15 @@ func (c *Conn) execShutdown(r *protocol.Request) {
 	default:
 		c.reply(replyShutdownMode)
 	}
+}
+
+// traceNumber is the -vv line of an incr or decr hit, which memcached
+// sends through out_string like any other reply.
+func (c *Conn) traceNumber(noreply bool, v uint64) {
+	b := c.traceBuf[:0]
+	if noreply {
+		b = append(b, "NOREPLY "...)
+	}
+	c.traceBuf = strconv.AppendUint(b, v, 10)
+	c.traceLine(TraceOut, c.traceBuf)
 }
