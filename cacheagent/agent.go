@@ -126,6 +126,9 @@ func (a *Agent) Start(ctx *diggi.Context) error {
 	// enclave has no trusted clock of its own to poll).
 	a.stopTick = ctx.Messages().Every(tickEvery, func(now time.Time) { a.engine.Tick(now) })
 	ctx.Log().Info("cache agent listening", "port", a.as.port, "trusted", ctx.Trusted(), "tls", a.tlsConfig != nil)
+	if !a.contentLogging() && a.as.set.Verbose >= 2 {
+		ctx.Log().Warn("-vv and -vvv log commands, keys and values only from an untrusted cache agent: this one is trusted, and the log is outside its enclave; connections are still logged")
+	}
 	if a.hooks.Started != nil {
 		a.hooks.Started(a)
 	}
@@ -158,6 +161,12 @@ func (a *Agent) Port() uint16 { return a.as.port }
 
 // TLS reports whether the agent terminates TLS on its port.
 func (a *Agent) TLS() bool { return a.tlsConfig != nil }
+
+// contentLogging reports whether -vv and -vvv may log what clients send and
+// receive (commands, keys, values): only from an untrusted agent. A trusted
+// agent's log lines leave the enclave for the host, which DESIGN.md says
+// must only ever see ciphertext of a trusted agent's data.
+func (a *Agent) contentLogging() bool { return !a.ctx.Trusted() }
 
 // CurrConnections is the number of open client sessions.
 func (a *Agent) CurrConnections() int64 { return a.curr.Load() }

@@ -133,9 +133,11 @@ func (h *host) SetVerbosity(level uint32) { h.a.verbosity.Store(min(level, 3)) }
 
 // Tracing: at -vv memcached echoes every request and reply. A logger
 // that drops Info records (its level was fixed at a lower -v when the
-// process started) would discard the lines, so they are not made.
+// process started) would discard the lines, so they are not made. A
+// trusted agent never echoes: the log is outside the enclave, and the
+// lines carry keys and values (see contentLogging).
 func (h *host) Tracing() bool {
-	return h.a.verbosity.Load() >= 2 && h.a.ctx.Log().Enabled(context.Background(), slog.LevelInfo)
+	return h.a.contentLogging() && h.a.verbosity.Load() >= 2 && h.a.ctx.Log().Enabled(context.Background(), slog.LevelInfo)
 }
 
 // Trace logs one line of the conversation as memcached prints it, the

@@ -195,7 +195,7 @@ func (a *Agent) uncork() {
 // Nothing is logged before a -Y client authenticates: its "set" carries
 // the password, which memcached never logs.
 func (a *Agent) logInput(id int, c *conn.Conn, p []byte) {
-	if a.verbosity.Load() < 3 || c.Authenticating() {
+	if a.verbosity.Load() < 3 || !a.contentLogging() || c.Authenticating() {
 		return
 	}
 	if len(p) > 0 && p[0] == 0x80 {

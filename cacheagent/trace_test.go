@@ -147,3 +147,28 @@ func TestVerboseNeverLogsPassword(t *testing.T) {
 		}
 	}
 }
+
+// TestTrustedAgentLogsNoContent: at -vvv a trusted agent logs connections
+// but no command, key or value: its log lines leave the enclave. The same
+// conversation with an untrusted agent shows the sentinel, so the test
+// would see a leak.
+func TestTrustedAgentLogsNoContent(t *testing.T) {
+	const canary = "CANARYKEY9"
+	for _, trusted := range []bool{false, true} {
+		rec := &logRecorder{}
+		st := newStack(t, stackOptions{trusted: trusted, args: "-vvv", logger: slog.New(rec)})
+		c := st.dial(t)
+		r := bufio.NewReader(c)
+		testwire.Exchange(t, c, r, "set "+canary+" 0 0 6\r\n"+canary[:6]+"\r\n", "STORED\r\n")
+		testwire.Exchange(t, c, r, "get "+canary+"\r\n", "VALUE "+canary+" 0 6\r\n"+canary[:6]+"\r\nEND\r\n")
+		var leaked, opened, warned bool
+		for _, m := range rec.messages() {
+			leaked = leaked || strings.Contains(m, canary[:6])
+			opened = opened || strings.Contains(m, "new auto-negotiating client connection")
+			warned = warned || strings.Contains(m, "only from an untrusted cache agent")
+		}
+		if leaked != !trusted || !opened || warned != trusted {
+			t.Errorf("trusted=%v: content in the log %v, connection logged %v, warning %v", trusted, leaked, opened, warned)
+		}
+	}
+}
