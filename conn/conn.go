@@ -44,6 +44,16 @@ const maxAuthValue = 16384
 // larger buffers (grown for big values) are released once drained.
 const maxIdleBuffer = 64 << 10
 
+// maxPendingOutput bounds the replies a connection produces before its
+// client has taken them. Replies are copies of the values (memcached's
+// point at the items instead), so without it a client that sends gets and
+// never reads would make the server hold -R values per connection, and one
+// get naming a large value many times would hold that many copies. Past
+// it, Process stops as at the -R limit, and a multi-get stops between two
+// keys, until the host has sent the output; a connection then holds at
+// most this much plus one value.
+const maxPendingOutput = 256 << 10
+
 // Conn is one client connection's protocol state machine. All methods
 // except State and LastCmd must be called from one goroutine at a time;
 // Feed and Process call into the engine, so the host holds whatever lock
@@ -82,6 +92,7 @@ type Conn struct {
 	bin     protocol.BinParser
 	req     protocol.Request
 	binReq  protocol.BinRequest
+	get     pendingGet
 	scratch []byte
 
 	tracer   Tracer
@@ -149,6 +160,12 @@ func (c *Conn) Process() (more bool) {
 	c.setState(stateParse)
 	defer c.idle()
 	for !c.closed {
+		if c.get.active {
+			if !c.resumeGet() {
+				return true
+			}
+			continue
+		}
 		if c.swallow > 0 {
 			n := min(c.swallow, len(c.in)-c.off)
 			c.off += n
@@ -164,6 +181,9 @@ func (c *Conn) Process() (more bool) {
 		}
 		if budget == 0 {
 			c.shared.ConnYields.Add(1)
+			return true
+		}
+		if len(c.out)-c.sent >= maxPendingOutput {
 			return true
 		}
 		if !c.step() {

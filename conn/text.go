@@ -1,6 +1,7 @@
 package conn
 
 import (
+	"slices"
 	"strconv"
 
 	"github.com/securecached/securecached/memcache"
@@ -154,12 +155,41 @@ func (c *Conn) traceSendingKey(key []byte) {
 }
 
 func (c *Conn) execGet(r *protocol.Request) {
-	withCas := r.Cmd == protocol.CmdGets || r.Cmd == protocol.CmdGats
-	for _, k := range r.Keys {
+	c.get = pendingGet{active: true, keys: r.Keys, withCas: r.Cmd == protocol.CmdGets || r.Cmd == protocol.CmdGats,
+		touch: r.HasExptime, exptime: int64(r.Exptime)}
+	c.resumeGet()
+}
+
+// pendingGet is a multi-get whose replies are produced a share at a time
+// (see maxPendingOutput).
+type pendingGet struct {
+	active  bool
+	keys    [][]byte // still to look up
+	owned   bool     // keys are copies (the get was suspended)
+	withCas bool
+	touch   bool
+	exptime int64
+}
+
+// resumeGet looks up the pending get's keys until they are done (true,
+// END appended) or the output reaches maxPendingOutput with keys left
+// (false: the host sends the output and calls Process again).
+func (c *Conn) resumeGet() bool {
+	g := &c.get
+	for len(g.keys) > 0 {
+		if len(c.out)-c.sent >= maxPendingOutput {
+			// The replies so far go out now; the keys still point into
+			// the input, which Feed may compact, so keep copies.
+			c.flush()
+			g.own()
+			return false
+		}
+		k := g.keys[0]
+		g.keys = g.keys[1:]
 		var v memcache.View
 		var ok bool
-		if r.HasExptime {
-			v, ok = c.cache.GetAndTouch(k, int64(r.Exptime))
+		if g.touch {
+			v, ok = c.cache.GetAndTouch(k, g.exptime)
 		} else {
 			v, ok = c.cache.Get(k)
 		}
@@ -167,14 +197,34 @@ func (c *Conn) execGet(r *protocol.Request) {
 			if c.tracing {
 				c.traceSendingKey(v.Key)
 			}
-			c.out = protocol.AppendValue(c.out, v.Key, v.Flags, v.Value, v.CAS, withCas)
+			c.out = protocol.AppendValue(c.out, v.Key, v.Flags, v.Value, v.CAS, g.withCas)
 		}
 	}
+	g.active, g.keys = false, nil
 	if c.tracing {
 		c.traceString(TraceOut, "", "END")
 	}
 	c.out = protocol.AppendEnd(c.out)
 	c.flush()
+	return true
+}
+
+// own copies the remaining keys out of the input buffer, once.
+func (g *pendingGet) own() {
+	if g.owned {
+		return
+	}
+	n := 0
+	for _, k := range g.keys {
+		n += len(k)
+	}
+	buf := make([]byte, 0, n)
+	for i, k := range g.keys {
+		buf = append(buf, k...)
+		g.keys[i] = buf[len(buf)-len(k):]
+	}
+	g.keys = slices.Clone(g.keys) // the request's slice is reused by the next parse
+	g.owned = true
 }
 
 // refuseTooLarge lets the engine see a store whose value the parser

@@ -141,3 +141,18 @@ func vmRSS(t *testing.T, pid int) int64 {
 	t.Fatalf("no VmRSS in /proc/%d/status", pid)
 	return 0
 }
+
+// TestBackPressureManyClients: eight clients that never read, each asking
+// for a 1 MB value. memcached's replies point at the item and cost it
+// nothing; securecached's are copies, of which a connection holds at most
+// about one value plus 256 KB (conn's maxPendingOutput). Before that bound
+// it held -R values per connection and grew by 300 MB here.
+func TestBackPressureManyClients(t *testing.T) {
+	bound := int64(128 << 20)
+	if testenv.RaceEnabled() {
+		bound *= 3
+	}
+	bothServers(t, nil, func(t *testing.T, s *testenv.Server) {
+		stuckClients(t, s, 8, 1000000, bound)
+	})
+}
