@@ -26,6 +26,9 @@ type Hooks struct {
 	Shutdown func()
 	// Started, if set, receives the agent once it listens (tests, stats).
 	Started func(*Agent)
+	// Verbosity, if set, receives the level a client's verbosity command
+	// sets, so that the process's log lets the new level's lines through.
+	Verbosity func(level uint32)
 }
 
 // Factory returns the diggi factory for cache agents wired to hooks.

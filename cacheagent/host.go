@@ -129,7 +129,13 @@ func (h *host) Shutdown(graceful bool) {
 	}
 }
 
-func (h *host) SetVerbosity(level uint32) { h.a.verbosity.Store(min(level, 3)) }
+func (h *host) SetVerbosity(level uint32) {
+	level = min(level, 3)
+	h.a.verbosity.Store(level)
+	if h.a.hooks.Verbosity != nil {
+		h.a.hooks.Verbosity(level)
+	}
+}
 
 // Tracing: at -vv memcached echoes every request and reply. A logger
 // that drops Info records (its level was fixed at a lower -v when the

@@ -215,6 +215,30 @@ func TestVerboseLogsConnections(t *testing.T) {
 	})
 }
 
+// TestVerbosityCommandRaisesLogging: "verbosity 2" on a server started
+// without -v makes it log connections from then on, as memcached's does.
+func TestVerbosityCommandRaisesLogging(t *testing.T) {
+	eachTrust(t, func(t *testing.T, trust []string) {
+		s := testenv.StartSecurecached(t, trust...)
+		c := s.Dial(t)
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		testwire.Exchange(t, c, bufio.NewReader(c), "verbosity 2\r\n", "OK\r\n")
+		if strings.Contains(s.Stderr(), "new auto-negotiating client connection") {
+			t.Fatalf("logged a connection before verbosity 2:\n%s", s.Stderr())
+		}
+		c2 := s.Dial(t)
+		c2.SetDeadline(time.Now().Add(5 * time.Second))
+		testwire.Exchange(t, c2, bufio.NewReader(c2), "mn\r\n", "MN\r\n")
+		deadline := time.Now().Add(5 * time.Second)
+		for !strings.Contains(s.Stderr(), "new auto-negotiating client connection") {
+			if time.Now().After(deadline) {
+				t.Fatalf("verbosity 2 did not make the server log new connections:\n%s", s.Stderr())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
+}
+
 // TestConnectionStats: curr_connections counts clients, while
 // total_connections and connection_structures (the most connections open
 // at once) count the listener too, on both servers alike.

@@ -41,6 +41,9 @@ type Deployment struct {
 	factory  *diggichannel.Factory
 	simRoot  *trust.SimRoot
 	stateDir string
+	// level is the whole process's log level: -v at start, then the
+	// verbosity command (memcached's is global too).
+	level slog.LevelVar
 
 	mu    sync.Mutex
 	addrs []net.Addr
@@ -60,6 +63,8 @@ func Start(l Layout, o Options) (*Deployment, error) {
 		o.Log = io.Discard
 	}
 	d := &Deployment{done: make(chan struct{})}
+	d.level.Set(logLevel(o.Verbose))
+	log := slog.New(slog.NewTextHandler(o.Log, &slog.HandlerOptions{Level: &d.level}))
 	backend, err := d.backend(l.Trust, o.Log)
 	if err != nil {
 		return nil, err
@@ -68,7 +73,7 @@ func Start(l Layout, o Options) (*Deployment, error) {
 	if err != nil {
 		return nil, fmt.Errorf("enclave specs: %w", err)
 	}
-	chOpts := diggichannel.Options{Backend: backend, Agents: spec, AllowPlaintext: l.Trust.AllowPlaintext, Logger: logger(o)}
+	chOpts := diggichannel.Options{Backend: backend, Agents: spec, AllowPlaintext: l.Trust.AllowPlaintext, Logger: log}
 	if d.simRoot != nil {
 		chOpts.AllowSimulated = true
 		chOpts.SimRoots = []*x509.Certificate{d.simRoot.Certificate()}
@@ -77,14 +82,16 @@ func Start(l Layout, o Options) (*Deployment, error) {
 		return nil, fmt.Errorf("trusted channels: %w", err)
 	}
 	reg := diggi.NewRegistry()
-	if err := cacheagent.Register(reg, cacheagent.Hooks{Enclave: d.factory.Enclave, Shutdown: d.Shutdown}); err != nil {
+	hooks := cacheagent.Hooks{Enclave: d.factory.Enclave, Shutdown: d.Shutdown,
+		Verbosity: func(v uint32) { d.level.Set(logLevel(int(v))) }}
+	if err := cacheagent.Register(reg, hooks); err != nil {
 		return nil, err
 	}
 	if err := gateway.Register(reg, gateway.Hooks{Tap: o.GatewayTap, Listening: d.listening}); err != nil {
 		return nil, err
 	}
 	d.in, err = diggi.NewInstance(l.Diggi, diggi.InstanceOptions{
-		Registry: reg, Router: o.Router, Channels: d.factory.ChannelFactory(), Logger: logger(o),
+		Registry: reg, Router: o.Router, Channels: d.factory.ChannelFactory(), Logger: log,
 	})
 	if err != nil {
 		return nil, err
@@ -129,15 +136,16 @@ func (d *Deployment) backend(t TrustOptions, log io.Writer) (trust.Backend, erro
 	return b, nil
 }
 
-func logger(o Options) *slog.Logger {
-	level := slog.LevelWarn
+// logLevel maps memcached's verbosity (-v counts, or the verbosity
+// command) onto the log's level.
+func logLevel(verbose int) slog.Level {
 	switch {
-	case o.Verbose >= 3:
-		level = slog.LevelDebug
-	case o.Verbose == 2:
-		level = slog.LevelInfo
+	case verbose >= 3:
+		return slog.LevelDebug
+	case verbose == 2:
+		return slog.LevelInfo
 	}
-	return slog.New(slog.NewTextHandler(o.Log, &slog.HandlerOptions{Level: level}))
+	return slog.LevelWarn
 }
 
 func (d *Deployment) listening(a []net.Addr) {
