@@ -98,22 +98,10 @@ func TestLargePages(t *testing.T) {
 	c.SetDeadline(time.Now().Add(10 * time.Second))
 	r := bufio.NewReader(c)
 	testwire.Exchange(t, c, r, "set k 0 0 2\r\nhi\r\nget k\r\n", "STORED\r\nVALUE k 0 2\r\nhi\r\nEND\r\n")
-	if _, err := c.Write([]byte("stats slabs\r\n")); err != nil {
-		t.Fatal(err)
-	}
-	malloced, classes := "", map[string]bool{}
-	for {
-		line, err := r.ReadString('\n')
-		if err != nil {
-			t.Fatal(err)
-		}
-		if line == "END\r\n" {
-			break
-		}
-		if v, ok := strings.CutPrefix(line, "STAT total_malloced "); ok {
-			malloced = strings.TrimSpace(v)
-		}
-		if id, _, ok := strings.Cut(strings.TrimPrefix(line, "STAT "), ":chunk_size "); ok {
+	slabs := stats(t, c, r, "stats slabs")
+	malloced, classes := slabs["total_malloced"], map[string]bool{}
+	for name := range slabs {
+		if id, ok := strings.CutSuffix(name, ":chunk_size"); ok {
 			classes[id] = true
 		}
 	}

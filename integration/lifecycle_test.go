@@ -247,28 +247,8 @@ func TestConnectionStats(t *testing.T) {
 		type counts struct{ curr, total, structures string }
 		read := func(c net.Conn, r *bufio.Reader) counts {
 			t.Helper()
-			if _, err := c.Write([]byte("stats\r\n")); err != nil {
-				t.Fatal(err)
-			}
-			var got counts
-			for {
-				line, err := r.ReadString('\n')
-				if err != nil {
-					t.Fatal(err)
-				}
-				if line == "END\r\n" {
-					return got
-				}
-				f := strings.Fields(line)
-				switch f[1] {
-				case "curr_connections":
-					got.curr = f[2]
-				case "total_connections":
-					got.total = f[2]
-				case "connection_structures":
-					got.structures = f[2]
-				}
-			}
+			st := stats(t, c, r, "stats")
+			return counts{st["curr_connections"], st["total_connections"], st["connection_structures"]}
 		}
 		open := func() (net.Conn, *bufio.Reader) {
 			c := s.Dial(t)

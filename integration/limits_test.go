@@ -57,29 +57,10 @@ func TestNoEvictionOutOfMemory(t *testing.T) {
 		if line := set("again"); line != "STORED\r\n" {
 			t.Fatalf("set after a delete freed memory: %q", line)
 		}
-		testwire.Exchange(t, c, r, "stats\r\n", "STAT pid ")
-		stats, err := readUntilEnd(r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !strings.Contains(stats, "STAT evictions 0\r\n") {
-			t.Errorf("stats after running out of memory:\n%s", stats)
+		if st := stats(t, c, r, "stats"); st["evictions"] != "0" {
+			t.Errorf("stats after running out of memory: evictions %q", st["evictions"])
 		}
 	})
-}
-
-func readUntilEnd(r *bufio.Reader) (string, error) {
-	var b strings.Builder
-	for {
-		line, err := r.ReadString('\n')
-		if err != nil {
-			return b.String(), err
-		}
-		if line == "END\r\n" {
-			return b.String(), nil
-		}
-		b.WriteString(line)
-	}
 }
 
 // TestListenBacklog: -b sets the listen(2) backlog of the TCP and unix

@@ -1,6 +1,9 @@
 package integration
 
 import (
+	"bufio"
+	"io"
+	"strings"
 	"testing"
 
 	"github.com/securecached/securecached/internal/testenv"
@@ -33,5 +36,27 @@ func bothServers(t *testing.T, flags []string, fn func(t *testing.T, s *testenv.
 func eachTrust(t *testing.T, fn func(t *testing.T, trust []string)) {
 	for _, m := range trustModes {
 		t.Run("securecached/"+m.name, func(t *testing.T) { fn(t, m.flags) })
+	}
+}
+
+// stats sends a stats command (e.g. "stats", "stats slabs") and returns
+// its STAT values by name.
+func stats(t *testing.T, c io.Writer, r *bufio.Reader, cmd string) map[string]string {
+	t.Helper()
+	if _, err := io.WriteString(c, cmd+"\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatalf("%s: %v", cmd, err)
+		}
+		if line == "END\r\n" {
+			return got
+		}
+		if f := strings.Fields(line); len(f) == 3 && f[0] == "STAT" {
+			got[f[1]] = f[2]
+		}
 	}
 }

@@ -272,23 +272,7 @@ func TestSettingsShowConfiguredValues(t *testing.T) {
 		c := tls.Client(s.Dial(t), &tls.Config{RootCAs: f.Pool, ServerName: testcert.ServerName})
 		defer c.Close()
 		c.SetDeadline(time.Now().Add(10 * time.Second))
-		if _, err := c.Write([]byte("stats settings\r\n")); err != nil {
-			t.Fatal(err)
-		}
-		r := bufio.NewReader(c)
-		got := map[string]string{}
-		for {
-			line, err := r.ReadString('\n')
-			if err != nil {
-				t.Fatal(err)
-			}
-			if line == "END\r\n" {
-				return got
-			}
-			if f := strings.Fields(line); len(f) == 3 {
-				got[f[1]] = f[2]
-			}
-		}
+		return stats(t, c, bufio.NewReader(c), "stats settings")
 	}
 	want := settings(t, testenv.StartMemcached(t, flags...))
 	if want["hashpower_init"] != "20" || want["ssl_ca_cert"] != f.Cert {
