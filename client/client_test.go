@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -597,5 +598,43 @@ func TestPoolOpensSecondConnectionWhenBusy(t *testing.T) {
 	}
 	if n := rec.count(); n != 2 {
 		t.Errorf("%d connections with a pool of 2", n)
+	}
+}
+
+// TestRefusedExtraConnectionPipelines: when the server refuses a second
+// connection (memcached at its -c limit, say) while the first is busy, the
+// call pipelines on the first and the server is not counted as failing.
+func TestRefusedExtraConnectionPipelines(t *testing.T) {
+	srv := testenv.StartMemcached(t)
+	var rec connRecorder
+	var dials atomic.Int32
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if dials.Add(1) > 1 {
+			return nil, errors.New("connection refused (test)")
+		}
+		return rec.dial(ctx, network, addr)
+	}
+	c := newClient(t, Config{Servers: []ServerConfig{{Addr: srv.Addr}}, Dial: dial, MaxConnsPerServer: 2, FailureLimit: 1})
+	x := ctx(t)
+	if err := c.Set(x, &Item{Key: "k", Value: []byte("v")}); err != nil {
+		t.Fatal(err)
+	}
+	rec.conn(0).gate.Lock() // the first connection is busy
+	held, err := c.GetAsync(x, "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := c.GetAsync(x, "k") // dials, is refused, pipelines
+	rec.conn(0).gate.Unlock()
+	if err != nil {
+		t.Fatalf("second call with the extra dial refused: %v", err)
+	}
+	for _, p := range []*Pending{held, second} {
+		if it, err := p.Wait(x); err != nil || string(it.Value) != "v" {
+			t.Fatalf("Wait = %+v, %v", it, err)
+		}
+	}
+	if dials.Load() != 2 || c.servers[0].dead(time.Now()) {
+		t.Fatalf("%d dials, server dead %v; want 2 dials and the server alive", dials.Load(), c.servers[0].dead(time.Now()))
 	}
 }

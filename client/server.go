@@ -53,6 +53,11 @@ func (s *server) getConn(ctx context.Context) (*conn, error) {
 	}
 	c, err := dialConn(ctx, &s.cl.cfg, s, tc)
 	if err != nil {
+		// An extra connection the server refused (at its -c limit, say)
+		// says nothing against the one it is serving: pipeline there.
+		if live := s.leastBusy(); live != nil {
+			return live, nil
+		}
 		s.failure(err)
 		return nil, err
 	}
@@ -85,16 +90,32 @@ func (s *server) pooled() (*conn, error) {
 	}
 	clear(s.conns[len(live):])
 	s.conns = live
-	var best *conn
-	for _, c := range s.conns {
-		if best == nil || c.inflight.Load() < best.inflight.Load() {
-			best = c
-		}
-	}
+	best := s.leastBusyLocked()
 	if best != nil && (best.inflight.Load() == 0 || len(s.conns) >= s.cl.cfg.MaxConnsPerServer) {
 		return best, nil
 	}
 	return nil, nil
+}
+
+// leastBusy returns the live connection with the fewest requests in
+// flight, or nil.
+func (s *server) leastBusy() *conn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.leastBusyLocked()
+}
+
+func (s *server) leastBusyLocked() *conn {
+	var best *conn
+	for _, c := range s.conns {
+		if c.broken() {
+			continue
+		}
+		if best == nil || c.inflight.Load() < best.inflight.Load() {
+			best = c
+		}
+	}
+	return best
 }
 
 // failure counts a failed request or dial; enough in a row mark the server
