@@ -27,8 +27,9 @@ type Hooks struct {
 	// Started, if set, receives the agent once it listens (tests, stats).
 	Started func(*Agent)
 	// Verbosity, if set, receives the level a client's verbosity command
-	// sets, so that the process's log lets the new level's lines through.
-	Verbosity func(level uint32)
+	// sets on the named agent, so that the process's log lets the new
+	// level's lines through.
+	Verbosity func(agent string, level uint32)
 }
 
 // Factory returns the diggi factory for cache agents wired to hooks.
@@ -181,7 +182,9 @@ func (a *Agent) newConn() (*conn.Conn, int) {
 	a.total.Add(1)
 	a.logConn(a.nextID, a.newConnWords())
 	c := conn.New(a.engine, &a.host, &a.shared, a.cset)
-	c.SetTracer(&a.host, a.nextID)
+	if a.contentLogging() {
+		c.SetTracer(&a.host, a.nextID) // a trusted agent's connections have none
+	}
 	return c, a.nextID
 }
 

@@ -133,7 +133,7 @@ func (h *host) SetVerbosity(level uint32) {
 	level = min(level, 3)
 	h.a.verbosity.Store(level)
 	if h.a.hooks.Verbosity != nil {
-		h.a.hooks.Verbosity(level)
+		h.a.hooks.Verbosity(h.a.ctx.Info().Name, level)
 	}
 }
 

@@ -14,26 +14,53 @@ import (
 	"github.com/securecached/securecached/internal/testwire"
 )
 
-// logRecorder keeps the message of every log record.
+// logRecorder keeps the message of every log record, and the whole record
+// (attributes included, the handler's own too) as text.
 type logRecorder struct {
-	mu   sync.Mutex
-	msgs []string
+	mu    *sync.Mutex
+	msgs  *[]string
+	full  *[]string
+	attrs []slog.Attr
+}
+
+func newLogRecorder() *logRecorder {
+	return &logRecorder{mu: &sync.Mutex{}, msgs: new([]string), full: new([]string)}
 }
 
 func (l *logRecorder) Enabled(context.Context, slog.Level) bool { return true }
-func (l *logRecorder) WithAttrs([]slog.Attr) slog.Handler       { return l }
-func (l *logRecorder) WithGroup(string) slog.Handler            { return l }
+func (l *logRecorder) WithAttrs(as []slog.Attr) slog.Handler {
+	c := *l
+	c.attrs = append(slices.Clone(l.attrs), as...)
+	return &c
+}
+func (l *logRecorder) WithGroup(string) slog.Handler { return l }
 func (l *logRecorder) Handle(_ context.Context, r slog.Record) error {
+	text := r.Message
+	for _, a := range l.attrs {
+		text += " " + a.String()
+	}
+	r.Attrs(func(a slog.Attr) bool {
+		text += " " + a.String()
+		return true
+	})
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.msgs = append(l.msgs, r.Message)
+	*l.msgs = append(*l.msgs, r.Message)
+	*l.full = append(*l.full, text)
 	return nil
 }
 
 func (l *logRecorder) messages() []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return slices.Clone(l.msgs)
+	return slices.Clone(*l.msgs)
+}
+
+// records returns every record as text, attributes included.
+func (l *logRecorder) records() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(*l.full)
 }
 
 // TestVerboseLogsConversation: at -vv the agent logs each request line
@@ -65,7 +92,7 @@ func TestVerboseLogsConversation(t *testing.T) {
 	}
 	for _, level := range []string{"-v", "-vv"} {
 		t.Run(level, func(t *testing.T) {
-			rec := &logRecorder{}
+			rec := newLogRecorder()
 			st := newStack(t, stackOptions{args: level, logger: slog.New(rec)})
 			c := st.dial(t)
 			r := bufio.NewReader(c)
@@ -99,7 +126,7 @@ func TestVerboseNamesProtocol(t *testing.T) {
 		{"-vv -B binary", "<1 new binary client connection."},
 	} {
 		t.Run(tc.args, func(t *testing.T) {
-			rec := &logRecorder{}
+			rec := newLogRecorder()
 			st := newStack(t, stackOptions{args: tc.args, logger: slog.New(rec)})
 			c := st.dial(t)
 			if strings.HasSuffix(tc.args, "binary") {
@@ -128,7 +155,7 @@ func TestVerboseNeverLogsPassword(t *testing.T) {
 	if err := os.WriteFile(auth, []byte("alice:s3cret\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	rec := &logRecorder{}
+	rec := newLogRecorder()
 	st := newStack(t, stackOptions{args: "-vvv -Y " + auth, logger: slog.New(rec)})
 	c := st.dial(t)
 	r := bufio.NewReader(c)
@@ -155,14 +182,16 @@ func TestVerboseNeverLogsPassword(t *testing.T) {
 func TestTrustedAgentLogsNoContent(t *testing.T) {
 	const canary = "CANARYKEY9"
 	for _, trusted := range []bool{false, true} {
-		rec := &logRecorder{}
+		rec := newLogRecorder()
 		st := newStack(t, stackOptions{trusted: trusted, args: "-vvv", logger: slog.New(rec)})
 		c := st.dial(t)
 		r := bufio.NewReader(c)
 		testwire.Exchange(t, c, r, "set "+canary+" 0 0 6\r\n"+canary[:6]+"\r\n", "STORED\r\n")
 		testwire.Exchange(t, c, r, "get "+canary+"\r\n", "VALUE "+canary+" 0 6\r\n"+canary[:6]+"\r\nEND\r\n")
+		testwire.Exchange(t, c, r, "mg "+canary+" v\r\n", "VA 6\r\n"+canary[:6]+"\r\n")
+		testwire.Exchange(t, c, r, "incr "+canary+" 1\r\n", "CLIENT_ERROR cannot increment or decrement non-numeric value\r\n")
 		var leaked, opened, warned bool
-		for _, m := range rec.messages() {
+		for _, m := range rec.records() {
 			leaked = leaked || strings.Contains(m, canary[:6])
 			opened = opened || strings.Contains(m, "new auto-negotiating client connection")
 			warned = warned || strings.Contains(m, "only from an untrusted cache agent")

@@ -41,9 +41,13 @@ type Deployment struct {
 	factory  *diggichannel.Factory
 	simRoot  *trust.SimRoot
 	stateDir string
-	// level is the whole process's log level: -v at start, then the
-	// verbosity command (memcached's is global too).
-	level slog.LevelVar
+	// level is the whole process's log level: the highest of -v and the
+	// levels clients set on each cache agent with the verbosity command.
+	// Each agent still filters its own lines by its own level, so a client
+	// of one agent cannot silence another.
+	level        slog.LevelVar
+	startVerbose int
+	verbosity    map[string]uint32 // by cache agent, under mu
 
 	mu    sync.Mutex
 	addrs []net.Addr
@@ -82,8 +86,8 @@ func Start(l Layout, o Options) (*Deployment, error) {
 		return nil, fmt.Errorf("trusted channels: %w", err)
 	}
 	reg := diggi.NewRegistry()
-	hooks := cacheagent.Hooks{Enclave: d.factory.Enclave, Shutdown: d.Shutdown,
-		Verbosity: func(v uint32) { d.level.Set(logLevel(int(v))) }}
+	d.startVerbose = o.Verbose
+	hooks := cacheagent.Hooks{Enclave: d.factory.Enclave, Shutdown: d.Shutdown, Verbosity: d.setVerbosity}
 	if err := cacheagent.Register(reg, hooks); err != nil {
 		return nil, err
 	}
@@ -134,6 +138,22 @@ func (d *Deployment) backend(t TrustOptions, log io.Writer) (trust.Backend, erro
 	d.simRoot, d.stateDir = root, dir
 	fmt.Fprintf(log, "trust backend: sim — a SIMULATION with no hardware protection (the host can read enclave memory); platform identity in %s\n", dir)
 	return b, nil
+}
+
+// setVerbosity records a cache agent's new verbosity and lets the log
+// through at the highest level any agent (or -v) asks for.
+func (d *Deployment) setVerbosity(agent string, v uint32) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.verbosity == nil {
+		d.verbosity = map[string]uint32{}
+	}
+	d.verbosity[agent] = v
+	top := d.startVerbose
+	for _, l := range d.verbosity {
+		top = max(top, int(l))
+	}
+	d.level.Set(logLevel(top))
 }
 
 // logLevel maps memcached's verbosity (-v counts, or the verbosity
