@@ -54,6 +54,10 @@ func New(key []byte) (cipher.AEAD, error) {
 	return newAEGIS(key, bestImpl)
 }
 
+// ConstantTime reports whether New uses the assembly, whose AES rounds
+// take constant time; false means the table-based Go fallback.
+func ConstantTime() bool { return bestImpl != implGeneric }
+
 func newAEGIS(key []byte, i impl) (*aegis128L, error) {
 	if len(key) != KeySize {
 		return nil, fmt.Errorf("aegis: key is %d bytes, want %d", len(key), KeySize)
