@@ -147,9 +147,11 @@ func (c *Conn) Feed(in []byte) (more bool) {
 }
 
 // Process handles buffered requests, at most Settings.ReqsPerEvent of
-// them. It returns true when it stopped at that limit with input left: the
-// host should send Output, let other connections run, and call Process
-// again.
+// them. It returns true when it stopped with work left: at that limit with
+// input left, or because maxPendingOutput bytes of replies wait (a
+// multi-get may be part way through). The host should then send Output,
+// let other connections run, and call Process again once the output has
+// gone.
 func (c *Conn) Process() (more bool) {
 	budget := c.set.ReqsPerEvent
 	c.flushed = len(c.out)

@@ -14,10 +14,12 @@ type InstanceOptions struct {
 	Router   Router         // routing step of the message scheduler; Direct if nil (see Router)
 	Channels ChannelFactory // per-pair payload protection; plaintext if nil (refused with a trusted agent)
 	Logger   *slog.Logger   // slog.Default() if nil
-	// QueueTap, if set, sees every message as it enters an agent's
-	// outbound or inbound queue, on the router's path and on the direct
-	// path alike, before the queue takes it; it must not keep or change
-	// it. Tests use it to check what the untrusted queues hold.
+	// QueueTap, if set, sees every message offered to an agent's outbound
+	// or inbound queue, on the router's path and on the direct path alike,
+	// before the queue takes it; a message whose offer is refused (a full
+	// queue) is seen again when it is offered again. It must not keep or
+	// change the message. Tests use it to check what the untrusted queues
+	// hold.
 	QueueTap func(*Message)
 }
 

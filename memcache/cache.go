@@ -19,7 +19,7 @@ type Cache struct {
 	maxPages  int
 	malloced  int64
 	classes   []slabClass
-	large     *largeChunk // -L's memory, while pages remain to be cut from it
+	large     *largeChunk // -L's memory, which the pages are cut from
 
 	hash       assoc
 	expansions uint64

@@ -2,6 +2,7 @@ package memcache
 
 import (
 	"bufio"
+	"fmt"
 	"os"
 	"runtime"
 	"strconv"
@@ -11,43 +12,52 @@ import (
 )
 
 // TestLargeChunkTake: pages are cut in order from segments that start on
-// a huge page boundary and carry the huge page hint, until -m is used up.
+// a huge page boundary and carry the huge page hint, until -m is used up;
+// for 1 MB pages (the default), pages larger than 1 MB (-I above 1m) and
+// pages larger than a segment.
 func TestLargeChunkTake(t *testing.T) {
-	const page = 1 << 20
-	p := newLargeChunk(130 * page)
-	var pages [][]byte
-	for {
-		b := p.take(page)
-		if b == nil {
-			break
-		}
-		pages = append(pages, b)
-	}
-	if len(pages) != 130 {
-		t.Fatalf("%d pages from 130 MB, want 130", len(pages))
-	}
-	for i, b := range pages {
-		if len(b) != page || cap(b) != page {
-			t.Fatalf("page %d: len %d cap %d, want %d", i, len(b), cap(b), page)
-		}
-		if i%(largeSegment/page) == 0 {
-			if addr(b)%hugePageSize != 0 {
-				t.Fatalf("page %d at %#x starts a segment but is not 2 MB aligned", i, addr(b))
+	for _, tc := range []struct{ page, pages int }{{1 << 20, 130}, {3 << 20, 50}, {100 << 20, 3}} {
+		t.Run(fmt.Sprintf("page=%dMB", tc.page>>20), func(t *testing.T) {
+			p := newLargeChunk(int64(tc.pages * tc.page))
+			var pages [][]byte
+			for {
+				b := p.take(tc.page)
+				if b == nil {
+					break
+				}
+				pages = append(pages, b)
 			}
-		} else if addr(b) != addr(pages[i-1])+page {
-			t.Fatalf("page %d at %#x does not follow page %d at %#x", i, addr(b), i-1, addr(pages[i-1]))
-		}
-	}
-	if !haveTHP() {
-		return
-	}
-	if p.advise != nil {
-		t.Fatalf("huge page hint refused: %v", p.advise)
-	}
-	for _, i := range []int{0, 64, 129} {
-		if flags := vmFlags(t, addr(pages[i])); !strings.Contains(" "+flags+" ", " hg ") {
-			t.Errorf("page %d: mapping flags %q lack hg (MADV_HUGEPAGE)", i, flags)
-		}
+			if len(pages) != tc.pages {
+				t.Fatalf("%d pages, want %d", len(pages), tc.pages)
+			}
+			perSegment := max(largeSegment/tc.page, 1)
+			for i, b := range pages {
+				if len(b) != tc.page || cap(b) != tc.page {
+					t.Fatalf("page %d: len %d cap %d, want %d", i, len(b), cap(b), tc.page)
+				}
+				if i%perSegment == 0 {
+					if addr(b)%hugePageSize != 0 {
+						t.Fatalf("page %d at %#x starts a segment but is not 2 MB aligned", i, addr(b))
+					}
+				} else if addr(b) != addr(pages[i-1])+uintptr(tc.page) {
+					t.Fatalf("page %d at %#x does not follow page %d at %#x", i, addr(b), i-1, addr(pages[i-1]))
+				}
+			}
+			if !haveTHP() {
+				return
+			}
+			if p.advise != nil {
+				t.Fatalf("huge page hint refused: %v", p.advise)
+			}
+			for _, i := range []int{0, perSegment, len(pages) - 1} {
+				if i >= len(pages) {
+					continue
+				}
+				if flags := vmFlags(t, addr(pages[i])); !strings.Contains(" "+flags+" ", " hg ") {
+					t.Errorf("page %d: mapping flags %q lack hg (MADV_HUGEPAGE)", i, flags)
+				}
+			}
+		})
 	}
 }
 
