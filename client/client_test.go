@@ -472,26 +472,7 @@ func TestPoolLimit(t *testing.T) {
 // hangUpServer accepts connections and closes them at once, like a cache
 // that is up but broken.
 func hangUpServer(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	})
-	t.Cleanup(func() {
-		l.Close()
-		wg.Wait()
-	})
-	return l.Addr().String()
+	return fakeServer(t, func(c net.Conn) { c.Close() })
 }
 
 // TestSensitiveNeverRehashedToUntrusted: with Rehash, once dead-server

@@ -26,36 +26,19 @@ type holdingServer struct {
 
 func startHoldingServer(t *testing.T) *holdingServer {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := &holdingServer{addr: l.Addr().String(), got: make(chan struct{})}
+	h := &holdingServer{got: make(chan struct{})}
 	release := make(chan struct{})
 	var once sync.Once
 	h.hangUp = func() { once.Do(func() { close(release) }) }
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			wg.Go(func() {
-				defer c.Close()
-				buf := make([]byte, 4096)
-				if n, _ := c.Read(buf); n > 0 {
-					h.gotOne.Do(func() { close(h.got) })
-				}
-				<-release
-			})
+	h.addr = fakeServer(t, func(c net.Conn) {
+		defer c.Close()
+		buf := make([]byte, 4096)
+		if n, _ := c.Read(buf); n > 0 {
+			h.gotOne.Do(func() { close(h.got) })
 		}
+		<-release
 	})
-	t.Cleanup(func() {
-		h.hangUp()
-		l.Close()
-		wg.Wait()
-	})
+	t.Cleanup(h.hangUp) // registered after fakeServer's, so it runs first
 	return h
 }
 

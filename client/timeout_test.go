@@ -11,9 +11,10 @@ import (
 	"time"
 )
 
-// silentServer accepts connections and reads requests but never answers,
-// like a hung cache.
-func silentServer(t *testing.T) string {
+// fakeServer listens on loopback and runs serve for each connection
+// accepted; at cleanup it stops listening, closes the connections still
+// open and waits for serve to return.
+func fakeServer(t *testing.T, serve func(net.Conn)) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -31,7 +32,7 @@ func silentServer(t *testing.T) string {
 			mu.Lock()
 			conns = append(conns, c)
 			mu.Unlock()
-			wg.Go(func() { _, _ = io.Copy(io.Discard, c) })
+			wg.Go(func() { serve(c) })
 		}
 	})
 	t.Cleanup(func() {
@@ -44,6 +45,12 @@ func silentServer(t *testing.T) string {
 		wg.Wait()
 	})
 	return l.Addr().String()
+}
+
+// silentServer accepts connections and reads requests but never answers,
+// like a hung cache.
+func silentServer(t *testing.T) string {
+	return fakeServer(t, func(c net.Conn) { _, _ = io.Copy(io.Discard, c) })
 }
 
 // countingConn counts the writes made on a connection.
