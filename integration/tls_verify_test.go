@@ -2,17 +2,8 @@ package integration
 
 import (
 	"bufio"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -20,62 +11,6 @@ import (
 	"github.com/securecached/securecached/internal/testcert"
 	"github.com/securecached/securecached/internal/testenv"
 )
-
-// testCA is a certificate authority made for one test: ssl_ca_cert points
-// at its PEM file and it issues client certificates.
-type testCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	file string
-}
-
-func newTestCA(t *testing.T, name string) *testCA {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(now.UnixNano()), Subject: pkix.Name{CommonName: name},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
-		IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	file := filepath.Join(t.TempDir(), name+".pem")
-	if err := os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return &testCA{cert: cert, key: key, file: file}
-}
-
-// client issues a client certificate (clientAuth usage) signed by the CA.
-func (ca *testCA) client(t *testing.T, cn string) tls.Certificate {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(now.UnixNano()), Subject: pkix.Name{CommonName: cn},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
-}
 
 // tlsServed connects with cfg and asks for the version. It returns nil when
 // the server answered, or the error that ended the attempt. In TLS 1.3 the
@@ -114,10 +49,10 @@ func tlsServed(t *testing.T, s *testenv.Server, cfg *tls.Config) error {
 // must still serve a good client afterwards.
 func TestTLSClientVerification(t *testing.T) {
 	f := testcert.Write(t)
-	ca := newTestCA(t, "client-ca")
-	other := newTestCA(t, "other-ca")
-	good := ca.client(t, "good client")
-	bad := other.client(t, "bad client")
+	ca := testcert.NewCA(t, "client-ca")
+	other := testcert.NewCA(t, "other-ca")
+	good := ca.Client(t, "good client")
+	bad := other.Client(t, "bad client")
 	// GetClientCertificate sends the certificate whatever CAs the server
 	// names: with Certificates, Go's client would withhold a certificate
 	// the server's list does not cover, and the "other CA" case would test
@@ -150,7 +85,7 @@ func TestTLSClientVerification(t *testing.T) {
 	} {
 		t.Run("ssl_verify_mode="+mode.verify, func(t *testing.T) {
 			flags := []string{"-Z", "-o", "ssl_chain_cert=" + f.Cert + ",ssl_key=" + f.Key +
-				",ssl_ca_cert=" + ca.file + ",ssl_verify_mode=" + mode.verify}
+				",ssl_ca_cert=" + ca.File + ",ssl_verify_mode=" + mode.verify}
 			bothServers(t, flags, func(t *testing.T, s *testenv.Server) {
 				for _, c := range clients {
 					err := tlsServed(t, s, c.cfg)

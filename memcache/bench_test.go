@@ -21,8 +21,8 @@ func BenchmarkEngineGet1KB(b *testing.B) {
 	}
 }
 
-func benchGet(b *testing.B, nkeys int) {
-	c := newTestCache(b, func(cfg *Config) { cfg.MaxBytes = 512 << 20 })
+// preload stores nkeys items of 1 KB and returns their keys.
+func preload(b *testing.B, c *Cache, nkeys int) [][]byte {
 	keys := make([][]byte, nkeys)
 	val := make([]byte, 1024)
 	for i := range keys {
@@ -31,6 +31,12 @@ func benchGet(b *testing.B, nkeys int) {
 			b.Fatalf("preload: %v", res)
 		}
 	}
+	return keys
+}
+
+func benchGet(b *testing.B, nkeys int) {
+	c := newTestCache(b, func(cfg *Config) { cfg.MaxBytes = 512 << 20 })
+	keys := preload(b, c, nkeys)
 	b.ReportAllocs()
 	b.ResetTimer()
 	n := 0
@@ -108,14 +114,7 @@ func BenchmarkEngineGetRandom1KB(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			const nkeys = 500_000
 			c := newTestCache(b, func(cfg *Config) { cfg.MaxBytes = 1 << 30; cfg.Preallocate = large })
-			keys := make([][]byte, nkeys)
-			val := make([]byte, 1024)
-			for i := range keys {
-				keys[i] = benchKey(i)
-				if res, _, _ := c.Store(ModeSet, keys[i], 0, 0, val, StoreOptions{}); res != Stored {
-					b.Fatalf("preload: %v", res)
-				}
-			}
+			keys := preload(b, c, nkeys)
 			order := rand.New(rand.NewPCG(1, 2)).Perm(nkeys)
 			b.ResetTimer()
 			n := 0
