@@ -87,30 +87,35 @@ func (h *host) ServerSettings() conn.ServerSettings {
 	}
 }
 
-// Conns lists the listener and the sessions. Peers are Diggi agents (the
-// gateway), so addresses are Diggi addresses.
+// Conns lists the listener and the sessions. A session's addresses are
+// those its gateway declared for the client (posix.Origin), as memcached
+// shows them; a peer that declared none (an agent speaking to the cache
+// directly) is shown by its Diggi address. The listener is this agent's
+// own Diggi socket.
 func (h *host) Conns() []conn.ConnInfo {
 	a := h.a
 	now := a.engine.Now()
-	self := a.localAddr()
-	out := []conn.ConnInfo{{ID: 0, Addr: "diggi:" + self.String(), State: "conn_listening"}}
+	self := "diggi:" + a.localAddr().String()
+	out := []conn.ConnInfo{{ID: 0, Addr: self, State: "conn_listening"}}
 	var list []conn.ConnInfo
-	add := func(id int, peer string, c *conn.Conn) {
-		list = append(list, conn.ConnInfo{
-			ID: id, Addr: peer, ListenAddr: "diggi:" + self.String(), State: c.State(),
+	add := func(id, fd int, c *conn.Conn) {
+		info := conn.ConnInfo{
+			ID: id, Addr: "diggi:", ListenAddr: self, State: c.State(),
 			SecsSinceLastCmd: int64(now.Sub(c.LastCmd()) / time.Second),
-		})
+		}
+		if o, err := a.sys.Origin(fd); err == nil && o.Peer != "" {
+			info.Addr, info.ListenAddr = o.Peer, o.Local
+		} else if id, port, err := a.sys.PeerName(fd); err == nil {
+			info.Addr += netconn.Addr{Agent: id, Port: port}.String()
+		}
+		list = append(list, info)
 	}
 	for fd, s := range a.sessions {
-		peer := "diggi:"
-		if id, port, err := a.sys.PeerName(fd); err == nil {
-			peer += netconn.Addr{Agent: id, Port: port}.String()
-		}
-		add(s.id, peer, s.c)
+		add(s.id, fd, s.c)
 	}
-	for _, t := range a.tlsConns {
+	for fd, t := range a.tlsConns {
 		if t.c != nil {
-			add(t.id, "diggi:"+t.sc.remote.String(), t.c)
+			add(t.id, fd, t.c)
 		}
 	}
 	sort.Slice(list, func(i, j int) bool { return list[i].ID < list[j].ID })

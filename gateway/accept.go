@@ -2,8 +2,11 @@ package gateway
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"time"
+
+	"github.com/securecached/securecached/diggi/posix"
 )
 
 // relayBufSize is each direction's buffer: one Diggi data chunk, so a
@@ -66,4 +69,31 @@ func (g *Agent) acceptLoop(l net.Listener, handoff func(net.Conn)) {
 		}
 		handoff(nc)
 	}
+}
+
+// originOf is what the cache agent is told about a client, so that its
+// "stats conns" names the client and the listener it reached rather than
+// this gateway's Diggi address.
+func originOf(nc net.Conn) posix.Origin {
+	return posix.Origin{Peer: memcachedAddr(nc.RemoteAddr()), Local: memcachedAddr(nc.LocalAddr())}
+}
+
+// memcachedAddr renders an address as memcached's "stats conns" does,
+// including its "?:<AF 0>" for a unix-socket client, which has no name.
+func memcachedAddr(a net.Addr) string {
+	switch a := a.(type) {
+	case *net.TCPAddr:
+		if a == nil {
+			break
+		}
+		if ip4 := a.IP.To4(); ip4 != nil {
+			return fmt.Sprintf("tcp:%s:%d", ip4, a.Port)
+		}
+		return fmt.Sprintf("tcp6:[%s]:%d", a.IP, a.Port)
+	case *net.UnixAddr:
+		if a != nil && a.Name != "" && a.Name != "@" {
+			return "unix:" + a.Name
+		}
+	}
+	return "?:<AF 0>"
 }

@@ -140,6 +140,7 @@ func (e *epollRelay) loop() {
 // handoff moves an accepted client from Go's poller to the relay: the
 // descriptor is duplicated and Go's copy closed, so only epoll waits on it.
 func (e *epollRelay) handoff(nc net.Conn) {
+	origin := originOf(nc)
 	fd, err := dupFD(nc)
 	nc.Close()
 	if err != nil {
@@ -147,14 +148,14 @@ func (e *epollRelay) handoff(nc net.Conn) {
 		<-e.g.slots
 		return
 	}
-	if e.g.ctx.Scheduler().Schedule(func() { e.adopt(fd) }) != nil {
+	if e.g.ctx.Scheduler().Schedule(func() { e.adopt(fd, origin) }) != nil {
 		syscall.Close(fd)
 		<-e.g.slots
 	}
 }
 
 // adopt connects a new client to the cache agent (a task).
-func (e *epollRelay) adopt(fd int) {
+func (e *epollRelay) adopt(fd int, origin posix.Origin) {
 	g := e.g
 	if g.stopping() {
 		syscall.Close(fd)
@@ -173,6 +174,10 @@ func (e *epollRelay) adopt(fd int) {
 	c.dfd = dfd
 	if err := g.sys.SetNonblock(dfd, true); err != nil {
 		e.fail(c, "nonblock", err)
+		return
+	}
+	if err := g.sys.SetOrigin(dfd, origin); err != nil {
+		e.fail(c, "origin", err)
 		return
 	}
 	g.sys.EventSet(&c.rev, dfd, posix.EvRead|posix.EvPersist, func(int, posix.EvFlags) { e.onCache(c) })

@@ -53,7 +53,7 @@ func (g *Agent) serve(c *client) {
 	defer g.unregister(c)
 	defer c.close()
 	ctx, cancel := context.WithTimeout(context.Background(), dialTimeout)
-	dc, err := netconn.Dial(ctx, g.sys, g.gs.backend)
+	dc, err := netconn.DialFrom(ctx, g.sys, g.gs.backend, originOf(c.tcp))
 	cancel()
 	if err != nil {
 		g.ctx.Log().Warn("connect to cache agent failed", "backend", g.gs.backend, "err", err)

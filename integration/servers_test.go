@@ -55,7 +55,8 @@ func stats(t *testing.T, c io.Writer, r *bufio.Reader, cmd string) map[string]st
 		if line == "END\r\n" {
 			return got
 		}
-		if f := strings.Fields(line); len(f) == 3 && f[0] == "STAT" {
+		// A value may hold spaces (memcached's "?:<AF 0>").
+		if f := strings.SplitN(strings.TrimSuffix(line, "\r\n"), " ", 3); len(f) == 3 && f[0] == "STAT" {
 			got[f[1]] = f[2]
 		}
 	}

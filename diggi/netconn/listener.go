@@ -112,7 +112,14 @@ func (l *Listener) Addr() net.Addr { return l.addr }
 // Dial connects to address ("agent:port") from the agent that owns sys. It
 // must be called without the baton (see the package comment).
 func Dial(ctx context.Context, sys *posix.Sys, address string) (*Conn, error) {
-	fd, remote, err := dialFD(ctx, sys, address)
+	return DialFrom(ctx, sys, address, posix.Origin{})
+}
+
+// DialFrom is Dial for a relay: the connection carries origin, where the
+// relay's own client comes from, for the acceptor to report (see
+// posix.Origin).
+func DialFrom(ctx context.Context, sys *posix.Sys, address string, origin posix.Origin) (*Conn, error) {
+	fd, remote, err := dialFD(ctx, sys, address, origin)
 	if err != nil {
 		return nil, err
 	}
@@ -134,13 +141,13 @@ func Dial(ctx context.Context, sys *posix.Sys, address string) (*Conn, error) {
 // returns the connected, non-blocking descriptor. It must be called
 // without the baton.
 func DialFD(ctx context.Context, sys *posix.Sys, address string) (int, error) {
-	fd, _, err := dialFD(ctx, sys, address)
+	fd, _, err := dialFD(ctx, sys, address, posix.Origin{})
 	return fd, err
 }
 
 // dialFD connects a non-blocking socket to address, waiting without the
 // baton for the connection to complete or ctx to end.
-func dialFD(ctx context.Context, sys *posix.Sys, address string) (int, Addr, error) {
+func dialFD(ctx context.Context, sys *posix.Sys, address string, origin posix.Origin) (int, Addr, error) {
 	host, port, err := ParseAddress(address)
 	if err != nil {
 		return -1, Addr{}, &net.OpError{Op: "dial", Net: Network, Err: err}
@@ -159,6 +166,11 @@ func dialFD(ctx context.Context, sys *posix.Sys, address string) (int, Addr, err
 		}
 		if err = sys.SetNonblock(fd, true); err != nil {
 			return
+		}
+		if origin != (posix.Origin{}) {
+			if err = sys.SetOrigin(fd, origin); err != nil {
+				return
+			}
 		}
 		err = sys.Connect(fd, info.ID, port)
 		switch {

@@ -56,6 +56,51 @@ type socket struct {
 	reset    bool
 	connErr  error
 	nprog    uint64
+	origin   Origin // declared by the initiator (SetOrigin), or received with its connect
+}
+
+// Origin says where a relayed connection really comes from: the initiator
+// (a gateway, say) declares the address of its own client and the address
+// that client reached, in the spirit of the PROXY protocol, so that the
+// acceptor can report them (memcached's "stats conns") instead of the
+// relay's Diggi address. It is the initiator's word, not a verified fact:
+// report it, never base a decision on it.
+type Origin struct {
+	Peer  string // the original client, e.g. "tcp:127.0.0.1:57538"
+	Local string // where it connected, e.g. "tcp:127.0.0.1:11211"
+}
+
+// maxOriginField bounds each Origin string (one length byte on the wire).
+const maxOriginField = 255
+
+// SetOrigin declares the Origin that Connect will send with the
+// connection; call it before Connect. Each string is at most 255 bytes.
+func (s *Sys) SetOrigin(fd int, o Origin) error {
+	sk, err := s.socket("setorigin", fd)
+	if err != nil {
+		return err
+	}
+	if sk.state != sockNew {
+		return fdErr("setorigin", fd, EISCONN)
+	}
+	if len(o.Peer) > maxOriginField || len(o.Local) > maxOriginField {
+		return fdErr("setorigin", fd, EINVAL)
+	}
+	sk.origin = o
+	return nil
+}
+
+// Origin returns what the initiator of an accepted connection declared
+// with SetOrigin (the zero Origin if it declared nothing).
+func (s *Sys) Origin(fd int) (Origin, error) {
+	sk, err := s.socket("getorigin", fd)
+	if err != nil {
+		return Origin{}, err
+	}
+	if sk.state != sockConnected {
+		return Origin{}, fdErr("getorigin", fd, ENOTCONN)
+	}
+	return sk.origin, nil
 }
 
 // Socket creates a stream socket (socket(2)).
@@ -152,7 +197,7 @@ func (s *Sys) Connect(fd int, dst diggi.AgentID, port uint16) error {
 	sk.rcvBuf = s.RecvBuffer
 	sk.state = sockConnecting
 	s.conns[sk.key] = sk
-	if err := s.post(sk, segment{op: opConnect, port: port, value: uint32(sk.rcvBuf)}, true); err != nil {
+	if err := s.post(sk, segment{op: opConnect, port: port, value: uint32(sk.rcvBuf), data: appendOrigin(nil, sk.origin)}, true); err != nil {
 		delete(s.conns, sk.key)
 		sk.state = sockNew
 		return fmt.Errorf("connect fd %d to %s port %d: %w: %w", fd, dst, port, ECONNREFUSED, err)
@@ -566,6 +611,12 @@ func (s *Sys) onConnect(key connKey, sg segment) {
 	if _, dup := s.conns[key]; dup {
 		return
 	}
+	origin, err := parseOrigin(sg.data)
+	if err != nil {
+		s.ctx.Log().Warn("bad connect; refusing", "peer", key.peer, "session", key.session, "err", err)
+		s.reply(key, opRefuse)
+		return
+	}
 	l := s.ports[sg.port]
 	if l == nil || len(l.backlog) >= l.maxBacklog || s.stopped {
 		s.reply(key, opRefuse)
@@ -578,6 +629,7 @@ func (s *Sys) onConnect(key connKey, sg segment) {
 		peerPort:   sg.port,
 		rcvBuf:     s.RecvBuffer,
 		sendWnd:    int(min(sg.value, maxWindow)),
+		origin:     origin,
 	}
 	s.conns[key] = c
 	if err := s.post(c, segment{op: opAccept, value: uint32(c.rcvBuf)}, true); err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -296,4 +297,47 @@ func TestSocketFlowControl(t *testing.T) {
 		s.Close(fd)
 	}), "writer")
 	wait(t, done, "reader")
+}
+
+// A connection carries the origin its initiator declared to the acceptor;
+// one that declared none arrives with the zero Origin.
+func TestSocketOrigin(t *testing.T) {
+	_, ctxs := boot(t, "server", "client")
+	lfd := listen(t, ctxs["server"], 1)
+	want := Origin{Peer: "tcp:127.0.0.1:57538", Local: "tcp:127.0.0.1:11211"}
+	wait(t, spawn(t, ctxs["client"], func(s *Sys) {
+		fd, _ := s.Socket()
+		if err := s.SetOrigin(fd, Origin{Peer: strings.Repeat("x", maxOriginField+1)}); !errors.Is(err, EINVAL) {
+			t.Errorf("SetOrigin with a 256-byte peer: %v, want EINVAL", err)
+		}
+		if err := s.SetOrigin(fd, want); err != nil {
+			t.Error(err)
+		}
+		if err := s.ConnectName(fd, "server", 1); err != nil {
+			t.Error(err)
+			return
+		}
+		if err := s.SetOrigin(fd, Origin{}); !errors.Is(err, EISCONN) {
+			t.Errorf("SetOrigin after Connect: %v, want EISCONN", err)
+		}
+		plain, _ := s.Socket()
+		if err := s.ConnectName(plain, "server", 1); err != nil {
+			t.Error(err)
+		}
+	}), "client")
+	wait(t, spawn(t, ctxs["server"], func(s *Sys) {
+		if _, err := s.Origin(lfd); !errors.Is(err, ENOTCONN) {
+			t.Errorf("Origin of a listener: %v, want ENOTCONN", err)
+		}
+		for i, w := range []Origin{want, {}} {
+			fd, _, err := s.Accept(lfd)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if got, err := s.Origin(fd); err != nil || got != w {
+				t.Errorf("connection %d: Origin = %+v, %v; want %+v", i, got, err, w)
+			}
+		}
+	}), "server")
 }

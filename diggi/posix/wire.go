@@ -14,7 +14,7 @@ const segHeader = 8
 type op uint8
 
 const (
-	opConnect op = iota + 1 // open a connection to port; value = initiator's receive window
+	opConnect op = iota + 1 // open a connection to port; value = initiator's receive window; data = its Origin, if any
 	opAccept                // connection accepted; value = acceptor's receive window
 	opRefuse                // nothing listens on port (or its backlog is full)
 	opData                  // stream bytes
@@ -58,8 +58,53 @@ func parseSegment(p []byte) (segment, error) {
 	if sg.op < opConnect || sg.op > opBatch {
 		return segment{}, fmt.Errorf("socket segment: unknown op %d", sg.op)
 	}
+	if sg.op == opConnect {
+		if len(sg.data) > maxOriginWire {
+			return segment{}, fmt.Errorf("socket segment: connect carries %d bytes of origin, more than %d", len(sg.data), maxOriginWire)
+		}
+		return sg, nil
+	}
 	if sg.op != opData && sg.op != opBatch && len(sg.data) != 0 {
 		return segment{}, fmt.Errorf("socket segment: op %d carries %d data bytes", sg.op, len(sg.data))
 	}
 	return sg, nil
+}
+
+// An Origin travels in its connect segment as two length-prefixed strings.
+const maxOriginWire = 2 + 2*maxOriginField
+
+func appendOrigin(b []byte, o Origin) []byte {
+	if o == (Origin{}) {
+		return b
+	}
+	b = append(b, byte(len(o.Peer)))
+	b = append(b, o.Peer...)
+	b = append(b, byte(len(o.Local)))
+	return append(b, o.Local...)
+}
+
+func parseOrigin(p []byte) (Origin, error) {
+	var o Origin
+	if len(p) == 0 {
+		return o, nil
+	}
+	field := func() (string, error) {
+		if len(p) == 0 || len(p) < 1+int(p[0]) {
+			return "", fmt.Errorf("connect origin truncated")
+		}
+		f := string(p[1 : 1+int(p[0])])
+		p = p[1+int(p[0]):]
+		return f, nil
+	}
+	var err error
+	if o.Peer, err = field(); err != nil {
+		return Origin{}, err
+	}
+	if o.Local, err = field(); err != nil {
+		return Origin{}, err
+	}
+	if len(p) != 0 {
+		return Origin{}, fmt.Errorf("connect origin: %d bytes after its fields", len(p))
+	}
+	return o, nil
 }

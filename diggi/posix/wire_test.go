@@ -2,6 +2,7 @@ package posix
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 )
 
@@ -36,4 +37,37 @@ func FuzzParseSegment(f *testing.F) {
 			t.Fatalf("re-encoding %+v failed: %v", sg, err)
 		}
 	})
+}
+
+func TestOriginWire(t *testing.T) {
+	for _, o := range []Origin{
+		{},
+		{Peer: "tcp:127.0.0.1:57538", Local: "tcp:127.0.0.1:11211"},
+		{Peer: "?:<AF 0>", Local: "unix:/run/memcached.sock"},
+		{Peer: strings.Repeat("p", maxOriginField), Local: strings.Repeat("l", maxOriginField)},
+	} {
+		sg, err := parseSegment(appendSegment(nil, segment{op: opConnect, port: 1, data: appendOrigin(nil, o)}))
+		if err != nil {
+			t.Fatalf("connect carrying %+v: %v", o, err)
+		}
+		got, err := parseOrigin(sg.data)
+		if err != nil || got != o {
+			t.Errorf("origin %+v came back as %+v, %v", o, got, err)
+		}
+	}
+	for _, bad := range [][]byte{
+		{5, 'a', 'b'},           // peer shorter than its length
+		{1, 'a'},                // no local field
+		{1, 'a', 2, 'b'},        // local shorter than its length
+		{1, 'a', 1, 'b', 'c'},   // trailing byte
+		{0, 0, 0, 0, 0, 0, 0x1}, // junk
+	} {
+		if o, err := parseOrigin(bad); err == nil {
+			t.Errorf("parseOrigin(%q) = %+v, want an error", bad, o)
+		}
+	}
+	long := appendSegment(nil, segment{op: opConnect, data: make([]byte, maxOriginWire+1)})
+	if _, err := parseSegment(long); err == nil {
+		t.Error("a connect carrying more than an origin's worth of bytes parsed")
+	}
 }
