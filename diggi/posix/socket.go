@@ -74,7 +74,8 @@ type Origin struct {
 const maxOriginField = 255
 
 // SetOrigin declares the Origin that Connect will send with the
-// connection; call it before Connect. Each string is at most 255 bytes.
+// connection; call it before Connect. Each string is at most 255 bytes of
+// printable ASCII.
 func (s *Sys) SetOrigin(fd int, o Origin) error {
 	sk, err := s.socket("setorigin", fd)
 	if err != nil {
@@ -83,7 +84,7 @@ func (s *Sys) SetOrigin(fd int, o Origin) error {
 	if sk.state != sockNew {
 		return fdErr("setorigin", fd, EISCONN)
 	}
-	if len(o.Peer) > maxOriginField || len(o.Local) > maxOriginField {
+	if len(o.Peer) > maxOriginField || len(o.Local) > maxOriginField || !printable(o.Peer) || !printable(o.Local) {
 		return fdErr("setorigin", fd, EINVAL)
 	}
 	sk.origin = o

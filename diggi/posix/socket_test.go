@@ -310,6 +310,9 @@ func TestSocketOrigin(t *testing.T) {
 		if err := s.SetOrigin(fd, Origin{Peer: strings.Repeat("x", maxOriginField+1)}); !errors.Is(err, EINVAL) {
 			t.Errorf("SetOrigin with a 256-byte peer: %v, want EINVAL", err)
 		}
+		if err := s.SetOrigin(fd, Origin{Peer: "tcp:1.2.3.4:5\r\nSTAT forged 1"}); !errors.Is(err, EINVAL) {
+			t.Errorf("SetOrigin with a line break: %v, want EINVAL", err)
+		}
 		if err := s.SetOrigin(fd, want); err != nil {
 			t.Error(err)
 		}

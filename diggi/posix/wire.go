@@ -94,6 +94,9 @@ func parseOrigin(p []byte) (Origin, error) {
 		}
 		f := string(p[1 : 1+int(p[0])])
 		p = p[1+int(p[0]):]
+		if !printable(f) {
+			return "", fmt.Errorf("connect origin %q: not printable ASCII", f)
+		}
 		return f, nil
 	}
 	var err error
@@ -107,4 +110,16 @@ func parseOrigin(p []byte) (Origin, error) {
 		return Origin{}, fmt.Errorf("connect origin: %d bytes after its fields", len(p))
 	}
 	return o, nil
+}
+
+// printable says s is printable ASCII. An origin is the initiator's word and
+// ends up in text an acceptor sends on (a "stats conns" line inside a TLS
+// session, say): a line break in it would let the initiator forge lines.
+func printable(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }

@@ -56,11 +56,12 @@ func TestOriginWire(t *testing.T) {
 		}
 	}
 	for _, bad := range [][]byte{
-		{5, 'a', 'b'},           // peer shorter than its length
-		{1, 'a'},                // no local field
-		{1, 'a', 2, 'b'},        // local shorter than its length
-		{1, 'a', 1, 'b', 'c'},   // trailing byte
-		{0, 0, 0, 0, 0, 0, 0x1}, // junk
+		{5, 'a', 'b'},                        // peer shorter than its length
+		{1, 'a'},                             // no local field
+		{1, 'a', 2, 'b'},                     // local shorter than its length
+		{1, 'a', 1, 'b', 'c'},                // trailing byte
+		{0, 0, 0, 0, 0, 0, 0x1},              // junk
+		append([]byte{6}, "a\r\nEND"[:6]...), // a line break: could forge a line of a reply
 	} {
 		if o, err := parseOrigin(bad); err == nil {
 			t.Errorf("parseOrigin(%q) = %+v, want an error", bad, o)
