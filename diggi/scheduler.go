@@ -282,38 +282,20 @@ func (s *Scheduler) scheduleOnWorker(t func()) error {
 	return err
 }
 
-// runHere takes the baton if it is free, or with wait once it is handed
-// over, and runs fn, then the tasks queued meanwhile (up to
-// maxHelpTasks), on the calling goroutine; before giving the baton up it
-// calls done. It reports false, running nothing, when the baton is taken
-// (and not waited for), the scheduler is closed or a task must run on a
-// worker.
-func (s *Scheduler) runHere(wait bool, fn, done func()) bool {
+// runHere takes the baton if it is free and runs fn, then the tasks
+// queued meanwhile (up to maxHelpTasks), on the calling goroutine; before
+// giving the baton up it calls done. It reports false, running nothing,
+// when the baton is taken.
+func (s *Scheduler) runHere(fn, done func()) bool {
 	s.mu.Lock()
-	if s.closed || s.workerOnly != 0 {
-		s.mu.Unlock()
+	ok := !s.held && !s.closed && s.workerOnly == 0
+	if ok {
+		s.held = true
+	}
+	s.mu.Unlock()
+	if !ok {
 		return false
 	}
-	if s.held {
-		if !wait {
-			s.mu.Unlock()
-			return false
-		}
-		// Queue as a blocked call resuming would: handoff serves those
-		// first, so the wait is one task of the holder's at most.
-		w := newWaiter()
-		s.ready = append(s.ready, w)
-		s.mu.Unlock()
-		w.wait()
-		s.mu.Lock()
-		if s.closed || s.workerOnly != 0 {
-			s.handoff()
-			s.mu.Unlock()
-			return false
-		}
-	}
-	s.held = true
-	s.mu.Unlock()
 	s.run(fn)
 	s.mu.Lock()
 	for n := 0; n < maxHelpTasks && len(s.ready) == 0 && s.workerOnly == 0; n++ {
