@@ -46,12 +46,39 @@ func (spec serverSpec) start(ctx context.Context, b *benchFlags) (*process, *ben
 	return p, &bs, nil
 }
 
-func addServerFlags(fs *pflag.FlagSet) (mc, sc *string, mcArgs, scArgs *[]string) {
-	mc = fs.String("memcached", "", "path of Debian's memcached to start (e.g. /usr/bin/memcached)")
-	sc = fs.String("securecached", "", "path of the securecached binary to start")
-	mcArgs = fs.StringArray("memcached-arg", nil, "extra argument for memcached (repeatable)")
-	scArgs = fs.StringArray("securecached-arg", nil, "extra argument for securecached (repeatable)")
-	return
+// serverFlags name the servers compare and sweep start, and their TLS.
+type serverFlags struct {
+	memcached, securecached string
+	memcachedArgs, scArgs   []string
+	tls                     serverTLSFlags
+}
+
+func (f *serverFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&f.memcached, "memcached", "", "path of Debian's memcached to start (e.g. /usr/bin/memcached)")
+	fs.StringVar(&f.securecached, "securecached", "", "path of the securecached binary to start")
+	fs.StringArrayVar(&f.memcachedArgs, "memcached-arg", nil, "extra argument for memcached (repeatable)")
+	fs.StringArrayVar(&f.scArgs, "securecached-arg", nil, "extra argument for securecached (repeatable)")
+	f.tls.register(fs)
+}
+
+// specs are the servers to start, with their TLS prepared; call cleanup
+// when they have stopped, even after an error.
+func (f *serverFlags) specs() (specs []serverSpec, cleanup func(), err error) {
+	specs = specsFrom(f.memcached, f.securecached, f.memcachedArgs, f.scArgs)
+	cleanup, err = f.tls.prepare(specs)
+	return specs, cleanup, err
+}
+
+// parseFlags parses a subcommand's flags; help (-h) is not an error, and
+// done says the subcommand has nothing more to do.
+func parseFlags(fs *pflag.FlagSet, args []string) (done bool, err error) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return true, nil
+		}
+		return true, fmt.Errorf("%w: %w", errUsage, err)
+	}
+	return false, nil
 }
 
 func specsFrom(mc, sc string, mcArgs, scArgs []string) []serverSpec {
@@ -97,16 +124,12 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.SetOutput(stderr)
 	var b benchFlags
 	b.register(fs)
-	mc, sc, mcArgs, scArgs := addServerFlags(fs)
-	var tf serverTLSFlags
-	tf.register(fs)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return nil
-		}
-		return fmt.Errorf("%w: %w", errUsage, err)
+	var sf serverFlags
+	sf.register(fs)
+	if done, err := parseFlags(fs, args); done {
+		return err
 	}
-	if *mc == "" || *sc == "" {
+	if sf.memcached == "" || sf.securecached == "" {
 		return fmt.Errorf("%w: compare needs --memcached and --securecached", errUsage)
 	}
 	w, props, err := b.workloadOrDefault()
@@ -117,8 +140,7 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if threads == 0 {
 		threads = w.Threads
 	}
-	specs := specsFrom(*mc, *sc, *mcArgs, *scArgs)
-	cleanup, err := tf.prepare(specs)
+	specs, cleanup, err := sf.specs()
 	defer cleanup()
 	if err != nil {
 		return err

@@ -102,9 +102,8 @@ func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.SetOutput(stderr)
 	var b benchFlags
 	b.register(fs)
-	mc, sc, mcArgs, scArgs := addServerFlags(fs)
-	var tf serverTLSFlags
-	tf.register(fs)
+	var sf serverFlags
+	sf.register(fs)
 	target := fs.String("target", "", "servers already running: tcp://HOST:PORT[,...] (one series), or inproc (Diggi agents in this process; --trusted picks the series)")
 	var ip inprocFlags
 	ip.register(fs, true)
@@ -112,17 +111,14 @@ func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	perClient := fs.Int64("ops-per-client", 0, "operations per client (default: the workload's operationcount)")
 	pngOut := fs.String("png", "", "write throughput and latency charts to this PNG file")
 	csvOut := fs.String("csv", "", "write the points to this CSV file")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return nil
-		}
-		return fmt.Errorf("%w: %w", errUsage, err)
+	if done, err := parseFlags(fs, args); done {
+		return err
 	}
 	counts, err := parseClients(*clientsFlag)
 	if err != nil {
 		return fmt.Errorf("%w: %w", errUsage, err)
 	}
-	if (*target == "") == (*mc == "" && *sc == "") {
+	if (*target == "") == (sf.memcached == "" && sf.securecached == "") {
 		return fmt.Errorf("%w: sweep needs either --target or --memcached/--securecached", errUsage)
 	}
 	w, props, err := b.workloadOrDefault()
@@ -162,8 +158,7 @@ func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		all = append(all, s)
 	}
-	specs := specsFrom(*mc, *sc, *mcArgs, *scArgs)
-	cleanup, err := tf.prepare(specs)
+	specs, cleanup, err := sf.specs()
 	defer cleanup()
 	if err != nil {
 		return err

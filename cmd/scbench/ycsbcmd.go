@@ -3,7 +3,6 @@ package main
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -178,11 +177,8 @@ func runYCSB(ctx context.Context, phaseName string, args []string, stdout, stder
 	ctf.register(fs)
 	var ip inprocFlags
 	ip.register(fs, false)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return nil
-		}
-		return fmt.Errorf("%w: %w", errUsage, err)
+	if done, err := parseFlags(fs, args); done {
+		return err
 	}
 	w, props, err := b.workloadFrom()
 	if err != nil {
