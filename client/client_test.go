@@ -263,6 +263,84 @@ func pipelined(t *testing.T, c *Client) {
 	}
 }
 
+// TestAsyncFormOfEveryOperation pipelines one of each operation on one
+// connection, all sent before any is collected, in all three protocols:
+// each Wait returns what the synchronous form would.
+func TestAsyncFormOfEveryOperation(t *testing.T) {
+	srv := testenv.StartMemcached(t)
+	for _, proto := range []Protocol{Binary, Text, Meta} {
+		t.Run(proto.String(), func(t *testing.T) {
+			c := newClient(t, Config{Servers: []ServerConfig{{Addr: srv.Addr}}, MaxConnsPerServer: 1, Protocol: proto})
+			x := ctx(t)
+			k := func(s string) string { return proto.String() + "-" + s }
+			for _, it := range []*Item{{Key: k("n"), Value: []byte("10")}, {Key: k("s"), Value: []byte("mid")}, {Key: k("cas"), Value: []byte("a")}} {
+				if err := c.Set(x, it); err != nil {
+					t.Fatal(err)
+				}
+			}
+			stale, err := c.Get(x, k("cas"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Set(x, &Item{Key: k("cas"), Value: []byte("b")}); err != nil {
+				t.Fatal(err)
+			}
+			type step struct {
+				name    string
+				send    func() (*Pending, error)
+				wantErr error
+				value   string // the item Wait returns, if any
+			}
+			steps := []step{
+				{"add present", func() (*Pending, error) { return c.AddAsync(x, &Item{Key: k("n"), Value: []byte("x")}) }, ErrNotStored, ""},
+				{"add absent", func() (*Pending, error) { return c.AddAsync(x, &Item{Key: k("new"), Value: []byte("x")}) }, nil, ""},
+				{"replace absent", func() (*Pending, error) { return c.ReplaceAsync(x, &Item{Key: k("none"), Value: []byte("x")}) }, ErrNotStored, ""},
+				{"append", func() (*Pending, error) { return c.AppendAsync(x, &Item{Key: k("s"), Value: []byte(">")}) }, nil, ""},
+				{"prepend", func() (*Pending, error) { return c.PrependAsync(x, &Item{Key: k("s"), Value: []byte("<")}) }, nil, ""},
+				{"cas stale", func() (*Pending, error) { return c.CompareAndSwapAsync(x, stale) }, ErrCASConflict, ""},
+				{"incr", func() (*Pending, error) { return c.IncrementAsync(x, k("n"), 5) }, nil, "15"},
+				{"decr below 0", func() (*Pending, error) { return c.DecrementAsync(x, k("n"), 100) }, nil, "0"},
+				{"incr absent", func() (*Pending, error) { return c.IncrementAsync(x, k("none"), 1) }, ErrCacheMiss, ""},
+				{"touch", func() (*Pending, error) { return c.TouchAsync(x, k("s"), 3600) }, nil, ""},
+				{"touch absent", func() (*Pending, error) { return c.TouchAsync(x, k("none"), 3600) }, ErrCacheMiss, ""},
+				{"gat", func() (*Pending, error) { return c.GetAndTouchAsync(x, k("s"), 3600) }, nil, "<mid>"},
+				{"gat absent", func() (*Pending, error) { return c.GetAndTouchAsync(x, k("none"), 3600) }, ErrCacheMiss, ""},
+			}
+			pending := make([]*Pending, len(steps))
+			for i, st := range steps {
+				if pending[i], err = st.send(); err != nil {
+					t.Fatalf("%s: send: %v", st.name, err)
+				}
+			}
+			for i := len(steps) - 1; i >= 0; i-- {
+				st := steps[i]
+				it, err := pending[i].Wait(x)
+				if !errors.Is(err, st.wantErr) || (err == nil) != (st.wantErr == nil) {
+					t.Errorf("%s: Wait error %v, want %v", st.name, err, st.wantErr)
+					continue
+				}
+				if got := ""; st.value != "" {
+					if it != nil {
+						got = string(it.Value)
+					}
+					if got != st.value {
+						t.Errorf("%s: Wait item %q, want %q", st.name, got, st.value)
+					}
+				}
+			}
+			if len(c.servers[0].conns) != 1 {
+				t.Errorf("%d connections, want 1", len(c.servers[0].conns))
+			}
+			if _, err := c.CompareAndSwapAsync(x, &Item{Key: k("s")}); err == nil {
+				t.Error("CompareAndSwapAsync without a CAS value was sent")
+			}
+			if v, err := c.Increment(x, k("n"), 7); err != nil || v != 7 {
+				t.Errorf("Increment after the pipeline = %d, %v; want 7", v, err)
+			}
+		})
+	}
+}
+
 // TestManyServersAndDeadServer spreads keys over three memcacheds, stops
 // one mid-test and checks the failure is reported, then that rehashing
 // moves its keys to the survivors.

@@ -13,8 +13,9 @@
 // Every connection is multiplexed: requests are written as they come and a
 // reader goroutine hands each reply to its caller (by opaque in the binary
 // protocol, in order in text and meta), so many requests can be outstanding
-// on one connection. The *Async methods return a Pending to collect later,
-// the thesis's Listing 4.5.
+// on one connection. Every operation has an *Async form that returns a
+// Pending to collect later (the thesis's Listing 4.5); the plain form sends
+// and waits.
 //
 // Servers that fail FailureLimit times in a row are left alone for a backoff
 // that doubles up to MaxBackoff; with Rehash their keys move to the others.
