@@ -14,15 +14,15 @@
 #
 # SERVER_CPUS / CLIENT_CPUS (taskset lists, e.g. 0 and 1) pin the servers
 # and memcaslap, for analysis only: the comparison the issues ask for is
-# unpinned. Pinned apart, one busy server thread meets no co-scheduling
-# with the load generator, which is what separates memcached -t 1 from -t 2
-# on a small machine.
+# unpinned. Pinned apart, one busy server thread (-t 1 for both) meets no
+# co-scheduling with the load generator, which is what separates -t 1 from
+# -t 2 on a small machine.
 #
 # Both servers get -m 1024. memcached gets -t 2 (two worker threads).
-# securecached runs its default layout, a gateway and one cache agent, and
-# so two OS threads for Go code (one per cache agent plus one for the gateway
-# and runtime; -t is accepted and does not change it). GOMAXPROCS from the caller's environment
-# is not passed on; set SECURECACHED_GOMAXPROCS=N to run securecached with N.
+# securecached runs its default layout: one cache agent and -t gateway
+# relays (default 4, at most one per processor: two here), with as many OS
+# threads for Go code. GOMAXPROCS from the caller's environment is not
+# passed on; set SECURECACHED_GOMAXPROCS=N to run securecached with N.
 # Override the flags with MEMCACHED_FLAGS / SECURECACHED_FLAGS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -73,7 +73,7 @@ run_one() {
   echo "$tps $(per_op $((t1 - t0)) "$ops") $(per_op $((c1 - c0)) "$ops") $(per_op $((i1 - i0)) "$ops")"
 }
 
-echo "memcached $mc_flags; securecached $sc_flags, GOMAXPROCS=${SECURECACHED_GOMAXPROCS:-cache agents + 1}${SERVER_CPUS:+; servers on CPUs $SERVER_CPUS}${CLIENT_CPUS:+; memcaslap on CPUs $CLIENT_CPUS}"
+echo "memcached $mc_flags; securecached $sc_flags, GOMAXPROCS=${SECURECACHED_GOMAXPROCS:-its default}${SERVER_CPUS:+; servers on CPUs $SERVER_CPUS}${CLIENT_CPUS:+; memcaslap on CPUs $CLIENT_CPUS}"
 mc=(); sc=(); mcpu=(); scpu=(); midle=(); sidle=()
 for i in $(seq "$runs"); do
   # shellcheck disable=SC2086

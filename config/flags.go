@@ -65,7 +65,7 @@ func newFlagSet(r *rawFlags) *pflag.FlagSet {
 	fs.Float64VarP(&r.factor, "slab-growth-factor", "f", d.SlabGrowthFactor, "chunk size growth factor")
 	fs.IntVarP(&r.minSize, "slab-min-size", "n", d.SlabMinSize, "min space used for key+value+flags")
 	fs.StringVarP(&r.delimiter, "prefix-delimiter", "D", ":", "delimiter between key prefixes and IDs for per-prefix stats")
-	fs.IntVarP(&r.threads, "threads", "t", d.Threads, "accepted for compatibility: each cache agent is one thread, and securecached runs one OS thread per cache agent plus one for the gateway and runtime (GOMAXPROCS in the environment overrides)")
+	fs.IntVarP(&r.threads, "threads", "t", d.Threads, "number of gateway relays doing network I/O, at most one per processor; each cache agent stays one thread (GOMAXPROCS in the environment sets the OS threads)")
 	fs.IntVarP(&r.maxReqs, "max-reqs-per-event", "R", d.MaxReqsPerEvent, "max requests handled per connection before yielding to others")
 	fs.BoolVarP(&r.noCAS, "disable-cas", "C", false, "disable use of CAS")
 	fs.IntVarP(&r.backlog, "listen-backlog", "b", d.ListenBacklog, "backlog queue limit of each listener")

@@ -68,8 +68,23 @@ func (mm *Manager) holdDelivery(dst *endpoint) bool {
 
 // Deliver drains each held receiver on the calling goroutine if it is
 // idle, else notifies it; the caller must not hold any agent's baton.
-func (h Held) Deliver() {
-	d := &delivery{pending: h.dst}
+func (h Held) Deliver() { h.deliver(false) }
+
+// Complete is Deliver for one of several relays that feed the same
+// receivers (the gateway's relays sharing a listener): a receiver whose
+// baton is taken, by a worker or by another relay's Complete, is waited
+// for (a little while: see helpWait) and then drained here, and one with a
+// worker awake is drained here too, instead of being handed to that
+// worker. Each relay's goroutine so carries its requests and their replies
+// through like one of memcached's worker threads, and no receiver's worker
+// is woken for them. Waiting holds no baton, so two relays waiting for
+// each other's receivers cannot deadlock. A receiver still busy after the
+// wait, one running a lifecycle task, and any beyond maxHelps drains, is
+// notified as by Deliver.
+func (h Held) Complete() { h.deliver(true) }
+
+func (h Held) deliver(wait bool) {
+	d := &delivery{pending: h.dst, wait: wait}
 	for helps := 0; len(d.pending) > 0; helps++ {
 		dst := d.pending[0]
 		d.pending = d.pending[1:]
@@ -90,7 +105,10 @@ func (h Held) Deliver() {
 }
 
 // delivery is one Deliver's receivers still to be drained or notified.
-type delivery struct{ pending []*endpoint }
+type delivery struct {
+	pending []*endpoint
+	wait    bool // Complete: wait for a busy receiver's baton
+}
 
 // notifyAll hands every pending receiver to its own workers.
 func (d *delivery) notifyAll() {
@@ -105,16 +123,16 @@ func notifyEach(dsts []*endpoint) {
 }
 
 // help runs the armed drain and the tasks it queues under the baton, if
-// the baton is free, holding this agent's own deliveries meanwhile. If one
-// of those tasks blocks, d's pending receivers are notified first (see
-// stopHolding).
+// the baton is free (or, for Complete, once it is), holding this agent's
+// own deliveries meanwhile. If one of those tasks blocks, d's pending
+// receivers are notified first (see stopHolding).
 func (mm *Manager) help(d *delivery) (held []*endpoint, ran bool) {
-	if mm.sched.spinning() {
+	if !d.wait && mm.sched.spinning() {
 		// Under load a worker is awake anyway: hand it the drain and
 		// let it run beside the helper.
 		return nil, false
 	}
-	ran = mm.sched.runHere(func() {
+	ran = mm.sched.runHere(d.wait, func() {
 		mm.helping = d
 		mm.holding = true
 		mm.drain()

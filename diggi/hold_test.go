@@ -105,6 +105,66 @@ func TestHeldDeliveryToBusyAgent(t *testing.T) {
 	waitFor(t, p.all, 10*time.Second, "answers after the baton was freed")
 }
 
+// Complete waits for a receiver whose baton is taken and then drains it
+// on its own goroutine: when Complete returns, every answer is in,
+// although the echo's baton was busy when Complete began. (The wait is
+// made long enough that the test does not depend on timing.)
+func TestHeldCompleteWaitsForBusyAgent(t *testing.T) {
+	const n = 5
+	p := newHoldPair(t, n)
+	p.echo.sched.helpWait = time.Hour
+	busy, free := make(chan struct{}), make(chan struct{})
+	go func() {
+		_ = p.echo.Scheduler().Run(func() {
+			close(busy)
+			<-free
+		})
+	}()
+	<-busy
+	held := p.sendHeld(t, n)
+	completed := make(chan struct{})
+	go func() {
+		held.Complete()
+		close(completed)
+	}()
+	select {
+	case <-completed:
+		t.Fatal("Complete returned while the echo's baton was taken")
+	case <-time.After(50 * time.Millisecond):
+	}
+	if got := p.echoed.Load(); got != 0 {
+		t.Fatalf("echo ran %d handlers while its baton was taken", got)
+	}
+	close(free)
+	waitFor(t, completed, 10*time.Second, "Complete")
+	if e, a := p.echoed.Load(), p.answd.Load(); e != n || a != n {
+		t.Fatalf("after Complete: echo received %d, relay %d answers; want %d each", e, a, n)
+	}
+}
+
+// A receiver still busy when Complete's wait ends is notified, as by
+// Deliver: Complete returns, and the messages arrive once it is free.
+func TestHeldCompleteGivesUpOnBusyAgent(t *testing.T) {
+	const n = 5
+	p := newHoldPair(t, n)
+	p.echo.sched.helpWait = 0
+	busy, free := make(chan struct{}), make(chan struct{})
+	go func() {
+		_ = p.echo.Scheduler().Run(func() {
+			close(busy)
+			<-free
+		})
+	}()
+	<-busy
+	held := p.sendHeld(t, n)
+	held.Complete()
+	if got := p.echoed.Load(); got != 0 {
+		t.Fatalf("echo ran %d handlers while its baton was taken", got)
+	}
+	close(free)
+	waitFor(t, p.all, 10*time.Second, "answers after the baton was freed")
+}
+
 // Two agents that answer each other for a long time hold the helping
 // goroutine for at most maxHelps drains; the exchange goes on through the
 // workers.

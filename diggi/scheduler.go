@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"runtime/debug"
 	"sync"
+	"time"
 )
 
 // ErrStopped is returned by operations on an agent, scheduler or instance
@@ -38,6 +40,7 @@ type Scheduler struct {
 	// workerOnly counts queued or running tasks that helpers must leave
 	// to the workers (scheduleOnWorker).
 	workerOnly int
+	helpWait   time.Duration // runHere's bound on waiting (tests change it)
 	log        *slog.Logger
 	name       string
 }
@@ -47,7 +50,7 @@ func NewScheduler(name string, log *slog.Logger) *Scheduler {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Scheduler{done: make(chan struct{}), log: log, name: name}
+	return &Scheduler{done: make(chan struct{}), log: log, name: name, helpWait: helpWait}
 }
 
 // Done is closed when the scheduler is closed. Blocking waits select on it
@@ -282,19 +285,43 @@ func (s *Scheduler) scheduleOnWorker(t func()) error {
 	return err
 }
 
-// runHere takes the baton if it is free and runs fn, then the tasks
-// queued meanwhile (up to maxHelpTasks), on the calling goroutine; before
-// giving the baton up it calls done. It reports false, running nothing,
-// when the baton is taken.
-func (s *Scheduler) runHere(fn, done func()) bool {
-	s.mu.Lock()
-	ok := !s.held && !s.closed && s.workerOnly == 0
-	if ok {
-		s.held = true
-	}
-	s.mu.Unlock()
-	if !ok {
-		return false
+// helpWait bounds how long a relay waits for a busy receiver's baton
+// (Held.Complete) before it hands the receiver to its worker after all.
+// The holder is another relay running a batch through the receiver, tens
+// of microseconds; a wake-up of the receiver's worker costs more.
+const helpWait = 200 * time.Microsecond
+
+// runHere takes the baton if it is free, or with wait once it is (polling,
+// yielding the processor, for up to helpWait), and runs fn, then the tasks queued meanwhile (up
+// to maxHelpTasks), on the calling goroutine; before giving the baton up
+// it calls done. It reports false, running nothing, when the baton stays
+// taken, the scheduler is closed or a task must run on a worker.
+func (s *Scheduler) runHere(wait bool, fn, done func()) bool {
+	var deadline time.Time
+	for i := 0; ; i++ {
+		s.mu.Lock()
+		if s.closed || s.workerOnly != 0 {
+			s.mu.Unlock()
+			return false
+		}
+		if !s.held {
+			s.held = true
+			s.mu.Unlock()
+			break
+		}
+		s.mu.Unlock()
+		if !wait {
+			return false
+		}
+		if i%8 == 0 { // reading the clock costs as much as a check
+			now := time.Now()
+			if i == 0 {
+				deadline = now.Add(s.helpWait)
+			} else if now.After(deadline) {
+				return false
+			}
+		}
+		runtime.Gosched()
 	}
 	s.run(fn)
 	s.mu.Lock()

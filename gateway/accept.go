@@ -6,6 +6,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/securecached/securecached/diggi"
 	"github.com/securecached/securecached/diggi/posix"
 )
 
@@ -27,47 +28,55 @@ const (
 )
 
 // acceptLoop accepts until the listener closes, enforcing -c, and hands
-// each client to the relay (handoff owns nc and its -c slot).
-func (g *Agent) acceptLoop(l net.Listener, handoff func(net.Conn)) {
-	defer g.wg.Done()
+// each client to the next member's relay (handoff owns nc and its -c slot).
+// ctx is the first member's, for logging.
+func (gr *group) acceptLoop(ctx *diggi.Context, l net.Listener) {
+	defer gr.wg.Done()
+	fastReject := gr.fastReject
 	for {
-		if !g.gs.fastReject {
+		if !fastReject {
 			// Without maxconns_fast, memcached stops accepting at -c.
 			select {
-			case g.slots <- struct{}{}:
-			case <-g.done:
+			case gr.slots <- struct{}{}:
+			case <-gr.done:
 				return
 			}
 		}
 		nc, err := l.Accept()
 		if err != nil {
-			if !g.gs.fastReject {
-				<-g.slots
+			if !fastReject {
+				<-gr.slots
 			}
-			if errors.Is(err, net.ErrClosed) || g.stopping() {
+			if errors.Is(err, net.ErrClosed) || gr.closed() {
 				return
 			}
 			// Out of descriptors and the like: back off, do not spin.
-			g.ctx.Log().Warn("accept failed", "err", err)
+			ctx.Log().Warn("accept failed", "err", err)
 			select {
 			case <-time.After(10 * time.Millisecond):
-			case <-g.done:
+			case <-gr.done:
 				return
 			}
 			continue
 		}
-		if g.gs.fastReject {
+		if fastReject {
 			select {
-			case g.slots <- struct{}{}:
+			case gr.slots <- struct{}{}:
 			default:
-				g.rejected.Add(1)
+				gr.rejected.Add(1)
 				nc.SetWriteDeadline(time.Now().Add(time.Second))
 				nc.Write([]byte(tooManyConns))
 				nc.Close()
 				continue
 			}
 		}
-		handoff(nc)
+		g := gr.pick()
+		if g == nil {
+			nc.Close()
+			<-gr.slots
+			continue
+		}
+		g.handoff(nc)
 	}
 }
 

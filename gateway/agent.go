@@ -2,10 +2,8 @@ package gateway
 
 import (
 	"fmt"
-	"io/fs"
 	"net"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/securecached/securecached/config"
@@ -41,9 +39,9 @@ type Agent struct {
 	sys   *posix.Sys
 	gs    gatewaySettings
 
-	listeners []net.Listener
-	slots     chan struct{} // one token per allowed connection (-c)
-	done      chan struct{} // closed at Stop
+	grp     *group            // the gateways sharing this one's listeners
+	handoff func(nc net.Conn) // gives an accepted client to this gateway's relay
+	done    chan struct{}     // closed at Stop
 
 	mu      sync.Mutex // guards clients and closing
 	clients map[*client]struct{}
@@ -54,10 +52,7 @@ type Agent struct {
 	epoll       *epollRelay // nil with the goroutine relay
 	stopIdle    func()
 
-	conns    atomic.Int64
-	rejected atomic.Uint64
-	total    atomic.Uint64
-	wg       sync.WaitGroup
+	wg sync.WaitGroup
 }
 
 // Init reads the options; the gateway is untrusted by design, but nothing
@@ -72,14 +67,13 @@ func (g *Agent) Init(ctx *diggi.Context) error {
 	}
 	g.ctx, g.gs = ctx, gs
 	g.sys = posix.For(ctx)
-	g.slots = make(chan struct{}, gs.connLimit)
 	g.done = make(chan struct{})
 	g.clients = map[*client]struct{}{}
 	return nil
 }
 
-// Start resolves the cache agent, opens the listeners and starts
-// accepting.
+// Start resolves the cache agent, joins its group (the first member opens
+// the listeners) and starts taking clients.
 func (g *Agent) Start(ctx *diggi.Context) error {
 	host, port, err := netconn.ParseAddress(g.gs.backend)
 	if err != nil {
@@ -90,40 +84,29 @@ func (g *Agent) Start(ctx *diggi.Context) error {
 		return fmt.Errorf("gateway %s: backend %q: no such agent", ctx.Info(), g.gs.backend)
 	}
 	g.backend, g.backendPort = info, port
-	if g.gs.unixSocket != "" {
-		l, err := listenUnix(g.gs.unixSocket, fs.FileMode(g.gs.unixMask), g.gs.backlog)
-		if err != nil {
-			return fmt.Errorf("gateway %s: %w", ctx.Info(), err)
-		}
-		g.listeners = append(g.listeners, l)
-	}
-	for _, a := range g.gs.listen {
-		l, err := listenTCP(a, g.gs.backlog)
-		if err != nil {
-			g.closeListeners()
-			return fmt.Errorf("gateway %s: %w", ctx.Info(), err)
-		}
-		g.listeners = append(g.listeners, l)
+	if g.grp, err = joinGroup(g); err != nil {
+		return fmt.Errorf("gateway %s: %w", ctx.Info(), err)
 	}
 	if g.gs.relay == config.RelayEpoll && epollAvailable {
 		if err := g.startEpoll(); err != nil {
-			g.closeListeners()
+			g.grp.leave(g)
+			g.grp = nil
 			return fmt.Errorf("gateway %s: %w", ctx.Info(), err)
 		}
+		g.handoff = g.epoll.handoff
 		if g.gs.idleTimeout > 0 {
 			g.stopIdle = ctx.Messages().Every(time.Second, g.epoll.closeIdle)
 		}
 	} else {
-		for _, l := range g.listeners {
-			g.wg.Add(1)
-			go g.acceptLoop(l, g.startGoroutine)
+		g.handoff = g.startGoroutine
+	}
+	if g.grp.start(g) {
+		for _, a := range g.grp.addrs() {
+			ctx.Log().Info("gateway listening", "addr", a.String(), "backend", g.gs.backend, "relay", g.gs.relay)
 		}
-	}
-	for _, l := range g.listeners {
-		ctx.Log().Info("gateway listening", "addr", l.Addr().String(), "backend", g.gs.backend, "relay", g.gs.relay)
-	}
-	if g.hooks.Listening != nil {
-		g.hooks.Listening(g.Addrs())
+		if g.hooks.Listening != nil {
+			g.hooks.Listening(g.Addrs())
+		}
 	}
 	return nil
 }
@@ -131,8 +114,9 @@ func (g *Agent) Start(ctx *diggi.Context) error {
 // Receive drops stray messages: the gateway speaks through sockets only.
 func (g *Agent) Receive(*diggi.Message) {}
 
-// Stop closes the listeners and every client and waits, without the
-// baton (the relays need it to finish), for the goroutines to end.
+// Stop leaves the group (the last member closes the listeners), closes
+// every client and waits, without the baton (the relays need it to
+// finish), for the goroutines to end.
 func (g *Agent) Stop(ctx *diggi.Context) {
 	g.mu.Lock()
 	g.closing = true
@@ -141,7 +125,12 @@ func (g *Agent) Stop(ctx *diggi.Context) {
 		c.close()
 	}
 	g.mu.Unlock()
-	g.closeListeners()
+	if g.grp == nil {
+		return // Start failed
+	}
+	// A client accepted meanwhile goes to another member, or is closed by
+	// this one's relay, which sees done.
+	ctx.Scheduler().Block(func() { g.grp.leave(g) })
 	if g.stopIdle != nil {
 		g.stopIdle()
 	}
@@ -152,25 +141,14 @@ func (g *Agent) Stop(ctx *diggi.Context) {
 }
 
 // Addrs returns the listeners' addresses.
-func (g *Agent) Addrs() []net.Addr {
-	out := make([]net.Addr, len(g.listeners))
-	for i, l := range g.listeners {
-		out[i] = l.Addr()
-	}
-	return out
-}
+func (g *Agent) Addrs() []net.Addr { return g.grp.addrs() }
 
-// Rejected counts connections refused at -c (maxconns_fast).
-func (g *Agent) Rejected() uint64 { return g.rejected.Load() }
+// Rejected counts connections refused at -c (maxconns_fast) by this
+// gateway's group.
+func (g *Agent) Rejected() uint64 { return g.grp.rejected.Load() }
 
-// Conns is the number of open client connections.
-func (g *Agent) Conns() int { return int(g.conns.Load()) }
-
-func (g *Agent) closeListeners() {
-	for _, l := range g.listeners {
-		l.Close()
-	}
-}
+// Conns is the number of open client connections of this gateway's group.
+func (g *Agent) Conns() int { return int(g.grp.conns.Load()) }
 
 func (g *Agent) stopping() bool {
 	select {
@@ -189,8 +167,8 @@ func (g *Agent) register(c *client) bool {
 		return false
 	}
 	g.clients[c] = struct{}{}
-	g.conns.Add(1)
-	g.total.Add(1)
+	g.grp.conns.Add(1)
+	g.grp.total.Add(1)
 	return true
 }
 
@@ -198,6 +176,6 @@ func (g *Agent) unregister(c *client) {
 	g.mu.Lock()
 	delete(g.clients, c)
 	g.mu.Unlock()
-	g.conns.Add(-1)
-	<-g.slots
+	g.grp.conns.Add(-1)
+	<-g.grp.slots
 }

@@ -87,6 +87,50 @@ func TestGatewayConnectionLimit(t *testing.T) {
 	})
 }
 
+// Gateways in one group share a listener: clients go to each in turn,
+// every one relays its own, and -c counts the whole group.
+func TestGatewayGroupSharesListener(t *testing.T) {
+	forEachRelay(t, func(t *testing.T, relay string) {
+		st := newStack(t, stackOptions{relay: relay, gwArgs: "-c 4", gateways: 2})
+		for i := range 4 {
+			c := st.dial(t)
+			testwire.Exchange(t, c, bufio.NewReader(c), fmt.Sprintf("set k%d 0 0 1\r\nx\r\nget k%d\r\n", i, i), "STORED\r\nVALUE k"+fmt.Sprint(i)+" 0 1\r\nx\r\nEND\r\n")
+		}
+		for i, g := range st.gws {
+			waitFor(t, fmt.Sprintf("gateway %d to relay two clients", i), func() bool { return g.relayed(t) == 2 })
+		}
+		fifth := st.dial(t)
+		if got, _ := io.ReadAll(fifth); string(got) != tooManyConns {
+			t.Fatalf("fifth connection got %q, want %q", got, tooManyConns)
+		}
+		for i, g := range st.gws {
+			if g.Rejected() != 1 || g.Conns() != 4 {
+				t.Errorf("gateway %d: rejected %d, conns %d; want the group's 1 and 4", i, g.Rejected(), g.Conns())
+			}
+		}
+	})
+}
+
+// Members of a group must agree on what they share.
+func TestGatewayGroupRefusesDifferentOptions(t *testing.T) {
+	reg := diggi.NewRegistry()
+	Register(reg, Hooks{})
+	base := diggi.Options{OptListen: "127.0.0.1:0", OptBackend: "g1:1", OptGroup: "gw"}
+	other := diggi.Options{OptListen: "127.0.0.1:0", OptBackend: "g1:1", OptGroup: "gw", OptArgs: "-c 5"}
+	in, err := diggi.NewInstance(diggi.Config{Instance: "bad", Agents: []diggi.AgentConfig{
+		{Name: "g1", Kind: Kind, Options: base},
+		{Name: "g2", Kind: Kind, Options: other},
+	}}, diggi.InstanceOptions{Registry: reg, Logger: testdiggi.Quiet})
+	if err == nil {
+		if err = in.Start(); err == nil {
+			in.Stop()
+		}
+	}
+	if !errors.Is(err, ErrOptions) || !strings.Contains(err.Error(), `group "gw"`) {
+		t.Fatalf("err = %v, want ErrOptions naming the group", err)
+	}
+}
+
 func TestGatewayIdleTimeout(t *testing.T) {
 	forEachRelay(t, func(t *testing.T, relay string) {
 		st := newStack(t, stackOptions{relay: relay, gwArgs: "-o idle_timeout=1"})

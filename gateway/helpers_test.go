@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"fmt"
 	"net"
 	"strings"
 	"testing"
@@ -22,6 +23,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 type stack struct {
 	in    *diggi.Instance
 	gw    *Agent
+	gws   []*Agent // every gateway, with stackOptions.gateways
 	cache *cacheagent.Agent
 	addr  string
 	root  *trust.SimRoot
@@ -37,6 +39,7 @@ type stackOptions struct {
 	router    diggi.Router
 	relay     string // -o relay=...
 	backend   string // default cache:11211
+	gateways  int    // more than one: that many gateways in one group
 }
 
 // forEachRelay runs fn against both relays.
@@ -70,6 +73,12 @@ func newStack(t testing.TB, o stackOptions) *stack {
 		{Name: "cache", Kind: cacheagent.Kind, Trusted: o.trusted, Options: cacheOpts},
 		{Name: "gateway", Kind: Kind, Options: gwOpts},
 	}}
+	if o.gateways > 1 {
+		gwOpts[OptGroup] = "gw"
+		for i := 2; i <= o.gateways; i++ {
+			cfg.Agents = append(cfg.Agents, diggi.AgentConfig{Name: fmt.Sprintf("gateway-%d", i), Kind: Kind, Options: gwOpts})
+		}
+	}
 	sim, f := testdiggi.Channels(t, cfg, false)
 	st := &stack{root: sim.Root}
 	reg := diggi.NewRegistry()
@@ -81,6 +90,7 @@ func newStack(t testing.TB, o stackOptions) *stack {
 	if err := reg.Register(Kind, func() diggi.Agent {
 		a := &Agent{hooks: Hooks{Tap: o.tap, Listening: func(a []net.Addr) { addrs <- a }}}
 		st.gw = a
+		st.gws = append(st.gws, a)
 		return a
 	}); err != nil {
 		t.Fatal(err)
@@ -117,4 +127,19 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// relayed is how many clients g itself relays now.
+func (g *Agent) relayed(t *testing.T) int {
+	t.Helper()
+	if g.epoll == nil {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		return len(g.clients)
+	}
+	n := 0
+	if err := g.ctx.Scheduler().Run(func() { n = len(g.epoll.conns) }); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

@@ -25,6 +25,10 @@ const (
 	// OptBackend is the cache agent's Diggi address, "agent:port" (default
 	// "cache:11211").
 	OptBackend = "backend"
+	// OptGroup names a group of gateways that share their listeners (see
+	// group): gateways of one instance with the same group must have the
+	// same args, listen and backend options, and -c counts the group.
+	OptGroup = "group"
 )
 
 // DefaultBackend is the cache agent address used when OptBackend is unset.

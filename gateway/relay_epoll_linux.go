@@ -11,6 +11,8 @@ import (
 	"time"
 	"unsafe"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/securecached/securecached/diggi"
 	"github.com/securecached/securecached/diggi/posix"
 )
@@ -54,6 +56,7 @@ type epollRelay struct {
 	g     *Agent
 	epfd  int
 	file  *os.File // epfd registered with Go's poller
+	wake  int      // eventfd in the epoll set: Stop wakes a blocked epoll_wait with it
 	buf   []byte
 	conns map[int]*relayConn // by kernel fd
 }
@@ -71,14 +74,20 @@ func (g *Agent) startEpoll() error {
 		syscall.Close(epfd)
 		return fmt.Errorf("epoll nonblock: %w", err)
 	}
-	e := &epollRelay{g: g, epfd: epfd, file: os.NewFile(uintptr(epfd), "epoll"), buf: make([]byte, relayBufSize), conns: map[int]*relayConn{}}
+	wake, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	if err != nil {
+		syscall.Close(epfd)
+		return fmt.Errorf("eventfd: %w", err)
+	}
+	if err := syscall.EpollCtl(epfd, syscall.EPOLL_CTL_ADD, wake, &syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: int32(wake)}); err != nil {
+		syscall.Close(epfd)
+		syscall.Close(wake)
+		return fmt.Errorf("epoll_ctl eventfd: %w", err)
+	}
+	e := &epollRelay{g: g, epfd: epfd, file: os.NewFile(uintptr(epfd), "epoll"), wake: wake, buf: make([]byte, relayBufSize), conns: map[int]*relayConn{}}
 	g.epoll = e
 	g.wg.Add(1)
 	go e.loop()
-	for _, l := range g.listeners {
-		g.wg.Add(1)
-		go g.acceptLoop(l, e.handoff)
-	}
 	return nil
 }
 
@@ -86,6 +95,7 @@ func (g *Agent) startEpoll() error {
 // ends when Stop closes the epoll file.
 func (e *epollRelay) loop() {
 	defer e.g.wg.Done()
+	defer syscall.Close(e.wake)
 	rc, err := e.file.SyscallConn()
 	if err != nil {
 		e.g.ctx.Log().Error("epoll descriptor", "err", err)
@@ -97,12 +107,31 @@ func (e *epollRelay) loop() {
 	for {
 		var n int
 		var werr error
-		err := rc.Read(func(fd uintptr) bool {
-			n, werr = syscall.EpollWait(int(fd), events, 0)
-			return n > 0 || (werr != nil && !errors.Is(werr, syscall.EINTR))
-		})
-		if err != nil {
-			return // closed at Stop
+		several := e.g.grp.size.Load() > 1
+		if several {
+			// One of several relays sleeps in its own epoll_wait, as each
+			// of memcached's workers does, and the kernel wakes it, not
+			// Go's poller (which would wake one thread to hand the loop to
+			// another). The blocked call gives up its processor after a
+			// moment (the runtime's sysmon), so the other goroutines run.
+			if e.g.stopping() {
+				return
+			}
+			n, werr = syscall.EpollWait(e.epfd, events, -1)
+			if errors.Is(werr, syscall.EINTR) {
+				continue
+			}
+		} else {
+			err := rc.Read(func(fd uintptr) bool {
+				n, werr = syscall.EpollWait(int(fd), events, 0)
+				return n > 0 || (werr != nil && !errors.Is(werr, syscall.EINTR))
+			})
+			if err != nil {
+				return // closed at Stop
+			}
+		}
+		if e.g.stopping() {
+			return
 		}
 		if werr != nil {
 			e.g.ctx.Log().Error("epoll_wait failed", "err", werr)
@@ -111,9 +140,12 @@ func (e *epollRelay) loop() {
 		// A small batch is served to completion on this goroutine, replies
 		// included (diggi's Hold and Held.Deliver): no worker wake-ups, so
 		// the latency of a lightly loaded server is memcached's. A larger
-		// batch means requests are queueing: it goes to the cache agent's
-		// worker, which then runs beside this loop on the other processor.
-		hold := n <= holdBatch
+		// batch means requests are queueing: a lone relay hands it to the
+		// cache agent's worker, which then runs beside this loop on the
+		// other processor. One of several relays (a group) serves every
+		// batch to completion, waiting its turn for the cache agent
+		// (Held.Complete): the other relays are what runs beside it.
+		hold := several || n <= holdBatch
 		var held diggi.Held
 		if sched.Run(func() {
 			// The batch's requests reach the cache agent as one message.
@@ -133,7 +165,11 @@ func (e *epollRelay) loop() {
 		}) != nil {
 			return
 		}
-		held.Deliver()
+		if several {
+			held.Complete()
+		} else {
+			held.Deliver()
+		}
 	}
 }
 
@@ -145,12 +181,12 @@ func (e *epollRelay) handoff(nc net.Conn) {
 	nc.Close()
 	if err != nil {
 		e.g.ctx.Log().Warn("dup accepted socket", "err", err)
-		<-e.g.slots
+		<-e.g.grp.slots
 		return
 	}
 	if e.g.ctx.Scheduler().Schedule(func() { e.adopt(fd, origin) }) != nil {
 		syscall.Close(fd)
-		<-e.g.slots
+		<-e.g.grp.slots
 	}
 }
 
@@ -159,13 +195,13 @@ func (e *epollRelay) adopt(fd int, origin posix.Origin) {
 	g := e.g
 	if g.stopping() {
 		syscall.Close(fd)
-		<-g.slots
+		<-g.grp.slots
 		return
 	}
 	c := &relayConn{fd: fd, dfd: -1, active: time.Now()}
 	e.conns[fd] = c
-	g.conns.Add(1)
-	g.total.Add(1)
+	g.grp.conns.Add(1)
+	g.grp.total.Add(1)
 	dfd, err := g.sys.Socket()
 	if err != nil {
 		e.fail(c, "socket", err)
@@ -407,8 +443,8 @@ func (e *epollRelay) close(c *relayConn) {
 	}
 	syscall.Close(c.fd)
 	delete(e.conns, c.fd)
-	g.conns.Add(-1)
-	<-g.slots
+	g.grp.conns.Add(-1)
+	<-g.grp.slots
 }
 
 // closeIdle closes clients silent for longer than idle_timeout (a timer
@@ -427,6 +463,9 @@ func (e *epollRelay) closeAll() {
 	for _, c := range e.conns {
 		e.close(c)
 	}
+	// Any non-zero count makes the eventfd readable, whatever the byte
+	// order; a relay blocked in epoll_wait wakes, sees done and returns.
+	unix.Write(e.wake, []byte{1, 0, 0, 0, 0, 0, 0, 0})
 	e.file.Close()
 }
 

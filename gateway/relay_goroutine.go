@@ -39,7 +39,7 @@ func (g *Agent) startGoroutine(nc net.Conn) {
 	c := &client{tcp: nc}
 	if !g.register(c) {
 		nc.Close()
-		<-g.slots
+		<-g.grp.slots
 		return
 	}
 	g.wg.Add(1)

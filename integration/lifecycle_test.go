@@ -222,14 +222,25 @@ func TestVerbosityCommandRaisesLogging(t *testing.T) {
 		s := testenv.StartSecurecached(t, trust...)
 		c := s.Dial(t)
 		c.SetDeadline(time.Now().Add(5 * time.Second))
-		testwire.Exchange(t, c, bufio.NewReader(c), "verbosity 2\r\n", "OK\r\n")
+		r := bufio.NewReader(c)
+		// The harness's readiness probe may reach the cache agent through
+		// another relay after c does: wait until it has come and gone, so
+		// that no connection older than the command is logged after it.
+		deadline := time.Now().Add(5 * time.Second)
+		for st := stats(t, c, r, "stats"); st["curr_connections"] != "1" || atoi(t, st["total_connections"]) < 3; st = stats(t, c, r, "stats") {
+			if time.Now().After(deadline) {
+				t.Fatalf("the readiness probe never came and went: %v", st)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		testwire.Exchange(t, c, r, "verbosity 2\r\n", "OK\r\n")
 		if strings.Contains(s.Stderr(), "new auto-negotiating client connection") {
 			t.Fatalf("logged a connection before verbosity 2:\n%s", s.Stderr())
 		}
 		c2 := s.Dial(t)
 		c2.SetDeadline(time.Now().Add(5 * time.Second))
 		testwire.Exchange(t, c2, bufio.NewReader(c2), "mn\r\n", "MN\r\n")
-		deadline := time.Now().Add(5 * time.Second)
+		deadline = time.Now().Add(5 * time.Second)
 		for !strings.Contains(s.Stderr(), "new auto-negotiating client connection") {
 			if time.Now().After(deadline) {
 				t.Fatalf("verbosity 2 did not make the server log new connections:\n%s", s.Stderr())
@@ -295,4 +306,13 @@ func TestConnectionStats(t *testing.T) {
 			time.Sleep(20 * time.Millisecond)
 		}
 	})
+}
+
+func atoi(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatalf("%q: %v", s, err)
+	}
+	return n
 }

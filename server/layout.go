@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 
 	"github.com/securecached/securecached/cacheagent"
@@ -132,8 +133,9 @@ func (l *Layout) CacheAgents() int {
 }
 
 // DefaultLayout is what securecached runs without a configuration file:
-// one instance with a gateway and one cache agent, both configured by the
-// command line (args), the cache agent trusted unless untrusted is set.
+// one instance with one cache agent, trusted unless untrusted is set, and
+// Relays(set) gateways sharing the listeners, all configured by the
+// command line (args).
 func DefaultLayout(args []string, set config.Settings, untrusted bool, stateDir string) Layout {
 	port := strconv.Itoa(cacheagent.DefaultPort)
 	cacheOpts := cacheagent.Options(args, cacheagent.DefaultPort, set.EnableSSL)
@@ -141,15 +143,39 @@ func DefaultLayout(args []string, set config.Settings, untrusted bool, stateDir 
 	if untrusted {
 		backend = BackendNone
 	}
+	agents := []diggi.AgentConfig{{Name: "cache", Kind: cacheagent.Kind, Trusted: !untrusted, Options: cacheOpts}}
+	for i := range Relays(set) {
+		name := "gateway"
+		if i > 0 {
+			name = fmt.Sprintf("gateway-%d", i+1)
+		}
+		agents = append(agents, diggi.AgentConfig{Name: name, Kind: gateway.Kind, Options: diggi.Options{
+			gateway.OptArgs: cacheOpts[cacheagent.OptArgs], gateway.OptBackend: "cache:" + port,
+			gateway.OptGroup: "gateway",
+		}})
+	}
 	return Layout{
-		Diggi: diggi.Config{Instance: "securecached", Agents: []diggi.AgentConfig{
-			{Name: "cache", Kind: cacheagent.Kind, Trusted: !untrusted, Options: cacheOpts},
-			{Name: "gateway", Kind: gateway.Kind, Options: diggi.Options{
-				gateway.OptArgs: cacheOpts[cacheagent.OptArgs], gateway.OptBackend: "cache:" + port,
-			}},
-		}},
+		Diggi: diggi.Config{Instance: "securecached", Agents: agents},
 		Trust: TrustOptions{Backend: backend, StateDir: stateDir},
 	}
+}
+
+// Relays is the number of gateways the default layout runs: memcached's
+// -t (its worker threads, which do the network I/O), but no more than the
+// machine's processors, since a relay is one busy thread.
+func Relays(set config.Settings) int {
+	return max(1, min(set.Threads, runtime.NumCPU()))
+}
+
+// Gateways counts the layout's gateways.
+func (l *Layout) Gateways() int {
+	n := 0
+	for _, a := range l.Diggi.Agents {
+		if a.Kind == gateway.Kind {
+			n++
+		}
+	}
+	return n
 }
 
 // DefaultStateDir is where the sim platform identity lives unless the

@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -60,11 +61,27 @@ func TestDefaultLayout(t *testing.T) {
 		if err := l.Validate(); err != nil {
 			t.Fatal(err)
 		}
-		if len(l.Diggi.Agents) != 2 || l.Diggi.Agents[0].Trusted == untrusted {
-			t.Fatalf("untrusted=%v: agents %+v", untrusted, l.Diggi.Agents)
+		relays := Relays(set)
+		if len(l.Diggi.Agents) != 1+relays || l.Diggi.Agents[0].Trusted == untrusted || l.Gateways() != relays {
+			t.Fatalf("untrusted=%v: agents %+v, want the cache and %d gateways", untrusted, l.Diggi.Agents, relays)
 		}
-		if got := l.Diggi.Agents[1].Options["args"]; got != "-m 128 -p 11311" {
-			t.Fatalf("gateway args %q", got)
+		for _, g := range l.Diggi.Agents[1:] {
+			if got := g.Options["args"]; got != "-m 128 -p 11311" || g.Options["group"] != "gateway" {
+				t.Fatalf("gateway %s: args %q, group %q", g.Name, got, g.Options["group"])
+			}
+		}
+	}
+}
+
+// Relays is memcached's -t, bounded by the processors.
+func TestRelays(t *testing.T) {
+	for _, tc := range []struct{ threads, want int }{
+		{1, 1},
+		{runtime.NumCPU(), runtime.NumCPU()},
+		{runtime.NumCPU() + 3, runtime.NumCPU()},
+	} {
+		if got := Relays(config.Settings{Threads: tc.threads}); got != tc.want {
+			t.Errorf("-t %d on %d CPUs: %d relays, want %d", tc.threads, runtime.NumCPU(), got, tc.want)
 		}
 	}
 }

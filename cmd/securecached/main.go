@@ -168,21 +168,19 @@ func chooseLayout(own ownFlags, args []string, set config.Settings) (server.Layo
 	return layout, nil
 }
 
-// threads is how many OS threads run Go code at once. memcached's -t
-// worker threads are, in the agent model, logical workers on the cache
-// agent's one thread (thesis §4.3), so -t does not set it. Each cache
-// agent is single-threaded and gets a thread; one more serves the gateway
-// and the runtime, so relaying the next request overlaps with serving
-// this one. Once senders deliver straight into an idle agent's queue,
-// two threads served the default layout at 1.21x the throughput of one
-// under memcaslap on 2 cores (75.7K vs 62.7K ops/s, medians of 3,
-// bench/memcaslap.sh with SECURECACHED_GOMAXPROCS=1 and 2). GOMAXPROCS
-// in the environment overrides.
+// threads is how many OS threads run Go code at once: one per gateway
+// relay, since each relay carries its batches through the cache agent
+// itself, but at least one per cache agent plus one, so that a single
+// relay's next batch overlaps with the cache agent serving this one. No
+// more: under memcaslap on 2 cores, two relays on 2 threads served 1.25x
+// the throughput of one relay, two relays on 4 threads no more than one
+// relay (medians of 5 alternating runs). GOMAXPROCS in the environment
+// overrides.
 func threads(l server.Layout) int {
 	if v, err := strconv.Atoi(os.Getenv("GOMAXPROCS")); err == nil && v > 0 {
 		return v
 	}
-	return max(1, l.CacheAgents()) + 1
+	return max(max(1, l.CacheAgents())+1, l.Gateways())
 }
 
 const ownUsage = `
@@ -194,9 +192,10 @@ securecached's own flags:
                           default $STATE_DIRECTORY, else
                           ~/.local/state/securecached)
 
--t is accepted for compatibility: each cache agent is one thread, and
-securecached runs one OS thread for Go code per cache agent plus one for the
-gateway and the runtime (GOMAXPROCS in the environment overrides).
+-t sets the number of gateway relays (the threads doing network I/O, as
+memcached's workers do), at most one per processor; each cache agent stays one
+thread. Go runs as many OS threads as relays, at least one per cache agent plus
+one (GOMAXPROCS in the environment overrides).
 
 securecached attest [--allow-simulated --sim-root FILE] [--signer HEX]
                     [--measurement HEX] HOST:PORT

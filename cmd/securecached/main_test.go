@@ -73,9 +73,15 @@ func TestSplitOwnFlags(t *testing.T) {
 	}
 }
 
-func TestThreadsFollowCacheAgents(t *testing.T) {
+func TestThreadsFollowCacheAgentsAndRelays(t *testing.T) {
 	two, err := server.ParseLayout([]byte(`{"diggi": {"instance": "n", "agents": [{"name": "gw", "kind": "gateway"},
 		{"name": "a", "kind": "securecached"}, {"name": "b", "kind": "securecached"}]}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	relays, err := server.ParseLayout([]byte(`{"diggi": {"instance": "n", "agents": [{"name": "a", "kind": "securecached"},
+		{"name": "g1", "kind": "gateway", "options": {"group": "g"}}, {"name": "g2", "kind": "gateway", "options": {"group": "g"}},
+		{"name": "g3", "kind": "gateway", "options": {"group": "g"}}]}}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,8 +90,9 @@ func TestThreadsFollowCacheAgents(t *testing.T) {
 		layout server.Layout
 		want   int
 	}{
-		{"", server.DefaultLayout(nil, config.Defaults(), false, ""), 2},
+		{"", server.DefaultLayout(nil, config.Defaults(), false, ""), max(2, server.Relays(config.Defaults()))},
 		{"", two, 3},
+		{"", relays, 3},
 		{"3", two, 3},
 		{"junk", two, 3},
 	}
