@@ -291,10 +291,10 @@ func (s *Scheduler) scheduleOnWorker(t func()) error {
 // of microseconds; a wake-up of the receiver's worker costs more.
 const helpWait = 200 * time.Microsecond
 
-// runHere takes the baton if it is free, or with wait once it is (polling,
-// yielding the processor, for up to helpWait), and runs fn, then the tasks queued meanwhile (up
-// to maxHelpTasks), on the calling goroutine; before giving the baton up
-// it calls done. It reports false, running nothing, when the baton stays
+// runHere takes the baton if it is free, or with wait once it is
+// (polling, yielding the processor, for up to helpWait), and runs fn, then
+// the tasks queued meanwhile (up to maxHelpTasks), on the calling
+// goroutine; before giving the baton up it calls done. It reports false, running nothing, when the baton stays
 // taken, the scheduler is closed or a task must run on a worker.
 func (s *Scheduler) runHere(wait bool, fn, done func()) bool {
 	var deadline time.Time

@@ -81,16 +81,20 @@ func TestSchedulerFIFOAndBlockingLetsOthersRun(t *testing.T) {
 	var order []string
 	release := make(chan struct{})
 	done := make(chan struct{})
-	s.Schedule(func() {
-		order = append(order, "a")
-		// A task scheduled from a task starts only after this one blocks.
-		s.Schedule(func() { order = append(order, "c"); close(release) })
-		order = append(order, "a2")
-		s.Block(func() { <-release })
-		order = append(order, "a3")
-		close(done)
+	// Both tasks are queued before either runs (under the baton), so "b"
+	// is queued before anything "a" schedules.
+	s.Run(func() {
+		s.Schedule(func() {
+			order = append(order, "a")
+			// A task scheduled from a task starts only after this one blocks.
+			s.Schedule(func() { order = append(order, "c"); close(release) })
+			order = append(order, "a2")
+			s.Block(func() { <-release })
+			order = append(order, "a3")
+			close(done)
+		})
+		s.Schedule(func() { order = append(order, "b") })
 	})
-	s.Schedule(func() { order = append(order, "b") })
 	<-done
 	s.Run(func() {
 		if got := strings.Join(order, ","); got != "a,a2,b,c,a3" {
