@@ -21,7 +21,7 @@ import (
 func TestStatsConnsAddresses(t *testing.T) {
 	tcp := func(t *testing.T, s *testenv.Server) {
 		c := s.Dial(t)
-		assertConnAddrs(t, c, c, "tcp:"+c.LocalAddr().String(), "tcp:"+c.RemoteAddr().String())
+		assertConnAddrs(t, c, c, "tcp:"+c.LocalAddr().String(), "tcp:"+c.RemoteAddr().String(), 3)
 	}
 	t.Run("tcp", func(t *testing.T) { bothServers(t, nil, tcp) })
 	t.Run("tcp/relay=goroutine", func(t *testing.T) {
@@ -33,7 +33,7 @@ func TestStatsConnsAddresses(t *testing.T) {
 		// A unix-socket client has no name; memcached prints "?:<AF 0>".
 		unix := func(t *testing.T, s *testenv.Server, path string) {
 			c := s.Dial(t)
-			assertConnAddrs(t, c, c, "?:<AF 0>", "unix:"+path)
+			assertConnAddrs(t, c, c, "?:<AF 0>", "unix:"+path, 3)
 		}
 		t.Run("memcached", func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "mc.sock")
@@ -50,7 +50,7 @@ func TestStatsConnsAddresses(t *testing.T) {
 		tlsCase := func(t *testing.T, s *testenv.Server) {
 			raw := s.Dial(t)
 			c := tls.Client(raw, cfg)
-			assertConnAddrs(t, raw, c, "tcp:"+raw.LocalAddr().String(), "tcp:"+raw.RemoteAddr().String())
+			assertConnAddrs(t, raw, c, "tcp:"+raw.LocalAddr().String(), "tcp:"+raw.RemoteAddr().String(), 0)
 		}
 		t.Run("memcached", func(t *testing.T) { tlsCase(t, testenv.StartMemcached(t, f.Flags()...)) })
 		t.Run("securecached", func(t *testing.T) { tlsCase(t, testenv.StartSecurecached(t, f.Flags()...)) })
@@ -59,10 +59,14 @@ func TestStatsConnsAddresses(t *testing.T) {
 
 // assertConnAddrs asks for "stats conns" over c (raw is its socket) and
 // checks that exactly one connection is listed with addr and listenAddr.
-func assertConnAddrs(t *testing.T, raw net.Conn, c net.Conn, addr, listenAddr string) {
+// minTotal is awaitProbe's.
+func assertConnAddrs(t *testing.T, raw net.Conn, c net.Conn, addr, listenAddr string, minTotal int) {
 	t.Helper()
 	raw.SetDeadline(time.Now().Add(10 * time.Second))
-	st := stats(t, c, bufio.NewReader(c), "stats conns")
+	r := bufio.NewReader(c)
+	// The readiness probe (on a unix socket, also "?:<AF 0>") is gone.
+	awaitProbe(t, c, r, minTotal)
+	st := stats(t, c, r, "stats conns")
 	var ids []string
 	for k, v := range st {
 		if id, ok := strings.CutSuffix(k, ":addr"); ok && v == addr {

@@ -119,6 +119,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	runtime.GOMAXPROCS(threads(layout))
 
+	// Signals are caught before anything starts: the first gateway serves
+	// clients while later agents are still starting, and a SIGTERM then
+	// must shut down gracefully, not kill the process.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
 	d, err := server.Start(layout, server.Options{Log: stderr, Verbose: set.Verbose})
 	if err != nil {
 		fmt.Fprintln(stderr, err)
@@ -128,9 +134,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return exitOSErr
 	}
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(sigs)
 	select {
 	case sig := <-sigs:
 		if set.Verbose > 0 {
