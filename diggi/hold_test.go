@@ -88,20 +88,13 @@ func TestHeldDeliveryRunsToCompletion(t *testing.T) {
 func TestHeldDeliveryToBusyAgent(t *testing.T) {
 	const n = 5
 	p := newHoldPair(t, n)
-	busy, free := make(chan struct{}), make(chan struct{})
-	go func() {
-		_ = p.echo.Scheduler().Run(func() {
-			close(busy)
-			<-free
-		})
-	}()
-	<-busy
+	free := takeBaton(p.echo.Scheduler())
 	held := p.sendHeld(t, n)
 	held.Deliver()
 	if got := p.echoed.Load(); got != 0 {
 		t.Fatalf("echo ran %d handlers while its baton was taken", got)
 	}
-	close(free)
+	free()
 	waitFor(t, p.all, 10*time.Second, "answers after the baton was freed")
 }
 
@@ -113,14 +106,7 @@ func TestHeldCompleteWaitsForBusyAgent(t *testing.T) {
 	const n = 5
 	p := newHoldPair(t, n)
 	p.echo.sched.helpWait = time.Hour
-	busy, free := make(chan struct{}), make(chan struct{})
-	go func() {
-		_ = p.echo.Scheduler().Run(func() {
-			close(busy)
-			<-free
-		})
-	}()
-	<-busy
+	free := takeBaton(p.echo.Scheduler())
 	held := p.sendHeld(t, n)
 	completed := make(chan struct{})
 	go func() {
@@ -135,7 +121,7 @@ func TestHeldCompleteWaitsForBusyAgent(t *testing.T) {
 	if got := p.echoed.Load(); got != 0 {
 		t.Fatalf("echo ran %d handlers while its baton was taken", got)
 	}
-	close(free)
+	free()
 	waitFor(t, completed, 10*time.Second, "Complete")
 	if e, a := p.echoed.Load(), p.answd.Load(); e != n || a != n {
 		t.Fatalf("after Complete: echo received %d, relay %d answers; want %d each", e, a, n)
@@ -148,20 +134,13 @@ func TestHeldCompleteGivesUpOnBusyAgent(t *testing.T) {
 	const n = 5
 	p := newHoldPair(t, n)
 	p.echo.sched.helpWait = 0
-	busy, free := make(chan struct{}), make(chan struct{})
-	go func() {
-		_ = p.echo.Scheduler().Run(func() {
-			close(busy)
-			<-free
-		})
-	}()
-	<-busy
+	free := takeBaton(p.echo.Scheduler())
 	held := p.sendHeld(t, n)
 	held.Complete()
 	if got := p.echoed.Load(); got != 0 {
 		t.Fatalf("echo ran %d handlers while its baton was taken", got)
 	}
-	close(free)
+	free()
 	waitFor(t, p.all, 10*time.Second, "answers after the baton was freed")
 }
 
@@ -224,4 +203,17 @@ func TestHoldEndsWhenATaskBlocks(t *testing.T) {
 	if out := <-got; string(out) != "ping" {
 		t.Fatalf("Call answered %q, want ping", out)
 	}
+}
+
+// takeBaton holds s's baton from another goroutine until free is called.
+func takeBaton(s *Scheduler) (free func()) {
+	busy, release := make(chan struct{}), make(chan struct{})
+	go func() {
+		_ = s.Run(func() {
+			close(busy)
+			<-release
+		})
+	}()
+	<-busy
+	return func() { close(release) }
 }

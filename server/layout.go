@@ -122,10 +122,15 @@ func (l *Layout) Validate() error {
 }
 
 // CacheAgents counts the layout's cache agents.
-func (l *Layout) CacheAgents() int {
+func (l *Layout) CacheAgents() int { return l.count(cacheagent.Kind) }
+
+// Gateways counts the layout's gateways.
+func (l *Layout) Gateways() int { return l.count(gateway.Kind) }
+
+func (l *Layout) count(kind string) int {
 	n := 0
 	for _, a := range l.Diggi.Agents {
-		if a.Kind == cacheagent.Kind {
+		if a.Kind == kind {
 			n++
 		}
 	}
@@ -165,17 +170,6 @@ func DefaultLayout(args []string, set config.Settings, untrusted bool, stateDir 
 // machine's processors, since a relay is one busy thread.
 func Relays(set config.Settings) int {
 	return max(1, min(set.Threads, runtime.NumCPU()))
-}
-
-// Gateways counts the layout's gateways.
-func (l *Layout) Gateways() int {
-	n := 0
-	for _, a := range l.Diggi.Agents {
-		if a.Kind == gateway.Kind {
-			n++
-		}
-	}
-	return n
 }
 
 // DefaultStateDir is where the sim platform identity lives unless the
