@@ -137,6 +137,10 @@ func (gr *group) pick() *Agent {
 // leave removes g; the last member to leave closes the listeners and waits
 // for the accept loops.
 func (gr *group) leave(g *Agent) {
+	// Under the registry's lock, as joinGroup counts a member in: a
+	// gateway starting meanwhile either joins before the last one leaves
+	// or finds no group and opens the listeners anew.
+	groups.Lock()
 	gr.mu.Lock()
 	for i, m := range gr.members {
 		if m == g {
@@ -148,14 +152,13 @@ func (gr *group) leave(g *Agent) {
 	last := gr.joined == 0
 	gr.mu.Unlock()
 	gr.size.Add(-1)
-	if !last {
-		return
-	}
-	groups.Lock()
-	if groups.m[gr.key] == gr {
+	if last && groups.m[gr.key] == gr {
 		delete(groups.m, gr.key)
 	}
 	groups.Unlock()
+	if !last {
+		return
+	}
 	close(gr.done)
 	gr.closeListeners()
 	gr.wg.Wait()
