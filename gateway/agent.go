@@ -19,8 +19,8 @@ type Hooks struct {
 	// before it is forwarded; p is valid only during the call. Tests use it
 	// to prove what an untrusted agent can observe.
 	Tap func(dir Direction, p []byte)
-	// Listening receives the gateway's listener addresses once it
-	// accepts.
+	// Listening receives the listener addresses once they accept: once
+	// per group, from the member that opened them.
 	Listening func([]net.Addr)
 }
 
@@ -138,6 +138,9 @@ func (g *Agent) Stop(ctx *diggi.Context) {
 		g.epoll.closeAll()
 	}
 	ctx.Scheduler().Block(g.wg.Wait)
+	if g.epoll != nil {
+		g.epoll.closeFDs()
+	}
 }
 
 // Addrs returns the listeners' addresses.

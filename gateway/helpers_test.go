@@ -138,7 +138,7 @@ func (g *Agent) relayed(t *testing.T) int {
 		return len(g.clients)
 	}
 	n := 0
-	if err := g.ctx.Scheduler().Run(func() { n = len(g.epoll.conns) }); err != nil {
+	if err := g.ctx.Scheduler().Run(func() { n = g.epoll.clients() }); err != nil {
 		t.Fatal(err)
 	}
 	return n

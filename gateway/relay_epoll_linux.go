@@ -95,7 +95,6 @@ func (g *Agent) startEpoll() error {
 // ends when Stop closes the epoll file.
 func (e *epollRelay) loop() {
 	defer e.g.wg.Done()
-	defer syscall.Close(e.wake)
 	rc, err := e.file.SyscallConn()
 	if err != nil {
 		e.g.ctx.Log().Error("epoll descriptor", "err", err)
@@ -114,9 +113,8 @@ func (e *epollRelay) loop() {
 			// Go's poller (which would wake one thread to hand the loop to
 			// another). The blocked call gives up its processor after a
 			// moment (the runtime's sysmon), so the other goroutines run.
-			if e.g.stopping() {
-				return
-			}
+			// At Stop the eventfd wakes it and the check below ends the
+			// loop.
 			n, werr = syscall.EpollWait(e.epfd, events, -1)
 			if errors.Is(werr, syscall.EINTR) {
 				continue
@@ -127,7 +125,7 @@ func (e *epollRelay) loop() {
 				return n > 0 || (werr != nil && !errors.Is(werr, syscall.EINTR))
 			})
 			if err != nil {
-				return // closed at Stop
+				return // the poller failed
 			}
 		}
 		if e.g.stopping() {
@@ -458,15 +456,26 @@ func (e *epollRelay) closeIdle(now time.Time) {
 	}
 }
 
+// clients counts the clients the relay serves (under the baton).
+func (e *epollRelay) clients() int { return len(e.conns) }
+
 // closeAll closes every client (Stop, under the baton) and ends the loop.
 func (e *epollRelay) closeAll() {
 	for _, c := range e.conns {
 		e.close(c)
 	}
 	// Any non-zero count makes the eventfd readable, whatever the byte
-	// order; a relay blocked in epoll_wait wakes, sees done and returns.
+	// order: the loop wakes, in epoll_wait or Go's poller, sees done and
+	// returns. The descriptors stay open until it has (closeFDs): closing
+	// epfd would not wake a blocked epoll_wait, and its number could be
+	// reused under the loop.
 	unix.Write(e.wake, []byte{1, 0, 0, 0, 0, 0, 0, 0})
+}
+
+// closeFDs closes the epoll and wake descriptors once the loop has ended.
+func (e *epollRelay) closeFDs() {
 	e.file.Close()
+	syscall.Close(e.wake)
 }
 
 // dupFD returns a close-on-exec duplicate of the connection's descriptor; it

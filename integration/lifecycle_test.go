@@ -298,28 +298,3 @@ func TestConnectionStats(t *testing.T) {
 		}
 	})
 }
-
-// awaitProbe waits, over the connection c (the only client), until the
-// server has seen the test harness's readiness probe come and go: no other
-// connection is open, and total_connections has reached minTotal (3: the
-// listener, the probe and c; a TLS server does not count the probe, whose
-// handshake fails). Without the wait, with several gateway relays the
-// probe may reach the cache agent through another relay after c does.
-func awaitProbe(t *testing.T, c io.Writer, r *bufio.Reader, minTotal int) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		st := stats(t, c, r, "stats")
-		total, err := strconv.Atoi(st["total_connections"])
-		if err != nil {
-			t.Fatalf("total_connections %q: %v", st["total_connections"], err)
-		}
-		if st["curr_connections"] == "1" && total >= minTotal {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the readiness probe never came and went: %v", st)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}

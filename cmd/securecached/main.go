@@ -177,8 +177,9 @@ func chooseLayout(own ownFlags, args []string, set config.Settings) (server.Layo
 // relay's next batch overlaps with the cache agent serving this one. No
 // more: under memcaslap on 2 cores, two relays on 2 threads served 1.25x
 // the throughput of one relay, two relays on 4 threads no more than one
-// relay (medians of 5 alternating runs). GOMAXPROCS in the environment
-// overrides.
+// relay (medians of 5 alternating runs; bench/memcaslap.sh with
+// SECURECACHED_FLAGS='-t 1 -m 1024', or SECURECACHED_GOMAXPROCS=4, against
+// the default). GOMAXPROCS in the environment overrides.
 func threads(l server.Layout) int {
 	if v, err := strconv.Atoi(os.Getenv("GOMAXPROCS")); err == nil && v > 0 {
 		return v
