@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/securecached/securecached/config"
 	"github.com/securecached/securecached/diggi"
 	"github.com/securecached/securecached/internal/testdiggi"
 	"github.com/securecached/securecached/internal/testwire"
@@ -109,6 +110,31 @@ func TestGatewayGroupSharesListener(t *testing.T) {
 			}
 		}
 	})
+}
+
+// A relay of a group takes a few ready clients per epoll_wait (groupBatch
+// on Linux): a burst of many more, all ready at once, is still served in
+// full, each client its own reply.
+func TestGatewayGroupServesBurstBeyondBatch(t *testing.T) {
+	st := newStack(t, stackOptions{relay: config.RelayEpoll, gateways: 2})
+	clients := make([]net.Conn, 40)
+	for i := range clients {
+		clients[i] = st.dial(t)
+		testwire.Exchange(t, clients[i], bufio.NewReader(clients[i]), "verbosity 0\r\n", "OK\r\n")
+	}
+	for i, c := range clients {
+		if _, err := fmt.Fprintf(c, "set k%d 0 0 %d\r\n%d\r\nget k%d\r\n", i, len(fmt.Sprint(i)), i, i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, c := range clients {
+		want := fmt.Sprintf("STORED\r\nVALUE k%d 0 %d\r\n%d\r\nEND\r\n", i, len(fmt.Sprint(i)), i)
+		got := make([]byte, len(want))
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if _, err := io.ReadFull(c, got); err != nil || string(got) != want {
+			t.Fatalf("client %d: got %q (%v), want %q", i, got, err, want)
+		}
+	}
 }
 
 // Members of a group must agree on what they share.
