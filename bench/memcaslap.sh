@@ -8,7 +8,10 @@
 # load on a shared machine disturbs far less than throughput, and the
 # load generator's CPU and the machine's idle time per operation: the
 # three add up to the machine's whole time per operation, so they show
-# whether a difference is work or waiting.
+# whether a difference is work or waiting. Last, how often memcaslap
+# slept per operation (its threads' voluntary context switches): a
+# client that finds no reply ready sleeps and pays a wake-up, so this
+# shows the server's effect on the client's CPU.
 #
 #   bench/memcaslap.sh [runs (3)] [seconds per run (10)]
 #
@@ -43,6 +46,7 @@ done
 go build -o "$work/securecached" ./cmd/securecached
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+sleeps() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/^voluntary_ctxt_switches/ {s += $2} END {print s + 0}'; }
 idle_ticks() { awk '/^cpu / {print $5 + $6; exit}' /proc/stat; }
 hz=$(getconf CLK_TCK)
 server_pin=(); client_pin=()
@@ -57,31 +61,31 @@ per_op() { awk -v t="$1" -v hz="$hz" -v o="$2" 'BEGIN {printf "%.2f", t * 1e6 / 
 run_one() {
   local name=$1; shift
   start_server "${server_pin[@]}" "$@"
-  local out tps t0 t1 c0 c1 i0 i1 cpid window=$((secs - 2))
+  local out tps t0 t1 c0 c1 i0 i1 v0 v1 cpid window=$((secs - 2))
   "${client_pin[@]}" memcaslap -s "127.0.0.1:$port" -c 64 -T 2 -t "${secs}s" -F bench/memcaslap.cfg >"$work/out" 2>&1 &
   cpid=$!
   sleep 1
-  t0=$(cpu_ticks "$pid"); c0=$(cpu_ticks "$cpid"); i0=$(idle_ticks)
+  t0=$(cpu_ticks "$pid"); c0=$(cpu_ticks "$cpid"); i0=$(idle_ticks); v0=$(sleeps "$cpid")
   sleep "$window"
-  t1=$(cpu_ticks "$pid"); c1=$(cpu_ticks "$cpid"); i1=$(idle_ticks)
+  t1=$(cpu_ticks "$pid"); c1=$(cpu_ticks "$cpid"); i1=$(idle_ticks); v1=$(sleeps "$cpid")
   wait "$cpid" || true
   stop_server
   out=$(cat "$work/out")
   tps=$(sed -n 's/.*TPS: \([0-9]*\).*/\1/p' <<<"$out" | tail -1)
   [ -n "$tps" ] || { echo "memcaslap against $name printed no TPS:" >&2; echo "$out" >&2; exit 1; }
   local ops=$((tps * window))
-  echo "$tps $(per_op $((t1 - t0)) "$ops") $(per_op $((c1 - c0)) "$ops") $(per_op $((i1 - i0)) "$ops")"
+  echo "$tps $(per_op $((t1 - t0)) "$ops") $(per_op $((c1 - c0)) "$ops") $(per_op $((i1 - i0)) "$ops") $(awk -v v=$((v1 - v0)) -v o="$ops" 'BEGIN {printf "%.3f", v / o}')"
 }
 
 echo "memcached $mc_flags; securecached $sc_flags, GOMAXPROCS=${SECURECACHED_GOMAXPROCS:-its default}${SERVER_CPUS:+; servers on CPUs $SERVER_CPUS}${CLIENT_CPUS:+; memcaslap on CPUs $CLIENT_CPUS}"
-mc=(); sc=(); mcpu=(); scpu=(); midle=(); sidle=()
+mc=(); sc=(); mcpu=(); scpu=(); midle=(); sidle=(); msl=(); ssl=()
 for i in $(seq "$runs"); do
   # shellcheck disable=SC2086
-  read -r m mu mcl mid < <(run_one memcached memcached -U 0 "${root_flag[@]}" $mc_flags)
+  read -r m mu mcl mid msp < <(run_one memcached memcached -U 0 "${root_flag[@]}" $mc_flags)
   # shellcheck disable=SC2086
-  read -r s su scl sid < <(run_one securecached "${sc_env[@]}" "$work/securecached" $sc_flags)
-  echo "run $i: memcached $m ops/s (us/op: server $mu, memcaslap $mcl, idle $mid), securecached $s ops/s (us/op: server $su, memcaslap $scl, idle $sid)"
-  mc+=("$m"); sc+=("$s"); mcpu+=("$mu"); scpu+=("$su"); midle+=("$mid"); sidle+=("$sid")
+  read -r s su scl sid ssp < <(run_one securecached "${sc_env[@]}" "$work/securecached" $sc_flags)
+  echo "run $i: memcached $m ops/s (us/op: server $mu, memcaslap $mcl, idle $mid; memcaslap sleeps/op $msp), securecached $s ops/s (us/op: server $su, memcaslap $scl, idle $sid; memcaslap sleeps/op $ssp)"
+  mc+=("$m"); sc+=("$s"); mcpu+=("$mu"); scpu+=("$su"); midle+=("$mid"); sidle+=("$sid"); msl+=("$msp"); ssl+=("$ssp")
 done
 
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
@@ -90,3 +94,4 @@ mu=$(median "${mcpu[@]}"); su=$(median "${scpu[@]}")
 echo "median of $runs: memcached $mm ops/s, securecached $sm ops/s, throughput ratio $(awk -v s="$sm" -v m="$mm" 'BEGIN {printf "%.3f", s/m}')"
 echo "median server CPU per op: memcached $mu us, securecached $su us, ratio $(awk -v s="$su" -v m="$mu" 'BEGIN {printf "%.3f", s/m}')"
 echo "median idle CPU per op: memcached $(median "${midle[@]}") us, securecached $(median "${sidle[@]}") us"
+echo "median memcaslap sleeps per op: memcached $(median "${msl[@]}"), securecached $(median "${ssl[@]}")"
