@@ -69,8 +69,9 @@ type Agent struct {
 	listenFd int
 	listenEv posix.Event
 	buf      []byte
-	corked   bool   // replies are held until uncork runs (corkBurst)
-	uncorkFn func() // a.uncork, bound once
+	corked   bool     // replies are held until uncork runs (corkBurst)
+	uncorkFn func()   // a.uncork, bound once
+	warmKeys [][]byte // warm's keys, reused
 
 	nextID   int
 	sessions map[int]*session    // plain sessions by fd
@@ -129,6 +130,9 @@ func (a *Agent) Start(ctx *diggi.Context) error {
 	// Timers come from outside the agent as messages (thesis §4: an
 	// enclave has no trusted clock of its own to poll).
 	a.stopTick = ctx.Messages().Every(tickEvery, func(now time.Time) { a.engine.Tick(now) })
+	if a.tlsConfig == nil {
+		a.sys.ObserveBatches(a.warm)
+	}
 	ctx.Log().Info("cache agent listening", "port", a.as.port, "trusted", ctx.Trusted(), "tls", a.tlsConfig != nil)
 	if !a.contentLogging() && a.as.set.Verbose >= 2 {
 		ctx.Log().Warn("-vv and -vvv log commands, keys and values only from an untrusted cache agent: this one is trusted, and the log is outside its enclave; connections are still logged")

@@ -20,6 +20,7 @@ type Cache struct {
 	malloced  int64
 	classes   []slabClass
 	large     *largeChunk // -L's memory, which the pages are cut from
+	warmSum   uint32      // Warm's loads end here (see warm.go)
 
 	hash       assoc
 	expansions uint64

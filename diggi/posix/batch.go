@@ -112,6 +112,9 @@ func (s *Sys) onBatch(src diggi.AgentID, sg segment) {
 		s.ctx.Log().Warn("bad socket batch", "from", src, "err", err)
 		return
 	}
+	if s.observer != nil {
+		s.observe(sg)
+	}
 	p := sg.data
 	for i := uint32(0); i < sg.value; i++ {
 		session := binary.BigEndian.Uint64(p)
@@ -121,6 +124,28 @@ func (s *Sys) onBatch(src diggi.AgentID, sg segment) {
 		s.onSegment(src, session, segment{op: opData, flags: flags, data: p[:n]})
 		p = p[n:]
 	}
+}
+
+// ObserveBatches makes fn see the data of each batch of socket records that
+// arrives (one slice per record, in order) before any of it reaches a
+// socket, and so before any read event for it runs. fn runs under the
+// baton and must not keep the slices. A server that answers a whole batch
+// at once can prepare for it: the cache agent warms the cache lines its
+// requests will touch (memcache.Cache.Warm). nil stops observing.
+func (s *Sys) ObserveBatches(fn func(data [][]byte)) { s.observer = fn }
+
+// observe hands a checked batch's record data to the observer.
+func (s *Sys) observe(sg segment) {
+	recs := s.observed[:0]
+	p := sg.data
+	for i := uint32(0); i < sg.value; i++ {
+		n := int(binary.BigEndian.Uint32(p[9:]))
+		recs = append(recs, p[batchRecHeader:batchRecHeader+n])
+		p = p[batchRecHeader+n:]
+	}
+	s.observer(recs)
+	clear(recs) // the slices point into a message about to be recycled
+	s.observed = recs[:0]
 }
 
 // checkBatch reports whether a batch's records exactly fill its payload.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // connectN opens n connections from s to the agent named server.
@@ -177,4 +178,67 @@ func FuzzCheckBatch(f *testing.F) {
 			t.Fatalf("accepted batch leaves %d bytes", len(rest))
 		}
 	})
+}
+
+// The batch observer sees a corked batch's records, in order, before any
+// of their data reaches a socket.
+func TestObserveBatchesSeesRecordsFirst(t *testing.T) {
+	_, ctxs := boot(t, "server", "client")
+	const n = 5
+	lfd := listen(t, ctxs["server"], 7)
+	accepted := make(chan []int, 1)
+	var observed [][]byte
+	var readableEarly int
+	spawn(t, ctxs["server"], func(s *Sys) {
+		var fds []int
+		for range n {
+			fd, _, err := s.Accept(lfd)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			fds = append(fds, fd)
+		}
+		s.ObserveBatches(func(recs [][]byte) {
+			for _, r := range recs {
+				observed = append(observed, bytes.Clone(r))
+			}
+			for _, fd := range fds {
+				if s.PollFD(fd)&PollIn != 0 {
+					readableEarly++
+				}
+			}
+		})
+		accepted <- fds
+	})
+	var msgs [][]byte
+	wait(t, spawn(t, ctxs["client"], func(s *Sys) {
+		fds := connectN(t, s, "server", 7, n)
+		<-accepted // the server set its observer after accepting them all
+		s.Cork()
+		for i, fd := range fds {
+			msgs = append(msgs, []byte(fmt.Sprintf("get key%d\r\n", i)))
+			if _, err := s.Write(fd, msgs[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s.Uncork()
+	}), "client")
+	// Observed under the server's baton; read it there too.
+	wait(t, spawn(t, ctxs["server"], func(s *Sys) {
+		for len(observed) < n {
+			s.Scheduler().Block(func() { time.Sleep(time.Millisecond) })
+		}
+		if readableEarly != 0 {
+			t.Errorf("%d sockets readable when the observer ran, want 0", readableEarly)
+		}
+		if len(observed) != n {
+			t.Fatalf("observed %d records, want %d", len(observed), n)
+		}
+		for i := range msgs {
+			if !bytes.Equal(observed[i], msgs[i]) {
+				t.Errorf("record %d: %q, want %q", i, observed[i], msgs[i])
+			}
+		}
+	}), "server")
 }

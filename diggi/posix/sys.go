@@ -31,6 +31,10 @@ type Sys struct {
 	batch   []byte        // held data records for batchTo (see batch.go)
 	batchN  int           // records in batch
 	batchTo diggi.AgentID // the peer agent the held records go to
+
+	observer func([][]byte) // ObserveBatches
+	observed [][]byte       // observer's argument, reused
+
 	stopped bool
 
 	// RecvBuffer is the receive window a new socket advertises, in bytes.

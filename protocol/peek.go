@@ -1,0 +1,93 @@
+package protocol
+
+import "bytes"
+
+// PeekKeys appends to dst the keys that the retrieval requests at the start
+// of p will look up, at most limit keys in all: those of text get, gets,
+// gat and gats lines, of meta mg lines, and of binary GET, GETQ, GETK and
+// GETKQ requests, in order, up to the first request of any other kind or
+// the first one incomplete in p. It is a hint for warming the cache
+// (memcache.Cache.Warm) before the requests are served, not a parser: it
+// validates nothing, so it may return keys that parsing would refuse (or
+// base64 text for an mg key flagged b), and it never fails. The keys alias
+// p.
+func PeekKeys(dst [][]byte, p []byte, limit int) [][]byte {
+	for n := 0; len(p) > 0 && n < limit; {
+		var keys int
+		if p[0] == MagicRequest {
+			dst, keys, p = peekBinary(dst, p)
+		} else {
+			dst, keys, p = peekText(dst, p, limit-n)
+		}
+		if keys == 0 {
+			break
+		}
+		n += keys
+	}
+	return dst
+}
+
+// peekBinary takes the key of one complete binary get request.
+func peekBinary(dst [][]byte, p []byte) ([][]byte, int, []byte) {
+	if len(p) < BinHeaderLen {
+		return dst, 0, p
+	}
+	h := DecodeBinHeader(p)
+	switch h.Opcode {
+	case OpGet, OpGetQ, OpGetK, OpGetKQ:
+	default:
+		return dst, 0, p
+	}
+	end := BinHeaderLen + int(h.BodyLen)
+	key := BinHeaderLen + int(h.ExtLen)
+	if end > len(p) || key+int(h.KeyLen) > end {
+		return dst, 0, p
+	}
+	return append(dst, p[key:key+int(h.KeyLen)]), 1, p[end:]
+}
+
+// peekText takes the keys of one complete retrieval line, at most limit.
+func peekText(dst [][]byte, p []byte, limit int) ([][]byte, int, []byte) {
+	eol := bytes.IndexByte(p[:min(len(p), MaxLineLength)], '\n')
+	if eol < 0 {
+		return dst, 0, p
+	}
+	line, rest := bytes.TrimSuffix(p[:eol], []byte{'\r'}), p[eol+1:]
+	cmd, args := nextToken(line)
+	skip := 0 // tokens before the keys
+	switch string(cmd) {
+	case "get", "gets":
+	case "gat", "gats":
+		skip = 1 // the exptime
+	case "mg":
+		limit = 1 // one key; flags follow it
+	default:
+		return dst, 0, p
+	}
+	n := 0
+	for n < limit {
+		var tok []byte
+		if tok, args = nextToken(args); tok == nil {
+			break
+		}
+		if skip > 0 {
+			skip--
+			continue
+		}
+		dst = append(dst, tok)
+		n++
+	}
+	return dst, n, rest
+}
+
+// nextToken splits the first space-separated token off s; nil at the end.
+func nextToken(s []byte) (tok, rest []byte) {
+	s = bytes.TrimLeft(s, " ")
+	if len(s) == 0 {
+		return nil, nil
+	}
+	if i := bytes.IndexByte(s, ' '); i >= 0 {
+		return s[:i], s[i+1:]
+	}
+	return s, nil
+}
