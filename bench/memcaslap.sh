@@ -46,7 +46,7 @@ done
 go build -o "$work/securecached" ./cmd/securecached
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-sleeps() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/^voluntary_ctxt_switches/ {s += $2} END {print s + 0}'; }
+sleeps() { { cat /proc/"$1"/task/*/status 2>/dev/null || true; } | awk '/^voluntary_ctxt_switches/ {s += $2} END {print s + 0}'; }
 idle_ticks() { awk '/^cpu / {print $5 + $6; exit}' /proc/stat; }
 hz=$(getconf CLK_TCK)
 server_pin=(); client_pin=()
@@ -54,10 +54,11 @@ server_pin=(); client_pin=()
 [ -n "${CLIENT_CPUS:-}" ] && client_pin=(taskset -c "$CLIENT_CPUS")
 per_op() { awk -v t="$1" -v hz="$hz" -v o="$2" 'BEGIN {printf "%.2f", t * 1e6 / hz / o}'; }
 
-# run_one NAME CMD... : start the server, load it, print "TPS" and the
-# server's, memcaslap's and the idle CPU microseconds per operation. The
-# CPU is read over the run less its first and last second (connecting,
-# warming up, winding down), at the run's mean rate.
+# run_one NAME CMD... : start the server, load it, print "TPS", the
+# server's, memcaslap's and the idle CPU microseconds per operation, and
+# memcaslap's sleeps per operation. The CPU and sleeps are read over the
+# run less its first and last second (connecting, warming up, winding
+# down), at the run's mean rate.
 run_one() {
   local name=$1; shift
   start_server "${server_pin[@]}" "$@"

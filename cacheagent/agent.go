@@ -66,12 +66,12 @@ type Agent struct {
 	auth   *authFile
 	host   host
 
-	listenFd int
-	listenEv posix.Event
-	buf      []byte
-	corked   bool     // replies are held until uncork runs (corkBurst)
-	uncorkFn func()   // a.uncork, bound once
-	warmKeys [][]byte // warm's keys, reused
+	listenFd     int
+	listenEv     posix.Event
+	buf          []byte
+	corked       bool     // replies are held until uncork runs (corkBurst)
+	uncorkFn     func()   // a.uncork, bound once
+	prefetchKeys [][]byte // prefetch's keys, reused
 
 	nextID   int
 	sessions map[int]*session    // plain sessions by fd
@@ -131,7 +131,7 @@ func (a *Agent) Start(ctx *diggi.Context) error {
 	// enclave has no trusted clock of its own to poll).
 	a.stopTick = ctx.Messages().Every(tickEvery, func(now time.Time) { a.engine.Tick(now) })
 	if a.tlsConfig == nil {
-		a.sys.ObserveBatches(a.warm)
+		a.sys.ObserveBatches(a.prefetch)
 	}
 	ctx.Log().Info("cache agent listening", "port", a.as.port, "trusted", ctx.Trusted(), "tls", a.tlsConfig != nil)
 	if !a.contentLogging() && a.as.set.Verbose >= 2 {
@@ -153,6 +153,7 @@ func (a *Agent) Stop(ctx *diggi.Context) {
 	if a.stopTick != nil {
 		a.stopTick()
 	}
+	a.sys.ObserveBatches(nil)
 	for _, s := range a.sessions {
 		s.close()
 	}

@@ -5,12 +5,13 @@ import "bytes"
 // PeekKeys appends to dst the keys that the retrieval requests at the start
 // of p will look up, at most limit keys in all: those of text get, gets,
 // gat and gats lines, of meta mg lines, and of binary GET, GETQ, GETK and
-// GETKQ requests, in order, up to the first request of any other kind or
-// the first one incomplete in p. It is a hint for warming the cache
-// (memcache.Cache.Warm) before the requests are served, not a parser: it
-// validates nothing, so it may return keys that parsing would refuse (or
-// base64 text for an mg key flagged b), and it never fails. The keys alias
-// p.
+// GETKQ requests, in order. It stops at the first request of any other
+// kind, at the first one not complete in p, and at a line longer than the
+// server would take. Keys longer than KeyMaxLength are left out. It is a
+// hint for prefetching (memcache.Cache.Prefetch) before the requests are
+// served, not a parser: it validates nothing else, so it may return keys
+// that parsing would refuse (or base64 text for an mg key flagged b), and
+// it never fails. The keys alias p, with no room to append into it.
 func PeekKeys(dst [][]byte, p []byte, limit int) [][]byte {
 	for n := 0; len(p) > 0 && n < limit; {
 		var keys int
@@ -39,21 +40,17 @@ func peekBinary(dst [][]byte, p []byte) ([][]byte, int, []byte) {
 		return dst, 0, p
 	}
 	end := BinHeaderLen + int(h.BodyLen)
-	key := BinHeaderLen + int(h.ExtLen)
-	if end > len(p) || key+int(h.KeyLen) > end {
+	start := BinHeaderLen + int(h.ExtLen)
+	stop := start + int(h.KeyLen)
+	if end > len(p) || stop > end || h.KeyLen == 0 || h.KeyLen > KeyMaxLength {
 		return dst, 0, p
 	}
-	return append(dst, p[key:key+int(h.KeyLen)]), 1, p[end:]
+	return append(dst, p[start:stop:stop]), 1, p[end:]
 }
 
 // peekText takes the keys of one complete retrieval line, at most limit.
 func peekText(dst [][]byte, p []byte, limit int) ([][]byte, int, []byte) {
-	eol := bytes.IndexByte(p[:min(len(p), MaxLineLength)], '\n')
-	if eol < 0 {
-		return dst, 0, p
-	}
-	line, rest := bytes.TrimSuffix(p[:eol], []byte{'\r'}), p[eol+1:]
-	cmd, args := nextToken(line)
+	cmd, _ := nextToken(p[:min(len(p), MaxLineLength)])
 	skip := 0 // tokens before the keys
 	switch string(cmd) {
 	case "get", "gets":
@@ -64,6 +61,13 @@ func peekText(dst [][]byte, p []byte, limit int) ([][]byte, int, []byte) {
 	default:
 		return dst, 0, p
 	}
+	// Only retrievals may be longer than MaxLineLength (multi-gets).
+	eol := bytes.IndexByte(p[:min(len(p), MaxGetLineLength)], '\n')
+	if eol < 0 {
+		return dst, 0, p
+	}
+	line, rest := bytes.TrimSuffix(p[:eol], []byte{'\r'}), p[eol+1:]
+	_, args := nextToken(line)
 	n := 0
 	for n < limit {
 		var tok []byte
@@ -74,19 +78,22 @@ func peekText(dst [][]byte, p []byte, limit int) ([][]byte, int, []byte) {
 			skip--
 			continue
 		}
-		dst = append(dst, tok)
-		n++
+		if len(tok) <= KeyMaxLength {
+			dst = append(dst, tok[:len(tok):len(tok)])
+			n++
+		}
 	}
 	return dst, n, rest
 }
 
-// nextToken splits the first space-separated token off s; nil at the end.
+// nextToken splits the first token off s, tokens being separated by
+// spaces (and, within a line, stray CR or LF bytes); nil at the end.
 func nextToken(s []byte) (tok, rest []byte) {
-	s = bytes.TrimLeft(s, " ")
+	s = bytes.TrimLeft(s, " \r\n")
 	if len(s) == 0 {
 		return nil, nil
 	}
-	if i := bytes.IndexByte(s, ' '); i >= 0 {
+	if i := bytes.IndexAny(s, " \r\n"); i >= 0 {
 		return s[:i], s[i+1:]
 	}
 	return s, nil

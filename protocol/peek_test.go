@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -40,6 +41,16 @@ func TestPeekKeys(t *testing.T) {
 			return b
 		}(), 16, nil},
 		{"binary then text", append(binGet(OpGet, "x"), "get y\r\n"...), 16, []string{"x", "y"}},
+		{"binary empty key", binGet(OpGet, ""), 16, nil},
+		{"limit 0", []byte("get a\r\n"), 0, nil},
+		{"negative limit", []byte("get a\r\n"), -1, nil},
+		{"gat without keys", []byte("gat 10\r\n"), 16, nil},
+		{"mg without a key", []byte("mg\r\n"), 16, nil},
+		{"multi-get longer than a command line", []byte("get " + strings.Repeat("k ", 1500) + "last\r\nget z\r\n"), 16, slices.Repeat([]string{"k"}, 16)},
+		{"multi-get keys past the limit, then the next line", []byte("get " + strings.Repeat("k ", 1500) + "\r\nget z\r\n"), 1501, append(slices.Repeat([]string{"k"}, 1500), "z")},
+		{"other commands only up to a command line", []byte("set " + strings.Repeat("k", 3000) + "\r\n"), 16, nil},
+		{"key too long is left out", []byte("get " + strings.Repeat("x", KeyMaxLength+1) + " ok\r\n"), 16, []string{"ok"}},
+		{"binary key too long", binGet(OpGet, strings.Repeat("x", KeyMaxLength+1)), 16, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := PeekKeys(nil, tc.in, tc.limit)
@@ -59,16 +70,17 @@ func TestPeekKeys(t *testing.T) {
 func FuzzPeekKeys(f *testing.F) {
 	f.Add([]byte("get a b\r\nmg c v\r\ngat 1 d\r\n"), 4)
 	f.Add(append(binGet(OpGetK, "key"), "gets x\r\n"...), 16)
-	f.Add([]byte{MagicRequest, OpGet, 0xff, 0xff, 0xff, 0, 0, 0, 0xff, 0xff, 0xff, 0xff}, 16)
+	// Huge key, extras and body lengths in a whole header.
+	f.Add([]byte{MagicRequest, OpGet, 0xff, 0xff, 0xff, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 'k'}, 16)
 	f.Fuzz(func(t *testing.T, in []byte, limit int) {
-		limit = max(0, min(limit, 64))
+		limit = min(limit, 64)
 		keys := PeekKeys(nil, in, limit)
-		if len(keys) > limit {
+		if len(keys) > max(0, limit) {
 			t.Fatalf("%d keys, limit %d", len(keys), limit)
 		}
 		for _, k := range keys {
-			if len(k) > 0 && !bytes.Contains(in, k) {
-				t.Fatalf("key %q not in the input", k)
+			if len(k) == 0 || len(k) > KeyMaxLength || cap(k) != len(k) || !bytes.Contains(in, k) {
+				t.Fatalf("key %q (cap %d) is not a key of the input", k, cap(k))
 			}
 		}
 	})

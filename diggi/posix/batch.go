@@ -126,12 +126,13 @@ func (s *Sys) onBatch(src diggi.AgentID, sg segment) {
 	}
 }
 
-// ObserveBatches makes fn see the data of each batch of socket records that
-// arrives (one slice per record, in order) before any of it reaches a
-// socket, and so before any read event for it runs. fn runs under the
-// baton and must not keep the slices. A server that answers a whole batch
-// at once can prepare for it: the cache agent warms the cache lines its
-// requests will touch (memcache.Cache.Warm). nil stops observing.
+// ObserveBatches makes fn see the data of each well-formed batch of socket
+// records that arrives (one slice per record, in order) before any of it
+// reaches a socket, and so before any read event for it runs. fn runs
+// under the baton; it must not block, keep the slices or write to them. A
+// server that serves a whole batch at once can prepare for it: the cache
+// agent prefetches the cache lines its requests will touch
+// (memcache.Cache.Prefetch). nil stops observing.
 func (s *Sys) ObserveBatches(fn func(data [][]byte)) { s.observer = fn }
 
 // observe hands a checked batch's record data to the observer.
@@ -140,7 +141,7 @@ func (s *Sys) observe(sg segment) {
 	p := sg.data
 	for i := uint32(0); i < sg.value; i++ {
 		n := int(binary.BigEndian.Uint32(p[9:]))
-		recs = append(recs, p[batchRecHeader:batchRecHeader+n])
+		recs = append(recs, p[batchRecHeader:batchRecHeader+n:batchRecHeader+n])
 		p = p[batchRecHeader+n:]
 	}
 	s.observer(recs)

@@ -136,12 +136,18 @@ func TestMalformedBatchIsDropped(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		observed := 0
+		s.ObserveBatches(func([][]byte) { observed++ })
 		for name, p := range cases {
 			sg, err := parseSegment(p)
 			if err != nil {
 				continue // refused even earlier
 			}
 			s.onBatch(client.ID, sg)
+			if observed != 0 {
+				t.Errorf("%s: the observer saw a malformed batch", name)
+				observed = 0
+			}
 			if ev := s.PollFD(fd); ev&PollIn != 0 {
 				t.Errorf("%s: batch applied in part", name)
 			}
@@ -151,6 +157,9 @@ func TestMalformedBatchIsDropped(t *testing.T) {
 			t.Fatal(err)
 		}
 		s.onBatch(client.ID, sg)
+		if observed != 1 {
+			t.Errorf("the observer saw the good batch %d times, want 1", observed)
+		}
 		buf := make([]byte, 10)
 		if n, err := s.Read(fd, buf); string(buf[:n]) != "abcdef" {
 			t.Errorf("good batch delivered %q, %v", buf[:n], err)
@@ -214,7 +223,8 @@ func TestObserveBatchesSeesRecordsFirst(t *testing.T) {
 	var msgs [][]byte
 	wait(t, spawn(t, ctxs["client"], func(s *Sys) {
 		fds := connectN(t, s, "server", 7, n)
-		<-accepted // the server set its observer after accepting them all
+		// The server sets its observer once it has accepted them all.
+		s.Scheduler().Block(func() { <-accepted })
 		s.Cork()
 		for i, fd := range fds {
 			msgs = append(msgs, []byte(fmt.Sprintf("get key%d\r\n", i)))
@@ -226,7 +236,7 @@ func TestObserveBatchesSeesRecordsFirst(t *testing.T) {
 	}), "client")
 	// Observed under the server's baton; read it there too.
 	wait(t, spawn(t, ctxs["server"], func(s *Sys) {
-		for len(observed) < n {
+		for deadline := time.Now().Add(10 * time.Second); len(observed) < n && time.Now().Before(deadline); {
 			s.Scheduler().Block(func() { time.Sleep(time.Millisecond) })
 		}
 		if readableEarly != 0 {

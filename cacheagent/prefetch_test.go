@@ -8,33 +8,33 @@ import (
 	"github.com/securecached/securecached/memcache"
 )
 
-// warm looks at no more keys than the engine warms, and keeps no slice of
+// prefetch looks at no more keys than the engine prefetches, and keeps no slice of
 // the records once it returns: they point into a message that is about to
 // be recycled.
-func TestWarmKeepsNoRecords(t *testing.T) {
+func TestPrefetchKeepsNoRecords(t *testing.T) {
 	eng, err := memcache.New(memcache.DefaultConfig(), time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
 	a := &Agent{engine: eng}
 	var records [][]byte
-	for i := range 3 * memcache.MaxWarm {
+	for i := range 3 * memcache.MaxPrefetch {
 		records = append(records, []byte(fmt.Sprintf("get k%d k%d-2\r\n", i, i)))
 	}
 	records = append(records, []byte("set x 0 0 1\r\nv\r\n"), []byte{0x80, 0, 0xff}, nil)
 	for range 2 {
-		a.warm(records)
-		if len(a.warmKeys) != 0 {
-			t.Fatalf("warmKeys = %q after warm, want empty", a.warmKeys)
+		a.prefetch(records)
+		if len(a.prefetchKeys) != 0 {
+			t.Fatalf("prefetchKeys = %q after prefetch, want empty", a.prefetchKeys)
 		}
-		if c := cap(a.warmKeys); c > 0 {
-			for i, k := range a.warmKeys[:c] {
+		if c := cap(a.prefetchKeys); c > 0 {
+			for i, k := range a.prefetchKeys[:c] {
 				if k != nil {
-					t.Fatalf("warmKeys[%d] still holds %q", i, k)
+					t.Fatalf("prefetchKeys[%d] still holds %q", i, k)
 				}
 			}
-			if c > 2*memcache.MaxWarm {
-				t.Fatalf("warmKeys grew to %d, want at most about %d", c, memcache.MaxWarm)
+			if c > 2*memcache.MaxPrefetch {
+				t.Fatalf("prefetchKeys grew to %d, want at most about %d", c, memcache.MaxPrefetch)
 			}
 		}
 	}
