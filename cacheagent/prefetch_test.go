@@ -8,9 +8,9 @@ import (
 	"github.com/securecached/securecached/memcache"
 )
 
-// prefetch looks at no more keys than the engine prefetches, and keeps no slice of
-// the records once it returns: they point into a message that is about to
-// be recycled.
+// prefetch looks at no more keys than the engine prefetches, and keeps no
+// slice of the records once it returns: they point into a message that is
+// about to be recycled.
 func TestPrefetchKeepsNoRecords(t *testing.T) {
 	eng, err := memcache.New(memcache.DefaultConfig(), time.Now())
 	if err != nil {
