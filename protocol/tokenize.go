@@ -9,29 +9,42 @@ type tokens struct {
 	all [][]byte
 }
 
-// split tokenizes line into t, reusing t's storage. Memcached treats the line
-// as a C string, so everything from the first NUL byte on is ignored.
+// split tokenizes line into t, reusing t's storage.
 func (t *tokens) split(line []byte) {
-	if i := bytes.IndexByte(line, 0); i >= 0 {
-		line = line[:i]
-	}
 	t.all = t.all[:0]
-	start := -1
-	for i, b := range line {
-		if b == ' ' {
-			if start >= 0 {
-				t.all = append(t.all, line[start:i])
-				start = -1
-			}
-			continue
-		}
-		if start < 0 {
-			start = i
-		}
+	for tok, rest := nextToken(cString(line)); tok != nil; tok, rest = nextToken(rest) {
+		t.all = append(t.all, tok)
 	}
-	if start >= 0 {
-		t.all = append(t.all, line[start:])
+}
+
+// cString is line as memcached sees a command line, a C string: everything
+// from the first NUL byte on is ignored.
+func cString(line []byte) []byte {
+	if i := bytes.IndexByte(line, 0); i >= 0 {
+		return line[:i]
 	}
+	return line
+}
+
+// nextToken splits the first token off s, as tokenize_command does: tokens
+// are separated by single spaces, and empty tokens are skipped. It returns
+// nil at the end.
+func nextToken(s []byte) (tok, rest []byte) {
+	i := 0
+	for i < len(s) && s[i] == ' ' {
+		i++
+	}
+	if i == len(s) {
+		return nil, nil
+	}
+	j := i
+	for j < len(s) && s[j] != ' ' {
+		j++
+	}
+	if j == len(s) {
+		return s[i:], nil
+	}
+	return s[i:j], s[j+1:]
 }
 
 // ntokens is memcached's token count for the line: the tokens it splits off
