@@ -115,15 +115,24 @@ func (s *Sys) onBatch(src diggi.AgentID, sg segment) {
 	if s.observer != nil {
 		s.observe(sg)
 	}
-	p := sg.data
-	for i := uint32(0); i < sg.value; i++ {
-		session := binary.BigEndian.Uint64(p)
-		flags := p[8]
-		n := int(binary.BigEndian.Uint32(p[9:]))
-		p = p[batchRecHeader:]
-		s.onSegment(src, session, segment{op: opData, flags: flags, data: p[:n]})
-		p = p[n:]
+	for p := sg.data; len(p) > 0; {
+		var r batchRecord
+		r, p = nextRecord(p)
+		s.onSegment(src, r.session, segment{op: opData, flags: r.flags, data: r.data})
 	}
+}
+
+// batchRecord is one record of a batch.
+type batchRecord struct {
+	session uint64
+	flags   uint8
+	data    []byte // capped: appending to it cannot reach the next record
+}
+
+// nextRecord splits the first record off a checked batch payload.
+func nextRecord(p []byte) (batchRecord, []byte) {
+	end := batchRecHeader + int(binary.BigEndian.Uint32(p[9:]))
+	return batchRecord{session: binary.BigEndian.Uint64(p), flags: p[8], data: p[batchRecHeader:end:end]}, p[end:]
 }
 
 // ObserveBatches makes fn see the data of each well-formed batch of socket
@@ -138,11 +147,10 @@ func (s *Sys) ObserveBatches(fn func(data [][]byte)) { s.observer = fn }
 // observe hands a checked batch's record data to the observer.
 func (s *Sys) observe(sg segment) {
 	recs := s.observed[:0]
-	p := sg.data
-	for i := uint32(0); i < sg.value; i++ {
-		n := int(binary.BigEndian.Uint32(p[9:]))
-		recs = append(recs, p[batchRecHeader:batchRecHeader+n:batchRecHeader+n])
-		p = p[batchRecHeader+n:]
+	for p := sg.data; len(p) > 0; {
+		var r batchRecord
+		r, p = nextRecord(p)
+		recs = append(recs, r.data)
 	}
 	s.observer(recs)
 	clear(recs) // the slices point into a message about to be recycled

@@ -180,8 +180,7 @@ func FuzzCheckBatch(f *testing.F) {
 		}
 		rest := sg.data
 		for i := uint32(0); i < sg.value; i++ {
-			n := int(binary.BigEndian.Uint32(rest[9:]))
-			rest = rest[batchRecHeader+n:]
+			_, rest = nextRecord(rest)
 		}
 		if len(rest) != 0 {
 			t.Fatalf("accepted batch leaves %d bytes", len(rest))
