@@ -27,6 +27,12 @@
 # threads for Go code. GOMAXPROCS from the caller's environment is not
 # passed on; set SECURECACHED_GOMAXPROCS=N to run securecached with N.
 # Override the flags with MEMCACHED_FLAGS / SECURECACHED_FLAGS.
+#
+# SECURECACHED_BASELINE=PATH adds a third server to every round: another
+# securecached binary (say, built from the commit before a change), run
+# with the same flags. The script then also prints the median of the
+# per-round ratios tree/baseline: a change measured against its own
+# baseline in the same rounds, which the machine's drift cannot fake.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -79,7 +85,7 @@ run_one() {
 }
 
 echo "memcached $mc_flags; securecached $sc_flags, GOMAXPROCS=${SECURECACHED_GOMAXPROCS:-its default}${SERVER_CPUS:+; servers on CPUs $SERVER_CPUS}${CLIENT_CPUS:+; memcaslap on CPUs $CLIENT_CPUS}"
-mc=(); sc=(); mcpu=(); scpu=(); midle=(); sidle=(); msl=(); ssl=()
+mc=(); sc=(); mcpu=(); scpu=(); midle=(); sidle=(); msl=(); ssl=(); vsb=()
 for i in $(seq "$runs"); do
   # shellcheck disable=SC2086
   read -r m mu mcl mid msp < <(run_one memcached memcached -U 0 "${root_flag[@]}" $mc_flags)
@@ -87,12 +93,20 @@ for i in $(seq "$runs"); do
   read -r s su scl sid ssp < <(run_one securecached "${sc_env[@]}" "$work/securecached" $sc_flags)
   echo "run $i: memcached $m ops/s (us/op: server $mu, memcaslap $mcl, idle $mid; memcaslap sleeps/op $msp), securecached $s ops/s (us/op: server $su, memcaslap $scl, idle $sid; memcaslap sleeps/op $ssp)"
   mc+=("$m"); sc+=("$s"); mcpu+=("$mu"); scpu+=("$su"); midle+=("$mid"); sidle+=("$sid"); msl+=("$msp"); ssl+=("$ssp")
+  if [ -n "${SECURECACHED_BASELINE:-}" ]; then
+    # shellcheck disable=SC2086
+    read -r b bu bcl bid bsp < <(run_one baseline "${sc_env[@]}" "$SECURECACHED_BASELINE" $sc_flags)
+    echo "run $i: baseline $b ops/s (us/op: server $bu, memcaslap $bcl, idle $bid; memcaslap sleeps/op $bsp), securecached/baseline $(awk -v s="$s" -v b="$b" 'BEGIN {printf "%.3f", s/b}')"
+    vsb+=("$(awk -v s="$s" -v b="$b" 'BEGIN {printf "%.4f", s/b}')")
+  fi
 done
 
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+span() { printf '%s\n' "$@" | sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {print lo " to " hi}'; }
 mm=$(median "${mc[@]}"); sm=$(median "${sc[@]}")
 mu=$(median "${mcpu[@]}"); su=$(median "${scpu[@]}")
 echo "median of $runs: memcached $mm ops/s, securecached $sm ops/s, throughput ratio $(awk -v s="$sm" -v m="$mm" 'BEGIN {printf "%.3f", s/m}')"
 echo "median server CPU per op: memcached $mu us, securecached $su us, ratio $(awk -v s="$su" -v m="$mu" 'BEGIN {printf "%.3f", s/m}')"
 echo "median idle CPU per op: memcached $(median "${midle[@]}") us, securecached $(median "${sidle[@]}") us"
 echo "median memcaslap sleeps per op: memcached $(median "${msl[@]}"), securecached $(median "${ssl[@]}")"
+[ ${#vsb[@]} -eq 0 ] || echo "median of the per-round throughput ratios securecached/baseline: $(median "${vsb[@]}") (from $(span "${vsb[@]}"))"

@@ -41,10 +41,11 @@ const holdBatch = 4
 // for the last one's read, and the other relay wait for the cache agent;
 // the clients left over stay ready for the next epoll_wait, which also
 // sees the ones that became ready meanwhile. (memcached's workers go
-// further: each answers a ready client before reading the next.) Measured with bench/memcaslap.sh's load (64
-// connections, two relays), throughput over 256, six alternating runs:
-// 8: +4% (median, +0.6% to +6.1%); 16: no better than 256; 1 or 2: a
-// fifth less in some runs (a message to the cache agent per client or two).
+// further: each answers a ready client before reading the next.) Measured
+// under bench/memcaslap.sh's load against a build taking 256, the two
+// alternating in each round (what its SECURECACHED_BASELINE does), six
+// rounds: 8 gave +4% (median; +0.6% to +6.1%), 16 no more than 256, 1 and
+// 2 up to a fifth less (a message to the cache agent per client or two).
 const groupBatch = 8
 
 // epollAvailable says the epoll relay can run here.
