@@ -17,26 +17,33 @@ func TestPrefetchChangesNothing(t *testing.T) {
 	// 1024 buckets grow past 1536 items, two old buckets moving per
 	// insert: at 1700 the table is part way through its expansion.
 	c := newTestCache(t, func(cfg *Config) { cfg.HashPowerInit = 10 })
-	store := func(k []byte, exptime int64) {
+	store := func(k []byte, exptime int64, size int) {
 		t.Helper()
-		if res, _, err := c.Store(ModeSet, k, 7, exptime, bytes.Repeat([]byte{'v'}, len(k)), StoreOptions{}); res != Stored || err != nil {
+		if res, _, err := c.Store(ModeSet, k, 7, exptime, bytes.Repeat([]byte{'v'}, size), StoreOptions{}); res != Stored || err != nil {
 			t.Fatalf("store %s: %v %v", k, res, err)
 		}
 	}
+	// The expired and the flushed item stay linked, to be found dead
+	// lazily: the clock moves on without a Tick (whose crawler would
+	// reclaim them), and their values, 2 and 4 KB, give each a slab class
+	// of its own, whose later allocations would pull it from the LRU tail.
 	expired, flushed := []byte("expires"), []byte("flushed")
-	store(flushed, 0)
-	advance(c, 2)
-	c.FlushAll(0) // flushes what was stored before now
-	advance(c, 2)
-	store(expired, 1)
-	advance(c, 3) // expired is now past its time, not yet reclaimed
+	store(flushed, 0, 4000)
+	c.FlushAll(0) // flushes what was stored before it
+	store(expired, 1, 2000)
+	c.now += 3
 	var keys [][]byte
 	for i := range 1700 {
 		keys = append(keys, []byte(fmt.Sprintf("key:%d", i)))
-		store(keys[i], 0)
+		store(keys[i], 0, len(keys[i]))
 	}
 	if !c.hash.expanding() {
 		t.Fatal("the hash table should be expanding")
+	}
+	for _, k := range [][]byte{expired, flushed} {
+		if c.find(k, c.hash.hash(k)) == 0 {
+			t.Fatalf("%s should still be linked (lazily expired), so that Prefetch meets it", k)
+		}
 	}
 	type snapshot struct {
 		pages        [][]byte
