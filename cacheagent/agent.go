@@ -66,11 +66,12 @@ type Agent struct {
 	auth   *authFile
 	host   host
 
-	listenFd     int
-	listenEv     posix.Event
-	buf          []byte
-	corked       bool     // replies are held until uncork runs (corkBurst)
-	uncorkFn     func()   // a.uncork, bound once
+	listenFd int
+	listenEv posix.Event
+	buf      []byte
+	corked   bool   // replies are held until uncork runs (corkBurst)
+	uncorkFn func() // a.uncork, bound once
+
 	prefetchKeys [][]byte // prefetch's keys, reused
 
 	nextID   int

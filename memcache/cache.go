@@ -12,15 +12,16 @@ type Cache struct {
 	pageSize int
 
 	// Slab pages. Index 0 is a placeholder so that reference 0 is "none".
-	pageMem     [][]byte
-	pageChunk   []uint32 // chunk size of each page's class
-	chunkBits   uint
-	chunkMask   uint32
-	maxPages    int
-	malloced    int64
-	classes     []slabClass
-	large       *largeChunk // -L's memory, which the pages are cut from
-	prefetchSum uint32      // where Prefetch's loads end (see prefetch.go)
+	pageMem   [][]byte
+	pageChunk []uint32 // chunk size of each page's class
+	chunkBits uint
+	chunkMask uint32
+	maxPages  int
+	malloced  int64
+	classes   []slabClass
+	large     *largeChunk // -L's memory, which the pages are cut from
+
+	prefetchSum uint32 // where Prefetch's loads end (see prefetch.go)
 
 	hash       assoc
 	expansions uint64
