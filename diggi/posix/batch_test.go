@@ -194,7 +194,7 @@ func TestObserveBatchesSeesRecordsFirst(t *testing.T) {
 	_, ctxs := boot(t, "server", "client")
 	const n = 5
 	lfd := listen(t, ctxs["server"], 7)
-	accepted := make(chan []int, 1)
+	accepted := make(chan struct{}) // closed once the observer is set
 	var observed [][]byte
 	var readableEarly int
 	spawn(t, ctxs["server"], func(s *Sys) {
@@ -217,7 +217,7 @@ func TestObserveBatchesSeesRecordsFirst(t *testing.T) {
 				}
 			}
 		})
-		accepted <- fds
+		close(accepted)
 	})
 	var msgs [][]byte
 	wait(t, spawn(t, ctxs["client"], func(s *Sys) {
