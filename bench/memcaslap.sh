@@ -3,7 +3,9 @@
 # 64 connections, 2 client threads, 1 KB values, 95% get / 5% set
 # (bench/memcaslap.cfg), loopback. Runs alternate between the two servers so
 # that machine noise hits both alike; prints each run, the medians and the
-# ratio securecached/memcached. It also prints the server's CPU time per
+# ratio securecached/memcached, and the median of the per-round ratios with
+# how many rounds reached 0.9 and 1 (a round's two runs are minutes apart
+# at most, so slow drift of the machine cancels in its ratio). It also prints the server's CPU time per
 # operation (utime+stime from /proc/PID/stat), which other
 # load on a shared machine disturbs far less than throughput, and the
 # load generator's CPU and the machine's idle time per operation: the
@@ -85,13 +87,14 @@ run_one() {
 }
 
 echo "memcached $mc_flags; securecached $sc_flags, GOMAXPROCS=${SECURECACHED_GOMAXPROCS:-its default}${SERVER_CPUS:+; servers on CPUs $SERVER_CPUS}${CLIENT_CPUS:+; memcaslap on CPUs $CLIENT_CPUS}"
-mc=(); sc=(); mcpu=(); scpu=(); midle=(); sidle=(); msl=(); ssl=(); vsb=()
+mc=(); sc=(); mcpu=(); scpu=(); midle=(); sidle=(); msl=(); ssl=(); vsm=(); vsb=()
 for i in $(seq "$runs"); do
   # shellcheck disable=SC2086
   read -r m mu mcl mid msp < <(run_one memcached memcached -U 0 "${root_flag[@]}" $mc_flags)
   # shellcheck disable=SC2086
   read -r s su scl sid ssp < <(run_one securecached "${sc_env[@]}" "$work/securecached" $sc_flags)
-  echo "run $i: memcached $m ops/s (us/op: server $mu, memcaslap $mcl, idle $mid; memcaslap sleeps/op $msp), securecached $s ops/s (us/op: server $su, memcaslap $scl, idle $sid; memcaslap sleeps/op $ssp)"
+  echo "run $i: memcached $m ops/s (us/op: server $mu, memcaslap $mcl, idle $mid; memcaslap sleeps/op $msp), securecached $s ops/s (us/op: server $su, memcaslap $scl, idle $sid; memcaslap sleeps/op $ssp), securecached/memcached $(awk -v s="$s" -v m="$m" 'BEGIN {printf "%.3f", s/m}')"
+  vsm+=("$(awk -v s="$s" -v m="$m" 'BEGIN {printf "%.4f", s/m}')")
   mc+=("$m"); sc+=("$s"); mcpu+=("$mu"); scpu+=("$su"); midle+=("$mid"); sidle+=("$sid"); msl+=("$msp"); ssl+=("$ssp")
   if [ -n "${SECURECACHED_BASELINE:-}" ]; then
     # shellcheck disable=SC2086
@@ -106,6 +109,7 @@ span() { printf '%s\n' "$@" | sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {pr
 mm=$(median "${mc[@]}"); sm=$(median "${sc[@]}")
 mu=$(median "${mcpu[@]}"); su=$(median "${scpu[@]}")
 echo "median of $runs: memcached $mm ops/s, securecached $sm ops/s, throughput ratio $(awk -v s="$sm" -v m="$mm" 'BEGIN {printf "%.3f", s/m}')"
+echo "median of the per-round throughput ratios securecached/memcached: $(median "${vsm[@]}") (from $(span "${vsm[@]}"); $(printf '%s\n' "${vsm[@]}" | awk '$1 >= 0.9 {a++} $1 >= 1 {b++} END {printf "%d at 0.9 or more, %d at 1 or more", a, b}') of $runs)"
 echo "median server CPU per op: memcached $mu us, securecached $su us, ratio $(awk -v s="$su" -v m="$mu" 'BEGIN {printf "%.3f", s/m}')"
 echo "median idle CPU per op: memcached $(median "${midle[@]}") us, securecached $(median "${sidle[@]}") us"
 echo "median memcaslap sleeps per op: memcached $(median "${msl[@]}"), securecached $(median "${ssl[@]}")"
