@@ -8,11 +8,11 @@ import (
 	"runtime"
 	"sort"
 	"strconv"
-	"syscall"
 	"time"
 
 	"github.com/securecached/securecached/conn"
 	"github.com/securecached/securecached/diggi/netconn"
+	"github.com/securecached/securecached/internal/proctime"
 )
 
 // host answers the state machines' questions about the server. Its methods
@@ -29,8 +29,7 @@ const reservedFds = 20
 
 func (h *host) ServerStats() conn.ServerStats {
 	a := h.a
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	user, system, _ := proctime.Times() // zero if unknown, as memcached's would be
 	// As memcached's: curr_connections counts clients, while
 	// total_connections and connection_structures (the most connections
 	// ever open at once) count the listener too.
@@ -39,8 +38,8 @@ func (h *host) ServerStats() conn.ServerStats {
 		Pid:                  os.Getpid(),
 		Libevent:             runtime.Version(), // Diggi's event framework plays libevent's part
 		PointerSize:          strconv.IntSize,
-		RusageUser:           time.Duration(ru.Utime.Nano()),
-		RusageSystem:         time.Duration(ru.Stime.Nano()),
+		RusageUser:           user,
+		RusageSystem:         system,
 		MaxConnections:       uint64(a.as.set.ConnLimit),
 		CurrConnections:      curr,
 		TotalConnections:     a.total.Load() + 1,

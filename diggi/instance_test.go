@@ -7,9 +7,10 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/securecached/securecached/internal/proctime"
 )
 
 // recorder logs its lifecycle calls into a shared journal.
@@ -244,11 +245,11 @@ func TestIdleInstanceUsesNoCPU(t *testing.T) {
 }
 
 func cpuTime(t *testing.T) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+	d, err := proctime.Total()
+	if err != nil {
 		t.Fatal(err)
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return d
 }
 
 // A trusted agent without a channel factory would silently run in

@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/securecached/securecached/client"
+	"github.com/securecached/securecached/internal/proctime"
 	"github.com/securecached/securecached/ycsb"
 )
 
@@ -95,11 +95,11 @@ func benchYCSB(b *testing.B, s Setup) {
 
 // cpuTime is the CPU time the process has used so far.
 func cpuTime(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+	d, err := proctime.Total()
+	if err != nil {
 		b.Fatal(err)
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return d
 }
 
 // messagesSent totals the messages every agent of the instance has sent.

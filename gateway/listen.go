@@ -6,7 +6,6 @@ import (
 	"io/fs"
 	"net"
 	"os"
-	"syscall"
 )
 
 // listenTCP opens a TCP listener with memcached's -b backlog. Go's net
@@ -51,16 +50,4 @@ func listenUnix(path string, mask fs.FileMode, backlog int) (net.Listener, error
 		return nil, fmt.Errorf("listen backlog %d on %s: %w", backlog, path, err)
 	}
 	return l, nil
-}
-
-func setBacklog(l syscall.Conn, backlog int) error {
-	raw, err := l.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var lerr error
-	if err := raw.Control(func(fd uintptr) { lerr = syscall.Listen(int(fd), backlog) }); err != nil {
-		return err
-	}
-	return lerr
 }
