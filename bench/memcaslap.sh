@@ -4,8 +4,9 @@
 # (bench/memcaslap.cfg), loopback. Runs alternate between the two servers so
 # that machine noise hits both alike; prints each run, the medians and the
 # ratio securecached/memcached, and the median of the per-round ratios with
-# how many rounds reached 0.9 and 1 (a round's two runs are minutes apart
-# at most, so slow drift of the machine cancels in its ratio). It also prints the server's CPU time per
+# how many rounds reached 0.9 and 1 (a round's runs follow each other
+# within seconds, so slow drift of the machine cancels in its ratio). It
+# also prints the server's CPU time per
 # operation (utime+stime from /proc/PID/stat), which other
 # load on a shared machine disturbs far less than throughput, and the
 # load generator's CPU and the machine's idle time per operation: the
@@ -60,6 +61,7 @@ hz=$(getconf CLK_TCK)
 server_pin=(); client_pin=()
 [ -n "${SERVER_CPUS:-}" ] && server_pin=(taskset -c "$SERVER_CPUS")
 [ -n "${CLIENT_CPUS:-}" ] && client_pin=(taskset -c "$CLIENT_CPUS")
+ratio() { awk -v a="$1" -v b="$2" -v f="${3:-%.3f}" 'BEGIN {printf f, a / b}'; }
 per_op() { awk -v t="$1" -v hz="$hz" -v o="$2" 'BEGIN {printf "%.2f", t * 1e6 / hz / o}'; }
 
 # run_one NAME CMD... : start the server, load it, print "TPS", the
@@ -93,14 +95,14 @@ for i in $(seq "$runs"); do
   read -r m mu mcl mid msp < <(run_one memcached memcached -U 0 "${root_flag[@]}" $mc_flags)
   # shellcheck disable=SC2086
   read -r s su scl sid ssp < <(run_one securecached "${sc_env[@]}" "$work/securecached" $sc_flags)
-  echo "run $i: memcached $m ops/s (us/op: server $mu, memcaslap $mcl, idle $mid; memcaslap sleeps/op $msp), securecached $s ops/s (us/op: server $su, memcaslap $scl, idle $sid; memcaslap sleeps/op $ssp), securecached/memcached $(awk -v s="$s" -v m="$m" 'BEGIN {printf "%.3f", s/m}')"
-  vsm+=("$(awk -v s="$s" -v m="$m" 'BEGIN {printf "%.4f", s/m}')")
+  echo "run $i: memcached $m ops/s (us/op: server $mu, memcaslap $mcl, idle $mid; memcaslap sleeps/op $msp), securecached $s ops/s (us/op: server $su, memcaslap $scl, idle $sid; memcaslap sleeps/op $ssp), securecached/memcached $(ratio "$s" "$m")"
+  vsm+=("$(ratio "$s" "$m" %.4f)")
   mc+=("$m"); sc+=("$s"); mcpu+=("$mu"); scpu+=("$su"); midle+=("$mid"); sidle+=("$sid"); msl+=("$msp"); ssl+=("$ssp")
   if [ -n "${SECURECACHED_BASELINE:-}" ]; then
     # shellcheck disable=SC2086
     read -r b bu bcl bid bsp < <(run_one baseline "${sc_env[@]}" "$SECURECACHED_BASELINE" $sc_flags)
-    echo "run $i: baseline $b ops/s (us/op: server $bu, memcaslap $bcl, idle $bid; memcaslap sleeps/op $bsp), securecached/baseline $(awk -v s="$s" -v b="$b" 'BEGIN {printf "%.3f", s/b}')"
-    vsb+=("$(awk -v s="$s" -v b="$b" 'BEGIN {printf "%.4f", s/b}')")
+    echo "run $i: baseline $b ops/s (us/op: server $bu, memcaslap $bcl, idle $bid; memcaslap sleeps/op $bsp), securecached/baseline $(ratio "$s" "$b")"
+    vsb+=("$(ratio "$s" "$b" %.4f)")
   fi
 done
 
@@ -108,9 +110,9 @@ median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1
 span() { printf '%s\n' "$@" | sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {print lo " to " hi}'; }
 mm=$(median "${mc[@]}"); sm=$(median "${sc[@]}")
 mu=$(median "${mcpu[@]}"); su=$(median "${scpu[@]}")
-echo "median of $runs: memcached $mm ops/s, securecached $sm ops/s, throughput ratio $(awk -v s="$sm" -v m="$mm" 'BEGIN {printf "%.3f", s/m}')"
+echo "median of $runs: memcached $mm ops/s, securecached $sm ops/s, throughput ratio $(ratio "$sm" "$mm")"
 echo "median of the per-round throughput ratios securecached/memcached: $(median "${vsm[@]}") (from $(span "${vsm[@]}"); $(printf '%s\n' "${vsm[@]}" | awk '$1 >= 0.9 {a++} $1 >= 1 {b++} END {printf "%d at 0.9 or more, %d at 1 or more", a, b}') of $runs)"
-echo "median server CPU per op: memcached $mu us, securecached $su us, ratio $(awk -v s="$su" -v m="$mu" 'BEGIN {printf "%.3f", s/m}')"
+echo "median server CPU per op: memcached $mu us, securecached $su us, ratio $(ratio "$su" "$mu")"
 echo "median idle CPU per op: memcached $(median "${midle[@]}") us, securecached $(median "${sidle[@]}") us"
 echo "median memcaslap sleeps per op: memcached $(median "${msl[@]}"), securecached $(median "${ssl[@]}")"
 [ ${#vsb[@]} -eq 0 ] || echo "median of the per-round throughput ratios securecached/baseline: $(median "${vsb[@]}") (from $(span "${vsb[@]}"))"
