@@ -148,7 +148,7 @@ func (g *Agent) startEpoll() error {
 			e.ring = ring
 			e.arena = make([]byte, replyArena)
 		} else {
-			g.ctx.Log().Debug("io_uring unavailable: replies are written one at a time", "err", err)
+			g.ctx.Log().Info("io_uring unavailable: replies are written one at a time", "err", err)
 		}
 	}
 	g.epoll = e
