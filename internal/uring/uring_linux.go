@@ -5,6 +5,7 @@ package uring
 import (
 	"errors"
 	"fmt"
+	"math"
 	"sync/atomic"
 	"syscall"
 	"unsafe"
@@ -187,7 +188,7 @@ func (r *Ring) Send(fd int, p []byte) error {
 		opcode:   opSend,
 		fd:       int32(fd),
 		addr:     uint64(uintptr(unsafe.Pointer(unsafe.SliceData(p)))),
-		len:      uint32(len(p)),
+		len:      uint32(min(len(p), math.MaxInt32)), // a send's count fits a CQE's int32
 		msgFlags: unix.MSG_DONTWAIT | unix.MSG_NOSIGNAL,
 		userData: uint64(r.queued),
 	}
@@ -215,6 +216,8 @@ func (r *Ring) Submit(done func(i int, n int, err error)) error {
 	}
 	if r.fd < 0 {
 		r.queued = 0
+		clear(r.inflight)
+		r.inflight = r.inflight[:0]
 		for i := range n {
 			done(int(i), 0, ErrNotSent)
 		}
