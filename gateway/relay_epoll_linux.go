@@ -93,8 +93,8 @@ type relayConn struct {
 	rdClosed  bool // the client half-closed
 	closed    bool
 	active    time.Time // last read from the client; kept only with idle_timeout
-	queued    bool      // reply holds the client's next reply bytes, in the relay's arena
-	reply     []byte
+	reply     []byte    // the client's next reply bytes, in the relay's arena, until flush
+	queued    bool      // reply is set
 }
 
 type epollRelay struct {
