@@ -57,6 +57,11 @@ const groupBatch = 8
 // do by default): one write(2) per reply.
 var batchReplies = true
 
+// closeBlocks, set by a test, makes close hand the baton off for a moment
+// after it closes the Diggi socket, as it does when the FIN has to wait for
+// room on the way to the cache agent.
+var closeBlocks = false
+
 // replyBatch is the most replies one flush sends, and replyArena the
 // bytes they may take; minReplyRoom is the least room left in the arena
 // for reading another reply into it.
@@ -115,7 +120,7 @@ type epollRelay struct {
 	sending   []*relayConn // given to the ring, by its index
 	scheduled bool         // a flush task is queued
 	flushFn   func()
-	ringSent  int // replies sent through the ring, for tests
+	maxFlush  int // the most replies one submission carried, for tests
 }
 
 func (g *Agent) startEpoll() error {
@@ -438,7 +443,9 @@ func (e *epollRelay) onCache(c *relayConn) {
 // flush. A client already queued, a full arena or a full ring is flushed
 // first, so each client has at most one send in a flush.
 func (e *epollRelay) queueReply(c *relayConn) {
-	if c.queued || len(e.arena)-e.used < minReplyRoom || len(e.replies) == e.ring.Entries() {
+	// A loop: a flush can let other tasks run (see flush), which may
+	// queue replies again.
+	for c.queued || len(e.arena)-e.used < minReplyRoom || len(e.replies) == e.ring.Entries() {
 		e.flush()
 		if e.ring == nil {
 			e.onCache(c) // the ring failed: one write at a time
@@ -478,41 +485,41 @@ func (e *epollRelay) flushTask() {
 }
 
 // flush sends the queued replies in one system call.
+//
+// It works in two passes. Closing a client can hand the baton off (its FIN
+// may wait for room on the way to the cache agent), and another flush
+// could then run inside this one. So the first pass only does
+// bookkeeping: it copies what a client's socket did not take into c.down.
+// The second pass deals with those clients once the ring, the arena and
+// the lists are free again.
 func (e *epollRelay) flush() {
 	if len(e.replies) == 0 {
 		return
 	}
+	var after []followUp // rare: a send came up short or failed
 	for _, c := range e.replies {
 		if c.closed {
 			c.reply, c.queued = nil, false
 			continue
 		}
-		if err := e.ring.Send(c.fd, c.reply); err != nil {
-			// Unreachable: queueReply flushes before the ring fills.
-			p := c.reply
-			c.reply, c.queued = nil, false
-			e.writeOut(c, p)
+		if e.ring == nil || e.ring.Send(c.fd, c.reply) != nil {
+			// The ring is gone, or full (which queueReply prevents).
+			after = append(after, e.settle(c, 0, uring.ErrNotSent))
 			continue
 		}
 		e.sending = append(e.sending, c)
 	}
 	clear(e.replies)
 	e.replies = e.replies[:0]
-	err := e.ring.Submit(func(i, n int, err error) {
-		c := e.sending[i]
-		rest := c.reply[n:]
-		c.reply, c.queued = nil, false
-		switch {
-		case err == nil && len(rest) == 0:
-			e.ringSent++
-		case err == nil || errors.Is(err, syscall.EAGAIN):
-			e.holdBack(c, rest)
-		case errors.Is(err, uring.ErrNotSent):
-			e.writeOut(c, rest)
-		default:
-			e.close(c)
-		}
-	})
+	var err error
+	if len(e.sending) > 0 {
+		e.maxFlush = max(e.maxFlush, len(e.sending))
+		err = e.ring.Submit(func(i, n int, serr error) {
+			if f := e.settle(e.sending[i], n, serr); f.c != nil {
+				after = append(after, f)
+			}
+		})
+	}
 	clear(e.sending)
 	e.sending = e.sending[:0]
 	e.used = 0
@@ -521,6 +528,50 @@ func (e *epollRelay) flush() {
 		e.ring.Close()
 		e.ring, e.arena = nil, nil
 	}
+	for _, f := range after {
+		c := f.c
+		switch {
+		case c.closed:
+		case f.close:
+			e.close(c)
+		case f.retry:
+			// Not sent at all: write it the old way.
+			p := c.down
+			c.down = nil
+			e.writeOut(c, p)
+		default:
+			e.g.sys.EventDel(&c.rev)
+			e.setInterest(c)
+		}
+	}
+}
+
+// followUp is what flush still has to do for a client after a send.
+type followUp struct {
+	c     *relayConn
+	close bool // the send failed: the client is gone
+	retry bool // the ring did not send it (c.down holds the reply)
+}
+
+// settle records a send of c's reply (n bytes, or err) and returns what is
+// left to do; a zero followUp means nothing. It only does bookkeeping.
+func (e *epollRelay) settle(c *relayConn, n int, err error) followUp {
+	rest := c.reply[n:]
+	c.reply, c.queued = nil, false
+	f := followUp{c: c}
+	switch {
+	case err == nil && len(rest) == 0:
+		return followUp{}
+	case err == nil || errors.Is(err, syscall.EAGAIN):
+	case errors.Is(err, uring.ErrNotSent), errors.Is(err, syscall.EINVAL):
+		// EINVAL: a kernel whose ring lacks this operation.
+		f.retry = true
+	default:
+		f.close = true
+		return f
+	}
+	c.down = append(c.down[:0], rest...)
+	return f
 }
 
 // writeOut writes p to the client, keeping what its socket does not take.
@@ -606,6 +657,9 @@ func (e *epollRelay) close(c *relayConn) {
 		g.sys.EventDel(&c.rev)
 		g.sys.EventDel(&c.wev)
 		g.sys.Close(c.dfd)
+		if closeBlocks {
+			g.ctx.Scheduler().Block(func() { time.Sleep(2 * time.Millisecond) })
+		}
 	}
 	if c.connected {
 		syscall.EpollCtl(e.epfd, syscall.EPOLL_CTL_DEL, c.fd, nil)
@@ -621,7 +675,7 @@ func (e *epollRelay) close(c *relayConn) {
 func (e *epollRelay) closeIdle(now time.Time) {
 	limit := now.Add(-e.g.gs.idleTimeout)
 	for _, c := range e.conns {
-		if c.active.Before(limit) && len(c.down) == 0 {
+		if c.active.Before(limit) && len(c.down) == 0 && !c.queued {
 			e.close(c)
 		}
 	}

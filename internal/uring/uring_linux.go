@@ -19,6 +19,10 @@ const (
 
 	enterGetEvents = 1 << 0 // IORING_ENTER_GETEVENTS
 
+	registerProbe = 8      // IORING_REGISTER_PROBE
+	opSupported   = 1 << 0 // IO_URING_OP_SUPPORTED
+	probeOps      = 64
+
 	featSingleMmap = 1 << 0 // IORING_FEAT_SINGLE_MMAP
 	featNoDrop     = 1 << 1 // IORING_FEAT_NODROP
 
@@ -113,11 +117,34 @@ func New(entries uint32) (*Ring, error) {
 		r.Close()
 		return nil, errors.New("io_uring: kernel lacks IORING_FEAT_NODROP")
 	}
+	if !r.supports(opSend) {
+		r.Close()
+		return nil, errors.New("io_uring: kernel lacks IORING_OP_SEND")
+	}
 	if err := r.mmap(&p); err != nil {
 		r.Close()
 		return nil, err
 	}
 	return r, nil
+}
+
+// supports asks the kernel whether its rings know op (IORING_REGISTER_PROBE;
+// a kernel too old to answer is too old for the operations used here).
+func (r *Ring) supports(op uint8) bool {
+	var probe struct {
+		lastOp, opsLen uint8
+		resv           uint16
+		resv2          [3]uint32
+		ops            [probeOps]struct {
+			op, resv uint8
+			flags    uint16
+			resv2    uint32
+		}
+	}
+	if _, _, errno := syscall.RawSyscall6(unix.SYS_IO_URING_REGISTER, uintptr(r.fd), registerProbe, uintptr(unsafe.Pointer(&probe)), probeOps, 0, 0); errno != 0 {
+		return false
+	}
+	return op <= probe.lastOp && int(op) < probeOps && probe.ops[op].flags&opSupported != 0
 }
 
 func (r *Ring) mmap(p *params) error {
@@ -201,7 +228,8 @@ func (r *Ring) Send(fd int, p []byte) error {
 }
 
 // Submit carries out the queued sends, in the order they were queued, and
-// calls done for each with its index in that order and the bytes it sent
+// calls done for each (in the order they complete) with its index in queue
+// order and the bytes it sent
 // (which may be fewer than asked: the socket's buffer filled) or its error
 // (syscall.EAGAIN: nothing fitted). Sends to different sockets are
 // independent: queue at most one per socket per Submit, since the kernel
@@ -228,9 +256,10 @@ func (r *Ring) Submit(done func(i int, n int, err error)) error {
 	var err error
 	submitted := uint32(0)
 	for submitted < n {
-		// Non-blocking sends complete during the submission, so asking
-		// for all their completions never waits in the kernel.
-		got, _, errno := syscall.RawSyscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(n-submitted), uintptr(n-submitted), enterGetEvents, 0, 0)
+		// Non-blocking sends complete during the submission, so this
+		// raw call asks for no completions and never waits; reap waits
+		// (through the runtime) for any that were not there.
+		got, _, errno := syscall.RawSyscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(n-submitted), 0, 0, 0, 0)
 		if errno == syscall.EINTR {
 			continue
 		}

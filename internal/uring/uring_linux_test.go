@@ -37,20 +37,27 @@ type result struct {
 
 func submit(t *testing.T, r *Ring) []result {
 	t.Helper()
-	var got []result
+	got := make([]result, r.Queued())
+	seen := make([]bool, r.Queued())
 	if err := r.Submit(func(i, n int, err error) {
-		if i != len(got) {
-			t.Errorf("completion %d reported as %d", len(got), i)
+		if i < 0 || i >= len(got) || seen[i] {
+			t.Fatalf("completion for send %d: out of range or reported twice", i)
 		}
-		got = append(got, result{n, err})
+		seen[i] = true
+		got[i] = result{n, err}
 	}); err != nil {
 		t.Fatalf("Submit: %v", err)
+	}
+	for i, ok := range seen {
+		if !ok {
+			t.Fatalf("send %d never reported", i)
+		}
 	}
 	return got
 }
 
-// Every queued send reaches its own socket, whole, and is reported in
-// queue order; the ring can be reused after a submission.
+// Every queued send reaches its own socket, whole, and is reported once,
+// by its index in queue order; the ring can be reused after a submission.
 func TestSendBatchToManySockets(t *testing.T) {
 	r := newRing(t, 8)
 	for round := 0; round < 3; round++ {
@@ -168,5 +175,17 @@ func TestSubmitAfterClose(t *testing.T) {
 	}
 	if len(errs) != 1 || !errors.Is(errs[0], ErrNotSent) {
 		t.Fatalf("send on a closed ring reported %v, want ErrNotSent", errs)
+	}
+}
+
+// The probe New relies on answers yes for the send it uses, and no for an
+// operation no kernel has.
+func TestProbe(t *testing.T) {
+	r := newRing(t, 2)
+	if !r.supports(opSend) {
+		t.Fatal("IORING_OP_SEND reported unsupported on a ring that sends")
+	}
+	if r.supports(255) {
+		t.Fatal("operation 255 reported supported")
 	}
 }
