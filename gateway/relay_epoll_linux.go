@@ -497,13 +497,20 @@ func (e *epollRelay) flush() {
 		return
 	}
 	var after []followUp // rare: a send came up short or failed
+	var err error
 	for _, c := range e.replies {
 		if c.closed {
 			c.reply, c.queued = nil, false
 			continue
 		}
-		if e.ring == nil || e.ring.Send(c.fd, c.reply) != nil {
-			// The ring is gone, or full (which queueReply prevents).
+		if e.ring == nil {
+			after = append(after, e.settle(c, 0, uring.ErrNotSent))
+			continue
+		}
+		if serr := e.ring.Send(c.fd, c.reply); serr != nil {
+			// The ring was closed, or is full (which queueReply
+			// prevents): write it the old way, and stop using the ring.
+			err = serr
 			after = append(after, e.settle(c, 0, uring.ErrNotSent))
 			continue
 		}
@@ -511,19 +518,20 @@ func (e *epollRelay) flush() {
 	}
 	clear(e.replies)
 	e.replies = e.replies[:0]
-	var err error
 	if len(e.sending) > 0 {
 		e.maxFlush = max(e.maxFlush, len(e.sending))
-		err = e.ring.Submit(func(i, n int, serr error) {
+		if serr := e.ring.Submit(func(i, n int, serr error) {
 			if f := e.settle(e.sending[i], n, serr); f.c != nil {
 				after = append(after, f)
 			}
-		})
+		}); serr != nil {
+			err = serr
+		}
 	}
 	clear(e.sending)
 	e.sending = e.sending[:0]
 	e.used = 0
-	if err != nil {
+	if err != nil && e.ring != nil {
 		e.g.ctx.Log().Warn("batched reply writes failed; writing one at a time", "err", err)
 		e.ring.Close()
 		e.ring, e.arena = nil, nil

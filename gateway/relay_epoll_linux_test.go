@@ -168,3 +168,28 @@ func TestEpollRelayFlushSurvivesClosesThatBlock(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// A ring that fails (here: closed under the relay) is dropped at the next
+// flush, whose replies are then written one at a time, and so is every
+// reply after it: clients see nothing of it.
+func TestEpollRelayRingFailureFallsBack(t *testing.T) {
+	st := newStack(t, stackOptions{relay: config.RelayEpoll})
+	sched := st.gw.ctx.Scheduler()
+	var ring bool
+	sched.Run(func() { ring = st.gw.epoll.ring != nil })
+	if !ring {
+		t.Skip("io_uring unavailable here: replies are written one at a time")
+	}
+	c := st.dial(t)
+	r := bufio.NewReader(c)
+	value := strings.Repeat("v", 3000)
+	testwire.Exchange(t, c, r, "set k 0 0 3000\r\n"+value+"\r\n", "STORED\r\n")
+	sched.Run(func() { st.gw.epoll.ring.Close() })
+	for i := range 3 {
+		testwire.Exchange(t, c, r, "get k\r\n", "VALUE k 0 3000\r\n"+value+"\r\nEND\r\n")
+		sched.Run(func() { ring = st.gw.epoll.ring != nil })
+		if ring {
+			t.Fatalf("after reply %d the relay still uses its failed ring", i)
+		}
+	}
+}
