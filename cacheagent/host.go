@@ -29,7 +29,7 @@ const reservedFds = 20
 
 func (h *host) ServerStats() conn.ServerStats {
 	a := h.a
-	user, system, _ := proctime.Times() // zero where the platform cannot tell
+	user, system, _ := proctime.Times() // zero if the system will not say
 	// As memcached's: curr_connections counts clients, while
 	// total_connections and connection_structures (the most connections
 	// ever open at once) count the listener too.

@@ -98,8 +98,7 @@ type relayConn struct {
 	rdClosed  bool // the client half-closed
 	closed    bool
 	active    time.Time // last read from the client; kept only with idle_timeout
-	reply     []byte    // the client's next reply bytes, in the relay's arena, until flush
-	queued    bool      // reply is set
+	reply     []byte    // the client's next reply, in the relay's arena, until flush sends it
 }
 
 type epollRelay struct {
@@ -413,23 +412,40 @@ func (e *epollRelay) readUp(c *relayConn) {
 	}
 }
 
-// onCache moves the cache agent's reply to the client (read event task).
+// onCache moves the cache agent's reply to the client (read event task):
+// with the ring, into the arena and the flush's queue; without it, straight
+// to the client's socket.
 func (e *epollRelay) onCache(c *relayConn) {
 	if c.closed || len(c.down) > 0 {
 		return
 	}
-	if e.ring != nil {
-		e.queueReply(c)
-		return
+	// With the ring, a client has at most one reply in a flush, and the
+	// arena and the ring must have room: flush until they do. A loop,
+	// because a flush can let other tasks run (see flush), which may queue
+	// replies again.
+	for e.ring != nil && (c.reply != nil || len(e.arena)-e.used < minReplyRoom || len(e.replies) == e.ring.Entries()) {
+		e.flush()
+		if c.closed || len(c.down) > 0 {
+			return
+		}
+	}
+	batched := e.ring != nil
+	buf := e.buf
+	if batched {
+		buf = e.arena[e.used:]
 	}
 	g := e.g
-	n, err := g.sys.Read(c.dfd, e.buf)
+	n, err := g.sys.Read(c.dfd, buf)
 	if n > 0 {
-		p := e.buf[:n]
+		p := buf[:n]
 		if g.hooks.Tap != nil {
 			g.hooks.Tap(ToClient, p)
 		}
-		e.writeOut(c, p)
+		if batched {
+			e.queueReply(c, p)
+		} else {
+			e.writeOut(c, p)
+		}
 		return
 	}
 	if err != nil && !errors.Is(err, syscall.EAGAIN) {
@@ -439,43 +455,19 @@ func (e *epollRelay) onCache(c *relayConn) {
 	}
 }
 
-// queueReply reads the client's reply into the arena and queues it for
-// flush. A client already queued, a full arena or a full ring is flushed
-// first, so each client has at most one send in a flush.
-func (e *epollRelay) queueReply(c *relayConn) {
-	// A loop: a flush can let other tasks run (see flush), which may
-	// queue replies again.
-	for c.queued || len(e.arena)-e.used < minReplyRoom || len(e.replies) == e.ring.Entries() {
-		e.flush()
-		if e.ring == nil {
-			e.onCache(c) // the ring failed: one write at a time
-			return
-		}
-		if c.closed || len(c.down) > 0 {
-			return
-		}
-	}
-	g := e.g
-	n, err := g.sys.Read(c.dfd, e.arena[e.used:])
-	if n > 0 {
-		c.reply = e.arena[e.used : e.used+n]
-		if g.hooks.Tap != nil {
-			g.hooks.Tap(ToClient, c.reply)
-		}
-		e.used += n
-		c.queued = true
-		e.replies = append(e.replies, c)
-		if !e.scheduled {
-			if g.ctx.Scheduler().Schedule(e.flushFn) == nil {
-				e.scheduled = true
-			} else {
-				e.flush()
-			}
-		}
+// queueReply queues c's reply p, just read into the arena, for flush, and
+// makes sure a flush task follows the burst's other read events.
+func (e *epollRelay) queueReply(c *relayConn, p []byte) {
+	c.reply = p
+	e.used += len(p)
+	e.replies = append(e.replies, c)
+	if e.scheduled {
 		return
 	}
-	if err != nil && !errors.Is(err, syscall.EAGAIN) {
-		e.close(c)
+	if e.g.ctx.Scheduler().Schedule(e.flushFn) == nil {
+		e.scheduled = true
+	} else {
+		e.flush()
 	}
 }
 
@@ -500,21 +492,20 @@ func (e *epollRelay) flush() {
 	var err error
 	for _, c := range e.replies {
 		if c.closed {
-			c.reply, c.queued = nil, false
+			c.reply = nil
 			continue
 		}
-		if e.ring == nil {
-			after = append(after, e.settle(c, 0, uring.ErrNotSent))
-			continue
-		}
-		if serr := e.ring.Send(c.fd, c.reply); serr != nil {
-			// The ring was closed, or is full (which queueReply
-			// prevents): write it the old way, and stop using the ring.
+		if e.ring != nil {
+			serr := e.ring.Send(c.fd, c.reply)
+			if serr == nil {
+				e.sending = append(e.sending, c)
+				continue
+			}
+			// The ring was closed, or is full (which onCache prevents):
+			// write it the old way, and stop using the ring.
 			err = serr
-			after = append(after, e.settle(c, 0, uring.ErrNotSent))
-			continue
 		}
-		e.sending = append(e.sending, c)
+		after = append(after, e.settle(c, 0, uring.ErrNotSent))
 	}
 	clear(e.replies)
 	e.replies = e.replies[:0]
@@ -533,8 +524,7 @@ func (e *epollRelay) flush() {
 	e.used = 0
 	if err != nil && e.ring != nil {
 		e.g.ctx.Log().Warn("batched reply writes failed; writing one at a time", "err", err)
-		e.ring.Close()
-		e.ring, e.arena = nil, nil
+		e.dropRing()
 	}
 	for _, f := range after {
 		c := f.c
@@ -548,10 +538,15 @@ func (e *epollRelay) flush() {
 			c.down = nil
 			e.writeOut(c, p)
 		default:
-			e.g.sys.EventDel(&c.rev)
-			e.setInterest(c)
+			e.awaitRoom(c)
 		}
 	}
+}
+
+// dropRing goes back to one write(2) per reply for good.
+func (e *epollRelay) dropRing() {
+	e.ring.Close()
+	e.ring, e.arena = nil, nil
 }
 
 // followUp is what flush still has to do for a client after a send.
@@ -565,7 +560,7 @@ type followUp struct {
 // left to do; a zero followUp means nothing. It only does bookkeeping.
 func (e *epollRelay) settle(c *relayConn, n int, err error) followUp {
 	rest := c.reply[n:]
-	c.reply, c.queued = nil, false
+	c.reply = nil
 	f := followUp{c: c}
 	switch {
 	case err == nil && len(rest) == 0:
@@ -602,10 +597,15 @@ func (e *epollRelay) writeOut(c *relayConn, p []byte) {
 	}
 }
 
-// holdBack keeps reply bytes the client's socket had no room for, and
-// stops reading the cache agent until writeDown has sent them.
+// holdBack keeps reply bytes the client's socket had no room for.
 func (e *epollRelay) holdBack(c *relayConn, rest []byte) {
 	c.down = append(c.down[:0], rest...)
+	e.awaitRoom(c)
+}
+
+// awaitRoom stops reading the cache agent for c, whose held-back bytes
+// wait in c.down, until writeDown has sent them.
+func (e *epollRelay) awaitRoom(c *relayConn) {
 	e.g.sys.EventDel(&c.rev)
 	e.setInterest(c)
 }
@@ -683,7 +683,7 @@ func (e *epollRelay) close(c *relayConn) {
 func (e *epollRelay) closeIdle(now time.Time) {
 	limit := now.Add(-e.g.gs.idleTimeout)
 	for _, c := range e.conns {
-		if c.active.Before(limit) && len(c.down) == 0 && !c.queued {
+		if c.active.Before(limit) && len(c.down) == 0 && c.reply == nil {
 			e.close(c)
 		}
 	}
@@ -696,8 +696,7 @@ func (e *epollRelay) clients() int { return len(e.conns) }
 func (e *epollRelay) closeAll() {
 	if e.ring != nil {
 		e.flush()
-		e.ring.Close()
-		e.ring, e.arena = nil, nil
+		e.dropRing()
 	}
 	for _, c := range e.conns {
 		e.close(c)

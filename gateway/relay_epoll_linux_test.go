@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/securecached/securecached/config"
+	"github.com/securecached/securecached/diggi"
 	"github.com/securecached/securecached/internal/testwire"
 )
 
@@ -52,11 +53,10 @@ func TestPollSpin(t *testing.T) {
 	}
 }
 
-// Where the kernel has io_uring, the replies of a burst leave in one
-// submission. The test holds the gateway's baton while twenty clients send
-// a request each, so the relay finds them all ready at once and the cache
-// agent answers them as one burst.
-func TestEpollRelayBatchesReplies(t *testing.T) {
+// ringStack starts a stack with the epoll relay and returns it with the
+// gateway's scheduler; it skips the test where the relay has no ring.
+func ringStack(t *testing.T) (*stack, *diggi.Scheduler) {
+	t.Helper()
 	st := newStack(t, stackOptions{relay: config.RelayEpoll})
 	sched := st.gw.ctx.Scheduler()
 	var ring bool
@@ -64,6 +64,15 @@ func TestEpollRelayBatchesReplies(t *testing.T) {
 	if !ring {
 		t.Skip("io_uring unavailable here: replies are written one at a time")
 	}
+	return st, sched
+}
+
+// Where the kernel has io_uring, the replies of a burst leave in one
+// submission. The test holds the gateway's baton while twenty clients send
+// a request each, so the relay finds them all ready at once and the cache
+// agent answers them as one burst.
+func TestEpollRelayBatchesReplies(t *testing.T) {
+	st, sched := ringStack(t)
 	clients := make([]net.Conn, 20)
 	readers := make([]*bufio.Reader, len(clients))
 	for i := range clients {
@@ -173,13 +182,8 @@ func TestEpollRelayFlushSurvivesClosesThatBlock(t *testing.T) {
 // flush, whose replies are then written one at a time, and so is every
 // reply after it: clients see nothing of it.
 func TestEpollRelayRingFailureFallsBack(t *testing.T) {
-	st := newStack(t, stackOptions{relay: config.RelayEpoll})
-	sched := st.gw.ctx.Scheduler()
+	st, sched := ringStack(t)
 	var ring bool
-	sched.Run(func() { ring = st.gw.epoll.ring != nil })
-	if !ring {
-		t.Skip("io_uring unavailable here: replies are written one at a time")
-	}
 	c := st.dial(t)
 	r := bufio.NewReader(c)
 	value := strings.Repeat("v", 3000)

@@ -229,9 +229,8 @@ func (r *Ring) Send(fd int, p []byte) error {
 
 // Submit carries out the queued sends, in the order they were queued, and
 // calls done for each (in the order they complete) with its index in queue
-// order and the bytes it sent
-// (which may be fewer than asked: the socket's buffer filled) or its error
-// (syscall.EAGAIN: nothing fitted). Sends to different sockets are
+// order and the bytes it sent (which may be fewer than asked: the socket's
+// buffer filled) or its error (syscall.EAGAIN: nothing fitted). Sends to different sockets are
 // independent: queue at most one per socket per Submit, since the kernel
 // may complete a later send to a socket whose earlier one came up short.
 //
@@ -270,11 +269,7 @@ func (r *Ring) Submit(done func(i int, n int, err error)) error {
 		submitted += uint32(got)
 	}
 	clear(r.reported)
-	report := func(i, sent int, serr error) {
-		r.reported[i] = true
-		done(i, sent, serr)
-	}
-	if werr := r.reap(submitted, report); werr != nil {
+	if werr := r.reap(submitted, done); werr != nil {
 		// The kernel took these sends but their outcome is unknown.
 		err = werr
 		for i := range submitted {
@@ -294,7 +289,7 @@ func (r *Ring) Submit(done func(i int, n int, err error)) error {
 // ErrNotSent reports a send that a failed Submit did not make.
 var ErrNotSent = errors.New("uring: send not submitted")
 
-// reap takes n completions.
+// reap takes n completions, marking each in r.reported.
 func (r *Ring) reap(n uint32, done func(i int, n int, err error)) error {
 	head := *r.cqHead
 	for seen := uint32(0); seen < n; {
@@ -311,6 +306,7 @@ func (r *Ring) reap(n uint32, done func(i int, n int, err error)) error {
 			c := (*cqe)(unsafe.Add(r.cqes, uintptr(head&r.cqMask)*cqeSize))
 			i, res := int(c.userData), int(c.res)
 			seen++
+			r.reported[i] = true
 			if res < 0 {
 				done(i, 0, syscall.Errno(-res))
 			} else {
