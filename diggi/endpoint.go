@@ -28,6 +28,8 @@ type endpoint struct {
 	inReady       atomic.Bool // listed in mover.ready
 	moverWaiting  atomic.Bool // the mover waits for room in in
 	senderWaiting atomic.Bool // the agent waits for room in out
+	roomArmed     atomic.Bool // a non-blocking sender waits for room (Manager.AwaitRoom)
+	room          func()      // schedules the agent's OnRoom task
 	spaceMu       sync.Mutex
 	spaceCh       chan struct{} // closed when the mover makes room in out
 	armed         atomic.Bool   // a drain task is scheduled or running
@@ -151,7 +153,9 @@ func (e *endpoint) spaceWait() <-chan struct{} {
 	return ch
 }
 
-// spaceMade wakes every goroutine waiting in spaceWait.
+// spaceMade wakes every goroutine waiting in spaceWait, and schedules the
+// agent's OnRoom task if a non-blocking sender armed it (see
+// Manager.AwaitRoom). The mover calls it after each pop from out.
 func (e *endpoint) spaceMade() {
 	if !e.senderWaiting.Load() || !e.senderWaiting.CompareAndSwap(true, false) {
 		return
@@ -162,4 +166,7 @@ func (e *endpoint) spaceMade() {
 		e.spaceCh = nil
 	}
 	e.spaceMu.Unlock()
+	if e.roomArmed.Load() && e.roomArmed.Swap(false) {
+		e.room()
+	}
 }

@@ -129,6 +129,7 @@ func (mm *Manager) endHandshake(p *peer, failed error) {
 		close(p.heldWait)
 		p.heldWait = nil
 	}
+	mm.roomMade() // a sender refused by the full hold may go on
 }
 
 // hold keeps a message for a peer whose channel is not ready yet.

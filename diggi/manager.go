@@ -47,7 +47,8 @@ type Manager struct {
 
 	timers timerSet
 
-	sendQ []*parker // senders waiting for outbound room, in order
+	sendQ  []*parker // senders waiting for outbound room, in order
+	roomFn func()    // OnRoom: runs when a refused non-blocking sender may go on
 
 	freeCalls []*call // recycled Call states
 
@@ -95,6 +96,7 @@ func newManager(self Info, ep *endpoint, s *Scheduler, dir *Directory, cf Channe
 	}
 	mm.timers.init(mm)
 	mm.drainFn = mm.drain
+	ep.room = mm.scheduleRoom
 	ep.drain = func() {
 		if err := s.Schedule(mm.drainFn); err != nil {
 			ep.armed.Store(false)
@@ -135,6 +137,56 @@ func (mm *Manager) TryPost(dst AgentID, t MsgType, session uint64, payload []byt
 
 // CanPost reports whether the outbound queue has room now.
 func (mm *Manager) CanPost() bool { return mm.canPushNow() }
+
+// Room for non-blocking senders. The wake-up invariant, enforced here and
+// in endpoint.spaceMade: a sender refused for lack of room (TryPost's
+// ErrWouldBlock, or CanPost false) that calls AwaitRoom has the OnRoom
+// task run exactly once, as a task of the agent, after the refusal, and no
+// earlier than the first moment at which CanPost may be true again. Room
+// appears in three ways, and each one checks the arming flag:
+//
+//   - the mover takes a message from the outbound queue (spaceMade);
+//   - the last blocking sender waiting in line leaves it (leaveSendQ);
+//   - a peer's channel handshake ends, so its held messages go out.
+//
+// The flag (endpoint.roomArmed) is swapped, never loaded and then stored,
+// so the arming task and the mover cannot both schedule the task, and the
+// arming side checks for room after setting it, so a room that appeared
+// between the refusal and the arming is not missed. The task may find no
+// room after all (another sender took it); its handler then simply arms
+// again. Spurious wake-ups are allowed; lost ones are not.
+
+// OnRoom sets the task AwaitRoom schedules (the POSIX layer's); call it
+// once, under the baton, before any AwaitRoom.
+func (mm *Manager) OnRoom(fn func()) { mm.roomFn = fn }
+
+// AwaitRoom arranges for the OnRoom task to run once the outbound queue
+// may have room again. Call it under the baton after a refusal; calling it
+// again before the task has run does nothing more.
+func (mm *Manager) AwaitRoom() {
+	ep := mm.ep
+	if mm.roomFn == nil || ep.roomArmed.Load() {
+		return
+	}
+	ep.roomArmed.Store(true)
+	ep.senderWaiting.Store(true)
+	if mm.canPushNow() {
+		mm.roomMade()
+	}
+}
+
+// roomMade schedules the OnRoom task if a sender asked for it.
+func (mm *Manager) roomMade() {
+	if mm.ep.roomArmed.Load() && mm.ep.roomArmed.Swap(false) {
+		mm.scheduleRoom()
+	}
+}
+
+func (mm *Manager) scheduleRoom() {
+	if mm.sched.Schedule(mm.roomFn) != nil {
+		return // stopped: nobody will write again
+	}
+}
 
 func (mm *Manager) post(dst AgentID, t MsgType, flags Flags, session uint64, payload []byte, block bool) error {
 	if mm.stopped {
@@ -236,6 +288,9 @@ func (mm *Manager) leaveSendQ(pk *parker, m *Message) error {
 			mm.sendQ = append(mm.sendQ[:i], mm.sendQ[i+1:]...)
 			if i == 0 && len(mm.sendQ) > 0 {
 				mm.sched.unpark(mm.sendQ[0])
+			}
+			if len(mm.sendQ) == 0 && !mm.ep.out.full() {
+				mm.roomMade()
 			}
 			break
 		}

@@ -39,34 +39,27 @@ const maxBatch = segHeader + maxChunk
 // nest). Call it under the baton around a burst of writes to many sockets.
 func (s *Sys) Cork() { s.cork++ }
 
-// Uncork ends a Cork; the outermost one sends what was held, waiting for
-// room in the outbound queue if need be (like a blocking write).
+// Uncork ends a Cork; the outermost one sends what was held. It never
+// waits: if the outbound queue is full the batch waits in order for room
+// (see room.go), so Uncork never hands the agent's baton away.
 func (s *Sys) Uncork() {
 	if s.cork > 0 {
 		s.cork--
 	}
 	if s.cork == 0 {
-		if err := s.flushBatch(true); err != nil && !errors.Is(err, diggi.ErrStopped) {
-			s.ctx.Log().Warn("sending held socket data failed", "err", err)
-		}
+		s.flushBatch()
 	}
 }
 
 // batchData adds n bytes of bufs, from skip on, to the held batch as a
-// record for sk. A non-blocking write that would start a batch while the
-// outbound queue is full fails with diggi.ErrWouldBlock, as an unbatched
-// write would.
-func (s *Sys) batchData(sk *socket, bufs [][]byte, skip, n int, block bool) error {
+// record for sk. The caller has checked that the outbound queue has room
+// (tryWrite), so a batch is only ever started when it could be sent.
+func (s *Sys) batchData(sk *socket, bufs [][]byte, skip, n int) {
 	peer := sk.key.peer
 	if s.batchN > 0 && (s.batchTo != peer || len(s.batch)+batchRecHeader+n > maxBatch) {
-		if err := s.flushBatch(block); err != nil {
-			return err
-		}
+		s.flushBatch()
 	}
 	if s.batchN == 0 {
-		if !block && !s.mm.CanPost() {
-			return diggi.ErrWouldBlock
-		}
 		s.batchTo = peer
 		s.batch = appendSegment(s.batch[:0], segment{op: opBatch})
 	}
@@ -75,34 +68,21 @@ func (s *Sys) batchData(sk *socket, bufs [][]byte, skip, n int, block bool) erro
 	s.batch = binary.BigEndian.AppendUint32(s.batch, uint32(n))
 	s.batch = gather(s.batch, bufs, skip, n)
 	s.batchN++
-	return nil
 }
 
-// flushBatch sends the held batch. With block false it fails with
-// diggi.ErrWouldBlock, and keeps the batch, when the outbound queue is
-// full.
-func (s *Sys) flushBatch(block bool) error {
+// flushBatch sends the held batch, or queues it behind the segments
+// waiting for room; it never waits.
+func (s *Sys) flushBatch() {
 	if s.batchN == 0 {
-		return nil
+		return
 	}
-	b, to := s.batch, s.batchTo
-	binary.BigEndian.PutUint32(b[4:8], uint32(s.batchN))
-	if !block {
-		err := s.send(to, 0, b, false)
-		if errors.Is(err, diggi.ErrWouldBlock) {
-			return err // still held
-		}
-		s.batch, s.batchN = b[:0], 0
-		return err
+	binary.BigEndian.PutUint32(s.batch[4:8], uint32(s.batchN))
+	to := s.batchTo
+	s.batchN = 0
+	if err := s.out(to, 0, s.batch); err != nil && !errors.Is(err, diggi.ErrStopped) {
+		s.ctx.Log().Warn("sending held socket data failed", "err", err)
 	}
-	// A blocking post may release the baton (after copying b), and writes
-	// made meanwhile must start a batch of their own: detach this one.
-	s.batch, s.batchN = nil, 0
-	err := s.send(to, 0, b, true)
-	if s.batch == nil {
-		s.batch = b[:0]
-	}
-	return err
+	s.batch = s.batch[:0]
 }
 
 // onBatch applies a batch's records in order, after checking that the

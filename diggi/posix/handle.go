@@ -55,9 +55,11 @@ type Handle interface {
 	// tryRead reads what is available now, or fails with EAGAIN.
 	tryRead(p []byte) (int, error)
 	// tryWrite writes what fits now, skipping the first skip bytes of
-	// bufs, or fails with EAGAIN; block lets it wait for queue space
-	// (not for the peer) with the baton released.
-	tryWrite(bufs [][]byte, skip int, block bool) (int, error)
+	// bufs, or fails with EAGAIN. It never waits. A handle that refuses
+	// with EAGAIN has arranged to be bumped when it may take more (see
+	// Sys.waitRoom): that is what lets a blocking write wait on the
+	// handle's state alone.
+	tryWrite(bufs [][]byte, skip int) (int, error)
 	close() error
 }
 

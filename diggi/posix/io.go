@@ -65,7 +65,7 @@ func (s *Sys) Writev(fd int, bufs [][]byte) (int, error) {
 			return total, fdErr("write", fd, EBADF)
 		}
 		nb := h.base().nonblock
-		n, err := h.tryWrite(bufs, total, !nb)
+		n, err := h.tryWrite(bufs, total)
 		total += n
 		if err == nil {
 			continue

@@ -96,7 +96,7 @@ func (e *pipeEnd) tryRead(b []byte) (int, error) {
 	return n, nil
 }
 
-func (e *pipeEnd) tryWrite(bufs [][]byte, skip int, _ bool) (int, error) {
+func (e *pipeEnd) tryWrite(bufs [][]byte, skip int) (int, error) {
 	p := e.p
 	if !e.write {
 		return 0, fdErr("write", e.fd, EBADF)

@@ -1,7 +1,6 @@
 package posix
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"syscall"
@@ -56,6 +55,7 @@ type socket struct {
 	reset    bool
 	connErr  error
 	nprog    uint64
+	roomWait bool   // listed in Sys.roomWaiter
 	origin   Origin // declared by the initiator (SetOrigin), or received with its connect
 }
 
@@ -198,7 +198,7 @@ func (s *Sys) Connect(fd int, dst diggi.AgentID, port uint16) error {
 	sk.rcvBuf = s.RecvBuffer
 	sk.state = sockConnecting
 	s.conns[sk.key] = sk
-	if err := s.post(sk, segment{op: opConnect, port: port, value: uint32(sk.rcvBuf), data: appendOrigin(nil, sk.origin)}, true); err != nil {
+	if err := s.post(sk, segment{op: opConnect, port: port, value: uint32(sk.rcvBuf), data: appendOrigin(nil, sk.origin)}); err != nil {
 		delete(s.conns, sk.key)
 		sk.state = sockNew
 		return fmt.Errorf("connect fd %d to %s port %d: %w: %w", fd, dst, port, ECONNREFUSED, err)
@@ -243,7 +243,7 @@ func (s *Sys) Shutdown(fd int, how int) error {
 	}
 	if (how == syscall.SHUT_WR || how == syscall.SHUT_RDWR) && !sk.sentFin && !sk.reset {
 		sk.sentFin = true
-		if err := s.post(sk, segment{op: opFin}, true); err != nil {
+		if err := s.post(sk, segment{op: opFin}); err != nil {
 			return fdErr("shutdown", fd, err)
 		}
 	}
@@ -314,7 +314,15 @@ func (sk *socket) Poll() Events {
 			return ev | PollErr | PollHup | PollIn
 		}
 		if sk.sendWnd > 0 && !sk.sentFin {
-			ev |= PollOut
+			// Writable means a write would make progress now: window
+			// and queue room both. Without room the socket is woken
+			// when room appears (waitRoom), so whoever polls for
+			// PollOut, an event or Poll, hears of it.
+			if sk.sys.roomNow() {
+				ev |= PollOut
+			} else {
+				sk.sys.waitRoom(sk)
+			}
 		}
 		return ev
 	case sockFailed:
@@ -397,7 +405,7 @@ func (sk *socket) dropRecv() {
 	sk.rqOff, sk.rqLen = 0, 0
 }
 
-func (sk *socket) tryWrite(bufs [][]byte, skip int, block bool) (int, error) {
+func (sk *socket) tryWrite(bufs [][]byte, skip int) (int, error) {
 	s := sk.sys
 	want := sumLen(bufs) - skip
 	written := 0
@@ -414,22 +422,25 @@ func (sk *socket) tryWrite(bufs [][]byte, skip int, block bool) (int, error) {
 		case sk.sentFin:
 			return written, fdErr("write", sk.fd, EPIPE)
 		case sk.sendWnd == 0:
+			return written, EAGAIN // the peer's window grant bumps sk
+		case !s.roomNow():
+			s.waitRoom(sk)
 			return written, EAGAIN
 		}
 		n := min(want-written, sk.sendWnd, maxChunk)
-		var err error
 		if s.cork > 0 && n <= maxBatched {
-			err = s.batchData(sk, bufs, skip+written, n, block)
-		} else if err = s.flushBatch(block); err == nil {
+			s.batchData(sk, bufs, skip+written, n)
+		} else {
+			s.flushBatch()
+			if !s.roomNow() { // the batch took the last of the room
+				s.waitRoom(sk)
+				return written, EAGAIN
+			}
 			s.scratch = appendSegment(s.scratch[:0], segment{op: opData, flags: sk.flags()})
 			s.scratch = gather(s.scratch, bufs, skip+written, n)
-			err = s.send(sk.key.peer, sk.key.session, s.scratch, block)
-		}
-		if errors.Is(err, diggi.ErrWouldBlock) {
-			return written, EAGAIN
-		}
-		if err != nil {
-			return written, fmt.Errorf("write fd %d: %w: %w", sk.fd, ECONNRESET, err)
+			if err := s.out(sk.key.peer, sk.key.session, s.scratch); err != nil {
+				return written, fmt.Errorf("write fd %d: %w: %w", sk.fd, ECONNRESET, err)
+			}
 		}
 		sk.sendWnd -= n
 		sk.nprog += uint64(n)
@@ -460,10 +471,12 @@ func (sk *socket) close() error {
 	case sockConnecting, sockConnected:
 		delete(s.conns, sk.key)
 		if !sk.reset {
+			// Neither waits (see room.go): close never hands the
+			// agent's baton away.
 			if sk.rqLen > 0 {
-				_ = s.post(sk, segment{op: opReset}, true)
+				_ = s.post(sk, segment{op: opReset})
 			} else if !sk.sentFin {
-				_ = s.post(sk, segment{op: opFin}, true)
+				_ = s.post(sk, segment{op: opFin})
 			}
 		}
 		sk.rq, sk.rqOff, sk.rqLen = nil, 0, 0
@@ -476,7 +489,7 @@ func (sk *socket) close() error {
 func (s *Sys) abort(c *socket) {
 	delete(s.conns, c.key)
 	if !c.reset {
-		_ = s.post(c, segment{op: opReset}, true)
+		_ = s.post(c, segment{op: opReset})
 	}
 	c.state = sockClosed
 }
@@ -498,37 +511,16 @@ func (s *Sys) credit(sk *socket, n int) {
 	}
 	grant := sk.consumed
 	sk.consumed = 0
-	if err := s.post(sk, segment{op: opWindow, value: uint32(grant)}, false); errors.Is(err, diggi.ErrWouldBlock) {
-		// Never block a read on our own outbound queue: send it from a task.
-		sk.consumed += grant
-		_ = s.sched.Schedule(func() {
-			if sk.consumed > 0 && sk.state == sockConnected && !sk.reset {
-				g := sk.consumed
-				sk.consumed = 0
-				_ = s.post(sk, segment{op: opWindow, value: uint32(g)}, true)
-			}
-		})
-	}
+	_ = s.post(sk, segment{op: opWindow, value: uint32(grant)})
 }
 
-// post sends a control segment (or data built by the caller) for sk.
-func (s *Sys) post(sk *socket, sg segment, block bool) error {
-	// Data held by Cork goes first: a FIN or reset must not overtake it.
-	if err := s.flushBatch(block); err != nil {
-		return err
-	}
+// post sends a control segment for sk, after any data held by Cork (a FIN
+// or reset must not overtake it). It never waits (see Sys.out).
+func (s *Sys) post(sk *socket, sg segment) error {
+	s.flushBatch()
 	sg.flags = sk.flags()
 	s.scratch = appendSegment(s.scratch[:0], sg)
-	return s.send(sk.key.peer, sk.key.session, s.scratch, block)
-}
-
-// send posts a socket segment (or batch) to peer: waiting for room in the
-// outbound queue if block, else failing with diggi.ErrWouldBlock.
-func (s *Sys) send(peer diggi.AgentID, session uint64, payload []byte, block bool) error {
-	if block {
-		return s.mm.Post(peer, diggi.TypeNetIO, session, payload)
-	}
-	return s.mm.TryPost(peer, diggi.TypeNetIO, session, payload)
+	return s.out(sk.key.peer, sk.key.session, s.scratch)
 }
 
 // onMessage demultiplexes socket segments to sessions (the NETIO
@@ -633,7 +625,7 @@ func (s *Sys) onConnect(key connKey, sg segment) {
 		origin:     origin,
 	}
 	s.conns[key] = c
-	if err := s.post(c, segment{op: opAccept, value: uint32(c.rcvBuf)}, true); err != nil {
+	if err := s.post(c, segment{op: opAccept, value: uint32(c.rcvBuf)}); err != nil {
 		delete(s.conns, key)
 		return
 	}
@@ -647,9 +639,12 @@ func (s *Sys) reply(key connKey, o op) {
 	if key.initiator {
 		flags = fromInitiator
 	}
-	if s.flushBatch(false) != nil {
+	// Best effort, and never queued: a peer cannot make this agent
+	// buffer answers to segments for sessions it does not have.
+	if !s.roomNow() {
 		return
 	}
+	s.flushBatch()
 	s.scratch = appendSegment(s.scratch[:0], segment{op: o, flags: flags})
 	_ = s.mm.TryPost(key.peer, diggi.TypeNetIO, key.session, s.scratch)
 }

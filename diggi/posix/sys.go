@@ -32,6 +32,11 @@ type Sys struct {
 	batchN  int           // records in batch
 	batchTo diggi.AgentID // the peer agent the held records go to
 
+	// Segments that found the outbound queue full, oldest first, and the
+	// sockets refused for lack of room; see room.go.
+	unsent     []unsentSeg
+	roomWaiter []*socket
+
 	observer func([][]byte) // ObserveBatches
 	observed [][]byte       // observer's argument, reused
 
@@ -69,6 +74,7 @@ func For(ctx *diggi.Context) *Sys {
 			RecvBuffer: DefaultRecvBuffer,
 		}
 		s.mm.Subscribe(diggi.TypeNetIO, s.onMessage)
+		s.mm.OnRoom(s.onRoom)
 		ctx.AtStop(s.shutdown)
 		return s
 	}).(*Sys)
@@ -161,7 +167,7 @@ func (s *Sys) anyChange() <-chan struct{} {
 // stops.
 func (s *Sys) block(ch <-chan struct{}) error {
 	// Whatever the wait is for may depend on data held by Cork.
-	_ = s.flushBatch(true)
+	s.flushBatch()
 	stopped := false
 	s.sched.Block(func() {
 		select {
