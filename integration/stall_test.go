@@ -25,7 +25,7 @@ import (
 
 const (
 	stallClients = 1000
-	stallBudget  = 60 * time.Second
+	stallBudget  = 90 * time.Second
 )
 
 // TestStallLargeSets: stallClients clients each send one complete 1 MB
