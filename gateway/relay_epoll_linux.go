@@ -57,11 +57,6 @@ const groupBatch = 8
 // do by default): one write(2) per reply.
 var batchReplies = true
 
-// closeBlocks, set by a test, makes close hand the baton off for a moment
-// after it closes the Diggi socket, as it does when the FIN has to wait for
-// room on the way to the cache agent.
-var closeBlocks = false
-
 // replyBatch is the most replies one flush sends, and replyArena the
 // bytes they may take; minReplyRoom is the least room left in the arena
 // for reading another reply into it.
@@ -420,10 +415,9 @@ func (e *epollRelay) onCache(c *relayConn) {
 		return
 	}
 	// With the ring, a client has at most one reply in a flush, and the
-	// arena and the ring must have room: flush until they do. A loop,
-	// because a flush can let other tasks run (see flush), which may queue
-	// replies again.
-	for e.ring != nil && (c.reply != nil || len(e.arena)-e.used < minReplyRoom || len(e.replies) == e.ring.Entries()) {
+	// arena and the ring must have room. A flush runs no other task (a
+	// Diggi socket's Close never hands the baton away), so one makes room.
+	if e.ring != nil && (c.reply != nil || len(e.arena)-e.used < minReplyRoom || len(e.replies) == e.ring.Entries()) {
 		e.flush()
 		if c.closed || len(c.down) > 0 {
 			return
@@ -476,105 +470,87 @@ func (e *epollRelay) flushTask() {
 	e.flush()
 }
 
-// flush sends the queued replies in one system call.
-//
-// It works in two passes. Closing a client can hand the baton off (its FIN
-// may wait for room on the way to the cache agent), and another flush
-// could then run inside this one. So the first pass only does
-// bookkeeping: it copies what a client's socket did not take into c.down.
-// The second pass deals with those clients once the ring, the arena and
-// the lists are free again.
+// flush sends the queued replies in one system call, and deals with what
+// a client's socket did not take (holdBack), could not be sent by the ring
+// (writeOut) or failed (close) as each send completes. None of those runs
+// another task: a Diggi socket's Close never hands the baton away, so no
+// flush can start inside this one.
 func (e *epollRelay) flush() {
 	if len(e.replies) == 0 {
 		return
 	}
-	var after []followUp // rare: a send came up short or failed
 	var err error
 	for _, c := range e.replies {
-		if c.closed {
+		p := c.reply
+		switch {
+		case c.closed:
 			c.reply = nil
-			continue
-		}
-		if e.ring != nil {
-			serr := e.ring.Send(c.fd, c.reply)
-			if serr == nil {
+		case e.ring == nil:
+			c.reply = nil
+			e.writeOut(c, p)
+		default:
+			if err = e.ring.Send(c.fd, p); err == nil {
 				e.sending = append(e.sending, c)
 				continue
 			}
 			// The ring was closed, or is full (which onCache prevents):
-			// write it the old way, and stop using the ring.
-			err = serr
+			// write the rest the old way, and stop using the ring.
+			e.g.ctx.Log().Warn("batched reply writes failed; writing one at a time", "err", err)
+			e.dropSending()
+			c.reply = nil
+			e.writeOut(c, p)
 		}
-		after = append(after, e.settle(c, 0, uring.ErrNotSent))
 	}
 	clear(e.replies)
 	e.replies = e.replies[:0]
 	if len(e.sending) > 0 {
 		e.maxFlush = max(e.maxFlush, len(e.sending))
-		if serr := e.ring.Submit(func(i, n int, serr error) {
-			if f := e.settle(e.sending[i], n, serr); f.c != nil {
-				after = append(after, f)
-			}
-		}); serr != nil {
-			err = serr
+		if err := e.ring.Submit(func(i, n int, serr error) { e.settle(e.sending[i], n, serr) }); err != nil {
+			e.g.ctx.Log().Warn("batched reply writes failed; writing one at a time", "err", err)
+			e.dropRing() // Submit has settled every send
 		}
+		clear(e.sending)
+		e.sending = e.sending[:0]
+	}
+	e.used = 0
+}
+
+// dropSending goes back to one write(2) per reply for good: the replies
+// already given to the ring are written the old way, then the ring is
+// closed.
+func (e *epollRelay) dropSending() {
+	for _, c := range e.sending {
+		p := c.reply
+		c.reply = nil
+		e.writeOut(c, p)
 	}
 	clear(e.sending)
 	e.sending = e.sending[:0]
-	e.used = 0
-	if err != nil && e.ring != nil {
-		e.g.ctx.Log().Warn("batched reply writes failed; writing one at a time", "err", err)
-		e.dropRing()
-	}
-	for _, f := range after {
-		c := f.c
-		switch {
-		case c.closed:
-		case f.close:
-			e.close(c)
-		case f.retry:
-			// Not sent at all: write it the old way.
-			p := c.down
-			c.down = nil
-			e.writeOut(c, p)
-		default:
-			e.awaitRoom(c)
-		}
-	}
+	e.dropRing()
 }
 
-// dropRing goes back to one write(2) per reply for good.
+// dropRing closes the ring; replies are written one at a time from now on.
 func (e *epollRelay) dropRing() {
 	e.ring.Close()
 	e.ring, e.arena = nil, nil
 }
 
-// followUp is what flush still has to do for a client after a send.
-type followUp struct {
-	c     *relayConn
-	close bool // the send failed: the client is gone
-	retry bool // the ring did not send it (c.down holds the reply)
-}
-
-// settle records a send of c's reply (n bytes, or err) and returns what is
-// left to do; a zero followUp means nothing. It only does bookkeeping.
-func (e *epollRelay) settle(c *relayConn, n int, err error) followUp {
-	rest := c.reply[n:]
+// settle deals with the ring's send of c's reply: n bytes sent, or err.
+func (e *epollRelay) settle(c *relayConn, n int, err error) {
+	rest := c.reply[max(n, 0):]
 	c.reply = nil
-	f := followUp{c: c}
 	switch {
+	case c.closed:
 	case err == nil && len(rest) == 0:
-		return followUp{}
 	case err == nil || errors.Is(err, syscall.EAGAIN):
+		e.holdBack(c, rest)
 	case errors.Is(err, uring.ErrNotSent), errors.Is(err, syscall.EINVAL):
-		// EINVAL: a kernel whose ring lacks this operation.
-		f.retry = true
+		// Not sent at all (EINVAL: a kernel whose ring lacks this
+		// operation): write it the old way.
+		e.writeOut(c, rest)
 	default:
-		f.close = true
-		return f
+		e.close(c) // the client is gone
 	}
-	c.down = append(c.down[:0], rest...)
-	return f
 }
 
 // writeOut writes p to the client, keeping what its socket does not take.
@@ -665,9 +641,6 @@ func (e *epollRelay) close(c *relayConn) {
 		g.sys.EventDel(&c.rev)
 		g.sys.EventDel(&c.wev)
 		g.sys.Close(c.dfd)
-		if closeBlocks {
-			g.ctx.Scheduler().Block(func() { time.Sleep(2 * time.Millisecond) })
-		}
 	}
 	if c.connected {
 		syscall.EpollCtl(e.epfd, syscall.EPOLL_CTL_DEL, c.fd, nil)
