@@ -15,9 +15,6 @@ type endpoint struct {
 	out   *ring // agent → router; producer: baton holder, consumer: mover
 	mover *mover
 	drain func() // schedules the agent's drain task when armed is won
-	// inline dispatches a Call's response on the delivering goroutine
-	// when the agent is idle (see Manager.deliverInline); nil for none.
-	inline func() bool
 	// hold keeps a direct delivery to dst from waking dst while the
 	// sending agent holds its deliveries (Manager.Hold); false means
 	// notify as usual. help runs dst's drain and queued tasks on the
@@ -104,23 +101,39 @@ func (e *endpoint) tryDirect(m *Message) bool {
 	if dst == nil || dst.gone.Load() {
 		return false // the mover bounces it
 	}
-	// m belongs to the receiver once pushed: decide before.
-	callResponse := isCallResponse(m)
 	if e.mover.tap != nil {
 		e.mover.tap(m)
 	}
 	dst.inMu.Lock()
 	ok := len(dst.overflow) == 0 && dst.in.push(m)
 	dst.inMu.Unlock()
-	if ok && !(callResponse && dst.inline != nil && dst.inline()) && !e.hold(dst) {
+	if ok && !e.hold(dst) {
 		dst.notify()
 	}
 	return ok
 }
 
+// The drain token (armed). Whoever holds it is the inbound queue's one
+// consumer, or has scheduled the task that will be: a drain task on a
+// worker, or a run-to-completion help (Held.Run). It changes hands only
+// here: arm takes it, disarm gives it up. Invariant: a message pushed into
+// in is seen by a drain, because the pusher calls notify after the push,
+// and a drain that finds the queue empty disarms and then looks again
+// (disarm), so either it sees the message or the pusher's arm succeeds.
+
+// arm takes the drain token if nobody holds it.
+func (e *endpoint) arm() bool { return !e.armed.Load() && e.armed.CompareAndSwap(false, true) }
+
+// disarm gives the token up; it reports true, holding the token again,
+// if a message came in that the holder may not have seen.
+func (e *endpoint) disarm() bool {
+	e.armed.Store(false)
+	return e.in.len() > 0 && e.armed.CompareAndSwap(false, true)
+}
+
 // notify makes sure a drain task will look at the inbound queue.
 func (e *endpoint) notify() {
-	if !e.armed.Load() && e.armed.CompareAndSwap(false, true) {
+	if e.arm() {
 		e.drain()
 	}
 }

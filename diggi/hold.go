@@ -92,7 +92,7 @@ func (h Held) deliver(wait bool) {
 			dst.notify()
 			continue
 		}
-		if dst.armed.Load() || !dst.armed.CompareAndSwap(false, true) {
+		if !dst.arm() {
 			continue // a drain is armed and will find the messages
 		}
 		held, ran := dst.help(d)

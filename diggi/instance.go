@@ -102,7 +102,7 @@ func NewInstance(cfg Config, opts InstanceOptions) (*Instance, error) {
 		info := Info{ID: MakeAgentID(id, uint32(i+1)), Name: ac.Name, Kind: ac.Kind, Instance: cfg.Instance, Trusted: ac.Trusted}
 		alog := in.log.With("agent", ac.Name, "id", info.ID.String(), "kind", ac.Kind, "trusted", ac.Trusted)
 		ep := newEndpoint(info.ID, in.mover, qs)
-		ep.armed.Store(true) // no delivery before every agent's Init
+		ep.arm() // no delivery before every agent's Init
 		sched := NewScheduler(info.String(), alog)
 		ctx := &Context{
 			info:    info,
@@ -177,8 +177,9 @@ func (in *Instance) Start() error {
 		}
 	}
 	for _, a := range in.agents {
-		a.ep.armed.Store(false)
-		a.ep.notify()
+		if a.ep.disarm() {
+			a.ep.drain()
+		}
 	}
 	for _, a := range in.agents {
 		a.started = true

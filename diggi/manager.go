@@ -97,13 +97,8 @@ func newManager(self Info, ep *endpoint, s *Scheduler, dir *Directory, cf Channe
 	mm.timers.init(mm)
 	mm.drainFn = mm.drain
 	ep.room = mm.scheduleRoom
-	ep.drain = func() {
-		if err := s.Schedule(mm.drainFn); err != nil {
-			ep.armed.Store(false)
-		}
-	}
+	ep.drain = mm.scheduleDrain
 	s.onBlock = mm.beforeBlock
-	ep.inline = mm.deliverInline
 	ep.hold = mm.holdDelivery
 	ep.help = mm.help
 	return mm
@@ -345,10 +340,7 @@ func (mm *Manager) drain() {
 		m := mm.ep.popIn()
 		if m == nil {
 			mm.draining = false
-			mm.ep.armed.Store(false)
-			// A message pushed after the pop but before the disarm would
-			// otherwise wait for the next one.
-			if mm.ep.in.len() == 0 || !mm.ep.armed.CompareAndSwap(false, true) {
+			if !mm.ep.disarm() {
 				return
 			}
 			mm.draining = true
@@ -360,10 +352,12 @@ func (mm *Manager) drain() {
 		}
 	}
 	mm.draining = false
-	if err := mm.sched.Schedule(mm.drainFn); err != nil {
-		mm.ep.armed.Store(false)
-	}
+	mm.scheduleDrain()
 }
+
+// scheduleDrain queues the drain task for the holder of the drain token;
+// a stopped agent keeps the token, and nothing is delivered to it again.
+func (mm *Manager) scheduleDrain() { _ = mm.sched.Schedule(mm.drainFn) }
 
 // beforeBlock runs under the baton when any task is about to block.
 func (mm *Manager) beforeBlock() {
@@ -378,9 +372,7 @@ func (mm *Manager) handOffDrain() {
 	}
 	mm.draining = false
 	mm.drainGen++
-	if err := mm.sched.Schedule(mm.drainFn); err != nil {
-		mm.ep.armed.Store(false)
-	}
+	mm.scheduleDrain()
 }
 
 // dispatch delivers one message and recycles it. A panicking handler is

@@ -29,66 +29,13 @@ func (mm *Manager) Request(dst AgentID, payload []byte, cb func(resp *Message, e
 	return nil
 }
 
-// callSession marks the sessions of Call: their responses are consumed by
-// runtime code only (copy, wake the caller), never by an agent's handler,
-// so they may be dispatched on the goroutine that delivers them (see
-// Manager.deliverInline). Session ids are opaque to the responder.
-const callSession = 1 << 63
-
-func isCallResponse(m *Message) bool {
-	return m.Type == TypeResponse && m.Session&callSession != 0
-}
-
-// deliverInline dispatches the Call response at the head of the inbound
-// queue on the calling goroutine (the one that just delivered it), if the
-// agent is idle: its baton is free and no drain task is armed. The
-// waiting Call then gets the baton straight from here, without a worker
-// goroutine being woken to dispatch the response first. It reports
-// whether it took care of the queue; false means the caller must notify
-// as usual. Only runtime code runs here (channel Open, the Call's copy),
-// nothing that blocks, so no agent code ever runs on a foreign goroutine.
-func (mm *Manager) deliverInline() bool {
-	ep := mm.ep
-	if ep.armed.Load() || !mm.sched.tryAcquire() {
-		return false
-	}
-	if !ep.armed.CompareAndSwap(false, true) {
-		mm.sched.release()
-		return false
-	}
-	// Baton and drain role held: this goroutine is the queue's consumer.
-	if m := ep.in.peek(); m != nil && isCallResponse(m) && mm.settled(m.Src) {
-		mm.dispatch(ep.popIn())
-	}
-	ep.armed.Store(false)
-	if ep.in.len() > 0 {
-		ep.notify() // anything else is the drain task's
-	}
-	mm.sched.release()
-	return true
-}
-
-// settled reports whether messages from id can be opened without setting
-// up anything: the peer's channel exists (or is known to be none) and no
-// handshake runs. Otherwise delivery might ask the factory or send
-// handshake messages, which is the drain task's job, not a foreign
-// goroutine's.
-func (mm *Manager) settled(id AgentID) bool {
-	if id.Local() == 0 {
-		return true
-	}
-	p := mm.peers[id]
-	return p != nil && p.chSet && p.hs == nil && p.chErr == nil
-}
-
 // Call sends a request and waits for its response (the thesis's async put
 // followed by a blocking getResponse, Listing 4.5). While it waits the
 // agent's other tasks run. The returned payload is a copy the caller owns.
-// Its requests carry session ids with the top bit set (callSession).
 func (mm *Manager) Call(ctx context.Context, dst AgentID, payload []byte) ([]byte, error) {
 	c := mm.newCall()
 	mm.nextSession++
-	session := mm.nextSession | callSession
+	session := mm.nextSession
 	mm.pending[session] = c.done
 	if err := mm.post(dst, TypeRequest, 0, session, payload, true); err != nil {
 		delete(mm.pending, session)

@@ -237,17 +237,6 @@ func (s *Scheduler) Close() {
 	s.workers.Wait()
 }
 
-// tryAcquire takes the baton if it is free, without waiting.
-func (s *Scheduler) tryAcquire() bool {
-	s.mu.Lock()
-	ok := !s.held && !s.closed
-	if ok {
-		s.held = true
-	}
-	s.mu.Unlock()
-	return ok
-}
-
 // spinning reports whether an idle worker is still spinning, so that
 // granting it work costs one atomic operation and the work runs in
 // parallel on that worker's processor.
@@ -340,13 +329,6 @@ func (s *Scheduler) runHere(wait bool, fn, done func()) bool {
 	s.handoff()
 	s.mu.Unlock()
 	return true
-}
-
-// release gives up a baton taken with tryAcquire.
-func (s *Scheduler) release() {
-	s.mu.Lock()
-	s.handoff()
-	s.mu.Unlock()
 }
 
 // acquire waits until the calling goroutine holds the baton.
