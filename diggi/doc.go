@@ -24,7 +24,7 @@
 //     straight into the destination's inbound queue. An event loop serving
 //     many clients can also hold such deliveries and, once it has released
 //     its baton, run the idle receivers' drains on its own goroutine,
-//     replies included (Hold, Held.Deliver): run to completion, without
+//     replies included (Hold, Held.Run): run to completion, without
 //     waking a worker per hop.
 //   - Message buffers come from size-class pools; whoever holds a *Message
 //     owns it, and handlers see transient messages (§4.6).

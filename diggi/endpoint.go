@@ -18,7 +18,7 @@ type endpoint struct {
 	// hold keeps a direct delivery to dst from waking dst while the
 	// sending agent holds its deliveries (Manager.Hold); false means
 	// notify as usual. help runs dst's drain and queued tasks on the
-	// calling goroutine (see Held.Deliver).
+	// calling goroutine (see Held.Run).
 	hold func(dst *endpoint) bool
 	help func(d *delivery) (held []*endpoint, ran bool)
 

@@ -7,7 +7,7 @@ package diggi
 // the work itself, and leaves a load generator on the same machine less
 // CPU. Instead the loop can hold its deliveries (Hold) and, once it has
 // released its own baton, drain the receivers on its own goroutine
-// (Held.Deliver): each receiver's drain and the tasks it queues run there
+// (Held.Run): each receiver's drain and the tasks it queues run there
 // under the receiver's baton, and what they send back is held and drained
 // the same way, so a request and its reply complete without any hand-off.
 // A receiver that is busy, or beyond maxHelps drains, is notified as
@@ -15,7 +15,7 @@ package diggi
 // each agent's baton, so one agent's code still never runs on two
 // goroutines at once.
 
-// maxHelps bounds the drains one Deliver runs on its goroutine.
+// maxHelps bounds the drains one Run runs on its goroutine.
 const maxHelps = 16
 
 // maxHelpTasks bounds the tasks one help runs before it hands the rest to
@@ -31,7 +31,7 @@ type Held struct{ dst []*endpoint }
 func (mm *Manager) Hold() { mm.holding = true }
 
 // Release ends Hold and returns what it held. Call it under the baton,
-// then Deliver the result once the baton is released: until then the
+// then Run the result once the baton is released: until then the
 // receivers are not told about those messages.
 func (mm *Manager) Release() Held {
 	mm.holding = false
@@ -41,7 +41,7 @@ func (mm *Manager) Release() Held {
 }
 
 // stopHolding ends Hold early and notifies what it held, and what the
-// Deliver running this agent's tasks (if any) has still to drain. A task
+// Run running this agent's tasks (if any) has still to drain. A task
 // that is about to block may be waiting for an answer to exactly those
 // messages, and while it waits other tasks of the agent send too: nothing
 // may stay un-notified across a wait.
@@ -66,25 +66,20 @@ func (mm *Manager) holdDelivery(dst *endpoint) bool {
 	return true
 }
 
-// Deliver drains each held receiver on the calling goroutine if it is
-// idle, else notifies it; the caller must not hold any agent's baton.
-func (h Held) Deliver() { h.deliver(false) }
-
-// Complete is Deliver for one of several relays that feed the same
-// receivers (the gateway's relays sharing a listener): a receiver whose
-// baton is taken, by a worker or by another relay's Complete, is waited
-// for (a little while: see helpWait) and then drained here, and one with a
-// worker awake is drained here too, instead of being handed to that
-// worker. Each relay's goroutine so carries its requests and their replies
-// through like one of memcached's worker threads, and no receiver's worker
-// is woken for them. Waiting holds no baton, so two relays waiting for
-// each other's receivers cannot deadlock. A receiver still busy after the
-// wait, one running a lifecycle task, and any beyond maxHelps drains, is
-// notified as by Deliver.
-func (h Held) Complete() { h.deliver(true) }
-
-func (h Held) deliver(wait bool) {
-	d := &delivery{pending: h.dst, wait: wait}
+// Run is the run-to-completion shortcut, and an enclave entry: the calling
+// goroutine (the gateway's relay, untrusted) takes each held receiver's
+// baton, waiting a little for a busy one (see helpWait), and runs its
+// drain and the tasks it queues (the trusted cache agent's handlers)
+// there, then does the same for the receivers those tasks held, up to
+// maxHelps drains. On enclave hardware this call is where the relay's
+// thread crosses into the receiver's enclave (an ECALL) and back, once per
+// burst; see the design notes on the runtime (docs/runtime.md). The
+// caller must not hold any agent's baton. Waiting holds no baton, so two
+// relays waiting for each other's receivers cannot deadlock. A receiver
+// still busy after the wait, one running a lifecycle task, and any beyond
+// maxHelps drains, is notified, and its own worker drains it.
+func (h Held) Run() {
+	d := &delivery{pending: h.dst}
 	for helps := 0; len(d.pending) > 0; helps++ {
 		dst := d.pending[0]
 		d.pending = d.pending[1:]
@@ -104,11 +99,8 @@ func (h Held) deliver(wait bool) {
 	}
 }
 
-// delivery is one Deliver's receivers still to be drained or notified.
-type delivery struct {
-	pending []*endpoint
-	wait    bool // Complete: wait for a busy receiver's baton
-}
+// delivery is one Run's receivers still to be drained or notified.
+type delivery struct{ pending []*endpoint }
 
 // notifyAll hands every pending receiver to its own workers.
 func (d *delivery) notifyAll() {
@@ -122,17 +114,12 @@ func notifyEach(dsts []*endpoint) {
 	}
 }
 
-// help runs the armed drain and the tasks it queues under the baton, if
-// the baton is free (or, for Complete, once it is), holding this agent's
-// own deliveries meanwhile. If one of those tasks blocks, d's pending
-// receivers are notified first (see stopHolding).
+// help runs the armed drain and the tasks it queues under the baton, once
+// the baton is free, holding this agent's own deliveries meanwhile. If one
+// of those tasks blocks, d's pending receivers are notified first (see
+// stopHolding).
 func (mm *Manager) help(d *delivery) (held []*endpoint, ran bool) {
-	if !d.wait && mm.sched.spinning() {
-		// Under load a worker is awake anyway: hand it the drain and
-		// let it run beside the helper.
-		return nil, false
-	}
-	ran = mm.sched.runHere(d.wait, func() {
+	ran = mm.sched.runHere(func() {
 		mm.helping = d
 		mm.holding = true
 		mm.drain()

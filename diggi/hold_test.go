@@ -37,15 +37,6 @@ func newHoldPair(t *testing.T, want int64) *holdPair {
 	p.echo, _ = p.in.Context("echo")
 	dst, _ := p.in.Directory().Lookup("echo")
 	p.echoID = dst.ID
-	// Workers that ran Start spin briefly before they sleep; a spinning
-	// worker is handed the drain instead of the helper running it.
-	deadline := time.Now().Add(10 * time.Second)
-	for p.relay.sched.spinning() || p.echo.sched.spinning() {
-		if time.Now().After(deadline) {
-			t.Fatal("workers still spinning after 10s")
-		}
-		time.Sleep(time.Millisecond)
-	}
 	return p
 }
 
@@ -67,27 +58,27 @@ func (p *holdPair) sendHeld(t *testing.T, n int) Held {
 	return held
 }
 
-// Held deliveries wait, un-notified, until Deliver; then the idle echo and
+// Held deliveries wait, un-notified, until Run; then the idle echo and
 // the idle relay both run on the delivering goroutine, so every answer is
-// in when Deliver returns.
-func TestHeldDeliveryRunsToCompletion(t *testing.T) {
+// in when Run returns.
+func TestHeldRunyRunsToCompletion(t *testing.T) {
 	const n = 10
 	p := newHoldPair(t, n)
 	held := p.sendHeld(t, n)
 	if got := p.echoed.Load(); got != 0 {
-		t.Fatalf("echo received %d held messages before Deliver", got)
+		t.Fatalf("echo received %d held messages before Run", got)
 	}
-	held.Deliver()
+	held.Run()
 	if e, a := p.echoed.Load(), p.answd.Load(); e != n || a != n {
-		t.Fatalf("after Deliver: echo received %d, relay %d answers; want %d each", e, a, n)
+		t.Fatalf("after Run: echo received %d, relay %d answers; want %d each", e, a, n)
 	}
 }
 
-// Complete waits for a receiver whose baton is taken and then drains it
-// on its own goroutine: when Complete returns, every answer is in,
-// although the echo's baton was busy when Complete began. (The wait is
+// Run waits for a receiver whose baton is taken and then drains it
+// on its own goroutine: when Run returns, every answer is in,
+// although the echo's baton was busy when Run began. (The wait is
 // made long enough that the test does not depend on timing.)
-func TestHeldCompleteWaitsForBusyAgent(t *testing.T) {
+func TestHeldRunWaitsForBusyAgent(t *testing.T) {
 	const n = 5
 	p := newHoldPair(t, n)
 	p.echo.sched.helpWait = time.Hour
@@ -95,34 +86,34 @@ func TestHeldCompleteWaitsForBusyAgent(t *testing.T) {
 	held := p.sendHeld(t, n)
 	completed := make(chan struct{})
 	go func() {
-		held.Complete()
+		held.Run()
 		close(completed)
 	}()
 	select {
 	case <-completed:
-		t.Fatal("Complete returned while the echo's baton was taken")
+		t.Fatal("Run returned while the echo's baton was taken")
 	case <-time.After(50 * time.Millisecond):
 	}
 	if got := p.echoed.Load(); got != 0 {
 		t.Fatalf("echo ran %d handlers while its baton was taken", got)
 	}
 	free()
-	waitFor(t, completed, 10*time.Second, "Complete")
+	waitFor(t, completed, 10*time.Second, "Run")
 	if e, a := p.echoed.Load(), p.answd.Load(); e != n || a != n {
-		t.Fatalf("after Complete: echo received %d, relay %d answers; want %d each", e, a, n)
+		t.Fatalf("after Run: echo received %d, relay %d answers; want %d each", e, a, n)
 	}
 }
 
-// A receiver whose baton stays taken is notified instead: Deliver does not
-// wait for it, nor does Complete once its wait is over (here at once), and
+// A receiver whose baton stays taken is notified instead: Run does not
+// wait for it, nor does Run once its wait is over (here at once), and
 // the messages arrive once the receiver is free.
-func TestHeldDeliveryToBusyAgent(t *testing.T) {
+func TestHeldRunyToBusyAgent(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		deliver func(Held)
 	}{
-		{"Deliver", Held.Deliver},
-		{"Complete", Held.Complete},
+		{"Run", Held.Run},
+		{"Run", Held.Run},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			const n = 5
@@ -142,7 +133,7 @@ func TestHeldDeliveryToBusyAgent(t *testing.T) {
 // Two agents that answer each other for a long time hold the helping
 // goroutine for at most maxHelps drains; the exchange goes on through the
 // workers.
-func TestHeldDeliveryChainIsBounded(t *testing.T) {
+func TestHeldRunyChainIsBounded(t *testing.T) {
 	const rounds = 500
 	var count atomic.Int64
 	done := make(chan struct{})
@@ -168,7 +159,7 @@ func TestHeldDeliveryChainIsBounded(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	held.Deliver() // returns: were the chain unbounded, it would not
+	held.Run() // returns: were the chain unbounded, it would not
 	waitFor(t, done, 10*time.Second, "the whole exchange")
 }
 
@@ -194,7 +185,7 @@ func TestHoldEndsWhenATaskBlocks(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	held.Deliver()
+	held.Run()
 	if out := <-got; string(out) != "ping" {
 		t.Fatalf("Call answered %q, want ping", out)
 	}

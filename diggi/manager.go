@@ -54,7 +54,7 @@ type Manager struct {
 
 	holding bool        // see Hold
 	held    []*endpoint // destinations with un-notified deliveries
-	helping *delivery   // the Deliver running this agent's tasks, if any
+	helping *delivery   // the Run running this agent's tasks, if any
 
 	drainFn  func()
 	drainGen uint64

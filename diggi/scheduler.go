@@ -237,20 +237,6 @@ func (s *Scheduler) Close() {
 	s.workers.Wait()
 }
 
-// spinning reports whether an idle worker is still spinning, so that
-// granting it work costs one atomic operation and the work runs in
-// parallel on that worker's processor.
-func (s *Scheduler) spinning() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, w := range s.parked {
-		if w.state.Load() == waitIdle {
-			return true
-		}
-	}
-	return false
-}
-
 // scheduleOnWorker is Schedule for a task that must run on one of the
 // scheduler's own workers, never on a helping goroutine (runHere): the
 // lifecycle calls, since an agent's Stop may wait for goroutines of its
@@ -275,17 +261,17 @@ func (s *Scheduler) scheduleOnWorker(t func()) error {
 }
 
 // helpWait bounds how long a relay waits for a busy receiver's baton
-// (Held.Complete) before it hands the receiver to its worker after all.
+// (Held.Run) before it hands the receiver to its worker after all.
 // The holder is another relay running a batch through the receiver, tens
 // of microseconds; a wake-up of the receiver's worker costs more.
 const helpWait = 200 * time.Microsecond
 
-// runHere takes the baton if it is free, or with wait once it is
-// (polling, yielding the processor, for up to helpWait), and runs fn, then
+// runHere takes the baton once it is free (polling, yielding the
+// processor, for up to helpWait), and runs fn, then
 // the tasks queued meanwhile (up to maxHelpTasks), on the calling
 // goroutine; before giving the baton up it calls done. It reports false, running nothing, when the baton stays
 // taken, the scheduler is closed or a task must run on a worker.
-func (s *Scheduler) runHere(wait bool, fn, done func()) bool {
+func (s *Scheduler) runHere(fn, done func()) bool {
 	var deadline time.Time
 	for i := 0; ; i++ {
 		s.mu.Lock()
@@ -299,9 +285,6 @@ func (s *Scheduler) runHere(wait bool, fn, done func()) bool {
 			break
 		}
 		s.mu.Unlock()
-		if !wait {
-			return false
-		}
 		if i%8 == 0 { // reading the clock costs as much as a check
 			now := time.Now()
 			if i == 0 {

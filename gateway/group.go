@@ -20,7 +20,7 @@ import (
 // relay they all run on one processor while the load (or the cache agent)
 // waits its turn; with one relay per processor they run side by side, and
 // each relay carries its batch through the cache agent itself (see
-// diggi.Held.Complete), as each of memcached's workers does.
+// diggi.Held.Run), as each of memcached's workers does.
 type group struct {
 	key        groupKey
 	opts       string // the options every member must share
@@ -35,7 +35,7 @@ type group struct {
 	next    int
 	joined  int // members that joined and have not left
 
-	size     atomic.Int32 // members joined: more than one means Complete
+	size     atomic.Int32 // members joined: more than one: each relay waits its turn for the cache agent
 	conns    atomic.Int64
 	rejected atomic.Uint64
 	total    atomic.Uint64

@@ -204,13 +204,13 @@ func (e *epollRelay) loop() {
 			return
 		}
 		// A small batch is served to completion on this goroutine, replies
-		// included (diggi's Hold and Held.Deliver): no worker wake-ups, so
-		// the latency of a lightly loaded server is memcached's. A larger
-		// batch means requests are queueing: a lone relay hands it to the
-		// cache agent's worker, which then runs beside this loop on the
-		// other processor. One of several relays (a group) serves every
-		// batch to completion, waiting its turn for the cache agent
-		// (Held.Complete): the other relays are what runs beside it.
+		// included (diggi's Hold and Held.Run, an enclave entry): no worker
+		// wake-ups, so the latency of a lightly loaded server is
+		// memcached's. A larger batch means requests are queueing: a lone
+		// relay hands it to the cache agent's worker, which then runs
+		// beside this loop on the other processor. One of several relays
+		// (a group) serves every batch to completion, waiting its turn for
+		// the cache agent: the other relays are what runs beside it.
 		hold := several || n <= holdBatch
 		var held diggi.Held
 		if sched.Run(func() {
@@ -231,11 +231,7 @@ func (e *epollRelay) loop() {
 		}) != nil {
 			return
 		}
-		if several {
-			held.Complete()
-		} else {
-			held.Deliver()
-		}
+		held.Run()
 	}
 }
 
