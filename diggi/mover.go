@@ -2,10 +2,8 @@ package diggi
 
 import (
 	"fmt"
-	"runtime"
 	"sync"
 	"sync/atomic"
-	"time"
 )
 
 // moveBatch bounds how many messages the mover takes from one source per
@@ -175,18 +173,14 @@ func (m *mover) loop() {
 // goroutine (see spinFor): under steady traffic the next message comes
 // sooner than a park and wake-up would take.
 func (m *mover) spinForWork() bool {
-	deadline := time.Now().Add(spinFor)
-	for {
+	return spinUntil(spinFor, func() bool {
 		select {
 		case <-m.wake:
 			return true
 		default:
-		}
-		if time.Now().After(deadline) {
 			return false
 		}
-		runtime.Gosched()
-	}
+	})
 }
 
 // round moves one batch from every source that has work, then wakes the

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"runtime"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -272,28 +271,20 @@ const helpWait = 200 * time.Microsecond
 // goroutine; before giving the baton up it calls done. It reports false, running nothing, when the baton stays
 // taken, the scheduler is closed or a task must run on a worker.
 func (s *Scheduler) runHere(fn, done func()) bool {
-	var deadline time.Time
-	for i := 0; ; i++ {
+	taken := false
+	spinUntil(s.helpWait, func() bool {
 		s.mu.Lock()
+		defer s.mu.Unlock()
 		if s.closed || s.workerOnly != 0 {
-			s.mu.Unlock()
-			return false
+			return true // give up
 		}
 		if !s.held {
-			s.held = true
-			s.mu.Unlock()
-			break
+			s.held, taken = true, true
 		}
-		s.mu.Unlock()
-		if i%8 == 0 { // reading the clock costs as much as a check
-			now := time.Now()
-			if i == 0 {
-				deadline = now.Add(s.helpWait)
-			} else if now.After(deadline) {
-				return false
-			}
-		}
-		runtime.Gosched()
+		return taken
+	})
+	if !taken {
+		return false
 	}
 	s.run(fn)
 	s.mu.Lock()

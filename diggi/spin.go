@@ -51,15 +51,24 @@ func (w *waiter) signal(v bool) {
 // spin waits up to spinFor for a signal and reports whether one came;
 // the value is then taken with take.
 func (w *waiter) spin() bool {
+	return spinUntil(spinFor, func() bool { return w.state.Load() != waitIdle })
+}
+
+// spinUntil is the runtime's one spin loop: it calls ready, yielding the
+// processor between calls, until ready reports true (spinUntil then
+// reports true) or d has passed (false). Yielding on every call means it
+// never delays a runnable goroutine; the bound means an idle agent still
+// parks and uses no CPU.
+func spinUntil(d time.Duration, ready func() bool) bool {
 	var deadline time.Time
 	for i := 0; ; i++ {
-		if w.state.Load() != waitIdle {
+		if ready() {
 			return true
 		}
 		if i%8 == 0 { // reading the clock costs as much as a check
 			now := time.Now()
 			if i == 0 {
-				deadline = now.Add(spinFor)
+				deadline = now.Add(d)
 			} else if now.After(deadline) {
 				return false
 			}
