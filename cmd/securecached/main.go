@@ -20,8 +20,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime"
-	"strconv"
 	"strings"
 	"syscall"
 
@@ -117,7 +115,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return exitUsage
 	}
-	runtime.GOMAXPROCS(threads(layout))
+	// GOMAXPROCS stays Go's default: every processor the process may use
+	// (its CPU affinity, or a container's CPU limit). An earlier build set
+	// it to max(cache agents+1, relays), 4 on a 64-core host with -t 4,
+	// from one measurement on 2 cores: there, two relays on 4 threads did
+	// no better than one relay, while two relays on 2 threads served 1.25x
+	// (bench/memcaslap.sh, medians of 5 alternating runs). That is a cost
+	// of more threads than processors, which the default never has; on a
+	// larger host the cap only took processors away from the garbage
+	// collector, the message mover and further agents. On 2 processors
+	// both rules give 2.
 
 	// Signals are caught before anything starts: the first gateway serves
 	// clients while later agents are still starting, and a SIGTERM then
@@ -171,22 +178,6 @@ func chooseLayout(own ownFlags, args []string, set config.Settings) (server.Layo
 	return layout, nil
 }
 
-// threads is how many OS threads run Go code at once: one per gateway
-// relay, since each relay carries its batches through the cache agent
-// itself, but at least one per cache agent plus one, so that a single
-// relay's next batch overlaps with the cache agent serving this one. No
-// more: under memcaslap on 2 cores, two relays on 2 threads served 1.25x
-// the throughput of one relay, two relays on 4 threads no more than one
-// relay (medians of 5 alternating runs; bench/memcaslap.sh with
-// SECURECACHED_FLAGS='-t 1 -m 1024', or SECURECACHED_GOMAXPROCS=4, against
-// the default). GOMAXPROCS in the environment overrides.
-func threads(l server.Layout) int {
-	if v, err := strconv.Atoi(os.Getenv("GOMAXPROCS")); err == nil && v > 0 {
-		return v
-	}
-	return max(max(1, l.CacheAgents())+1, l.Gateways())
-}
-
 const ownUsage = `
 securecached's own flags:
 --config FILE             run the deployment described in FILE (JSON: a Diggi
@@ -198,8 +189,8 @@ securecached's own flags:
 
 -t sets the number of gateway relays (the threads doing network I/O, as
 memcached's workers do), at most one per processor; each cache agent stays one
-thread. Go runs as many OS threads as relays, at least one per cache agent plus
-one (GOMAXPROCS in the environment overrides).
+thread. Go runs Go code on every processor the process may use (GOMAXPROCS in
+the environment overrides).
 
 securecached attest [--allow-simulated --sim-root FILE] [--signer HEX]
                     [--measurement HEX] HOST:PORT

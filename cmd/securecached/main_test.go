@@ -10,7 +10,6 @@ import (
 
 	"github.com/securecached/securecached/cacheagent"
 	"github.com/securecached/securecached/config"
-	"github.com/securecached/securecached/server"
 )
 
 func TestRunExitsEarly(t *testing.T) {
@@ -69,37 +68,6 @@ func TestSplitOwnFlags(t *testing.T) {
 	for _, bad := range [][]string{{"--state-dir"}, {"--state-dir="}, {"--config"}, {"--untrusted=1"}} {
 		if _, _, err := splitOwnFlags(bad); err == nil {
 			t.Errorf("splitOwnFlags(%q) accepted", bad)
-		}
-	}
-}
-
-func TestThreadsFollowCacheAgentsAndRelays(t *testing.T) {
-	two, err := server.ParseLayout([]byte(`{"diggi": {"instance": "n", "agents": [{"name": "gw", "kind": "gateway"},
-		{"name": "a", "kind": "securecached"}, {"name": "b", "kind": "securecached"}]}}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	relays, err := server.ParseLayout([]byte(`{"diggi": {"instance": "n", "agents": [{"name": "a", "kind": "securecached"},
-		{"name": "g1", "kind": "gateway", "options": {"group": "g"}}, {"name": "g2", "kind": "gateway", "options": {"group": "g"}},
-		{"name": "g3", "kind": "gateway", "options": {"group": "g"}}]}}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tests := []struct {
-		env    string
-		layout server.Layout
-		want   int
-	}{
-		{"", server.DefaultLayout(nil, config.Defaults(), false, ""), max(2, server.Relays(config.Defaults()))},
-		{"", two, 3},
-		{"", relays, 3},
-		{"3", two, 3},
-		{"junk", two, 3},
-	}
-	for _, tt := range tests {
-		t.Setenv("GOMAXPROCS", tt.env)
-		if got := threads(tt.layout); got != tt.want {
-			t.Errorf("GOMAXPROCS=%q, %d cache agents: threads = %d, want %d", tt.env, tt.layout.CacheAgents(), got, tt.want)
 		}
 	}
 }
