@@ -20,14 +20,46 @@
 //     preserving per-sender order, and holding a sender back (not dropping)
 //     while its destination's queue is full. Its routing step is the Router
 //     interface, which tests replace to watch or attack the untrusted path.
-//   - A sender whose earlier messages have all been routed puts a message
-//     straight into the destination's inbound queue. An event loop serving
-//     many clients can also hold such deliveries and, once it has released
-//     its baton, run the idle receivers' drains on its own goroutine,
-//     replies included (Hold, Held.Run): run to completion, without
-//     waking a worker per hop.
 //   - Message buffers come from size-class pools; whoever holds a *Message
 //     owns it, and handlers see transient messages (§4.6).
+//
+// # Every path of a message, and its invariant
+//
+// A message reaches an agent one way: its inbound queue (endpoint.in),
+// filled by the routing step, and it is dispatched one way: by the drain
+// task (Manager.drain), under the agent's baton, by whoever holds the
+// drain token. Who runs the routing step, and who runs the drain, each
+// have one alternative:
+//
+//  1. Routing by the mover (mover.pump, Router.Route, mover.Forward,
+//     endpoint.pushIn). Invariant: per-sender FIFO; a message for a full
+//     inbound queue waits in the sender's outbound queue (the mover skips
+//     that sender) or in the receiver's overflow, never dropped; the
+//     receiver's drain is notified after the push (touch, notify).
+//  2. Routing by the sender itself (endpoint.tryDirect), only with the
+//     default router and only when every message it queued before has
+//     been routed (routed == out.tail), so FIFO holds; a full inbound
+//     queue makes it use path 1. Same push, same notify.
+//  3. The drain token (endpoint.arm, endpoint.disarm; nowhere else):
+//     whoever pushes calls notify after the push; a drain that finds the
+//     queue empty gives the token up and looks again, so no message is
+//     left without a drain.
+//  4. The drain runs on one of the agent's workers (Schedule), or, for
+//     deliveries the sender held (Manager.Hold, Release), on the
+//     releasing goroutine through Held.Run: the one run-to-completion
+//     shortcut, an explicit enclave entry (see hold.go and
+//     docs/runtime.md). Same drain, same baton, same token.
+//
+// The baton is taken only under Scheduler.mu: free and taken (acquire,
+// runHere for Held.Run, Schedule granting a worker), or handed by handoff
+// to the first goroutine in ready (a Block, Run or acquire that waited,
+// a parked Call or sender, a Yield) or else to a worker.
+//
+// Back-pressure is by credit, with no lost wake-ups: a blocking sender
+// waits for the mover to make room (endpoint.spaceWait); a non-blocking
+// one that is refused arms Manager.AwaitRoom and is woken by the OnRoom
+// task when room appears (the invariant is written at AwaitRoom). The
+// POSIX layer never waits for queue room at all (diggi/posix room.go).
 //
 // diggi/posix builds sockets, pipes, poll and events on the Manager;
 // diggi/netconn adapts them to net.Conn and net.Listener.
