@@ -29,23 +29,23 @@ const (
 
 // acceptLoop accepts until the listener closes, enforcing -c, and hands
 // each client to the next member's relay (handoff owns nc and its -c slot).
+// Without maxconns_fast a slot is taken before accepting, as memcached
+// stops accepting at -c.
 // ctx is the first member's, for logging.
 func (gr *group) acceptLoop(ctx *diggi.Context, l net.Listener) {
 	defer gr.wg.Done()
 	fastReject := gr.fastReject
 	for {
+		var s *slot
 		if !fastReject {
-			// Without maxconns_fast, memcached stops accepting at -c.
-			select {
-			case gr.slots <- struct{}{}:
-			case <-gr.done:
+			if s = gr.take(); s == nil {
 				return
 			}
 		}
 		nc, err := l.Accept()
 		if err != nil {
-			if !fastReject {
-				<-gr.slots
+			if s != nil {
+				s.release()
 			}
 			if errors.Is(err, net.ErrClosed) || gr.closed() {
 				return
@@ -60,9 +60,7 @@ func (gr *group) acceptLoop(ctx *diggi.Context, l net.Listener) {
 			continue
 		}
 		if fastReject {
-			select {
-			case gr.slots <- struct{}{}:
-			default:
+			if s = gr.tryTake(); s == nil {
 				gr.rejected.Add(1)
 				nc.SetWriteDeadline(time.Now().Add(time.Second))
 				nc.Write([]byte(tooManyConns))
@@ -73,10 +71,10 @@ func (gr *group) acceptLoop(ctx *diggi.Context, l net.Listener) {
 		g := gr.pick()
 		if g == nil {
 			nc.Close()
-			<-gr.slots
+			s.release()
 			continue
 		}
-		g.handoff(nc)
+		g.handoff(nc, s)
 	}
 }
 

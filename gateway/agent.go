@@ -40,7 +40,7 @@ type Agent struct {
 	gs    gatewaySettings
 
 	grp     *group            // the gateways sharing this one's listeners
-	handoff func(nc net.Conn) // gives an accepted client to this gateway's relay
+	handoff func(nc net.Conn, s *slot) // gives an accepted client and its slot to this gateway's relay
 	done    chan struct{}     // closed at Stop
 
 	mu      sync.Mutex // guards clients and closing
@@ -180,5 +180,5 @@ func (g *Agent) unregister(c *client) {
 	delete(g.clients, c)
 	g.mu.Unlock()
 	g.grp.conns.Add(-1)
-	<-g.grp.slots
+	c.slot.release()
 }

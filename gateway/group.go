@@ -178,6 +178,49 @@ func (gr *group) addrs() []net.Addr {
 	return out
 }
 
+// slot is one of the group's -c connection slots, owned by one client
+// from accept to close. It is the only way a slot is given back, and gives
+// it back at most once, so a client's slot can neither leak (every path
+// that ends a client releases its slot) nor be freed twice (a second
+// release does nothing).
+type slot struct {
+	gr   *group
+	held atomic.Bool
+}
+
+// take waits for a free slot, or returns nil when the group closes.
+func (gr *group) take() *slot {
+	select {
+	case gr.slots <- struct{}{}:
+		return gr.held()
+	case <-gr.done:
+		return nil
+	}
+}
+
+// tryTake takes a free slot if there is one (maxconns_fast).
+func (gr *group) tryTake() *slot {
+	select {
+	case gr.slots <- struct{}{}:
+		return gr.held()
+	default:
+		return nil
+	}
+}
+
+func (gr *group) held() *slot {
+	s := &slot{gr: gr}
+	s.held.Store(true)
+	return s
+}
+
+// release gives the slot back; only the first call does.
+func (s *slot) release() {
+	if s.held.Swap(false) {
+		<-s.gr.slots
+	}
+}
+
 func (gr *group) closed() bool {
 	select {
 	case <-gr.done:

@@ -93,6 +93,7 @@ type relayConn struct {
 	rdClosed  bool // the client half-closed
 	closed    bool
 	active    time.Time // last read from the client; kept only with idle_timeout
+	slot      *slot     // the client's -c slot, released by close
 	reply     []byte    // the client's next reply, in the relay's arena, until flush sends it
 }
 
@@ -237,30 +238,30 @@ func (e *epollRelay) loop() {
 
 // handoff moves an accepted client from Go's poller to the relay: the
 // descriptor is duplicated and Go's copy closed, so only epoll waits on it.
-func (e *epollRelay) handoff(nc net.Conn) {
+func (e *epollRelay) handoff(nc net.Conn, s *slot) {
 	origin := originOf(nc)
 	fd, err := dupFD(nc)
 	nc.Close()
 	if err != nil {
 		e.g.ctx.Log().Warn("dup accepted socket", "err", err)
-		<-e.g.grp.slots
+		s.release()
 		return
 	}
-	if e.g.ctx.Scheduler().Schedule(func() { e.adopt(fd, origin) }) != nil {
+	if e.g.ctx.Scheduler().Schedule(func() { e.adopt(fd, origin, s) }) != nil {
 		syscall.Close(fd)
-		<-e.g.grp.slots
+		s.release()
 	}
 }
 
 // adopt connects a new client to the cache agent (a task).
-func (e *epollRelay) adopt(fd int, origin posix.Origin) {
+func (e *epollRelay) adopt(fd int, origin posix.Origin, s *slot) {
 	g := e.g
 	if g.stopping() {
 		syscall.Close(fd)
-		<-g.grp.slots
+		s.release()
 		return
 	}
-	c := &relayConn{fd: fd, dfd: -1, active: time.Now()}
+	c := &relayConn{fd: fd, dfd: -1, active: time.Now(), slot: s}
 	e.conns[fd] = c
 	g.grp.conns.Add(1)
 	g.grp.total.Add(1)
@@ -644,7 +645,7 @@ func (e *epollRelay) close(c *relayConn) {
 	syscall.Close(c.fd)
 	delete(e.conns, c.fd)
 	g.grp.conns.Add(-1)
-	<-g.grp.slots
+	c.slot.release()
 }
 
 // closeIdle closes clients silent for longer than idle_timeout (a timer

@@ -15,8 +15,8 @@ type epollRelay struct{}
 
 func (g *Agent) startEpoll() error { return errors.New("epoll relay: Linux only") }
 
-func (e *epollRelay) handoff(net.Conn)    {}
-func (e *epollRelay) closeIdle(time.Time) {}
-func (e *epollRelay) clients() int        { return 0 }
-func (e *epollRelay) closeAll()           {}
-func (e *epollRelay) closeFDs()           {}
+func (e *epollRelay) handoff(net.Conn, *slot) {}
+func (e *epollRelay) closeIdle(time.Time)     {}
+func (e *epollRelay) clients() int            { return 0 }
+func (e *epollRelay) closeAll()               {}
+func (e *epollRelay) closeFDs()               {}

@@ -19,6 +19,7 @@ const dialTimeout = 5 * time.Second
 type client struct {
 	tcp  net.Conn
 	dc   *netconn.Conn
+	slot *slot
 	once sync.Once
 }
 
@@ -35,11 +36,11 @@ func (c *client) close() {
 // diggi/netconn connection. It runs on any OS and any net.Listener;
 // relay_epoll_linux.go is the fast path for kernel sockets.
 
-func (g *Agent) startGoroutine(nc net.Conn) {
-	c := &client{tcp: nc}
+func (g *Agent) startGoroutine(nc net.Conn, s *slot) {
+	c := &client{tcp: nc, slot: s}
 	if !g.register(c) {
 		nc.Close()
-		<-g.grp.slots
+		s.release()
 		return
 	}
 	g.wg.Add(1)
