@@ -39,9 +39,9 @@ type Agent struct {
 	sys   *posix.Sys
 	gs    gatewaySettings
 
-	grp     *group            // the gateways sharing this one's listeners
+	grp     *group                     // the gateways sharing this one's listeners
 	handoff func(nc net.Conn, s *slot) // gives an accepted client and its slot to this gateway's relay
-	done    chan struct{}     // closed at Stop
+	done    chan struct{}              // closed at Stop
 
 	mu      sync.Mutex // guards clients and closing
 	clients map[*client]struct{}
