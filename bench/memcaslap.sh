@@ -26,8 +26,8 @@
 #
 # Both servers get -m 1024. memcached gets -t 2 (two worker threads).
 # securecached runs its default layout: one cache agent and -t gateway
-# relays (default 4, at most one per processor: two here), with as many OS
-# threads for Go code. GOMAXPROCS from the caller's environment is not
+# relays (default 4, at most one per processor: two here), with Go's
+# default GOMAXPROCS (every usable processor). GOMAXPROCS from the caller's environment is not
 # passed on; set SECURECACHED_GOMAXPROCS=N to run securecached with N.
 # Override the flags with MEMCACHED_FLAGS / SECURECACHED_FLAGS.
 #
@@ -44,7 +44,7 @@ secs=${2:-10}
 [ "$secs" -ge 4 ] || { echo "seconds per run: at least 4" >&2; exit 1; }
 mc_flags=${MEMCACHED_FLAGS:--t 2 -m 1024}
 sc_flags=${SECURECACHED_FLAGS:--m 1024}
-# securecached sets GOMAXPROCS itself unless the environment does.
+# securecached takes GOMAXPROCS from the environment if it is set.
 sc_env=(env -u GOMAXPROCS)
 [ -n "${SECURECACHED_GOMAXPROCS:-}" ] && sc_env=(env "GOMAXPROCS=$SECURECACHED_GOMAXPROCS")
 for tool in memcached memcaslap; do

@@ -129,6 +129,7 @@ func (mm *Manager) endHandshake(p *peer, failed error) {
 		close(p.heldWait)
 		p.heldWait = nil
 	}
+	mm.holdRefused = false
 	mm.roomMade() // a sender refused by the full hold may go on
 }
 
@@ -136,6 +137,7 @@ func (mm *Manager) endHandshake(p *peer, failed error) {
 func (mm *Manager) hold(p *peer, t MsgType, flags Flags, session uint64, payload []byte, block bool) error {
 	for len(p.held) >= maxHeld {
 		if !block {
+			mm.holdRefused = true // room comes at the handshake's end
 			return ErrWouldBlock
 		}
 		wait := p.heldWait

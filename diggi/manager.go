@@ -49,6 +49,9 @@ type Manager struct {
 
 	sendQ  []*parker // senders waiting for outbound room, in order
 	roomFn func()    // OnRoom: runs when a refused non-blocking sender may go on
+	// holdRefused: a non-blocking send was refused by a handshake's full
+	// hold, whose room comes at the handshake's end, not from the queue.
+	holdRefused bool
 
 	freeCalls []*call // recycled Call states
 
@@ -165,7 +168,7 @@ func (mm *Manager) AwaitRoom() {
 	}
 	ep.roomArmed.Store(true)
 	ep.senderWaiting.Store(true)
-	if mm.canPushNow() {
+	if mm.canPushNow() && !mm.holdRefused {
 		mm.roomMade()
 	}
 }
