@@ -167,35 +167,11 @@ func (e *epollRelay) loop() {
 		return
 	}
 	events := make([]syscall.EpollEvent, 256)
-	sched := e.g.ctx.Scheduler()
-	msgs := e.g.ctx.Messages()
 	for {
-		var n int
-		var werr error
 		several := e.g.grp.size.Load() > 1
-		if several {
-			// One of several relays sleeps in its own epoll_wait, as each
-			// of memcached's workers does, and the kernel wakes it, not
-			// Go's poller (which would wake one thread to hand the loop to
-			// another). The blocked call gives up its processor after a
-			// moment (the runtime's sysmon), so the other goroutines run.
-			// At Stop the eventfd wakes it and the check below ends the
-			// loop. Before it sleeps it polls for a moment (pollSpin).
-			n, werr = pollSpin(e.epfd, events[:groupBatch])
-			if n == 0 && werr == nil {
-				n, werr = syscall.EpollWait(e.epfd, events[:groupBatch], -1)
-			}
-			if errors.Is(werr, syscall.EINTR) {
-				continue
-			}
-		} else {
-			err := rc.Read(func(fd uintptr) bool {
-				n, werr = syscall.EpollWait(int(fd), events, 0)
-				return n > 0 || (werr != nil && !errors.Is(werr, syscall.EINTR))
-			})
-			if err != nil {
-				return // the poller failed
-			}
+		n, werr := e.wait(rc, events, several)
+		if errors.Is(werr, syscall.EINTR) {
+			continue
 		}
 		if e.g.stopping() {
 			return
@@ -212,28 +188,62 @@ func (e *epollRelay) loop() {
 		// beside this loop on the other processor. One of several relays
 		// (a group) serves every batch to completion, waiting its turn for
 		// the cache agent: the other relays are what runs beside it.
-		hold := several || n <= holdBatch
-		var held diggi.Held
-		if sched.Run(func() {
-			// The batch's requests reach the cache agent as one message.
-			if hold {
-				msgs.Hold()
-			}
-			e.g.sys.Cork()
-			for i := 0; i < n; i++ {
-				if c, ok := e.conns[int(events[i].Fd)]; ok {
-					e.onClient(c, events[i].Events)
-				}
-			}
-			e.g.sys.Uncork()
-			if hold {
-				held = msgs.Release()
-			}
-		}) != nil {
+		if !e.serve(events[:n], several || n <= holdBatch) {
 			return
 		}
-		held.Run()
 	}
+}
+
+// wait returns the next batch of ready clients. One of several relays
+// sleeps in its own epoll_wait, as each of memcached's workers does, and
+// the kernel wakes it, not Go's poller (which would wake one thread to
+// hand the loop to another). The blocked call gives up its processor after
+// a moment (the runtime's sysmon), so the other goroutines run. At Stop
+// the eventfd wakes it and the loop's check ends it. Before it sleeps it
+// polls for a moment (pollSpin). A lone relay waits through Go's poller.
+func (e *epollRelay) wait(rc syscall.RawConn, events []syscall.EpollEvent, several bool) (n int, err error) {
+	if several {
+		n, err = pollSpin(e.epfd, events[:groupBatch])
+		if n == 0 && err == nil {
+			n, err = syscall.EpollWait(e.epfd, events[:groupBatch], -1)
+		}
+		return n, err
+	}
+	if perr := rc.Read(func(fd uintptr) bool {
+		n, err = syscall.EpollWait(int(fd), events, 0)
+		return n > 0 || (err != nil && !errors.Is(err, syscall.EINTR))
+	}); perr != nil {
+		return 0, perr // the poller failed
+	}
+	return n, err
+}
+
+// serve moves a batch of ready clients' bytes under the baton, the
+// batch's requests corked into one message to the cache agent, and with
+// hold runs the cache agent's drain here afterwards (Held.Run). It reports
+// false once the gateway's scheduler is closed.
+func (e *epollRelay) serve(ready []syscall.EpollEvent, hold bool) bool {
+	msgs := e.g.ctx.Messages()
+	var held diggi.Held
+	if e.g.ctx.Scheduler().Run(func() {
+		if hold {
+			msgs.Hold()
+		}
+		e.g.sys.Cork()
+		for _, ev := range ready {
+			if c, ok := e.conns[int(ev.Fd)]; ok {
+				e.onClient(c, ev.Events)
+			}
+		}
+		e.g.sys.Uncork()
+		if hold {
+			held = msgs.Release()
+		}
+	}) != nil {
+		return false
+	}
+	held.Run()
+	return true
 }
 
 // handoff moves an accepted client from Go's poller to the relay: the
