@@ -1,0 +1,160 @@
+package tdx
+
+import (
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/google/go-tdx-guest/abi"
+	"github.com/google/go-tdx-guest/client"
+	pb "github.com/google/go-tdx-guest/proto/tdx"
+	"github.com/google/go-tdx-guest/verify"
+	tdxtrust "github.com/google/go-tdx-guest/verify/trust"
+
+	"github.com/securecached/securecached/trust"
+)
+
+// collateralTTL is how long fetched collateral is reused: Intel's PCS
+// updates TCB information rarely, and evidence is made on every attested
+// handshake, which must not mean a round trip to Intel each time.
+const collateralTTL = time.Hour
+
+// Options configure a Backend. The zero value uses the machine's
+// configfs-tsm and Intel's PCS.
+type Options struct {
+	// QuoteProvider produces quotes: a client.QuoteProvider (configfs-tsm,
+	// by default) or a client.Device (/dev/tdx_guest).
+	QuoteProvider any
+	// Getter fetches collateral from Intel's PCS. Nil means over HTTPS;
+	// tests give go-tdx-guest's offline sample getter.
+	Getter HTTPSGetter
+}
+
+// Available reports whether this machine is a TD whose kernel offers
+// quotes through configfs-tsm or /dev/tdx_guest.
+func Available() bool {
+	if qp, err := client.GetQuoteProvider(); err == nil && qp.IsSupported() == nil {
+		return true
+	}
+	d, err := client.OpenDevice()
+	if err != nil {
+		return false
+	}
+	d.Close()
+	return true
+}
+
+// Backend launches every agent of an instance in the one TD it runs in.
+type Backend struct {
+	opts Options
+	now  func() time.Time
+
+	mu      sync.Mutex // guards the collateral cache
+	cached  []byte
+	fetched time.Time
+}
+
+// NewBackend returns a TDX backend.
+func NewBackend(opts Options) (*Backend, error) {
+	if opts.QuoteProvider == nil {
+		qp, err := client.GetQuoteProvider()
+		if err != nil || qp.IsSupported() != nil {
+			d, derr := client.OpenDevice()
+			if derr != nil {
+				return nil, fmt.Errorf("tdx: %w: no configfs-tsm (%v) and no /dev/tdx_guest (%v)", trust.ErrNoHardware, err, derr)
+			}
+			opts.QuoteProvider = d
+		} else {
+			opts.QuoteProvider = qp
+		}
+	}
+	if opts.Getter == nil {
+		opts.Getter = tdxtrust.DefaultHTTPSGetter()
+	}
+	return &Backend{opts: opts, now: time.Now}, nil
+}
+
+// Name returns "tdx".
+func (b *Backend) Name() string { return trust.BackendTDX }
+
+// Launch returns the agent's view of the TD.
+func (b *Backend) Launch(spec trust.LaunchSpec) (trust.Enclave, error) {
+	return &enclave{b: b, m: trust.Measure(spec.Identity, spec.Config), s: spec.Signer}, nil
+}
+
+type enclave struct {
+	b *Backend
+	m trust.Measurement
+	s trust.Signer
+}
+
+func (e *enclave) Backend() string                { return trust.BackendTDX }
+func (e *enclave) Trusted() bool                  { return true }
+func (e *enclave) Measurement() trust.Measurement { return e.m }
+func (e *enclave) Signer() trust.Signer           { return e.s }
+
+// Attest asks for a quote binding rd and adds the platform's collateral.
+func (e *enclave) Attest(rd trust.ReportData) (*trust.Evidence, error) {
+	raw, err := client.GetRawQuote(e.b.opts.QuoteProvider, rd)
+	if err != nil {
+		return nil, fmt.Errorf("tdx quote: %w", err)
+	}
+	q, err := abi.QuoteToProto(raw)
+	if err != nil {
+		return nil, fmt.Errorf("tdx quote: %w", err)
+	}
+	quote, ok := q.(*pb.QuoteV4)
+	if !ok {
+		return nil, fmt.Errorf("tdx quote of type %T", q)
+	}
+	col, err := e.b.collateral(quote)
+	if err != nil {
+		return nil, err
+	}
+	return &trust.Evidence{
+		Version:    trust.EvidenceVersion,
+		Backend:    trust.BackendTDX,
+		IssuedAt:   e.b.now(),
+		Report:     raw,
+		Collateral: col,
+	}, nil
+}
+
+// collateral returns the platform's PCS responses, fetching them when the
+// cache is older than collateralTTL. It lets go-tdx-guest's verifier do
+// the fetching (it knows which documents a quote needs) and records what
+// it got; the verifier's verdict here does not matter, the remote
+// verifier's does, but every document must have been fetched.
+func (b *Backend) collateral(quote *pb.QuoteV4) ([]byte, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := b.now()
+	if b.cached != nil && now.Sub(b.fetched) < collateralTTL {
+		return b.cached, nil
+	}
+	rec := &recorder{g: b.opts.Getter}
+	err := verify.TdxQuote(quote, &verify.Options{Now: now, GetCollateral: true, CheckRevocations: true, Getter: rec})
+	// TCB info, QE identity, PCK CRL, root CA CRL.
+	if len(rec.col.Responses) < 4 {
+		return nil, fmt.Errorf("tdx collateral: fetched %d of 4 documents: %v", len(rec.col.Responses), err)
+	}
+	raw, err := json.Marshal(&rec.col)
+	if err != nil {
+		return nil, err
+	}
+	b.cached, b.fetched = raw, now
+	return raw, nil
+}
+
+// Seal is refused: TDX gives a TD no key bound to its measurement (there
+// is no equivalent of SGX's EGETKEY or SNP's derived key), and a key the
+// guest made up would live in the guest image or on disk.
+func (e *enclave) Seal(trust.SealPolicy, []byte, []byte) ([]byte, error) {
+	return nil, fmt.Errorf("tdx seal: %w: TDX offers no measurement-bound key; use a key broker that releases keys on attestation", trust.ErrSealUnsupported)
+}
+
+// Unseal is refused for the same reason.
+func (e *enclave) Unseal([]byte, []byte) ([]byte, error) {
+	return nil, fmt.Errorf("tdx unseal: %w", trust.ErrSealUnsupported)
+}
