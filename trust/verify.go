@@ -169,45 +169,61 @@ func (v *Verifier) VerifyBytes(raw []byte, want ReportData) (*Claims, error) {
 
 // Verify checks ev and that it binds want (the expected key and nonce).
 func (v *Verifier) Verify(ev *Evidence, want ReportData) (*Claims, error) {
+	c, _, err := v.verify(ev, &want)
+	return c, err
+}
+
+// Inspect checks ev like Verify but for its binding, and returns the
+// verified report data for the caller to judge: for offline inspection of
+// saved evidence, where the key and nonce it should bind may be unknown.
+// Evidence accepted by Inspect alone proves nothing about freshness.
+func (v *Verifier) Inspect(ev *Evidence) (*Claims, ReportData, error) {
+	return v.verify(ev, nil)
+}
+
+func (v *Verifier) verify(ev *Evidence, want *ReportData) (*Claims, ReportData, error) {
 	if ev.Version != EvidenceVersion {
-		return nil, fmt.Errorf("%w: version %d", ErrEvidenceVersion, ev.Version)
+		return nil, ReportData{}, fmt.Errorf("%w: version %d", ErrEvidenceVersion, ev.Version)
 	}
 	if ev.Simulated && !v.policy.AllowSimulated {
-		return nil, fmt.Errorf("%w (backend %q)", ErrSimulatedRefused, ev.Backend)
+		return nil, ReportData{}, fmt.Errorf("%w (backend %q)", ErrSimulatedRefused, ev.Backend)
 	}
 	checker, ok := v.checkers[ev.Backend]
 	if !ok {
-		return nil, fmt.Errorf("%w: %q", ErrUnknownBackend, ev.Backend)
+		return nil, ReportData{}, fmt.Errorf("%w: %q", ErrUnknownBackend, ev.Backend)
 	}
 	now := v.now()
 	a, err := checker.Check(ev, now)
 	if err != nil {
-		return nil, err
+		return nil, ReportData{}, err
 	}
 	// The report data compared is the one the checker verified: for
 	// hardware it comes out of the vendor-signed report.
-	if subtle.ConstantTimeCompare(a.ReportData[:], want[:]) != 1 {
-		return nil, ErrReportDataMismatch
+	checked := slices.Clone(a.Checked)
+	if want != nil {
+		if subtle.ConstantTimeCompare(a.ReportData[:], want[:]) != 1 {
+			return nil, ReportData{}, ErrReportDataMismatch
+		}
+		checked = append(checked, "report data binds the expected key and nonce")
 	}
-	checked := append(slices.Clone(a.Checked), "report data binds the expected key and nonce")
 	if a.Hardware == nil {
 		// Only sim evidence carries a signed time; hardware evidence is
 		// fresh when it binds the verifier's nonce.
 		if age := now.Sub(ev.IssuedAt); age > v.policy.MaxAge {
-			return nil, fmt.Errorf("%w: issued %v ago, policy allows %v", ErrEvidenceExpired, age.Round(time.Millisecond), v.policy.MaxAge)
+			return nil, ReportData{}, fmt.Errorf("%w: issued %v ago, policy allows %v", ErrEvidenceExpired, age.Round(time.Millisecond), v.policy.MaxAge)
 		}
 		if ahead := ev.IssuedAt.Sub(now); ahead > v.policy.ClockSkew {
-			return nil, fmt.Errorf("%w: %v ahead", ErrEvidenceFromFuture, ahead.Round(time.Millisecond))
+			return nil, ReportData{}, fmt.Errorf("%w: %v ahead", ErrEvidenceFromFuture, ahead.Round(time.Millisecond))
 		}
 		checked = append(checked, fmt.Sprintf("issued %v ago, within %v", now.Sub(ev.IssuedAt).Round(time.Millisecond), v.policy.MaxAge))
 		if len(v.policy.Measurements) == 0 && len(v.policy.Signers) == 0 {
-			return nil, ErrEmptyPolicy
+			return nil, ReportData{}, ErrEmptyPolicy
 		}
 		if len(v.policy.Measurements) > 0 && !slices.Contains(v.policy.Measurements, a.Measurement) {
-			return nil, fmt.Errorf("%w: %s", ErrMeasurementNotAllowed, a.Measurement)
+			return nil, ReportData{}, fmt.Errorf("%w: %s", ErrMeasurementNotAllowed, a.Measurement)
 		}
 		if len(v.policy.Signers) > 0 && !slices.Contains(v.policy.Signers, a.Signer) {
-			return nil, fmt.Errorf("%w: %s", ErrSignerNotAllowed, a.Signer)
+			return nil, ReportData{}, fmt.Errorf("%w: %s", ErrSignerNotAllowed, a.Signer)
 		}
 		checked = append(checked, "agent measurement and signer allowed by policy")
 	}
@@ -219,7 +235,7 @@ func (v *Verifier) Verify(ev *Evidence, want ReportData) (*Claims, error) {
 		IssuedAt:    ev.IssuedAt,
 		Hardware:    a.Hardware,
 		Checked:     checked,
-	}, nil
+	}, a.ReportData, nil
 }
 
 // CheckHardwareEnvelope refuses hardware evidence whose envelope claims an

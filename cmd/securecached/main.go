@@ -9,8 +9,10 @@
 //	--untrusted       run the default cache agent outside an enclave
 //	--state-dir DIR   where the sim platform identity lives (also -o state_dir=DIR;
 //	                  default $STATE_DIRECTORY, else ~/.local/state/securecached)
+//	--backend NAME    trust backend: sim (default), auto, sev-snp, tdx
+//	--allow-sim       let --backend auto fall back to sim without TEE hardware
 //
-// and the subcommand "securecached attest HOST:PORT" (see attest.go).
+// and the subcommand "securecached attest" (see attest.go).
 package main
 
 import (
@@ -47,6 +49,8 @@ type ownFlags struct {
 	configFile string
 	untrusted  bool
 	stateDir   string
+	backend    string
+	allowSim   bool
 }
 
 // splitOwnFlags takes securecached's own long flags out of args, leaving
@@ -58,12 +62,16 @@ func splitOwnFlags(args []string) (ownFlags, []string, error) {
 		a := args[i]
 		name, val, hasVal := strings.Cut(a, "=")
 		switch name {
-		case "--untrusted":
+		case "--untrusted", "--allow-sim":
 			if hasVal {
-				return o, nil, fmt.Errorf("--untrusted takes no value")
+				return o, nil, fmt.Errorf("%s takes no value", name)
 			}
-			o.untrusted = true
-		case "--config", "--state-dir":
+			if name == "--untrusted" {
+				o.untrusted = true
+			} else {
+				o.allowSim = true
+			}
+		case "--config", "--state-dir", "--backend":
 			if !hasVal {
 				if i+1 >= len(args) {
 					return o, nil, fmt.Errorf("%s needs a value", name)
@@ -74,10 +82,13 @@ func splitOwnFlags(args []string) (ownFlags, []string, error) {
 			if val == "" {
 				return o, nil, fmt.Errorf("%s needs a non-empty value", name)
 			}
-			if name == "--config" {
+			switch name {
+			case "--config":
 				o.configFile = val
-			} else {
+			case "--state-dir":
 				o.stateDir = val
+			default:
+				o.backend = val
 			}
 		default:
 			rest = append(rest, a)
@@ -156,7 +167,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 func chooseLayout(own ownFlags, args []string, set config.Settings) (server.Layout, error) {
 	stateDir := cmp.Or(own.stateDir, set.Extended.StateDir)
 	if own.configFile == "" {
-		return server.DefaultLayout(args, set, own.untrusted, stateDir), nil
+		l := server.DefaultLayout(args, set, own.untrusted, stateDir)
+		if own.backend != "" {
+			if own.untrusted {
+				return server.Layout{}, errors.New("--backend and --untrusted exclude each other")
+			}
+			l.Trust.Backend = own.backend
+		}
+		l.Trust.AllowSim = own.allowSim
+		return l, l.Validate()
 	}
 	if own.untrusted || set.EnableSSL {
 		return server.Layout{}, errors.New("--untrusted and -Z apply to the default layout; a configuration file sets \"trusted\" and \"tls\" per agent")
@@ -168,7 +187,11 @@ func chooseLayout(own ownFlags, args []string, set config.Settings) (server.Layo
 	if stateDir != "" {
 		layout.Trust.StateDir = stateDir
 	}
-	return layout, nil
+	if own.backend != "" {
+		layout.Trust.Backend = own.backend
+	}
+	layout.Trust.AllowSim = layout.Trust.AllowSim || own.allowSim
+	return layout, layout.Validate()
 }
 
 // threads is how many OS threads run Go code at once: one per gateway
@@ -195,6 +218,11 @@ securecached's own flags:
 --state-dir DIR           sim platform identity directory (also -o state_dir=DIR;
                           default $STATE_DIRECTORY, else
                           ~/.local/state/securecached)
+--backend NAME            trust backend of trusted agents: sim (default; no
+                          hardware protection), sev-snp, tdx (refused if the
+                          hardware is absent), auto (the hardware present)
+--allow-sim               let --backend auto fall back to sim on a machine
+                          without TEE hardware
 
 -t sets the number of gateway relays (the threads doing network I/O, as
 memcached's workers do), at most one per processor; each cache agent stays one

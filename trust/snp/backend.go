@@ -105,16 +105,30 @@ func (e *enclave) Attest(rd trust.ReportData) (*trust.Evidence, error) {
 	if err != nil {
 		return nil, err
 	}
-	colRaw, err := col.marshal()
+	return col.evidence(raw[:abi.ReportSize], e.b.now())
+}
+
+// NewEvidence wraps a report made elsewhere (a saved one, a vendor's
+// sample) in evidence, with the DER certificates that verify it and the
+// CPU product ("Milan-B0") reports of version 2 do not name.
+func NewEvidence(report, vcek, ask, ark []byte, product string, issued time.Time) (*trust.Evidence, error) {
+	if len(report) != abi.ReportSize {
+		return nil, fmt.Errorf("sev-snp report of %d bytes, want %d", len(report), abi.ReportSize)
+	}
+	return (&collateral{Product: product, VCEK: vcek, ASK: ask, ARK: ark}).evidence(report, issued)
+}
+
+func (c *collateral) evidence(report []byte, issued time.Time) (*trust.Evidence, error) {
+	raw, err := c.marshal()
 	if err != nil {
 		return nil, err
 	}
 	return &trust.Evidence{
 		Version:    trust.EvidenceVersion,
 		Backend:    trust.BackendSNP,
-		IssuedAt:   e.b.now(),
-		Report:     raw[:abi.ReportSize],
-		Collateral: colRaw,
+		IssuedAt:   issued,
+		Report:     report,
+		Collateral: raw,
 	}, nil
 }
 

@@ -37,11 +37,11 @@ func sampleEvidence(t *testing.T) *trust.Evidence {
 	if err := pc.FromKDSCertBytes(svtrust.AskArkMilanVcekBytes); err != nil {
 		t.Fatal(err)
 	}
-	col, err := (&collateral{Product: sampleProduct, VCEK: testdata.VcekBytes, ASK: pc.Ask.Raw, ARK: pc.Ark.Raw}).marshal()
+	ev, err := NewEvidence(bytes.Clone(testdata.AttestationBytes), testdata.VcekBytes, pc.Ask.Raw, pc.Ark.Raw, sampleProduct, sampleTime)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &trust.Evidence{Version: trust.EvidenceVersion, Backend: trust.BackendSNP, Report: bytes.Clone(testdata.AttestationBytes), Collateral: col}
+	return ev
 }
 
 // TestRealSampleReport runs AMD's real report through the checker with

@@ -100,6 +100,42 @@ func (e *enclave) Attest(rd trust.ReportData) (*trust.Evidence, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tdx quote: %w", err)
 	}
+	quote, err := parseQuote(raw)
+	if err != nil {
+		return nil, err
+	}
+	col, err := e.b.collateral(quote)
+	if err != nil {
+		return nil, err
+	}
+	return evidence(raw, col, e.b.now()), nil
+}
+
+// NewEvidence wraps a quote made elsewhere (a saved one, a vendor's
+// sample) in evidence, with its collateral fetched through getter.
+func NewEvidence(raw []byte, getter HTTPSGetter, issued time.Time) (*trust.Evidence, error) {
+	quote, err := parseQuote(raw)
+	if err != nil {
+		return nil, err
+	}
+	col, err := fetchCollateral(quote, getter, issued)
+	if err != nil {
+		return nil, err
+	}
+	return evidence(raw, col, issued), nil
+}
+
+func evidence(raw, col []byte, issued time.Time) *trust.Evidence {
+	return &trust.Evidence{
+		Version:    trust.EvidenceVersion,
+		Backend:    trust.BackendTDX,
+		IssuedAt:   issued,
+		Report:     raw,
+		Collateral: col,
+	}
+}
+
+func parseQuote(raw []byte) (*pb.QuoteV4, error) {
 	q, err := abi.QuoteToProto(raw)
 	if err != nil {
 		return nil, fmt.Errorf("tdx quote: %w", err)
@@ -108,24 +144,11 @@ func (e *enclave) Attest(rd trust.ReportData) (*trust.Evidence, error) {
 	if !ok {
 		return nil, fmt.Errorf("tdx quote of type %T", q)
 	}
-	col, err := e.b.collateral(quote)
-	if err != nil {
-		return nil, err
-	}
-	return &trust.Evidence{
-		Version:    trust.EvidenceVersion,
-		Backend:    trust.BackendTDX,
-		IssuedAt:   e.b.now(),
-		Report:     raw,
-		Collateral: col,
-	}, nil
+	return quote, nil
 }
 
-// collateral returns the platform's PCS responses, fetching them when the
-// cache is older than collateralTTL. It lets go-tdx-guest's verifier do
-// the fetching (it knows which documents a quote needs) and records what
-// it got; the verifier's verdict here does not matter, the remote
-// verifier's does, but every document must have been fetched.
+// collateral returns the platform's PCS responses, fetched again when the
+// cache is older than collateralTTL.
 func (b *Backend) collateral(quote *pb.QuoteV4) ([]byte, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -133,18 +156,26 @@ func (b *Backend) collateral(quote *pb.QuoteV4) ([]byte, error) {
 	if b.cached != nil && now.Sub(b.fetched) < collateralTTL {
 		return b.cached, nil
 	}
-	rec := &recorder{g: b.opts.Getter}
-	err := verify.TdxQuote(quote, &verify.Options{Now: now, GetCollateral: true, CheckRevocations: true, Getter: rec})
-	// TCB info, QE identity, PCK CRL, root CA CRL.
-	if len(rec.col.Responses) < 4 {
-		return nil, fmt.Errorf("tdx collateral: fetched %d of 4 documents: %v", len(rec.col.Responses), err)
-	}
-	raw, err := json.Marshal(&rec.col)
+	raw, err := fetchCollateral(quote, b.opts.Getter, now)
 	if err != nil {
 		return nil, err
 	}
 	b.cached, b.fetched = raw, now
 	return raw, nil
+}
+
+// fetchCollateral lets go-tdx-guest's verifier fetch what the quote needs
+// from the PCS (it knows which documents those are) and records what it
+// got. The verdict here does not matter, the remote verifier's does; but
+// every document must have been fetched.
+func fetchCollateral(quote *pb.QuoteV4, getter HTTPSGetter, now time.Time) ([]byte, error) {
+	rec := &recorder{g: getter}
+	err := verify.TdxQuote(quote, &verify.Options{Now: now, GetCollateral: true, CheckRevocations: true, Getter: rec})
+	// TCB info, QE identity, PCK CRL, root CA CRL.
+	if len(rec.col.Responses) < 4 {
+		return nil, fmt.Errorf("tdx collateral: fetched %d of 4 documents: %v", len(rec.col.Responses), err)
+	}
+	return json.Marshal(&rec.col)
 }
 
 // Seal is refused: TDX gives a TD no key bound to its measurement (there
