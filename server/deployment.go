@@ -89,6 +89,11 @@ func Start(l Layout, o Options) (*Deployment, error) {
 	reg := diggi.NewRegistry()
 	d.startVerbose = o.Verbose
 	hooks := cacheagent.Hooks{Enclave: d.factory.Enclave, Shutdown: d.Shutdown, Verbosity: d.setVerbosity}
+	if l.Trust.CA != nil {
+		if hooks.Certificates, err = d.caCertificates(l.Trust.CA); err != nil {
+			return nil, err
+		}
+	}
 	if err := cacheagent.Register(reg, hooks); err != nil {
 		return nil, err
 	}

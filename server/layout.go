@@ -49,6 +49,9 @@ type TrustOptions struct {
 	// AllowSim lets "auto" fall back to sim on a machine without TEE
 	// hardware. Off by default: no silent fallback.
 	AllowSim bool `json:"allow_sim,omitempty"`
+	// CA, if set, is the attestation-gated CA whose certificates trusted
+	// cache agents serve with -Z instead of RA-TLS ones.
+	CA *CAOptions `json:"ca,omitempty"`
 	// StateDir holds the sim platform identity (simroot.pem,
 	// platform.pem); DefaultStateDir() when empty.
 	StateDir string `json:"state_dir,omitempty"`
@@ -110,6 +113,11 @@ func (l *Layout) Validate() error {
 		}
 	default:
 		return fmt.Errorf("%w: unknown trust backend %q (want auto, sev-snp, tdx, %q or %q)", ErrLayout, l.Trust.Backend, BackendSim, BackendNone)
+	}
+	if l.Trust.CA != nil {
+		if err := l.Trust.CA.validate(); err != nil {
+			return fmt.Errorf("%w: %w", ErrLayout, err)
+		}
 	}
 	gateways := 0
 	for _, a := range l.Diggi.Agents {

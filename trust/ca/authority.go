@@ -4,6 +4,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
@@ -255,4 +256,21 @@ func serialNumber() (*big.Int, error) {
 		return nil, fmt.Errorf("ca: serial: %w", err)
 	}
 	return s.Add(s, big.NewInt(1)), nil
+}
+
+// TLSConfig is the CA service's own TLS configuration: a fresh key with
+// a certificate the CA issues itself for names.
+func (a *Authority) TLSConfig(names []string) (*tls.Config, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("ca: service key: %w", err)
+	}
+	der, err := a.ServerCertificate(key, names)
+	if err != nil {
+		return nil, err
+	}
+	return &tls.Config{
+		MinVersion:   tls.VersionTLS12,
+		Certificates: []tls.Certificate{{Certificate: [][]byte{der, a.cert.Raw}, PrivateKey: key}},
+	}, nil
 }

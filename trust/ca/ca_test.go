@@ -3,7 +3,6 @@ package ca
 import (
 	"context"
 	"crypto/ecdsa"
-	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"net/http"
@@ -45,15 +44,9 @@ func setup(t *testing.T, p trust.Policy, clk *clock) (*Authority, *Client) {
 		t.Fatal(err)
 	}
 	srv := httptest.NewUnstartedServer(a.Handler(nil))
-	srvKey, err := newKey()
-	if err != nil {
+	if srv.TLS, err = a.TLSConfig([]string{"127.0.0.1"}); err != nil {
 		t.Fatal(err)
 	}
-	der, err := a.ServerCertificate(srvKey, []string{"127.0.0.1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.TLS = &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: srvKey}}}
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
 	c := NewClient(srv.URL, cert)
