@@ -12,7 +12,8 @@
 //	--backend NAME    trust backend: sim (default), auto, sev-snp, tdx
 //	--allow-sim       let --backend auto fall back to sim without TEE hardware
 //
-// and the subcommand "securecached attest" (see attest.go).
+// and the subcommands "securecached attest" (see attest.go) and
+// "securecached ca" (see ca.go).
 package main
 
 import (
@@ -51,6 +52,7 @@ type ownFlags struct {
 	stateDir   string
 	backend    string
 	allowSim   bool
+	ca         server.CAOptions
 }
 
 // splitOwnFlags takes securecached's own long flags out of args, leaving
@@ -71,7 +73,7 @@ func splitOwnFlags(args []string) (ownFlags, []string, error) {
 			} else {
 				o.allowSim = true
 			}
-		case "--config", "--state-dir", "--backend":
+		case "--config", "--state-dir", "--backend", "--ca-url", "--ca-cert", "--ca-name":
 			if !hasVal {
 				if i+1 >= len(args) {
 					return o, nil, fmt.Errorf("%s needs a value", name)
@@ -87,8 +89,14 @@ func splitOwnFlags(args []string) (ownFlags, []string, error) {
 				o.configFile = val
 			case "--state-dir":
 				o.stateDir = val
-			default:
+			case "--backend":
 				o.backend = val
+			case "--ca-url":
+				o.ca.URL = val
+			case "--ca-cert":
+				o.ca.Cert = val
+			default:
+				o.ca.Names = append(o.ca.Names, strings.Split(val, ",")...)
 			}
 		default:
 			rest = append(rest, a)
@@ -100,6 +108,9 @@ func splitOwnFlags(args []string) (ownFlags, []string, error) {
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "attest" {
 		return runAttest(args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "ca" {
+		return runCA(args[1:], stdout, stderr)
 	}
 	own, args, err := splitOwnFlags(args)
 	if err != nil {
@@ -175,6 +186,9 @@ func chooseLayout(own ownFlags, args []string, set config.Settings) (server.Layo
 			l.Trust.Backend = own.backend
 		}
 		l.Trust.AllowSim = own.allowSim
+		if own.ca.URL != "" || own.ca.Cert != "" || len(own.ca.Names) > 0 {
+			l.Trust.CA = &own.ca
+		}
 		return l, l.Validate()
 	}
 	if own.untrusted || set.EnableSSL {
@@ -191,6 +205,9 @@ func chooseLayout(own ownFlags, args []string, set config.Settings) (server.Layo
 		layout.Trust.Backend = own.backend
 	}
 	layout.Trust.AllowSim = layout.Trust.AllowSim || own.allowSim
+	if own.ca.URL != "" || own.ca.Cert != "" || len(own.ca.Names) > 0 {
+		layout.Trust.CA = &own.ca
+	}
 	return layout, layout.Validate()
 }
 
@@ -223,13 +240,19 @@ securecached's own flags:
                           hardware is absent), auto (the hardware present)
 --allow-sim               let --backend auto fall back to sim on a machine
                           without TEE hardware
+--ca-url URL, --ca-cert FILE, --ca-name NAME[,NAME]
+                          serve -Z with certificates from the attestation-
+                          gated CA at URL (securecached ca; its ca.pem), for
+                          these DNS names and IPs, instead of RA-TLS ones
 
 -t sets the number of gateway relays (the threads doing network I/O, as
 memcached's workers do), at most one per processor; each cache agent stays one
 thread. Go runs as many OS threads as relays, at least one per cache agent plus
 one (GOMAXPROCS in the environment overrides).
 
-securecached attest [--allow-simulated --sim-root FILE] [--signer HEX]
-                    [--measurement HEX] HOST:PORT
-                          fetch and verify a -Z server's RA-TLS evidence
+securecached attest [policy flags] HOST:PORT | --evidence FILE
+                          verify a -Z server's RA-TLS evidence, or a saved
+                          evidence file, and print what was checked
+securecached ca [policy flags] [--listen ADDR] [--state-dir DIR]
+                          run the attestation-gated CA (-h for the flags)
 `

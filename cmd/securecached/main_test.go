@@ -59,14 +59,16 @@ func TestSplitOwnFlags(t *testing.T) {
 		{[]string{"--untrusted", "-p", "1", "-Z"}, ownFlags{untrusted: true}, []string{"-p", "1", "-Z"}},
 		{[]string{"--config", "a.json", "--state-dir=/s", "-v"}, ownFlags{configFile: "a.json", stateDir: "/s"}, []string{"-v"}},
 		{[]string{"--config=b.json", "--enable-ssl"}, ownFlags{configFile: "b.json"}, []string{"--enable-ssl"}},
+		{[]string{"--backend", "auto", "--allow-sim", "-Z", "--ca-url=https://ca:1", "--ca-cert", "ca.pem", "--ca-name", "a,1.2.3.4", "--ca-name=b"},
+			ownFlags{backend: "auto", allowSim: true, ca: server.CAOptions{URL: "https://ca:1", Cert: "ca.pem", Names: []string{"a", "1.2.3.4", "b"}}}, []string{"-Z"}},
 	}
 	for _, tt := range tests {
 		own, rest, err := splitOwnFlags(tt.args)
-		if err != nil || own != tt.own || !reflect.DeepEqual(rest, tt.rest) {
+		if err != nil || !reflect.DeepEqual(own, tt.own) || !reflect.DeepEqual(rest, tt.rest) {
 			t.Errorf("splitOwnFlags(%q) = %+v, %q, %v; want %+v, %q", tt.args, own, rest, err, tt.own, tt.rest)
 		}
 	}
-	for _, bad := range [][]string{{"--state-dir"}, {"--state-dir="}, {"--config"}, {"--untrusted=1"}} {
+	for _, bad := range [][]string{{"--state-dir"}, {"--state-dir="}, {"--config"}, {"--untrusted=1"}, {"--allow-sim=yes"}, {"--backend"}} {
 		if _, _, err := splitOwnFlags(bad); err == nil {
 			t.Errorf("splitOwnFlags(%q) accepted", bad)
 		}
