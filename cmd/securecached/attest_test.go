@@ -63,7 +63,7 @@ func TestAttestSavedTDXEvidence(t *testing.T) {
 	base := []string{"attest", "--evidence", path, "--tdx-measurement", m, "--at", at.Format(time.RFC3339)}
 
 	code, out := runCmd(t, append(base, "--tdx-skip-collateral")...)
-	if code != attestOK || !strings.Contains(out, "checked:     tdx: PCK certificate chains to the Intel SGX root") ||
+	if code != attestOK || !strings.Contains(out, "checked:     tdx: PCK certificate chains to the policy's Intel SGX root") ||
 		!strings.Contains(out, "NOT checked: no --report-data") || !strings.Contains(out, "measurement: "+m[:96]) {
 		t.Fatalf("exit %d:\n%s", code, out)
 	}

@@ -170,7 +170,7 @@ func (b *Backend) collateral(quote *pb.QuoteV4) ([]byte, error) {
 // every document must have been fetched.
 func fetchCollateral(quote *pb.QuoteV4, getter HTTPSGetter, now time.Time) ([]byte, error) {
 	rec := &recorder{g: getter}
-	err := verify.TdxQuote(quote, &verify.Options{Now: now, GetCollateral: true, CheckRevocations: true, Getter: rec})
+	err := verify.TdxQuote(quote, &verify.Options{Now: now, TrustedRoots: IntelRoots(), GetCollateral: true, CheckRevocations: true, Getter: rec})
 	// TCB info, QE identity, PCK CRL, root CA CRL.
 	if len(rec.col.Responses) < 4 {
 		return nil, fmt.Errorf("tdx collateral: fetched %d of 4 documents: %v", len(rec.col.Responses), err)

@@ -79,8 +79,8 @@ type Policy struct {
 	Measurements []Measurement
 	// MinTCB is the oldest TEE TCB SVN accepted, component by component.
 	MinTCB TCB
-	// Roots is the Intel SGX root to trust. Nil means Intel's, as
-	// go-tdx-guest embeds it.
+	// Roots is the Intel SGX root to trust. Nil means Intel's
+	// (IntelRoots).
 	Roots *x509.CertPool
 	// SkipCollateral verifies the quote and its PCK chain only, without
 	// Intel's TCB information, QE identity and CRLs. Off by default: the
@@ -102,6 +102,11 @@ func NewChecker(p Policy) (*Checker, error) {
 		return nil, fmt.Errorf("tdx policy: %w", trust.ErrEmptyPolicy)
 	}
 	p.Measurements = slices.Clone(p.Measurements)
+	if p.Roots == nil {
+		p.Roots = IntelRoots()
+	} else {
+		p.Roots = p.Roots.Clone()
+	}
 	return &Checker{p: p}, nil
 }
 
@@ -136,7 +141,7 @@ func (c *Checker) Check(ev *trust.Evidence, now time.Time) (*trust.Attested, err
 		return nil, fmt.Errorf("%w: tdx: %v", trust.ErrBadSignature, err)
 	}
 	checked := []string{
-		"tdx: PCK certificate chains to the Intel SGX root (" + rootName(c.p.Roots) + ")",
+		"tdx: PCK certificate chains to the policy's Intel SGX root",
 		"tdx: quoting enclave report signed by the PCK key, quote signed by the attestation key",
 	}
 	if c.p.SkipCollateral {
@@ -252,11 +257,4 @@ func platform(quote *pb.QuoteV4) string {
 		return ""
 	}
 	return "fmspc " + ext.FMSPC
-}
-
-func rootName(p *x509.CertPool) string {
-	if p == nil {
-		return "Intel's, as go-tdx-guest embeds it"
-	}
-	return "the policy's root"
 }
