@@ -151,3 +151,31 @@ func TestChooseLayout(t *testing.T) {
 		})
 	}
 }
+
+// TestChooseLayoutTrustFlags: --backend, --allow-sim and the --ca-* flags
+// reach the layout, from the command line or over a configuration file,
+// and bad combinations are refused.
+func TestChooseLayoutTrustFlags(t *testing.T) {
+	good := filepath.Join(t.TempDir(), "good.json")
+	os.WriteFile(good, []byte(`{"diggi": {"instance": "n", "agents": [{"name": "gw", "kind": "gateway"},
+		{"name": "a", "kind": "securecached", "trusted": true}]}, "trust": {"backend": "sim"}}`), 0o600)
+	ca := server.CAOptions{URL: "https://ca:1", Cert: "ca.pem", Names: []string{"cache"}}
+	for _, file := range []string{"", good} {
+		l, err := chooseLayout(ownFlags{configFile: file, backend: "auto", allowSim: true, ca: ca}, nil, config.Settings{})
+		if err != nil {
+			t.Fatalf("config %q: %v", file, err)
+		}
+		if l.Trust.Backend != "auto" || !l.Trust.AllowSim || l.Trust.CA == nil || l.Trust.CA.URL != ca.URL {
+			t.Fatalf("config %q: trust options %+v", file, l.Trust)
+		}
+	}
+	for name, own := range map[string]ownFlags{
+		"unknown backend":           {backend: "sgx"},
+		"--backend and --untrusted": {backend: "auto", untrusted: true},
+		"CA without names":          {ca: server.CAOptions{URL: "https://ca:1", Cert: "ca.pem"}},
+	} {
+		if _, err := chooseLayout(own, nil, config.Settings{}); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
