@@ -12,7 +12,7 @@ import (
 
 func newKey() (*ecdsa.PrivateKey, error) { return ratls.NewKey() }
 
-func mustCSR(t *testing.T, key *ecdsa.PrivateKey) []byte {
+func mustCSR(t testing.TB, key *ecdsa.PrivateKey) []byte {
 	t.Helper()
 	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: "x"}, DNSNames: []string{"localhost"}}, key)
 	if err != nil {

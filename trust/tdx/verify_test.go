@@ -31,7 +31,7 @@ var (
 	laterTime = time.Date(2026, time.January, 1, 0, 0, 0, 0, time.UTC)
 )
 
-func sampleBody(t *testing.T) *pb.TDQuoteBody {
+func sampleBody(t testing.TB) *pb.TDQuoteBody {
 	t.Helper()
 	q, err := abi.QuoteToProto(testdata.RawQuote)
 	if err != nil {
@@ -42,7 +42,7 @@ func sampleBody(t *testing.T) *pb.TDQuoteBody {
 
 // sampleMeasurement is the policy entry that names the sample TD: MRTD
 // from the constant above, RTMRs as the library parses them.
-func sampleMeasurement(t *testing.T) Measurement {
+func sampleMeasurement(t testing.TB) Measurement {
 	t.Helper()
 	var m Measurement
 	body := sampleBody(t)
@@ -56,7 +56,7 @@ func sampleMeasurement(t *testing.T) Measurement {
 	return mrtd
 }
 
-func sampleReportData(t *testing.T) trust.ReportData {
+func sampleReportData(t testing.TB) trust.ReportData {
 	var rd trust.ReportData
 	copy(rd[:], sampleBody(t).GetReportData())
 	return rd
@@ -65,7 +65,7 @@ func sampleReportData(t *testing.T) trust.ReportData {
 // sampleEvidence is what the backend makes on go-tdx-guest's fake quote
 // provider, which answers with the real sample quote, collateral recorded
 // from the library's offline PCS responses.
-func sampleEvidence(t *testing.T) *trust.Evidence {
+func sampleEvidence(t testing.TB) *trust.Evidence {
 	t.Helper()
 	tcs := tdxtest.TestCases()
 	qp, err := tdxtest.TcQuoteProvider(tcs)
