@@ -3,8 +3,12 @@ package tdx
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
+
+	"github.com/google/go-configfs-tsm/configfs/linuxtsm"
+	"github.com/google/go-configfs-tsm/report"
 
 	"github.com/google/go-tdx-guest/abi"
 	"github.com/google/go-tdx-guest/client"
@@ -34,7 +38,7 @@ type Options struct {
 // Available reports whether this machine is a TD whose kernel offers
 // quotes through configfs-tsm or /dev/tdx_guest.
 func Available() bool {
-	if qp, err := client.GetQuoteProvider(); err == nil && qp.IsSupported() == nil {
+	if configfsIsTDX() {
 		return true
 	}
 	d, err := client.OpenDevice()
@@ -43,6 +47,23 @@ func Available() bool {
 	}
 	d.Close()
 	return true
+}
+
+// configfsIsTDX reports whether configfs-tsm's report provider is TDX's.
+// go-tdx-guest's own probe only checks that configfs-tsm exists, which an
+// SEV-SNP guest's kernel offers too.
+func configfsIsTDX() bool {
+	c, err := linuxtsm.MakeClient()
+	if err != nil {
+		return false
+	}
+	r, err := report.Create(c, &report.Request{})
+	if err != nil {
+		return false
+	}
+	defer r.Destroy()
+	p, err := r.ReadOption("provider")
+	return err == nil && strings.TrimSpace(string(p)) == "tdx_guest"
 }
 
 // Backend launches every agent of an instance in the one TD it runs in.
@@ -58,15 +79,18 @@ type Backend struct {
 // NewBackend returns a TDX backend.
 func NewBackend(opts Options) (*Backend, error) {
 	if opts.QuoteProvider == nil {
-		qp, err := client.GetQuoteProvider()
-		if err != nil || qp.IsSupported() != nil {
-			d, derr := client.OpenDevice()
-			if derr != nil {
-				return nil, fmt.Errorf("tdx: %w: no configfs-tsm (%v) and no /dev/tdx_guest (%v)", trust.ErrNoHardware, err, derr)
+		if configfsIsTDX() {
+			qp, err := client.GetQuoteProvider()
+			if err != nil {
+				return nil, fmt.Errorf("tdx: configfs-tsm: %w", err)
+			}
+			opts.QuoteProvider = qp
+		} else {
+			d, err := client.OpenDevice()
+			if err != nil {
+				return nil, fmt.Errorf("tdx: %w: no TDX provider in configfs-tsm and no /dev/tdx_guest (%v)", trust.ErrNoHardware, err)
 			}
 			opts.QuoteProvider = d
-		} else {
-			opts.QuoteProvider = qp
 		}
 	}
 	if opts.Getter == nil {
