@@ -27,6 +27,7 @@ type policyFlags struct {
 	snpMeasurements   *[]string
 	snpMinTCB         *string
 	snpRevocation     *bool
+	snpMaxVMPL        *uint32
 	tdxMeasurements   *[]string
 	tdxMinTCB         *string
 	tdxSkipCollateral *bool
@@ -41,6 +42,7 @@ func addPolicyFlags(fs *pflag.FlagSet) *policyFlags {
 		snpMeasurements:   fs.StringArray("snp-measurement", nil, "accept SEV-SNP evidence with this launch digest (96 hex digits; repeatable)"),
 		snpMinTCB:         fs.String("snp-min-tcb", "0:0:0:0", "minimum SEV-SNP reported TCB, bootloader:tee:snp:microcode"),
 		snpRevocation:     fs.Bool("snp-check-revocation", false, "require the ARK-signed CRL in SEV-SNP evidence and refuse a revoked ASK"),
+		snpMaxVMPL:        fs.Uint32("snp-max-vmpl", 0, "least privileged VMPL whose SEV-SNP reports are accepted (guests behind a paravisor run above 0)"),
 		tdxMeasurements:   fs.StringArray("tdx-measurement", nil, "accept TDX evidence with these MRTD:RTMR0:RTMR1:RTMR2:RTMR3 (repeatable)"),
 		tdxMinTCB:         fs.String("tdx-min-tcb", strings.Repeat("0", 32), "minimum TDX TEE TCB SVN, 32 hex digits"),
 		tdxSkipCollateral: fs.Bool("tdx-skip-collateral", false, "verify TDX quotes without Intel's TCB info, QE identity and CRLs (TCB status and revocation unknown)"),
@@ -55,7 +57,7 @@ func (f *policyFlags) verifier(now func() time.Time) (*trust.Verifier, error) {
 	}
 	opts := []trust.VerifierOption{trust.WithClock(now)}
 	if len(*f.snpMeasurements) > 0 {
-		sp := snp.Policy{CheckRevocation: *f.snpRevocation}
+		sp := snp.Policy{CheckRevocation: *f.snpRevocation, MaxVMPL: *f.snpMaxVMPL}
 		for _, s := range *f.snpMeasurements {
 			m, err := snp.ParseMeasurement(s)
 			if err != nil {

@@ -26,6 +26,7 @@ type guest struct {
 	measurement Measurement
 	debug       bool
 	tcb         TCB
+	vmpl        uint32
 }
 
 // fakeQuoteProvider is go-sev-guest's fake configfs-tsm quote provider
@@ -57,6 +58,7 @@ func (p *fakeQuoteProvider) GetRawQuote(rd [64]byte) ([]byte, error) {
 	pol := abi.SnpPolicyToBytes(abi.SnpPolicy{SMT: true, Debug: p.g.debug})
 	binary.LittleEndian.PutUint64(raw[0x08:], pol)
 	copy(raw[0x90:0xC0], p.g.measurement[:])
+	binary.LittleEndian.PutUint32(raw[0x30:], p.g.vmpl)
 	tcb, err := kds.ComposeTCBParts(kds.TCBParts{BlSpl: p.g.tcb.Bootloader, TeeSpl: p.g.tcb.TEE, SnpSpl: p.g.tcb.SNP, UcodeSpl: p.g.tcb.Microcode})
 	if err != nil {
 		return nil, err

@@ -3,6 +3,7 @@ package snp
 import (
 	"crypto/x509"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -15,6 +16,11 @@ import (
 
 	"github.com/securecached/securecached/trust"
 )
+
+// ErrVMPL means a report was requested from a less privileged VM
+// privilege level than the policy accepts: by software the guest's own
+// kernel does not control, which may put any report data in it.
+var ErrVMPL = errors.New("sev-snp: report from a VMPL the policy does not accept")
 
 // Measurement is an SNP launch digest (SHA-384 over the VM's initial
 // memory and state, as the firmware measured it).
@@ -66,6 +72,11 @@ type Policy struct {
 	// CheckRevocation requires the evidence to carry the product's
 	// ARK-signed CRL and refuses a revoked ASK.
 	CheckRevocation bool
+	// MaxVMPL is the least privileged VM privilege level whose reports
+	// are accepted. Zero, the default, accepts only reports the guest's
+	// most privileged software requested; a guest behind a paravisor runs
+	// at a higher level.
+	MaxVMPL uint32
 }
 
 // Checker verifies SNP evidence under a Policy; register it with
@@ -86,19 +97,39 @@ func NewChecker(p Policy) (*Checker, error) {
 
 // Check verifies ev and derives its claims from the signed report.
 func (c *Checker) Check(ev *trust.Evidence, now time.Time) (*trust.Attested, error) {
+	report, checked, err := c.verifyReport(ev, now)
+	if err != nil {
+		return nil, err
+	}
+	a, err := derive(report)
+	if err != nil {
+		return nil, err
+	}
+	more, err := c.policy(report, a.Hardware)
+	if err != nil {
+		return nil, err
+	}
+	a.Checked = append(checked, more...)
+	return a, nil
+}
+
+// verifyReport checks that ev's report is genuine: signed by an
+// endorsement key that chains to the trusted AMD roots, valid now, and,
+// if the policy asks, not revoked.
+func (c *Checker) verifyReport(ev *trust.Evidence, now time.Time) (*spb.Report, []string, error) {
 	if ev.Backend != trust.BackendSNP {
-		return nil, fmt.Errorf("%w: %q evidence given to the sev-snp checker", trust.ErrUnknownBackend, ev.Backend)
+		return nil, nil, fmt.Errorf("%w: %q evidence given to the sev-snp checker", trust.ErrUnknownBackend, ev.Backend)
 	}
 	if err := trust.CheckHardwareEnvelope(ev); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	report, err := abi.ReportToProto(ev.Report)
 	if err != nil {
-		return nil, fmt.Errorf("%w: sev-snp report: %v", trust.ErrEvidenceMalformed, err)
+		return nil, nil, fmt.Errorf("%w: sev-snp report: %v", trust.ErrEvidenceMalformed, err)
 	}
 	col, err := parseCollateral(ev.Collateral)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	att := &spb.Attestation{
 		Report: report,
@@ -115,64 +146,76 @@ func (c *Checker) Check(ev *trust.Evidence, now time.Time) (*trust.Attested, err
 	if col.Product != "" {
 		info, err := abi.ParseSignerInfo(report.GetSignerInfo())
 		if err != nil {
-			return nil, fmt.Errorf("%w: sev-snp signer info: %v", trust.ErrEvidenceMalformed, err)
+			return nil, nil, fmt.Errorf("%w: sev-snp signer info: %v", trust.ErrEvidenceMalformed, err)
 		}
 		if opts.Product, err = kds.ParseProductName(col.Product, info.SigningKey); err != nil {
-			return nil, fmt.Errorf("%w: sev-snp product: %v", trust.ErrEvidenceMalformed, err)
+			return nil, nil, fmt.Errorf("%w: sev-snp product: %v", trust.ErrEvidenceMalformed, err)
 		}
 		att.Product = opts.Product
 	}
 	var checked []string
 	ek, err := endorsementKey(col, report)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// Expiry is checked first so that it is reported as what it is; the
 	// library would report it as an unverifiable chain.
 	if now.Before(ek.NotBefore) || now.After(ek.NotAfter) {
-		return nil, fmt.Errorf("%w: sev-snp endorsement key certificate valid %s to %s, now %s",
+		return nil, nil, fmt.Errorf("%w: sev-snp endorsement key certificate valid %s to %s, now %s",
 			trust.ErrCollateral, ek.NotBefore.Format(time.RFC3339), ek.NotAfter.Format(time.RFC3339), now.Format(time.RFC3339))
 	}
 	if err := verify.SnpAttestation(att, opts); err != nil {
-		return nil, fmt.Errorf("%w: sev-snp: %v", trust.ErrBadSignature, err)
+		return nil, nil, fmt.Errorf("%w: sev-snp: %v", trust.ErrBadSignature, err)
 	}
 	checked = append(checked,
 		"sev-snp: endorsement key certificate chains to the AMD root of trust ("+rootName(c.p.Roots)+")",
 		"sev-snp: report signature by the endorsement key")
 	if c.p.CheckRevocation {
 		if err := c.checkRevocation(att, opts, ek); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		checked = append(checked, "sev-snp: ARK-signed CRL does not revoke the ASK")
 	}
+	return report, checked, nil
+}
+
+// derive reads the claims out of a verified report.
+func derive(report *spb.Report) (*trust.Attested, error) {
 	guest, err := abi.ParseSnpPolicy(report.GetPolicy())
 	if err != nil {
 		return nil, fmt.Errorf("%w: sev-snp guest policy: %v", trust.ErrEvidenceMalformed, err)
 	}
-	tcb := tcbOf(report.GetReportedTcb())
-	hw := &trust.HardwareClaims{
+	a := &trust.Attested{Hardware: &trust.HardwareClaims{
 		Measurement: slices.Clone(report.GetMeasurement()),
-		TCB:         tcb.String(),
+		TCB:         tcbOf(report.GetReportedTcb()).String(),
 		Debug:       guest.Debug,
-		Platform:    "chip " + hex.EncodeToString(report.GetChipId()),
-	}
-	if guest.Debug {
+		Platform:    fmt.Sprintf("chip %x, vmpl %d", report.GetChipId(), report.GetVmpl()),
+	}}
+	copy(a.ReportData[:], report.GetReportData())
+	return a, nil
+}
+
+// policy checks what a verified report says against the policy.
+func (c *Checker) policy(report *spb.Report, hw *trust.HardwareClaims) ([]string, error) {
+	if hw.Debug {
 		return nil, fmt.Errorf("%w: sev-snp guest policy allows debugging", trust.ErrDebugNotAllowed)
 	}
-	checked = append(checked, "sev-snp: guest policy forbids debugging")
+	checked := []string{"sev-snp: guest policy forbids debugging"}
+	if vmpl := report.GetVmpl(); vmpl > c.p.MaxVMPL {
+		return nil, fmt.Errorf("%w: requested at VMPL %d, policy allows at most %d", ErrVMPL, vmpl, c.p.MaxVMPL)
+	}
+	checked = append(checked, fmt.Sprintf("sev-snp: requested at VMPL %d, at most %d", report.GetVmpl(), c.p.MaxVMPL))
 	var m Measurement
 	copy(m[:], report.GetMeasurement())
 	if !slices.Contains(c.p.Measurements, m) {
 		return nil, fmt.Errorf("%w: sev-snp launch digest %x", trust.ErrMeasurementNotAllowed, m[:])
 	}
 	checked = append(checked, fmt.Sprintf("sev-snp: launch digest %x allowed by policy", m[:]))
+	tcb := tcbOf(report.GetReportedTcb())
 	if !tcb.atLeast(c.p.MinTCB) {
 		return nil, fmt.Errorf("%w: sev-snp reported TCB %s, policy minimum %s", trust.ErrTCBBelowMinimum, tcb, c.p.MinTCB)
 	}
-	checked = append(checked, fmt.Sprintf("sev-snp: reported TCB %s at least %s", tcb, c.p.MinTCB))
-	var rd trust.ReportData
-	copy(rd[:], report.GetReportData())
-	return &trust.Attested{ReportData: rd, Hardware: hw, Checked: checked}, nil
+	return append(checked, fmt.Sprintf("sev-snp: reported TCB %s at least %s", tcb, c.p.MinTCB)), nil
 }
 
 // endorsementKey returns the certificate of the key that signed report.

@@ -9,6 +9,7 @@ import (
 	"crypto/x509/pkix"
 	"errors"
 	"math/big"
+	"strings"
 	"testing"
 	"time"
 
@@ -54,6 +55,20 @@ func TestRealSampleReport(t *testing.T) {
 	chk, err := NewChecker(Policy{Measurements: []Measurement{m}})
 	if err != nil {
 		t.Fatal(err)
+	}
+	report, checked, err := chk.verifyReport(sampleEvidence(t), sampleTime)
+	if err != nil || len(checked) != 2 {
+		t.Fatalf("AMD's sample report does not verify against AMD's roots: %v", err)
+	}
+	// What the verified report says, as the checker derives it.
+	a, err := derive(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantRD := trust.ReportData{1, 2, 3, 4, 5}
+	if h := a.Hardware; !bytes.Equal(h.Measurement, m[:]) || a.ReportData != wantRD ||
+		h.TCB != "bootloader=2 tee=0 snp=5 microcode=68" || !h.Debug || !strings.HasPrefix(h.Platform, "chip 3ac3fe21e13fb099") {
+		t.Fatalf("derived from the sample: report data %x, %+v", a.ReportData, h)
 	}
 	_, err = chk.Check(sampleEvidence(t), sampleTime)
 	if !errors.Is(err, trust.ErrDebugNotAllowed) {
@@ -124,6 +139,8 @@ func TestFakeSignerEvidence(t *testing.T) {
 	debug.debug = true
 	old := good
 	old.tcb.SNP = 7
+	lowPrivilege := good
+	lowPrivilege.vmpl = 2
 	cases := []struct {
 		name   string
 		ev     *trust.Evidence
@@ -136,6 +153,7 @@ func TestFakeSignerEvidence(t *testing.T) {
 		{"wrong report data", attest(good), trust.BindKey(trust.PurposeRATLS, []byte("tls key"), [32]byte{8}), policy, fixedNow, trust.ErrReportDataMismatch},
 		{"debug policy", attest(debug), want, policy, fixedNow, trust.ErrDebugNotAllowed},
 		{"TCB below minimum", attest(old), want, policy, fixedNow, trust.ErrTCBBelowMinimum},
+		{"requested at VMPL 2", attest(lowPrivilege), want, policy, fixedNow, ErrVMPL},
 		{"VCEK expired", attest(good), want, policy, chip.signer.Vcek.NotAfter.Add(time.Hour), trust.ErrCollateral},
 		{"VCEK not yet valid", attest(good), want, policy, chip.signer.Vcek.NotBefore.Add(-time.Hour), trust.ErrCollateral},
 		{"revocation asked, no CRL carried", attest(good), want, withRevocation(policy), fixedNow, trust.ErrCollateral},
