@@ -1,6 +1,7 @@
 package tdx
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -246,5 +247,32 @@ func TestParseMeasurement(t *testing.T) {
 		if _, err := ParseMeasurement(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
+	}
+}
+
+// TestProduceThroughDevice makes evidence through go-tdx-guest's fake
+// /dev/tdx_guest (the ioctl path, beside configfs-tsm's): the quote in the
+// evidence is the one the device returned, and it verifies.
+func TestProduceThroughDevice(t *testing.T) {
+	tcs := tdxtest.TestCases()
+	d, err := tdxtest.TcDevice(tcs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := NewBackend(Options{QuoteProvider: d, Getter: tdxtest.TestGetter})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.now = func() time.Time { return sampleTime }
+	e, _ := b.Launch(trust.LaunchSpec{})
+	ev, err := e.Attest(tcs[0].Input)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(ev.Report, testdata.RawQuote) {
+		t.Fatal("evidence does not carry the device's quote")
+	}
+	if _, err := verifier(t, Policy{Measurements: []Measurement{sampleMeasurement(t)}, SkipCollateral: true}, sampleTime).Verify(ev, sampleReportData(t)); err != nil {
+		t.Fatal(err)
 	}
 }
