@@ -123,6 +123,9 @@ func (c *Checker) verifyReport(ev *trust.Evidence, now time.Time) (*spb.Report, 
 	if err := trust.CheckHardwareEnvelope(ev); err != nil {
 		return nil, nil, err
 	}
+	if len(ev.Report) != abi.ReportSize {
+		return nil, nil, fmt.Errorf("%w: sev-snp report of %d bytes, want %d", trust.ErrEvidenceMalformed, len(ev.Report), abi.ReportSize)
+	}
 	report, err := abi.ReportToProto(ev.Report)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: sev-snp report: %v", trust.ErrEvidenceMalformed, err)

@@ -159,16 +159,37 @@ func evidence(raw, col []byte, issued time.Time) *trust.Evidence {
 	}
 }
 
-func parseQuote(raw []byte) (*pb.QuoteV4, error) {
+// parseQuote decodes a version 4 quote. go-tdx-guest's parser panics on
+// some malformed quotes (slicing past the end of the signed data; found by
+// FuzzCheck, kept in testdata/fuzz): a quote comes from the other side of
+// a trust boundary and must be refused, not crash the verifier.
+func parseQuote(raw []byte) (quote *pb.QuoteV4, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			quote, err = nil, fmt.Errorf("%w: tdx quote: the parser failed: %v", trust.ErrEvidenceMalformed, r)
+		}
+	}()
 	q, err := abi.QuoteToProto(raw)
 	if err != nil {
-		return nil, fmt.Errorf("tdx quote: %w", err)
+		return nil, fmt.Errorf("%w: tdx quote: %v", trust.ErrEvidenceMalformed, err)
 	}
 	quote, ok := q.(*pb.QuoteV4)
 	if !ok {
-		return nil, fmt.Errorf("tdx quote of type %T", q)
+		return nil, fmt.Errorf("%w: tdx quote of type %T", trust.ErrEvidenceMalformed, q)
 	}
 	return quote, nil
+}
+
+// verifyQuote runs go-tdx-guest's verification, which walks structures of
+// the quote and its collateral that parseQuote did not check; a panic in
+// it is a refusal too (see parseQuote).
+func verifyQuote(quote *pb.QuoteV4, opts *verify.Options) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: tdx quote: verification failed: %v", trust.ErrEvidenceMalformed, r)
+		}
+	}()
+	return verify.TdxQuote(quote, opts)
 }
 
 // collateral returns the platform's PCS responses, fetched again when the
@@ -194,7 +215,7 @@ func (b *Backend) collateral(quote *pb.QuoteV4) ([]byte, error) {
 // every document must have been fetched.
 func fetchCollateral(quote *pb.QuoteV4, getter HTTPSGetter, now time.Time) ([]byte, error) {
 	rec := &recorder{g: getter}
-	err := verify.TdxQuote(quote, &verify.Options{Now: now, TrustedRoots: IntelRoots(), GetCollateral: true, CheckRevocations: true, Getter: rec})
+	err := verifyQuote(quote, &verify.Options{Now: now, TrustedRoots: IntelRoots(), GetCollateral: true, CheckRevocations: true, Getter: rec})
 	// TCB info, QE identity, PCK CRL, root CA CRL.
 	if len(rec.col.Responses) < 4 {
 		return nil, fmt.Errorf("tdx collateral: fetched %d of 4 documents: %v", len(rec.col.Responses), err)

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/go-tdx-guest/abi"
 	"github.com/google/go-tdx-guest/pcs"
 	pb "github.com/google/go-tdx-guest/proto/tdx"
 	"github.com/google/go-tdx-guest/verify"
@@ -118,13 +117,9 @@ func (c *Checker) Check(ev *trust.Evidence, now time.Time) (*trust.Attested, err
 	if err := trust.CheckHardwareEnvelope(ev); err != nil {
 		return nil, err
 	}
-	q, err := abi.QuoteToProto(ev.Report)
+	quote, err := parseQuote(ev.Report)
 	if err != nil {
-		return nil, fmt.Errorf("%w: tdx quote: %v", trust.ErrEvidenceMalformed, err)
-	}
-	quote, ok := q.(*pb.QuoteV4)
-	if !ok {
-		return nil, fmt.Errorf("%w: tdx quote of type %T", trust.ErrEvidenceMalformed, q)
+		return nil, err
 	}
 	col, err := parseCollateral(ev.Collateral)
 	if err != nil {
@@ -137,7 +132,7 @@ func (c *Checker) Check(ev *trust.Evidence, now time.Time) (*trust.Attested, err
 	}
 	// The quote and its PCK chain, without collateral, so that a forged
 	// or tampered quote is reported as such.
-	if err := verify.TdxQuote(quote, &verify.Options{Now: now, TrustedRoots: c.p.Roots}); err != nil {
+	if err := verifyQuote(quote, &verify.Options{Now: now, TrustedRoots: c.p.Roots}); err != nil {
 		return nil, fmt.Errorf("%w: tdx: %v", trust.ErrBadSignature, err)
 	}
 	checked := []string{
@@ -148,7 +143,7 @@ func (c *Checker) Check(ev *trust.Evidence, now time.Time) (*trust.Attested, err
 		checked = append(checked, "tdx: collateral NOT checked (policy): TCB status and revocation unknown")
 	} else {
 		opts := &verify.Options{Now: now, TrustedRoots: c.p.Roots, GetCollateral: true, CheckRevocations: true, Getter: col}
-		if err := verify.TdxQuote(quote, opts); err != nil {
+		if err := verifyQuote(quote, opts); err != nil {
 			return nil, classifyCollateral(err)
 		}
 		checked = append(checked, "tdx: Intel-signed TCB info, QE identity and CRLs current; TCB up to date; PCK not revoked")
