@@ -160,6 +160,12 @@ func printVerdict(w io.Writer, source string, ev *trust.Evidence, claims *trust.
 		for _, c := range claims.Checked {
 			fmt.Fprintf(w, "checked:     %s\n", c)
 		}
+	} else if ev.Simulated && ev.Backend == trust.BackendSim {
+		// Refused sim evidence names what it claims to be; say so, and
+		// that nothing vouches for it. (A hardware envelope claims
+		// nothing; the refusal says what the checker found.)
+		fmt.Fprintf(w, "measurement: %s (claimed, not verified)\n", ev.Measurement)
+		fmt.Fprintf(w, "signer:      %s (claimed, not verified)\n", ev.Signer)
 	}
 	if verr != nil {
 		fmt.Fprintf(w, "verdict:     REFUSED: %v\n", verr)

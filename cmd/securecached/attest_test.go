@@ -124,7 +124,7 @@ func TestAttestSavedSimEvidence(t *testing.T) {
 		t.Fatalf("exit %d:\n%s", code, out)
 	}
 	code, out = runCmd(t, "attest", "--evidence", path, "--signer", signer)
-	if code != attestRefused || !strings.Contains(out, "simulated evidence refused") {
+	if code != attestRefused || !strings.Contains(out, "simulated evidence refused") || !strings.Contains(out, "signer:      "+signer+" (claimed, not verified)") {
 		t.Fatalf("without --allow-simulated: exit %d:\n%s", code, out)
 	}
 	if code, out = runCmd(t, "attest", "--evidence", filepath.Join(t.TempDir(), "missing")); code != attestError {
