@@ -76,7 +76,8 @@ func Resolve(requested string, allowSim bool, hw Hardware) (string, error) {
 func NewHardware(name string) (trust.Backend, error) {
 	switch name {
 	case trust.BackendSNP:
-		return snp.NewBackend(snp.Options{})
+		// With AMD's CRL in the evidence, verifiers may check revocation.
+		return snp.NewBackend(snp.Options{CRL: true})
 	case trust.BackendTDX:
 		return tdx.NewBackend(tdx.Options{})
 	}

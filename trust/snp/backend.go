@@ -27,8 +27,9 @@ type Options struct {
 	// Getter fetches certificates the host did not supply with the report
 	// from AMD's KDS. Nil means AMD's KDS over HTTPS; tests give a fake.
 	Getter svtrust.HTTPSGetter
-	// CRL, if set, is fetched (through Getter) and carried in every
-	// evidence, for verifiers whose policy checks revocation.
+	// CRL, if set, fetches the product's CRL (through Getter) and carries
+	// it in every evidence, for verifiers whose policy checks revocation.
+	// If it cannot be fetched, evidence goes without it.
 	CRL bool
 }
 
@@ -45,8 +46,21 @@ type Backend struct {
 	opts Options
 	now  func() time.Time
 
-	mu     sync.Mutex // guards device: opened once, used by one caller at a time
+	mu     sync.Mutex // guards device (opened once, used by one caller at a time) and cache
 	device client.Device
+	cache  map[string]cachedCollateral // by chip ID and reported TCB
+}
+
+// collateralTTL bounds how long fetched certificates and CRLs are reused.
+const collateralTTL = time.Hour
+
+// maxCachedChips bounds the cache; a VM sees one chip at a time, two or
+// three across a live migration or a TCB update.
+const maxCachedChips = 8
+
+type cachedCollateral struct {
+	col     *collateral
+	fetched time.Time
 }
 
 // NewBackend returns an SNP backend. It fails if no report provider is
@@ -62,7 +76,7 @@ func NewBackend(opts Options) (*Backend, error) {
 	if opts.Getter == nil {
 		opts.Getter = svtrust.DefaultHTTPSGetter()
 	}
-	return &Backend{opts: opts, now: time.Now, device: opts.Device}, nil
+	return &Backend{opts: opts, now: time.Now, device: opts.Device, cache: map[string]cachedCollateral{}}, nil
 }
 
 // Name returns "sev-snp".
@@ -147,8 +161,30 @@ func productFromCerts(att *spb.Attestation) *spb.SevProduct {
 }
 
 // collateral completes the report's certificate chain from AMD's KDS where
-// the host supplied none, and fetches the CRL if asked.
+// the host supplied none, and fetches the CRL if asked. What it fetched is
+// reused for collateralTTL: it depends only on the chip and its TCB, and
+// AMD's KDS throttles repeated requests, while evidence is made on every
+// attested handshake.
 func (b *Backend) collateral(att *spb.Attestation, product *spb.SevProduct) (*collateral, error) {
+	key := fmt.Sprintf("%x/%x", att.GetReport().GetChipId(), att.GetReport().GetReportedTcb())
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := b.now()
+	if c, ok := b.cache[key]; ok && now.Sub(c.fetched) < collateralTTL {
+		return c.col, nil
+	}
+	col, err := b.fetchCollateral(att, product)
+	if err != nil {
+		return nil, err
+	}
+	if len(b.cache) >= maxCachedChips {
+		clear(b.cache)
+	}
+	b.cache[key] = cachedCollateral{col: col, fetched: now}
+	return col, nil
+}
+
+func (b *Backend) fetchCollateral(att *spb.Attestation, product *spb.SevProduct) (*collateral, error) {
 	chain := att.GetCertificateChain()
 	if chain == nil || (len(chain.GetVcekCert()) == 0 && len(chain.GetVlekCert()) == 0) || len(chain.GetAskCert()) == 0 {
 		full, err := verify.GetAttestationFromReport(att.GetReport(), &verify.Options{Getter: b.opts.Getter, Product: product})
@@ -168,12 +204,13 @@ func (b *Backend) collateral(att *spb.Attestation, product *spb.SevProduct) (*co
 		col.Product = kds.ProductName(product)
 	}
 	if b.opts.CRL {
+		// Best effort: without the CRL the evidence still verifies under
+		// policies that do not check revocation, and is refused by those
+		// that do, which is their call, not the producer's.
 		url := kds.CrlLinkByRole(kds.ProductLine(product), "ARK")
-		crl, err := b.opts.Getter.Get(url)
-		if err != nil {
-			return nil, fmt.Errorf("sev-snp: CRL %s: %w", url, err)
+		if crl, err := b.opts.Getter.Get(url); err == nil {
+			col.CRLs = map[string][]byte{url: crl}
 		}
-		col.CRLs = map[string][]byte{url: crl}
 	}
 	return col, nil
 }

@@ -281,3 +281,66 @@ func TestSimEvidenceRefusedBySNPVerifier(t *testing.T) {
 		t.Fatalf("sim evidence claiming not to be simulated: %v", err)
 	}
 }
+
+// countingGetter counts the fetches that reach the fake KDS.
+type countingGetter struct {
+	inner *crlKDS
+	n     int
+}
+
+func (g *countingGetter) Get(url string) ([]byte, error) {
+	g.n++
+	return g.inner.Get(url)
+}
+
+// TestCollateralCached: the CRL (like a VCEK the host does not supply) is
+// fetched once per collateralTTL, not on every attestation.
+func TestCollateralCached(t *testing.T) {
+	chip := newFakeChip(t)
+	crl, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{Number: big.NewInt(1),
+		ThisUpdate: fixedNow.Add(-time.Hour), NextUpdate: fixedNow.Add(time.Hour)}, chip.signer.Ark, chip.signer.Keys.Ark)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kds, err := test.FakeKDSFromSigner(chip.signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &countingGetter{inner: &crlKDS{kds: kds, crl: crl}}
+	b := chip.backend(t, guest{}, Options{CRL: true, Getter: g})
+	now := fixedNow
+	b.now = func() time.Time { return now }
+	e, _ := b.Launch(trust.LaunchSpec{})
+	for i, want := range []int{1, 1, 2} {
+		if i == 2 {
+			now = now.Add(collateralTTL + time.Second)
+		}
+		if _, err := e.Attest(trust.ReportData{byte(i)}); err != nil {
+			t.Fatal(err)
+		}
+		if g.n != want {
+			t.Fatalf("attestation %d: %d fetches, want %d", i, g.n, want)
+		}
+	}
+
+	// AMD's KDS unreachable: evidence goes without the CRL; a policy that
+	// checks revocation refuses it, one that does not accepts it.
+	down := chip.backend(t, guest{measurement: Measurement{5}}, Options{CRL: true, Getter: unreachable{}})
+	e, _ = down.Launch(trust.LaunchSpec{})
+	rd := trust.ReportData{9}
+	ev, err := e.Attest(rd)
+	if err != nil {
+		t.Fatalf("attestation without the CRL: %v", err)
+	}
+	p := Policy{Measurements: []Measurement{{5}}}
+	if _, err := chip.verifier(t, p, fixedNow).Verify(ev, rd); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chip.verifier(t, withRevocation(p), fixedNow).Verify(ev, rd); !errors.Is(err, trust.ErrCollateral) {
+		t.Fatalf("revocation checked without a CRL: %v", err)
+	}
+}
+
+type unreachable struct{}
+
+func (unreachable) Get(url string) ([]byte, error) { return nil, errors.New("unreachable: " + url) }
