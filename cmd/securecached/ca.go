@@ -72,6 +72,7 @@ func serveCA(args []string, stdout, stderr io.Writer, stop <-chan struct{}) int 
 	allowSim := fs.Bool("allow-sim", false, "let --backend auto fall back to sim without TEE hardware")
 	names := fs.StringSlice("name", nil, "DNS names and IPs of the CA service's certificate (default: the --listen host)")
 	lifetime := fs.Duration("lifetime", ca.DefaultLifetime, "lifetime of issued certificates")
+	allowNames := fs.StringSlice("allow-name", nil, "issue only for these DNS names or IPs (\"*.example.com\": one label under it); default any")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, caUsage)
 		fs.PrintDefaults()
@@ -108,7 +109,7 @@ func serveCA(args []string, stdout, stderr io.Writer, stop <-chan struct{}) int 
 		fmt.Fprintln(stderr, "ca:", err)
 		return exitOSErr
 	}
-	a, err := ca.New(key, cert, ca.Options{Verifier: v, Lifetime: *lifetime})
+	a, err := ca.New(key, cert, ca.Options{Verifier: v, Lifetime: *lifetime, Names: *allowNames})
 	if err != nil {
 		fmt.Fprintln(stderr, "ca:", err)
 		return exitOSErr

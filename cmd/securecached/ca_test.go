@@ -68,7 +68,7 @@ func TestCACommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	args := []string{"--state-dir", dir, "--allow-simulated", "--sim-root", rootFile, "--signer", trust.Signer{3}.String()}
+	args := []string{"--state-dir", dir, "--allow-simulated", "--sim-root", rootFile, "--signer", trust.Signer{3}.String(), "--allow-name", "localhost"}
 	r := startCACmd(t, args...)
 	if !strings.Contains(r.out.String(), "sealed to the CA's sim enclave") {
 		t.Fatalf("key not sealed:\n%s", r.out.String())
@@ -89,6 +89,9 @@ func TestCACommand(t *testing.T) {
 	}
 	if err := cert.Leaf.CheckSignatureFrom(certs[0]); err != nil {
 		t.Fatal(err)
+	}
+	if _, err := c.Obtain(context.Background(), e, key, []string{"elsewhere.example"}); err == nil {
+		t.Fatal("a name outside --allow-name was issued")
 	}
 	outsider := w.Launch(t, trust.LaunchSpec{Identity: trust.CodeIdentity{Kind: "cache"}, Signer: trust.Signer{4}})
 	if _, err := c.Obtain(context.Background(), outsider, key, []string{"localhost"}); err == nil {

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"math/big"
 	"net"
+	"strings"
 	"sync"
 	"time"
 
@@ -56,6 +57,34 @@ type Options struct {
 	NonceTTL time.Duration
 	// Now is the clock (tests).
 	Now func() time.Time
+	// Names, if set, are the only DNS names and IP addresses certificates
+	// may be issued for: exact names, or "*.example.com" for any name
+	// under example.com. Without it any name is issued: every instance
+	// that passes the policy may claim any name, which is the policy's
+	// meaning only if the measured code fixes its names.
+	Names []string
+}
+
+// ErrNameNotAllowed means a request names a host the CA may not issue for.
+var ErrNameNotAllowed = errors.New("ca: name not allowed")
+
+// allowed reports whether the CA may issue for name.
+func (a *Authority) allowed(name string) bool {
+	if len(a.opts.Names) == 0 {
+		return true
+	}
+	name = strings.ToLower(name)
+	for _, n := range a.opts.Names {
+		n = strings.ToLower(n)
+		if suffix, ok := strings.CutPrefix(n, "*."); ok {
+			if strings.HasSuffix(name, "."+suffix) && !strings.Contains(strings.TrimSuffix(name, "."+suffix), ".") {
+				return true
+			}
+		} else if name == n {
+			return true
+		}
+	}
+	return false
 }
 
 // Authority issues certificates to attested instances. Safe for
@@ -188,6 +217,16 @@ func (a *Authority) Issue(req Request) ([]byte, *trust.Claims, error) {
 	}
 	if len(csr.DNSNames) == 0 && len(csr.IPAddresses) == 0 {
 		return nil, nil, fmt.Errorf("%w: request names no DNS name or IP address", ErrBadRequest)
+	}
+	for _, n := range csr.DNSNames {
+		if !a.allowed(n) {
+			return nil, nil, fmt.Errorf("%w: %q", ErrNameNotAllowed, n)
+		}
+	}
+	for _, ip := range csr.IPAddresses {
+		if !a.allowed(ip.String()) {
+			return nil, nil, fmt.Errorf("%w: %s", ErrNameNotAllowed, ip)
+		}
 	}
 	claims, err := a.opts.Verifier.VerifyBytes(req.Evidence, ReportData(csr.RawSubjectPublicKeyInfo, req.Nonce))
 	if err != nil {

@@ -3,8 +3,10 @@ package ca
 import (
 	"context"
 	"crypto/ecdsa"
+	"crypto/rand"
 	"crypto/x509"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -166,5 +168,45 @@ func TestRenewer(t *testing.T) {
 	}
 	if !second.Leaf.PublicKey.(*ecdsa.PublicKey).Equal(first.Leaf.PublicKey) {
 		t.Fatal("renewal changed the key")
+	}
+}
+
+// TestNamesAllowed: with Names set, the CA issues only for those names
+// (a wildcard covers one label), before looking at the evidence.
+func TestNamesAllowed(t *testing.T) {
+	w := testsim.New(t)
+	e := w.Launch(t, trust.LaunchSpec{Identity: trust.CodeIdentity{Kind: "cache"}, Signer: trust.Signer{1}})
+	v, err := trust.NewVerifier(w.Policy(e))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, cert, _ := NewCAKey("names", time.Now())
+	a, err := New(key, cert, Options{Verifier: v, Names: []string{"*.cache.example", "10.0.0.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tlsKey, _ := newKey()
+	for name, ok := range map[string]bool{
+		"a.cache.example": true, "A.Cache.Example": true, "10.0.0.1": true,
+		"cache.example": false, "a.b.cache.example": false, "evil.example": false, "10.0.0.2": false,
+	} {
+		tmpl := &x509.CertificateRequest{}
+		if ip := net.ParseIP(name); ip != nil {
+			tmpl.IPAddresses = []net.IP{ip}
+		} else {
+			tmpl.DNSNames = []string{name}
+		}
+		csr, err := x509.CreateCertificateRequest(rand.Reader, tmpl, tlsKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		parsed, _ := x509.ParseCertificateRequest(csr)
+		n, _ := a.Nonce()
+		ev, _ := e.Attest(ReportData(parsed.RawSubjectPublicKeyInfo, n))
+		raw, _ := ev.Marshal()
+		_, _, err = a.Issue(Request{CSR: csr, Evidence: raw, Nonce: n})
+		if ok != (err == nil) || (!ok && !errors.Is(err, ErrNameNotAllowed)) {
+			t.Errorf("%s: err = %v, want allowed=%v", name, err, ok)
+		}
 	}
 }
