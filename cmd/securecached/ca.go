@@ -121,6 +121,11 @@ func serveCA(args []string, stdout, stderr io.Writer, stop <-chan struct{}) int 
 	}
 	if len(*names) == 0 {
 		host, _, _ := net.SplitHostPort(*listen)
+		if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+			ln.Close()
+			fmt.Fprintf(stderr, "ca: --listen %s names no host: give the names clients reach the CA by with --name\n", *listen)
+			return exitUsage
+		}
 		*names = []string{host}
 	}
 	tlsCfg, err := a.TLSConfig(*names)

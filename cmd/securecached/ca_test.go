@@ -117,6 +117,11 @@ func TestCACommand(t *testing.T) {
 		t.Fatalf("tampered sealed key: exit %d:\n%s", code, out.String())
 	}
 
+	out = &testenv.SyncBuffer{}
+	if code := serveCA([]string{"--listen", "0.0.0.0:0", "--state-dir", t.TempDir(), "--backend", "none", "--signer", trust.Signer{3}.String()}, out, out, make(chan struct{})); code != exitUsage || !strings.Contains(out.String(), "--name") {
+		t.Fatalf("wildcard listen without --name: exit %d:\n%s", code, out.String())
+	}
+
 	// The none backend cannot seal: the key stays in memory, and says so.
 	r = startCACmd(t, "--state-dir", t.TempDir(), "--backend", "none", "--allow-simulated", "--sim-root", rootFile)
 	r.close(t)
