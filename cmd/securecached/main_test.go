@@ -10,6 +10,7 @@ import (
 
 	"github.com/securecached/securecached/cacheagent"
 	"github.com/securecached/securecached/config"
+	"github.com/securecached/securecached/server"
 )
 
 func TestRunExitsEarly(t *testing.T) {
