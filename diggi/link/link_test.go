@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,6 +12,8 @@ import (
 	"time"
 
 	"github.com/securecached/securecached/diggi"
+	"github.com/securecached/securecached/internal/testpeers"
+	"github.com/securecached/securecached/internal/testproxy"
 	"github.com/securecached/securecached/internal/testsim"
 )
 
@@ -21,63 +22,10 @@ import (
 func pairOf(t *testing.T, trusted bool, tapA, tapB func([]byte)) (a, b *node) {
 	t.Helper()
 	w := testsim.New(t)
-	ca := configFor("a", []string{"tx1", "tx2"}, trusted)
-	cb := configFor("b", []string{"rx", "slow"}, trusted)
+	ca := testpeers.Config("a", []string{"tx1", "tx2"}, trusted)
+	cb := testpeers.Config("b", []string{"rx", "slow"}, trusted)
 	all := []diggi.Config{ca, cb}
-	a = newNode(t, nodeOptions{name: "a", agents: []string{"tx1", "tx2"}, trusted: trusted, world: w, allConfigs: all, tap: tapA})
-	b = newNode(t, nodeOptions{name: "b", agents: []string{"rx", "slow"}, trusted: trusted, world: w, allConfigs: all, tap: tapB})
-	return a, b
-}
-
-// remoteID waits until n's directory lists the remote agent and returns
-// its id.
-func remoteID(t *testing.T, n *node, name string) diggi.AgentID {
-	t.Helper()
-	var id diggi.AgentID
-	waitUntil(t, name+" in "+n.in.Name()+"'s directory", func() bool {
-		i, ok := n.in.Directory().Lookup(name)
-		id = i.ID
-		return ok
-	})
-	return id
-}
-
-// checkOrdered fails unless each sender's payloads (seqPayload) arrive in
-// strictly increasing order (gaps allowed only if gaps is set), and
-// returns how many arrived per sender.
-func checkOrdered(t *testing.T, got [][]byte, gaps bool) map[string]int {
-	t.Helper()
-	last := map[string]int{}
-	count := map[string]int{}
-	for _, p := range got {
-		sender, num, ok := strings.Cut(string(p), " ")
-		i, err := strconv.Atoi(num)
-		if !ok || err != nil {
-			t.Fatalf("corrupted payload %q reached the agent", p)
-		}
-		prev, seen := last[sender]
-		if !seen {
-			prev = -1
-		}
-		if i <= prev || (!gaps && i != prev+1) {
-			t.Fatalf("%s: message %d after %d (duplicate, reordered or lost)", sender, i, prev)
-		}
-		last[sender] = i
-		count[sender]++
-	}
-	return count
-}
-
-func sendSeq(t *testing.T, n *node, from string, to diggi.AgentID, count int) {
-	t.Helper()
-	n.run(t, from, func(ctx *diggi.Context) error {
-		for i := range count {
-			if err := ctx.Messages().Send(to, seqPayload(from, i)); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	return newNode(t, w, ca, all, nodeOptions{tap: tapA}), newNode(t, w, cb, all, nodeOptions{tap: tapB})
 }
 
 // TestLinkCarriesMessagesInOrder: two senders of one instance send to an
@@ -89,20 +37,20 @@ func TestLinkCarriesMessagesInOrder(t *testing.T) {
 		t.Run(fmt.Sprintf("trusted=%v", trusted), func(t *testing.T) {
 			a, b := pairOf(t, trusted, nil, nil)
 			link(t, a, b, nil)
-			rx := remoteID(t, a, "b/rx")
+			rx := a.WaitAgent(t, "b/rx")
 			const n = 2000
 			var wg sync.WaitGroup
 			for _, s := range []string{"tx1", "tx2"} {
 				wg.Add(1)
-				go func() { defer wg.Done(); sendSeq(t, a, s, rx, n) }()
+				go func() { defer wg.Done(); a.SendSeq(t, s, rx, n) }()
 			}
 			wg.Wait()
-			waitUntil(t, "all messages", func() bool { return b.agents["rx"].count() == 2*n })
-			count := checkOrdered(t, b.agents["rx"].payloads(), false)
+			testpeers.WaitUntil(t, "all messages", func() bool { return b.Agents["rx"].Count() == 2*n })
+			count := testpeers.CheckOrdered(t, b.Agents["rx"].Payloads(), false)
 			if count["tx1"] != n || count["tx2"] != n {
 				t.Fatalf("per sender: %v, want %d each", count, n)
 			}
-			a.run(t, "tx1", func(ctx *diggi.Context) error {
+			a.Run(t, "tx1", func(ctx *diggi.Context) error {
 				c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 				defer cancel()
 				resp, err := ctx.Messages().Call(c, rx, []byte("ping across"))
@@ -115,10 +63,10 @@ func TestLinkCarriesMessagesInOrder(t *testing.T) {
 				return nil
 			})
 			// The answer came back over the same link: b knows a's agents.
-			if _, ok := b.in.Directory().Lookup("a/tx1"); !ok {
+			if _, ok := b.In.Directory().Lookup("a/tx1"); !ok {
 				t.Fatal("b's directory lacks a/tx1")
 			}
-			if info, _ := a.in.Directory().Lookup("b/rx"); info.Trusted != trusted || info.Kind != "recorder-rx" {
+			if info, _ := a.In.Directory().Lookup("b/rx"); info.Trusted != trusted || info.Kind != "recorder-rx" {
 				t.Fatalf("directory entry %+v", info)
 			}
 			pa, _ := a.hub.Peer("b")
@@ -136,22 +84,22 @@ func TestLinkCarriesMessagesInOrder(t *testing.T) {
 func TestLinkSlowAgentDoesNotBlockOthers(t *testing.T) {
 	a, b := pairOf(t, false, nil, nil)
 	gate := make(chan struct{})
-	b.agents["slow"].gate = gate
+	b.Agents["slow"].Gate = gate
 	link(t, a, b, nil)
-	slow, rx := remoteID(t, a, "b/slow"), remoteID(t, a, "b/rx")
+	slow, rx := a.WaitAgent(t, "b/slow"), a.WaitAgent(t, "b/rx")
 	// Far more than the window plus every queue on the way.
 	const toSlow = 8 * DefaultWindow
 	slowDone := make(chan struct{})
-	go func() { defer close(slowDone); sendSeq(t, a, "tx1", slow, toSlow) }()
+	go func() { defer close(slowDone); a.SendSeq(t, "tx1", slow, toSlow) }()
 	// The slow agent's credit runs out: a holds the rest.
 	pa := waitPeerUp(t, a, "b")
-	waitUntil(t, "credit to the slow agent exhausted", func() bool {
+	testpeers.WaitUntil(t, "credit to the slow agent exhausted", func() bool {
 		return pa.Stats().MsgsOut >= DefaultWindow
 	})
 	const toFast = 3000
-	sendSeq(t, a, "tx2", rx, toFast)
-	waitUntil(t, "the fast agent's messages", func() bool { return b.agents["rx"].count() == toFast })
-	if got := b.agents["slow"].count(); got > 1 {
+	a.SendSeq(t, "tx2", rx, toFast)
+	testpeers.WaitUntil(t, "the fast agent's messages", func() bool { return b.Agents["rx"].Count() == toFast })
+	if got := b.Agents["slow"].Count(); got > 1 {
 		t.Fatalf("slow agent received %d messages while blocked", got)
 	}
 	select {
@@ -161,9 +109,9 @@ func TestLinkSlowAgentDoesNotBlockOthers(t *testing.T) {
 	}
 	close(gate)
 	<-slowDone
-	waitUntil(t, "the slow agent's messages", func() bool { return b.agents["slow"].count() == toSlow })
-	checkOrdered(t, b.agents["slow"].payloads(), false)
-	checkOrdered(t, b.agents["rx"].payloads(), false)
+	testpeers.WaitUntil(t, "the slow agent's messages", func() bool { return b.Agents["slow"].Count() == toSlow })
+	testpeers.CheckOrdered(t, b.Agents["slow"].Payloads(), false)
+	testpeers.CheckOrdered(t, b.Agents["rx"].Payloads(), false)
 	if st := pa.Stats(); st.Sessions != 1 || st.Protocol != 0 {
 		t.Fatalf("link stats %+v", st)
 	}
@@ -197,9 +145,9 @@ func TestLinkCanary(t *testing.T) {
 			tp := &frameTap{}
 			a, b := pairOf(t, trusted, tp.record, tp.record)
 			link(t, a, b, nil)
-			rx := remoteID(t, a, "b/rx")
+			rx := a.WaitAgent(t, "b/rx")
 			canary := []byte("CANARY-7f3a9c2e-link")
-			a.run(t, "tx1", func(ctx *diggi.Context) error {
+			a.Run(t, "tx1", func(ctx *diggi.Context) error {
 				if err := ctx.Messages().Send(rx, canary); err != nil {
 					return err
 				}
@@ -214,8 +162,8 @@ func TestLinkCanary(t *testing.T) {
 				}
 				return nil
 			})
-			waitUntil(t, "the canary", func() bool { return b.agents["rx"].count() == 1 })
-			if !bytes.Equal(b.agents["rx"].payloads()[0], canary) {
+			testpeers.WaitUntil(t, "the canary", func() bool { return b.Agents["rx"].Count() == 1 })
+			if !bytes.Equal(b.Agents["rx"].Payloads()[0], canary) {
 				t.Fatal("the agent got something else")
 			}
 			if seen := tp.contains(canary); seen == trusted {
@@ -231,13 +179,13 @@ func TestLinkCanary(t *testing.T) {
 // the link comes back and requests succeed; nothing is duplicated.
 func TestLinkDownBouncesAndReconnects(t *testing.T) {
 	a, b := pairOf(t, true, nil, nil)
-	var px *proxy
-	link(t, a, b, func(target string) string { px = newProxy(t, target); return px.addr() })
-	rx := remoteID(t, a, "b/rx")
+	var px *testproxy.Proxy
+	link(t, a, b, func(target string) string { px = testproxy.New(t, target); return px.Addr() })
+	rx := a.WaitAgent(t, "b/rx")
 	pa := waitPeerUp(t, a, "b")
 	call := func(timeout time.Duration) error {
 		var cerr error
-		a.run(t, "tx1", func(ctx *diggi.Context) error {
+		a.Run(t, "tx1", func(ctx *diggi.Context) error {
 			c, cancel := context.WithTimeout(context.Background(), timeout)
 			defer cancel()
 			_, cerr = ctx.Messages().Call(c, rx, []byte("are you there"))
@@ -248,9 +196,9 @@ func TestLinkDownBouncesAndReconnects(t *testing.T) {
 	if err := call(10 * time.Second); err != nil {
 		t.Fatal(err)
 	}
-	sendSeq(t, a, "tx1", rx, 100)
-	px.setDown(true)
-	waitUntil(t, "the link to go down", func() bool { return !pa.Up() })
+	a.SendSeq(t, "tx1", rx, 100)
+	px.SetDown(true)
+	testpeers.WaitUntil(t, "the link to go down", func() bool { return !pa.Up() })
 	err := call(10 * time.Second)
 	var re *diggi.RemoteError
 	// The runtime bounces it: the mover (the remote agent is down) or the
@@ -258,8 +206,8 @@ func TestLinkDownBouncesAndReconnects(t *testing.T) {
 	if !errors.As(err, &re) || re.From.Local() != 0 || !strings.Contains(re.Text, rx.String()) {
 		t.Fatalf("call over a down link: %v, want the runtime's bounce", err)
 	}
-	px.setDown(false)
-	waitUntil(t, "the link to come back", func() bool { return pa.Up() && pa.Stats().Sessions == 2 })
+	px.SetDown(false)
+	testpeers.WaitUntil(t, "the link to come back", func() bool { return pa.Up() && pa.Stats().Sessions == 2 })
 	// The bounced request left a gap in the pair's sealed stream: the
 	// receiver drops the next message and the pair re-handshakes (see
 	// trust/diggichannel), so a request may need a second try.
@@ -272,9 +220,9 @@ func TestLinkDownBouncesAndReconnects(t *testing.T) {
 	if err2 != nil {
 		t.Fatalf("requests after the link came back: %v", err2)
 	}
-	sendSeq(t, a, "tx2", rx, 100)
-	waitUntil(t, "tx2's messages", func() bool { return checkOrdered(t, b.agents["rx"].payloads(), true)["tx2"] == 100 })
-	checkOrdered(t, b.agents["rx"].payloads(), true)
+	a.SendSeq(t, "tx2", rx, 100)
+	testpeers.WaitUntil(t, "tx2's messages", func() bool { return testpeers.CheckOrdered(t, b.Agents["rx"].Payloads(), true)["tx2"] == 100 })
+	testpeers.CheckOrdered(t, b.Agents["rx"].Payloads(), true)
 }
 
 // TestLinkAdversarialProxy: a proxy between the instances flips, drops,
@@ -283,21 +231,21 @@ func TestLinkDownBouncesAndReconnects(t *testing.T) {
 // nothing corrupted, replayed or out of order reaches the agent.
 func TestLinkAdversarialProxy(t *testing.T) {
 	a, b := pairOf(t, false, nil, nil)
-	var px *proxy
-	link(t, a, b, func(target string) string { px = newProxy(t, target); return px.addr() })
-	rx := remoteID(t, a, "b/rx")
+	var px *testproxy.Proxy
+	link(t, a, b, func(target string) string { px = testproxy.New(t, target); return px.Addr() })
+	rx := a.WaitAgent(t, "b/rx")
 	pb := waitPeerUp(t, b, "a")
 
 	var stop atomic.Bool
 	sent := make(chan struct{})
 	go func() { // a steady stream, so every attack hits live traffic
 		defer close(sent)
-		ctx, _ := a.in.Context("tx1")
+		ctx, _ := a.In.Context("tx1")
 		i := 0
 		for !stop.Load() {
 			_ = ctx.Scheduler().Run(func() {
 				for range 50 {
-					_ = ctx.Messages().Send(rx, seqPayload("tx1", i))
+					_ = ctx.Messages().Send(rx, testpeers.SeqPayload("tx1", i))
 					i++
 				}
 			})
@@ -306,20 +254,20 @@ func TestLinkAdversarialProxy(t *testing.T) {
 	}()
 	defer func() { stop.Store(true); <-sent }()
 
-	for _, atk := range []attack{attackFlip, attackDrop, attackReplay, attackReorder, attackInject} {
+	for _, atk := range []testproxy.Attack{testproxy.Flip, testproxy.Drop, testproxy.Replay, testproxy.Reorder, testproxy.Inject} {
 		before := pb.Stats()
-		px.setMode(atk)
-		px.cut() // the next connection carries the attack
-		waitUntil(t, atk.String()+" detected", func() bool { return pb.Stats().Integrity > before.Integrity })
-		px.setMode(attackNone)
-		waitUntil(t, "the link re-established after "+atk.String(), func() bool {
+		px.SetMode(atk)
+		px.Cut() // the next connection carries the attack
+		testpeers.WaitUntil(t, atk.String()+" detected", func() bool { return pb.Stats().Integrity > before.Integrity })
+		px.SetMode(testproxy.None)
+		testpeers.WaitUntil(t, "the link re-established after "+atk.String(), func() bool {
 			st := pb.Stats()
 			return pb.Up() && st.Sessions > before.Sessions+1
 		})
-		checkOrdered(t, b.agents["rx"].payloads(), true)
+		testpeers.CheckOrdered(t, b.Agents["rx"].Payloads(), true)
 		t.Logf("%s: %+v", atk, pb.Stats())
 	}
-	got := b.agents["rx"].count()
-	waitUntil(t, "traffic after the attacks", func() bool { return b.agents["rx"].count() > got+100 })
-	checkOrdered(t, b.agents["rx"].payloads(), true)
+	got := b.Agents["rx"].Count()
+	testpeers.WaitUntil(t, "traffic after the attacks", func() bool { return b.Agents["rx"].Count() > got+100 })
+	testpeers.CheckOrdered(t, b.Agents["rx"].Payloads(), true)
 }

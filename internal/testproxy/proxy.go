@@ -1,4 +1,7 @@
-package link
+// Package testproxy is a TCP relay for tests that sits between two
+// instances and can partition them (refuse and cut connections) or tamper
+// with the bytes it relays: flip, drop, replay, reorder or inject.
+package testproxy
 
 import (
 	"crypto/rand"
@@ -7,75 +10,88 @@ import (
 	"testing"
 )
 
-// attack is what the adversarial proxy does, once per connection, to the
-// dialler-to-acceptor byte stream after attackAfter bytes.
-type attack int
+// Attack is what the proxy does, once per connection, to the
+// dialler-to-acceptor byte stream after AttackAfter bytes.
+type Attack int
 
 const (
-	attackNone attack = iota
-	attackFlip
-	attackDrop
-	attackReplay
-	attackReorder
-	attackInject
+	None Attack = iota
+	Flip
+	Drop
+	Replay
+	Reorder
+	Inject
 )
 
-func (a attack) String() string {
+func (a Attack) String() string {
 	return [...]string{"none", "flip", "drop", "replay", "reorder", "inject"}[a]
 }
 
-// attackAfter lets the TLS handshake and the hellos through untouched, so
-// the attack hits a session that carries messages.
-const attackAfter = 16 << 10
+// AttackAfter lets the TLS handshake and the hellos through untouched, so
+// the Attack hits a session that carries messages.
+const AttackAfter = 16 << 10
 
-// proxy is a TCP relay between two instances that the test controls: it
+// Proxy is a TCP relay between two instances that the test controls: it
 // can refuse connections (a partition), cut the live ones, and tamper with
 // the bytes it relays.
-type proxy struct {
+type Proxy struct {
 	t      *testing.T
 	ln     net.Listener
 	target string
 
 	mu     sync.Mutex
 	down   bool
-	mode   attack
+	mode   Attack
 	conns  map[net.Conn]bool
 	wg     sync.WaitGroup
 	closed bool
 }
 
-func newProxy(t *testing.T, target string) *proxy {
+// New starts a proxy on 127.0.0.1 relaying to target (which may be set
+// later with SetTarget); it is closed at the test's end.
+func New(t *testing.T, target string) *Proxy {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &proxy{t: t, ln: ln, target: target, conns: map[net.Conn]bool{}}
+	p := &Proxy{t: t, ln: ln, target: target, conns: map[net.Conn]bool{}}
 	p.wg.Add(1)
 	go p.accept()
 	t.Cleanup(p.close)
 	return p
 }
 
-func (p *proxy) addr() string { return p.ln.Addr().String() }
+// SetTarget sets where new connections are relayed.
+func (p *Proxy) SetTarget(target string) {
+	p.mu.Lock()
+	p.target = target
+	p.mu.Unlock()
+}
 
-func (p *proxy) setDown(down bool) {
+// Addr is the proxy's listening address.
+func (p *Proxy) Addr() string { return p.ln.Addr().String() }
+
+// SetDown partitions (true: refuse new connections, cut live ones) or
+// heals.
+func (p *Proxy) SetDown(down bool) {
 	p.mu.Lock()
 	p.down = down
 	p.mu.Unlock()
 	if down {
-		p.cut()
+		p.Cut()
 	}
 }
 
-func (p *proxy) setMode(a attack) {
+// SetMode sets the attack applied to the next connections.
+func (p *Proxy) SetMode(a Attack) {
 	p.mu.Lock()
 	p.mode = a
 	p.mu.Unlock()
 }
 
-// cut closes every relayed connection (both halves see a reset or EOF).
-func (p *proxy) cut() {
+// Cut closes every relayed connection (both halves see a reset or EOF).
+func (p *Proxy) Cut() {
 	p.mu.Lock()
 	for c := range p.conns {
 		c.Close()
@@ -83,16 +99,16 @@ func (p *proxy) cut() {
 	p.mu.Unlock()
 }
 
-func (p *proxy) close() {
+func (p *Proxy) close() {
 	p.mu.Lock()
 	p.closed = true
 	p.mu.Unlock()
 	p.ln.Close()
-	p.cut()
+	p.Cut()
 	p.wg.Wait()
 }
 
-func (p *proxy) track(c net.Conn) bool {
+func (p *Proxy) track(c net.Conn) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed || p.down {
@@ -102,7 +118,7 @@ func (p *proxy) track(c net.Conn) bool {
 	return true
 }
 
-func (p *proxy) accept() {
+func (p *Proxy) accept() {
 	defer p.wg.Done()
 	for {
 		c, err := p.ln.Accept()
@@ -113,7 +129,10 @@ func (p *proxy) accept() {
 			c.Close()
 			continue
 		}
-		u, err := net.Dial("tcp", p.target)
+		p.mu.Lock()
+		target := p.target
+		p.mu.Unlock()
+		u, err := net.Dial("tcp", target)
 		if err != nil || !p.track(u) {
 			c.Close()
 			if u != nil {
@@ -133,16 +152,16 @@ func (p *proxy) accept() {
 		}()
 		go func() {
 			defer p.wg.Done()
-			relay(c, u, attackNone)
+			relay(c, u, None)
 			u.Close()
 			c.Close()
 		}()
 	}
 }
 
-// relay copies src to dst, applying the attack once after attackAfter
+// relay copies src to dst, applying the Attack once after AttackAfter
 // bytes.
-func relay(dst, src net.Conn, mode attack) {
+func relay(dst, src net.Conn, mode Attack) {
 	buf := make([]byte, 32<<10)
 	var prev, held []byte
 	total, done := 0, false
@@ -156,21 +175,21 @@ func relay(dst, src net.Conn, mode attack) {
 			case held != nil:
 				out = [][]byte{chunk, held} // reorder: the later chunk first
 				held = nil
-			case !done && mode != attackNone && total > attackAfter:
+			case !done && mode != None && total > AttackAfter:
 				done = true
 				switch mode {
-				case attackFlip:
+				case Flip:
 					chunk[len(chunk)/2] ^= 0x40
-				case attackDrop:
+				case Drop:
 					out = nil
-				case attackReplay:
+				case Replay:
 					if prev != nil {
 						out = [][]byte{chunk, prev}
 					}
-				case attackReorder:
+				case Reorder:
 					held = append([]byte(nil), chunk...)
 					out = nil
-				case attackInject:
+				case Inject:
 					junk := make([]byte, 37)
 					rand.Read(junk)
 					out = [][]byte{junk, chunk}
