@@ -163,6 +163,9 @@ func Start(opts Options) (*Node, error) {
 	mc.PushPullInterval = 5 * time.Second
 	mc.GossipToTheDeadTime = 5 * time.Second
 	mc.EnableCompression = false
+	// A member restarted on another address may take its name back once
+	// it has been dead this long.
+	mc.DeadNodeReclaimTime = opts.Timing.DownBound()
 	mc.Logger = log.New(io.Discard, "", 0)
 	n.ml, err = memberlist.Create(mc)
 	if err != nil {

@@ -141,6 +141,7 @@ func (p *Peer) run(conn *tls.Conn, br *bufio.Reader, hello Hello, attested bool)
 	s.fail(err)
 	<-s.writerDone
 	conn.Close()
+	s.bounceInflight()
 
 	p.mu.Lock()
 	p.sess = nil
@@ -247,7 +248,8 @@ type Stats struct {
 	MsgsOut, MsgsIn   uint64
 	BytesOut, BytesIn uint64 // frame bytes, inside TLS
 	// Bounced counts messages given up because the link was down when
-	// they were due to leave.
+	// they were due to leave, and requests a failed session had carried
+	// without an answer (both bounced to their senders).
 	Bounced uint64
 }
 

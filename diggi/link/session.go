@@ -55,6 +55,18 @@ type session struct {
 
 	// reader only
 	imports map[diggi.AgentID]*diggi.Import
+
+	// Requests written and not yet answered: when the session fails they
+	// are answered with the runtime's bounce, as requests still queued
+	// are, so a caller learns the link failed instead of timing out.
+	flightMu sync.Mutex
+	inflight map[flight]struct{}
+}
+
+// flight names a request in flight by its local sender and session.
+type flight struct {
+	src, dst diggi.AgentID
+	session  uint64
 }
 
 func newSession(p *Peer, conn *tls.Conn, br *bufio.Reader, window int) *session {
@@ -62,7 +74,7 @@ func newSession(p *Peer, conn *tls.Conn, br *bufio.Reader, window int) *session 
 		p: p, conn: conn, br: br, bw: bufio.NewWriterSize(conn, 64<<10), window: window,
 		kick: make(chan struct{}, 1), done: make(chan struct{}), writerDone: make(chan struct{}),
 		listed: map[*remote]bool{}, credit: map[diggi.AgentID]int{}, starved: map[diggi.AgentID]*remote{},
-		imports: map[diggi.AgentID]*diggi.Import{},
+		imports: map[diggi.AgentID]*diggi.Import{}, inflight: map[flight]struct{}{},
 	}
 }
 
@@ -245,6 +257,11 @@ func (s *session) pump(r *remote) error {
 			empty = true
 			break
 		}
+		if m.Type == diggi.TypeRequest {
+			s.flightMu.Lock()
+			s.inflight[flight{m.Src, m.Dst, m.Session}] = struct{}{}
+			s.flightMu.Unlock()
+		}
 		b := appendFrameHeader(hdr[:0], kindMsg, diggi.HeaderSize+int(m.Len))
 		b = m.Header.AppendBinary(b)
 		err := s.writeMsg(b, m.Payload())
@@ -340,6 +357,11 @@ func (s *session) readLoop() error {
 				f := appendFrameHeader(nil, kindMsg, n)
 				f = append(append(f, hb[:]...), m.Payload()...)
 				tap(f)
+			}
+			if h.Type == diggi.TypeResponse {
+				s.flightMu.Lock()
+				delete(s.inflight, flight{h.Dst, h.Src, h.Session})
+				s.flightMu.Unlock()
 			}
 			s.p.stats.msgsIn.Add(1)
 			s.p.stats.bytesIn.Add(uint64(5 + n))
@@ -459,4 +481,19 @@ func classify(err error) int {
 		return endIntegrity
 	}
 	return endClosed
+}
+
+// bounceInflight answers every request the session carried and saw no
+// response to. Called once both loops have ended.
+func (s *session) bounceInflight() {
+	in := s.p.hub.opts.Instance
+	s.flightMu.Lock()
+	defer s.flightMu.Unlock()
+	for f := range s.inflight {
+		m := diggi.NewMessage(0)
+		m.Header = diggi.Header{Src: f.src, Dst: f.dst, Type: diggi.TypeRequest, Session: f.session}
+		s.p.stats.bounced.Add(1)
+		in.Bounce(m, diggi.ErrLinkDown)
+	}
+	clear(s.inflight)
 }

@@ -96,40 +96,8 @@ type Instance struct {
 // of the test, after cleanups registered later (links) have run.
 func Start(t testing.TB, world *testsim.World, cfg diggi.Config, all ...diggi.Config) *Instance {
 	t.Helper()
-	n := &Instance{Agents: map[string]*Recorder{}}
-	reg := diggi.NewRegistry()
-	trusted := false
-	for _, a := range cfg.Agents {
-		r := &Recorder{}
-		n.Agents[a.Name] = r
-		trusted = trusted || a.Trusted
-		if err := reg.Register(a.Kind, func() diggi.Agent { return r }); err != nil {
-			t.Fatal(err)
-		}
-	}
-	agents, err := diggichannel.AgentsFromConfig(cfg, Signer)
+	n, err := New(world, cfg, all...)
 	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range all {
-		if c.Instance != cfg.Instance {
-			if err := agents.Add(c); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	f, err := diggichannel.New(diggichannel.Options{
-		Backend: world.Backend, Agents: agents, AllowSimulated: true, SimRoots: world.SimRoots(),
-		AllowPlaintext: !trusted, Logger: Quiet,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n.In, err = diggi.NewInstance(cfg, diggi.InstanceOptions{Registry: reg, Channels: f.ChannelFactory(), Logger: Quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := n.In.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
@@ -140,19 +108,67 @@ func Start(t testing.TB, world *testsim.World, cfg diggi.Config, all ...diggi.Co
 	return n
 }
 
+// New is Start for a process that is not a test (a test's child
+// process); the caller stops the instance.
+func New(world *testsim.World, cfg diggi.Config, all ...diggi.Config) (*Instance, error) {
+	n := &Instance{Agents: map[string]*Recorder{}}
+	reg := diggi.NewRegistry()
+	trusted := false
+	for _, a := range cfg.Agents {
+		r := &Recorder{}
+		n.Agents[a.Name] = r
+		trusted = trusted || a.Trusted
+		if err := reg.Register(a.Kind, func() diggi.Agent { return r }); err != nil {
+			return nil, err
+		}
+	}
+	agents, err := diggichannel.AgentsFromConfig(cfg, Signer)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range all {
+		if c.Instance != cfg.Instance {
+			if err := agents.Add(c); err != nil {
+				return nil, err
+			}
+		}
+	}
+	f, err := diggichannel.New(diggichannel.Options{
+		Backend: world.Backend, Agents: agents, AllowSimulated: true, SimRoots: world.SimRoots(),
+		AllowPlaintext: !trusted, Logger: Quiet,
+	})
+	if err != nil {
+		return nil, err
+	}
+	n.In, err = diggi.NewInstance(cfg, diggi.InstanceOptions{Registry: reg, Channels: f.ChannelFactory(), Logger: Quiet})
+	if err != nil {
+		return nil, err
+	}
+	return n, n.In.Start()
+}
+
 // LinkIdentity launches an instance's link enclave on world and returns it
 // with the policy that admits the world's instances (sim evidence under
 // its root, signed by Signer).
 func LinkIdentity(t testing.TB, world *testsim.World) (trust.Enclave, *trust.Verifier) {
 	t.Helper()
-	e := world.Launch(t, trust.LaunchSpec{Identity: trust.CodeIdentity{Kind: "diggi-link-test"}, Signer: Signer})
-	p := world.Policy()
-	p.Signers = []trust.Signer{Signer}
-	v, err := trust.NewVerifier(p)
+	e, v, err := NewLinkIdentity(world)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return e, v
+}
+
+// NewLinkIdentity is LinkIdentity for a process that is not a test.
+func NewLinkIdentity(world *testsim.World) (trust.Enclave, *trust.Verifier, error) {
+	e, err := world.Backend.Launch(trust.LaunchSpec{Identity: trust.CodeIdentity{Kind: "diggi-link-test"}, Signer: Signer})
+	if err != nil {
+		return nil, nil, err
+	}
+	p := world.Policy()
+	p.Signers = []trust.Signer{Signer}
+	v, err := trust.NewVerifier(p)
+	return e, v, err
 }
 
 // Run executes fn in the named agent, under its baton.
