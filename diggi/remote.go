@@ -36,9 +36,10 @@ type RemoteAgent struct {
 // the routing table. wake is called (from any goroutine, possibly under a
 // sender's baton: it must not block) when the agent's queue gets a message
 // while nobody is draining it; whoever is woken pops until Pop returns nil,
-// then calls Idle. A new RemoteAgent is down: sends to it bounce until
-// SetUp(true).
-func (in *Instance) AttachRemote(info Info, wake func()) (*RemoteAgent, error) {
+// then calls Idle. up says whether delivery is open from the start (see
+// SetUp); the agent is routable before it is listed in the directory, so
+// nobody who found it there sees it bounce for being new.
+func (in *Instance) AttachRemote(info Info, wake func(), up bool) (*RemoteAgent, error) {
 	if info.ID.Instance() == in.id || info.ID.Local() == 0 {
 		return nil, fmt.Errorf("attach remote agent %s: not an agent of another instance", info.ID)
 	}
@@ -48,12 +49,12 @@ func (in *Instance) AttachRemote(info Info, wake func()) (*RemoteAgent, error) {
 	}
 	ep := newEndpoint(info.ID, in.mover, qs)
 	ep.drain = wake
-	ep.gone.Store(true)
-	if err := in.dir.Add(info); err != nil {
+	ep.gone.Store(!up)
+	if err := in.mover.attach(ep); err != nil {
 		return nil, err
 	}
-	if err := in.mover.attach(ep); err != nil {
-		in.dir.Remove(info.ID)
+	if err := in.dir.Add(info); err != nil {
+		in.mover.detach(info.ID)
 		return nil, err
 	}
 	return &RemoteAgent{in: in, ep: ep, info: info}, nil

@@ -120,9 +120,8 @@ func (p *Peer) run(conn *tls.Conn, br *bufio.Reader, hello Hello, attested bool)
 	}
 	p.runMu.Lock()
 	defer p.runMu.Unlock()
-	if err := p.reconcile(hello, attested); err != nil {
-		return err
-	}
+	// The session is live before the peer's new agents are published, so
+	// a message sent to one as soon as it is in the directory goes out.
 	s := newSession(p, conn, br, hello.Window)
 	p.mu.Lock()
 	p.sess = s
@@ -130,6 +129,16 @@ func (p *Peer) run(conn *tls.Conn, br *bufio.Reader, hello Hello, attested bool)
 		r.ra.SetUp(true)
 	}
 	p.mu.Unlock()
+	if err := p.reconcile(hello, attested); err != nil {
+		p.mu.Lock()
+		p.sess = nil
+		for _, r := range p.agents {
+			r.ra.SetUp(false)
+		}
+		p.mu.Unlock()
+		s.fail(err)
+		return err
+	}
 	p.stats.sessions.Add(1)
 	if f := p.hub.opts.OnSession; f != nil {
 		f(p, true)
@@ -166,8 +175,8 @@ func (p *Peer) run(conn *tls.Conn, br *bufio.Reader, hello Hello, attested bool)
 }
 
 // reconcile makes the directory's view of the peer's agents match its
-// hello: new agents are attached (down until the session starts), agents
-// it no longer has are detached.
+// hello: new agents are attached (up: the session is live), agents it no
+// longer has are detached.
 func (p *Peer) reconcile(hello Hello, attested bool) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -194,7 +203,7 @@ func (p *Peer) reconcile(hello Hello, attested bool) error {
 			continue
 		}
 		r := &remote{p: p}
-		ra, err := in.AttachRemote(diggi.Info{ID: id, Name: a.Name, Kind: a.Kind, Instance: hello.Instance, Trusted: a.Trusted}, r.wake)
+		ra, err := in.AttachRemote(diggi.Info{ID: id, Name: a.Name, Kind: a.Kind, Instance: hello.Instance, Trusted: a.Trusted}, r.wake, true)
 		if err != nil {
 			return fmt.Errorf("link: agent %s/%s: %w", hello.Instance, a.Name, err)
 		}

@@ -243,15 +243,20 @@ func (s *session) pump(r *remote) error {
 	r.popMu.Lock()
 	defer r.popMu.Unlock()
 	id := r.ra.Info().ID
+	// Take the credit before writing: the peer may return credit for
+	// these messages before this function ends, and the window check in
+	// addCredit must see them as spent.
 	s.mu.Lock()
 	c, ok := s.credit[id]
 	if !ok {
 		c = s.window
 	}
+	take := min(c, writeBatch)
+	s.credit[id] = c - take
 	s.mu.Unlock()
 	n, empty := 0, false
 	var hdr [5 + diggi.HeaderSize]byte
-	for n < c && n < writeBatch {
+	for n < take {
 		m := r.ra.Pop()
 		if m == nil {
 			empty = true
@@ -273,10 +278,10 @@ func (s *session) pump(r *remote) error {
 	}
 	s.p.stats.msgsOut.Add(uint64(n))
 	s.mu.Lock()
-	s.credit[id] = c - n
+	s.credit[id] += take - n
 	switch {
 	case empty:
-	case n == c:
+	case s.credit[id] == 0:
 		s.starved[id] = r // stays armed: credit relists it
 	default:
 		s.listLocked(r)
