@@ -8,6 +8,7 @@
 //	scbench compare --memcached /usr/bin/memcached --securecached PATH [-P file] [--threads N]
 //	scbench sweep --clients 1,2,4,6 [--target tcp://...| --memcached PATH --securecached PATH] --png out.png
 //	scbench sweep --target inproc --clients 1,2,3,4,5,6 [--trusted both|true|false] --png fig5.1.png
+//	scbench experiment fig5.2 --out DIR   (agents of two instances in two network namespaces; see diggi/linkbench)
 package main
 
 import (
@@ -18,6 +19,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/securecached/securecached/diggi/linkbench"
 )
 
 const usage = `usage:
@@ -25,10 +28,12 @@ const usage = `usage:
   scbench ycsb load|run -P WORKLOAD --target inproc [--threads AGENTS] [--trusted=false] [--pipeline K | --window K] [flags]
   scbench compare --memcached PATH --securecached PATH [-P WORKLOAD] [flags]
   scbench sweep --clients 1,2,4,6 (--target URLS|inproc | --memcached PATH [--securecached PATH]) --png OUT.png [flags]
+  scbench experiment fig5.2 --out DIR [--seconds S] [--trusted=false]   (root: two network namespaces)
 Run "scbench COMMAND -h" for a command's flags.
 `
 
 func main() {
+	linkbench.ChildMain() // fig5.2 runs its two instances as this binary
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
@@ -59,6 +64,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runCompare(ctx, args[1:], stdout, stderr)
 	case "sweep":
 		return runSweep(ctx, args[1:], stdout, stderr)
+	case "experiment":
+		return runExperiment(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil

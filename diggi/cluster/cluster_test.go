@@ -16,16 +16,11 @@ import (
 	"github.com/securecached/securecached/internal/testsim"
 )
 
-// memberlist's Shutdown does not wait for a probe in flight, which ends
-// by itself within a probe interval; anything else left running is a leak.
-// A child process (see childMain) runs a member instead of the tests.
 func TestMain(m *testing.M) {
 	if os.Getenv(childEnv) != "" {
 		childMain()
 	}
-	goleak.VerifyTestMain(m,
-		goleak.IgnoreAnyFunction("github.com/hashicorp/memberlist.(*Memberlist).probeNode"),
-		goleak.IgnoreAnyFunction("github.com/hashicorp/memberlist.(*Memberlist).probeNode.func1"))
+	goleak.VerifyTestMain(m)
 }
 
 // tmember is an instance of recorders in a cluster.

@@ -216,6 +216,10 @@ func (n *Node) stop(leave bool) error {
 				_ = n.ml.Leave(time.Second)
 			}
 			err = n.ml.Shutdown()
+			// Shutdown does not wait for a probe in flight, which ends
+			// within a probe interval: wait it out, so that nothing of
+			// the node runs after Close.
+			time.Sleep(n.opts.Timing.ProbeInterval)
 		}
 		n.cancel()
 		n.ln.Close()

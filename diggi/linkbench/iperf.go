@@ -9,28 +9,22 @@ import (
 	"github.com/securecached/securecached/internal/netns"
 )
 
-// Iperf3 measures TCP throughput from namespace A to B of pair with
-// iperf3, writing and reading msgSize bytes per call (-l), for d. It is
-// the baseline of Fig. 5.2: the same veth, the same message size.
-func Iperf3(pair *netns.Pair, port, msgSize int, d time.Duration) (mbit float64, err error) {
-	srv := netns.Command(pair.B, "iperf3", "-s", "-1", "-p", strconv.Itoa(port), "-B", pair.AddrB)
+// Iperf3Server runs "iperf3 -s" in namespace B of pair, on its address
+// and port, until stop is called.
+func Iperf3Server(pair *netns.Pair, port int) (stop func(), err error) {
+	srv := netns.Command(pair.B, "iperf3", "-s", "-p", strconv.Itoa(port), "-B", pair.AddrB)
 	if err := srv.Start(); err != nil {
-		return 0, fmt.Errorf("iperf3 server: %w", err)
+		return nil, fmt.Errorf("iperf3 server: %w", err)
 	}
-	defer func() { _ = srv.Process.Kill(); _ = srv.Wait() }()
+	return func() { _ = srv.Process.Kill(); _ = srv.Wait() }, nil
+}
+
+// Iperf3 measures TCP throughput from namespace A to the iperf3 server in
+// B with iperf3, writing and reading msgSize bytes per call (-l), for d
+// (whole seconds, at least one). It is the baseline of Fig. 5.2: the same
+// veth, the same message size.
+func Iperf3(pair *netns.Pair, port, msgSize int, d time.Duration) (mbit float64, err error) {
 	secs := max(1, int(d/time.Second))
-	var out []byte
-	for try := 0; ; try++ { // the server needs a moment to listen
-		cli := netns.Command(pair.A, "iperf3", "-c", pair.AddrB, "-p", strconv.Itoa(port), "-t", strconv.Itoa(secs), "-l", strconv.Itoa(msgSize), "-J")
-		out, err = cli.Output()
-		if err == nil || try == 20 {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if err != nil {
-		return 0, fmt.Errorf("iperf3 client: %w: %s", err, out)
-	}
 	var res struct {
 		End struct {
 			SumReceived struct {
@@ -39,11 +33,21 @@ func Iperf3(pair *netns.Pair, port, msgSize int, d time.Duration) (mbit float64,
 		} `json:"end"`
 		Error string `json:"error"`
 	}
-	if err := json.Unmarshal(out, &res); err != nil {
-		return 0, fmt.Errorf("iperf3 output: %w", err)
+	// The server may still be starting, or finishing the previous test.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		cli := netns.Command(pair.A, "iperf3", "-c", pair.AddrB, "-p", strconv.Itoa(port), "-t", strconv.Itoa(secs), "-l", strconv.Itoa(msgSize), "-J")
+		out, cerr := cli.Output()
+		res.Error = ""
+		if jerr := json.Unmarshal(out, &res); jerr != nil && cerr == nil {
+			return 0, fmt.Errorf("iperf3 output: %w", jerr)
+		}
+		if cerr == nil && res.Error == "" {
+			return res.End.SumReceived.BitsPerSecond / 1e6, nil
+		}
+		if time.Now().After(deadline) {
+			return 0, fmt.Errorf("iperf3 client: %v %s", cerr, res.Error)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
-	if res.Error != "" {
-		return 0, fmt.Errorf("iperf3: %s", res.Error)
-	}
-	return res.End.SumReceived.BitsPerSecond / 1e6, nil
 }

@@ -120,7 +120,13 @@ func TestTwoMachines(t *testing.T) {
 	sink, source := startPair(t, inB, inA, sinkSpec, sourceSpec)
 	exercise(t, source)
 	testenv.Require(t, "iperf3")
-	if mbit, err := Iperf3(pair, 5201, 1024, time.Second); err != nil || mbit <= 0 {
+	stopIperf, err := Iperf3Server(pair, 5201)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mbit, err := Iperf3(pair, 5201, 1024, time.Second)
+	stopIperf()
+	if err != nil || mbit <= 0 {
 		t.Fatalf("iperf3 over the veth: %v Mbit/s, %v", mbit, err)
 	}
 	t.Run("netem", func(t *testing.T) {
