@@ -49,6 +49,9 @@ func (in *Instance) AttachRemote(info Info, wake func(), up bool) (*RemoteAgent,
 	}
 	ep := newEndpoint(info.ID, in.mover, qs)
 	ep.drain = wake
+	// Nobody can run a remote agent's drain on the delivering goroutine
+	// (Held.Deliver): it is always scheduled, that is, woken.
+	ep.help = func(*delivery) ([]*endpoint, bool) { return nil, false }
 	ep.gone.Store(!up)
 	if err := in.mover.attach(ep); err != nil {
 		return nil, err

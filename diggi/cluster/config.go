@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 
+	"github.com/securecached/securecached/diggi"
 	"github.com/securecached/securecached/trust"
 )
 
@@ -33,7 +34,8 @@ type Config struct {
 	Window int `json:"window,omitempty"`
 	// The policy a peer's evidence must satisfy: its measurement and/or
 	// signer (hex) must be listed; simulated evidence counts only with
-	// AllowSimulated, from a platform under one of SimRoots (PEM files).
+	// AllowSimulated, from a platform under one of SimRoots (PEM files;
+	// a deployment adds its own sim root).
 	Measurements   []string `json:"measurements,omitempty"`
 	Signers        []string `json:"signers,omitempty"`
 	AllowSimulated bool     `json:"allow_simulated,omitempty"`
@@ -41,15 +43,24 @@ type Config struct {
 	// AdmitUntrusted admits instances that present no evidence (their
 	// agents are all untrusted: a gateway on an ordinary host).
 	AdmitUntrusted bool `json:"admit_untrusted,omitempty"`
+	// Peers describe the other instances' agents as their layouts do
+	// ("instance" and "agents"). A trusted agent verifies a remote peer
+	// against this description (its measurement, its trust flag), never
+	// against what the runtime or a link announces.
+	Peers []diggi.Config `json:"peers,omitempty"`
 }
 
-// ParseConfig decodes a cluster section; unknown fields are errors.
-func ParseConfig(data []byte) (Config, error) {
+// ParseConfig decodes a cluster section; unknown fields are errors. An
+// empty "listen" takes defaultListen (the Diggi configuration's address).
+func ParseConfig(data []byte, defaultListen string) (Config, error) {
 	var c Config
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&c); err != nil {
 		return Config{}, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	if c.Listen == "" {
+		c.Listen = defaultListen
 	}
 	return c, c.Validate()
 }
@@ -72,8 +83,10 @@ func (c *Config) Validate() error {
 	if c.Window < 0 || c.Window > 1<<16 {
 		return fmt.Errorf("%w: window %d out of range [0, %d]", ErrConfig, c.Window, 1<<16)
 	}
-	if c.AllowSimulated && len(c.SimRoots) == 0 {
-		return fmt.Errorf("%w: allow_simulated needs sim_roots", ErrConfig)
+	for i := range c.Peers {
+		if err := c.Peers[i].Validate(); err != nil {
+			return fmt.Errorf("%w: peer %d: %w", ErrConfig, i, err)
+		}
 	}
 	return nil
 }

@@ -16,11 +16,12 @@ func TestParseConfig(t *testing.T) {
 		{`{"listen": "127.0.0.1"}`, false},      // no port
 		{`{"listen": "127.0.0.1:7100", "seeds": ["x"]}`, false},
 		{`{"listen": "127.0.0.1:7100", "window": -1}`, false},
-		{`{"listen": "127.0.0.1:7100", "allow_simulated": true}`, false}, // no sim root
-		{`{"listen": "127.0.0.1:7100", "sedes": []}`, false},             // typo
+		{`{"peers": [{"instance": "b", "agents": [{"name": "c", "kind": "k"}]}]}`, true}, // listen defaults
+		{`{"listen": "127.0.0.1:7100", "peers": [{"instance": "", "agents": []}]}`, false},
+		{`{"listen": "127.0.0.1:7100", "sedes": []}`, false}, // typo
 	}
 	for _, c := range cases {
-		_, err := ParseConfig([]byte(c.in))
+		_, err := ParseConfig([]byte(c.in), "127.0.0.1:7100")
 		if (err == nil) != c.ok {
 			t.Errorf("%s: err = %v, want ok=%v", c.in, err, c.ok)
 		}
@@ -28,7 +29,7 @@ func TestParseConfig(t *testing.T) {
 			t.Errorf("%s: %v is not ErrConfig", c.in, err)
 		}
 	}
-	c, err := ParseConfig([]byte(`{"listen": "127.0.0.1:7100", "signers": ["` + "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff" + `"]}`))
+	c, err := ParseConfig([]byte(`{"listen": "127.0.0.1:7100", "signers": ["`+"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"+`"]}`), "")
 	if err != nil {
 		t.Fatal(err)
 	}
