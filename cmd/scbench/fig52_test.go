@@ -13,7 +13,7 @@ import (
 	"github.com/securecached/securecached/internal/testenv"
 )
 
-// TestExperimentFig52 runs fig5.2 briefly at two payload sizes and checks
+// TestExperimentFig52 runs fig5.2's short form (two payload sizes) and checks
 // the files it writes: the CSV's columns and one row per payload and
 // sender count with positive rates, and a PNG.
 func TestExperimentFig52(t *testing.T) {
@@ -26,8 +26,8 @@ func TestExperimentFig52(t *testing.T) {
 		t.Skip(err)
 	}
 	out := t.TempDir()
-	err := run(context.Background(), []string{"experiment", "fig5.2", "--out", out, "--seconds", "0.3",
-		"--min-payload", "512", "--max-payload", "1024", "--latency-count", "100"}, io.Discard, io.Discard)
+	err := run(context.Background(), []string{"experiment", "fig5.2", "--short", "--no-progress", "--out", out,
+		"--securecached", testenv.SecurecachedBinary(t)}, io.Discard, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

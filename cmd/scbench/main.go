@@ -8,7 +8,7 @@
 //	scbench compare --memcached /usr/bin/memcached --securecached PATH [-P file] [--threads N]
 //	scbench sweep --clients 1,2,4,6 [--target tcp://...| --memcached PATH --securecached PATH] --png out.png
 //	scbench sweep --target inproc --clients 1,2,3,4,5,6 [--trusted both|true|false] --png fig5.1.png
-//	scbench experiment fig5.2 --out DIR   (agents of two instances in two network namespaces; see diggi/linkbench)
+//	scbench experiment NAME|all --out DIR [--short]
 package main
 
 import (
@@ -28,7 +28,7 @@ const usage = `usage:
   scbench ycsb load|run -P WORKLOAD --target inproc [--threads AGENTS] [--trusted=false] [--pipeline K | --window K] [flags]
   scbench compare --memcached PATH --securecached PATH [-P WORKLOAD] [flags]
   scbench sweep --clients 1,2,4,6 (--target URLS|inproc | --memcached PATH [--securecached PATH]) --png OUT.png [flags]
-  scbench experiment fig5.2 --out DIR [--seconds S] [--trusted=false]   (root: two network namespaces)
+  scbench experiment NAME|all --out DIR [--short]   (the thesis's chapter 5; see EXPERIMENTS.md)
 Run "scbench COMMAND -h" for a command's flags.
 `
 

@@ -11,8 +11,8 @@ import (
 
 // Iperf3Server runs "iperf3 -s" in namespace B of pair, on its address
 // and port, until stop is called.
-func Iperf3Server(pair *netns.Pair, port int) (stop func(), err error) {
-	srv := netns.Command(pair.B, "iperf3", "-s", "-p", strconv.Itoa(port), "-B", pair.AddrB)
+func Iperf3Server(pair *netns.VethPair, port int) (stop func(), err error) {
+	srv := pair.Command(pair.B, "iperf3", "-s", "-p", strconv.Itoa(port), "-B", pair.AddrB)
 	if err := srv.Start(); err != nil {
 		return nil, fmt.Errorf("iperf3 server: %w", err)
 	}
@@ -23,7 +23,7 @@ func Iperf3Server(pair *netns.Pair, port int) (stop func(), err error) {
 // B with iperf3, writing and reading msgSize bytes per call (-l), for d
 // (whole seconds, at least one). It is the baseline of Fig. 5.2: the same
 // veth, the same message size.
-func Iperf3(pair *netns.Pair, port, msgSize int, d time.Duration) (mbit float64, err error) {
+func Iperf3(pair *netns.VethPair, port, msgSize int, d time.Duration) (mbit float64, err error) {
 	secs := max(1, int(d/time.Second))
 	var res struct {
 		End struct {
@@ -36,7 +36,7 @@ func Iperf3(pair *netns.Pair, port, msgSize int, d time.Duration) (mbit float64,
 	// The server may still be starting, or finishing the previous test.
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		cli := netns.Command(pair.A, "iperf3", "-c", pair.AddrB, "-p", strconv.Itoa(port), "-t", strconv.Itoa(secs), "-l", strconv.Itoa(msgSize), "-J")
+		cli := pair.Command(pair.A, "iperf3", "-c", pair.AddrB, "-p", strconv.Itoa(port), "-t", strconv.Itoa(secs), "-l", strconv.Itoa(msgSize), "-J")
 		out, cerr := cli.Output()
 		res.Error = ""
 		if jerr := json.Unmarshal(out, &res); jerr != nil && cerr == nil {
