@@ -290,8 +290,15 @@ func (n *Node) NotifyLeave(nd *memberlist.Node) {
 		m.cancel()
 		m.cancel = nil
 	}
+	// Forget waits for the session to end: not on memberlist's goroutine.
+	// Membership is shut down before stop waits for n.wg, so no Add can
+	// race that Wait.
+	n.wg.Add(1)
 	n.mu.Unlock()
-	go n.hub.Forget(nd.Name)
+	go func() {
+		defer n.wg.Done()
+		n.hub.Forget(nd.Name)
+	}()
 }
 
 // NotifyUpdate implements memberlist.EventDelegate.
