@@ -20,6 +20,9 @@ type Cache struct {
 	malloced  int64
 	classes   []slabClass
 	large     *largeChunk // -L's memory, which the pages are cut from
+	pagePool  []uint32    // memcached's global page pool: pages no class holds
+	mover     rebalance   // the page being moved between classes, if any
+	automove  automover   // slab_automove 1's window of observations
 
 	prefetchSum uint32 // where Prefetch's loads end (see prefetch.go)
 
@@ -110,6 +113,8 @@ func (c *Cache) Tick(now time.Time) {
 		}
 	}
 	c.crawl(c.cfg.CrawlBudget)
+	c.automoveTick()
+	c.rebalanceStep(moverChunksPerTick)
 }
 
 // juggleRoundsPerTick bounds per-class LRU maintenance per Tick
