@@ -25,6 +25,10 @@ func EngineConfig(s *config.Settings) memcache.Config {
 	cfg.WarmMaxFactor = s.Extended.WarmMaxFactor
 	cfg.PrefixDelimiter = s.PrefixDelimiter
 	cfg.TrackSizes = s.Extended.TrackSizes
+	cfg.SlabReassign = s.Extended.SlabReassign
+	cfg.SlabAutomove = s.Extended.SlabAutomove
+	cfg.SlabAutomoveRatio = s.Extended.AutomoveRatio
+	cfg.SlabAutomoveWindow = s.Extended.AutomoveWindow
 	return cfg
 }
 
@@ -45,5 +49,6 @@ func ConnSettings(s *config.Settings) conn.Settings {
 		FlushDisabled:   s.DisableFlushAll,
 		DumpDisabled:    s.DisableDumping,
 		ASCIIAuth:       s.AuthFile != "",
+		MemoryFile:      s.MemoryFile,
 	}
 }

@@ -33,7 +33,7 @@ type rawFlags struct {
 	factor                                                       float64
 	listen, extended                                             []string
 	unixSocket, unixMask, maxItemSize, protocol, authFile        string
-	user, delimiter, pidFile                                     string
+	user, delimiter, pidFile, memoryFile                         string
 	daemon, noEvict, noCAS, noFlush, noDump, shutdown, ssl       bool
 	lockMemory, largePages, coreDumps, sasl                      bool
 	verbose                                                      int
@@ -78,6 +78,7 @@ func newFlagSet(r *rawFlags) *pflag.FlagSet {
 	fs.StringArrayVarP(&r.extended, "extended", "o", nil, "comma-separated extended options key=value (see README)")
 	fs.BoolVarP(&r.lockMemory, "lock-memory", "k", false, "accepted, no effect (the Go runtime manages memory)")
 	fs.BoolVarP(&r.largePages, "enable-largepages", "L", false, "preallocate all of -m at start as one chunk backed by transparent huge pages (fewer TLB misses)")
+	fs.StringVarP(&r.memoryFile, "memory-file", "e", "", "warm restart: on a graceful stop (SIGUSR1, \"shutdown graceful\") write the items to this file sealed to the cache agent's enclave, and restore them at start (see docs/warm-restart.md)")
 	fs.BoolVarP(&r.coreDumps, "enable-coredumps", "r", false, "accepted, no effect")
 	fs.BoolVarP(&r.sasl, "enable-sasl", "S", false, "SASL authentication: refused, use -Y")
 	return fs
@@ -137,6 +138,7 @@ func (r *rawFlags) settings(fs *pflag.FlagSet) (Settings, error) {
 	s.AuthFile = r.authFile
 	s.EnableSSL = r.ssl
 	s.LargePages = r.largePages
+	s.MemoryFile = r.memoryFile
 
 	if r.daemon {
 		return s, usagef("-d (daemon mode) is not supported: run securecached in the foreground under a supervisor such as systemd")

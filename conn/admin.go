@@ -19,16 +19,7 @@ func (c *Conn) execAdmin(r *protocol.Request) {
 	}
 	switch r.Cmd {
 	case protocol.CmdSlabs:
-		switch {
-		case r.NTokens == 5 && arg(0) == "reassign":
-			// Pages never move between classes here ("stats settings"
-			// reports slab_reassign no), so reassignment is disabled.
-			c.reply(replyReassignOff)
-		case r.NTokens >= 4 && arg(0) == "automove":
-			c.execSlabsAutomove(r)
-		default:
-			c.reply(protocol.ReplyError)
-		}
+		c.execSlabs(r)
 	case protocol.CmdLru:
 		// LRU tuning is fixed at startup; memcached answers ERROR to
 		// what it cannot apply.
@@ -51,36 +42,6 @@ func (c *Conn) execAdmin(r *protocol.Request) {
 		}
 	default:
 		c.reply(protocol.ReplyError)
-	}
-}
-
-func (c *Conn) execSlabsAutomove(r *protocol.Request) {
-	setNoreply := r.NTokens >= 2 && string(r.Args[len(r.Args)-1]) == "noreply"
-	out := func(s string) {
-		if !setNoreply {
-			c.reply(s)
-		}
-	}
-	if string(r.Args[1]) == "ratio" {
-		if r.NTokens < 5 {
-			out(protocol.ReplyError)
-			return
-		}
-		if _, err := strconv.ParseFloat(string(r.Args[2]), 64); err != nil {
-			out(protocol.ReplyError)
-			return
-		}
-		out(replyOK)
-		return
-	}
-	level, ok := protocol.ParseUint32(r.Args[1])
-	switch {
-	case !ok:
-		out(protocol.ReplyBadFormat)
-	case level > 2:
-		out(protocol.ReplyError)
-	default:
-		out(replyOK)
 	}
 }
 

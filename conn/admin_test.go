@@ -20,6 +20,11 @@ func adminTranscripts() []transcript {
 		{name: "slabs automove", in: "slabs automove 0\r\nslabs automove 3\r\nslabs automove x\r\nslabs automove ratio 0.5\r\n" +
 			"slabs automove ratio x\r\nslabs automove ratio\r\nslabs automove 1 noreply\r\n",
 			want: "OK\r\nERROR\r\nCLIENT_ERROR bad command line format\r\nOK\r\nERROR\r\nERROR\r\n"},
+		{name: "slabs reassign", in: "slabs reassign 1 2\r\nslabs reassign 1 1\r\nslabs reassign 0 99\r\nslabs reassign -1 5\r\n" +
+			"slabs reassign x 1\r\nslabs reassign 0 1\r\nslabs reassign -2 1\r\nslabs reassign 1\r\n",
+			want: "NOSPARE source class has no spare pages\r\nSAME src and dst class are identical\r\nBADCLASS invalid src or dst class id\r\n" +
+				"BADCLASS invalid src or dst class id\r\nCLIENT_ERROR bad command line format\r\nNOSPARE source class has no spare pages\r\n" +
+				"BADCLASS invalid src or dst class id\r\nERROR\r\n"},
 		{name: "debug-only commands", in: "misbehave\r\ndebugtime 1\r\nverbosity noreply\r\nverbosity 1 noreply\r\nverbosity 1 2 3\r\n",
 			want: "ERROR\r\nERROR\r\nERROR\r\n"},
 		// metadump needs an item walk the engine does not offer.

@@ -44,6 +44,7 @@ type Settings struct {
 	DumpDisabled    bool     // -X: refuse "stats cachedump" and metadump
 	ASCIIAuth       bool     // -Y: clients authenticate with Host.Authenticate
 	Version         string   // "" means DefaultVersion
+	MemoryFile      string   // -e, for "stats settings"
 }
 
 // Shared holds the server-wide counters every connection of a server adds

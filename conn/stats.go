@@ -171,10 +171,10 @@ func (c *Conn) settingsStats() []stat {
 		{Name: "item_size_max", Value: strconv.Itoa(cfg.ItemSizeMax)},
 		{Name: "maxconns_fast", Value: yesNo(hs.MaxconnsFast)},
 		{Name: "hashpower_init", Value: strconv.Itoa(hs.HashPowerInit)},
-		{Name: "slab_reassign", Value: "no"},
-		{Name: "slab_automove", Value: "0"},
-		{Name: "slab_automove_ratio", Value: "0.80"},
-		{Name: "slab_automove_window", Value: "30"},
+		{Name: "slab_reassign", Value: yesNo(cfg.SlabReassign)},
+		{Name: "slab_automove", Value: strconv.Itoa(cfg.SlabAutomove)},
+		{Name: "slab_automove_ratio", Value: f2(cfg.SlabAutomoveRatio)},
+		{Name: "slab_automove_window", Value: strconv.Itoa(cfg.SlabAutomoveWindow)},
 		{Name: "slab_chunk_max", Value: strconv.Itoa(cfg.ItemSizeMax)},
 		{Name: "lru_crawler", Value: "yes"},
 		{Name: "lru_crawler_sleep", Value: "100"},
@@ -220,7 +220,7 @@ func (c *Conn) settingsStats() []stat {
 		{Name: "ssl_kernel_tls", Value: yesNo(hs.SSL.KernelTLS)},
 		{Name: "ssl_min_version", Value: "tlsv1." + strconv.Itoa(hs.SSL.MinVersion)},
 		{Name: "num_napi_ids", Value: "(null)"},
-		{Name: "memory_file", Value: "(null)"},
+		{Name: "memory_file", Value: orUnset(c.set.MemoryFile, "(null)")},
 	}
 }
 

@@ -122,6 +122,6 @@ func textTranscripts() []transcript {
 		// Our slab pages and LRU tuning are fixed at startup, so these
 		// answer as memcached does with the features unavailable.
 		{name: "lru slabs", ours: true, in: "lru tune 10 25 0.1 2.0\r\nslabs reassign 1 2\r\nslabs automove 1\r\nslabs\r\n",
-			want: "ERROR\r\nCLIENT_ERROR slab reassignment disabled\r\nOK\r\nERROR\r\n"},
+			want: "ERROR\r\nNOSPARE source class has no spare pages\r\nOK\r\nERROR\r\n"},
 	}
 }
