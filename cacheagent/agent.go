@@ -21,9 +21,14 @@ type Hooks struct {
 	// Factory.Enclave). A trusted agent with -Z and no ssl_chain_cert uses
 	// it for an RA-TLS certificate.
 	Enclave func(diggi.Info) (trust.Enclave, error)
-	// Shutdown runs when a client sends "shutdown" (with -A). It is called
-	// on a goroutine of its own, never under the agent's baton.
-	Shutdown func()
+	// Shutdown runs when a client sends "shutdown" (with -A); graceful is
+	// "shutdown graceful". It is called on a goroutine of its own, never
+	// under the agent's baton.
+	Shutdown func(graceful bool)
+	// Graceful, if set, says while the agent stops whether the process
+	// stops gracefully (SIGUSR1, "shutdown graceful"): only then is -e's
+	// warm restart file written, as memcached writes its memory file.
+	Graceful func() bool
 	// Started, if set, receives the agent once it listens (tests, stats).
 	Started func(*Agent)
 	// Verbosity, if set, receives the level a client's verbosity command
@@ -111,6 +116,11 @@ func (a *Agent) Init(ctx *diggi.Context) error {
 	if a.engine, err = memcache.New(EngineConfig(&as.set), time.Now()); err != nil {
 		return fmt.Errorf("cache agent %s: cache engine: %w", ctx.Info(), err)
 	}
+	if as.set.MemoryFile != "" {
+		if err := a.restoreWarm(); err != nil {
+			return fmt.Errorf("cache agent %s: %w", ctx.Info(), err)
+		}
+	}
 	if on, err := a.engine.LargePages(); on && err != nil {
 		// memcached goes on with normal pages too.
 		ctx.Log().Warn("-L: huge pages not available, the preallocated memory uses the default page size", "err", err)
@@ -164,6 +174,13 @@ func (a *Agent) Stop(ctx *diggi.Context) {
 	// Handshake goroutines end once their sockets are gone; they need the
 	// baton to notice, so wait without it.
 	ctx.Scheduler().Block(a.tlsWG.Wait)
+	// Sessions are closed, so no reservation is outstanding and no
+	// client changes the cache any more.
+	if a.as.set.MemoryFile != "" && a.hooks.Graceful != nil && a.hooks.Graceful() {
+		if err := a.saveWarm(); err != nil {
+			ctx.Log().Error("warm restart: items not saved", "err", err)
+		}
+	}
 }
 
 // Port returns the Diggi port the agent serves.

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 
 	"github.com/securecached/securecached/cacheagent"
 	"github.com/securecached/securecached/diggi"
@@ -54,6 +55,7 @@ type Deployment struct {
 
 	done     chan struct{}
 	stopOnce sync.Once
+	graceful atomic.Bool // set by ShutdownGraceful before the agents stop
 	stopErr  error
 }
 
@@ -87,7 +89,7 @@ func Start(l Layout, o Options) (*Deployment, error) {
 	}
 	reg := diggi.NewRegistry()
 	d.startVerbose = o.Verbose
-	hooks := cacheagent.Hooks{Enclave: d.factory.Enclave, Shutdown: d.Shutdown, Verbosity: d.setVerbosity}
+	hooks := cacheagent.Hooks{Enclave: d.factory.Enclave, Shutdown: d.shutdownCommand, Graceful: d.graceful.Load, Verbosity: d.setVerbosity}
 	if err := cacheagent.Register(reg, hooks); err != nil {
 		return nil, err
 	}
@@ -197,6 +199,23 @@ func (d *Deployment) Shutdown() {
 		d.stopErr = d.in.Stop()
 		close(d.done)
 	})
+}
+
+// ShutdownGraceful is memcached's graceful stop (SIGUSR1, "shutdown
+// graceful"): Shutdown, except that cache agents with -e write their
+// sealed warm restart file while they stop.
+func (d *Deployment) ShutdownGraceful() {
+	d.graceful.Store(true)
+	d.Shutdown()
+}
+
+// shutdownCommand is the cache agents' "shutdown [graceful]".
+func (d *Deployment) shutdownCommand(graceful bool) {
+	if graceful {
+		d.ShutdownGraceful()
+		return
+	}
+	d.Shutdown()
 }
 
 // Done is closed once Shutdown has finished.

@@ -23,7 +23,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"github.com/securecached/securecached/cacheagent"
 	"github.com/securecached/securecached/config"
@@ -123,7 +122,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	// clients while later agents are still starting, and a SIGTERM then
 	// must shut down gracefully, not kill the process.
 	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	signal.Notify(sigs, stopSignals...)
 	defer signal.Stop(sigs)
 	d, err := server.Start(layout, server.Options{Log: stderr, Verbose: set.Verbose})
 	if err != nil {
@@ -139,7 +138,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if set.Verbose > 0 {
 			fmt.Fprintf(stderr, "Signal handled: %v.\n", sig)
 		}
-		d.Shutdown()
+		if isGraceful(sig) {
+			d.ShutdownGraceful() // memcached's graceful stop: -e's file is written
+		} else {
+			d.Shutdown()
+		}
 	case <-d.Done():
 	}
 	<-d.Done()
