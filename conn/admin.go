@@ -7,9 +7,9 @@ import (
 	"github.com/securecached/securecached/protocol"
 )
 
-// execAdmin answers memcached's administrative commands. SecureCached's
-// engine has fixed slab pages and LRU tuning, so commands that would change
-// them give the answer memcached gives when the feature is unavailable.
+// execAdmin answers memcached's administrative commands. Slab pages move
+// (slabs_admin.go); the LRU tuning is fixed, so commands that would change
+// it give the answer memcached gives when the feature is unavailable.
 func (c *Conn) execAdmin(r *protocol.Request) {
 	arg := func(i int) string {
 		if i < len(r.Args) {
