@@ -160,4 +160,3 @@ func slabsMoved(t *testing.T, s *testenv.Server) string {
 	c.SetDeadline(time.Now().Add(10 * time.Second))
 	return stats(t, c, bufio.NewReader(c), "stats")["slabs_moved"]
 }
-
