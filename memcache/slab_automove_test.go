@@ -13,15 +13,15 @@ import (
 // the hit rate of the last rounds.
 func shiftWorkload(t *testing.T, automove int, rounds int) float64 {
 	c := newTestCache(t, func(cfg *Config) {
-		cfg.MaxBytes = 16 << 20
+		cfg.MaxBytes = 8 << 20
 		cfg.SlabAutomove = automove
 	})
 	small := strings.Repeat("s", 100)
-	for i := 0; i < 150000; i++ {
+	for i := 0; i < 75000; i++ {
 		set(t, c, "small"+strconv.Itoa(i), small)
 	}
 	large := strings.Repeat("L", 2000)
-	const keys = 5000 // about 10 MB of the 16
+	const keys = 2500 // about 5 MB of the 8
 	var hits, gets int
 	for r := 0; r < rounds; r++ {
 		if r == rounds-5 {
@@ -35,7 +35,7 @@ func shiftWorkload(t *testing.T, automove int, rounds int) float64 {
 				continue
 			}
 			set(t, c, k, large)
-			if i%500 == 0 {
+			if i%250 == 0 {
 				c.Tick(c.Now()) // the agent's ticks come several times a second
 			}
 		}
@@ -49,9 +49,9 @@ func shiftWorkload(t *testing.T, automove int, rounds int) float64 {
 // page and miss nearly always; automove 2 moves pages on evictions, and
 // automove 1 once its 30-second window has seen the class starve.
 func TestAutomoveRecoversHitRate(t *testing.T) {
-	off := shiftWorkload(t, 0, 45)
-	aggressive := shiftWorkload(t, 2, 45)
-	windowed := shiftWorkload(t, 1, 45)
+	off := shiftWorkload(t, 0, 10)
+	aggressive := shiftWorkload(t, 2, 10)
+	windowed := shiftWorkload(t, 1, 40)
 	t.Logf("hit rate in the last 5 rounds: automove 0 %.3f, 1 %.3f, 2 %.3f", off, windowed, aggressive)
 	if off > 0.2 {
 		t.Errorf("automove 0: hit rate %.3f, expected the large class to stay starved", off)
