@@ -78,6 +78,18 @@ func TestParseValid(t *testing.T) {
 			return e.HotLRUPct == 10 && e.WarmLRUPct == 30 && e.HotMaxFactor == 0.5 && e.WarmMaxFactor == 3
 		}},
 		{"track sizes", "-o track_sizes", func(s Settings) bool { return s.Extended.TrackSizes }},
+		{"slab defaults", "", func(s Settings) bool {
+			e := s.Extended
+			return e.SlabReassign && e.SlabAutomove == 1 && e.AutomoveRatio == 0.8 && e.AutomoveWindow == 30 && e.SealPolicy == SealMeasurement
+		}},
+		{"slab rebalancer", "-o no_slab_reassign,slab_automove=2,slab_automove_ratio=0.5,slab_automove_window=10", func(s Settings) bool {
+			e := s.Extended
+			return !e.SlabReassign && e.SlabAutomove == 2 && e.AutomoveRatio == 0.5 && e.AutomoveWindow == 10
+		}},
+		{"bare slab_automove", "-o slab_automove=0 -o slab_automove", func(s Settings) bool { return s.Extended.SlabAutomove == 1 }},
+		{"memory file", "-e /var/lib/c.sealed -o seal_policy=signer", func(s Settings) bool {
+			return s.MemoryFile == "/var/lib/c.sealed" && s.Extended.SealPolicy == SealSigner
+		}},
 		{"relay default", "", func(s Settings) bool { return s.Extended.Relay == RelayEpoll }},
 		{"relay goroutine", "-o relay=goroutine", func(s Settings) bool { return s.Extended.Relay == RelayGoroutine }},
 		{"ssl options stored", "-o ssl_chain_cert=/c.pem,ssl_key=/k.pem,ssl_verify_mode=2,ssl_session_cache", func(s Settings) bool {
@@ -154,6 +166,10 @@ func TestParseInvalid(t *testing.T) {
 		{"-o ssl_verify_mode=7", "ssl_verify_mode must be"},
 		{"-o ssl_key", "needs a value"},
 		{"-o track_sizes=1", "takes no value"},
+		{"-o slab_automove=3", "slab_automove must be between 0 and 2"},
+		{"-o slab_automove_ratio=1.5", "slab_automove_ratio must be > 0 and < 1"},
+		{"-o slab_automove_window=2", "slab_automove_window must be > 2"},
+		{"-o seal_policy=anyone", "seal_policy must be measurement or signer"},
 		{"-o relay=threads", "-o relay must be epoll or goroutine"},
 		{"-x", "unknown shorthand flag"},
 		{"--bogus", "unknown flag"},
