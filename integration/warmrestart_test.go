@@ -74,16 +74,8 @@ func gets(t *testing.T, c net.Conn, r *bufio.Reader, key string) string {
 		t.Fatalf("gets %s: %q", key, line)
 	}
 	n, _ := strconv.Atoi(f[3])
-	data := make([]byte, n+2)
-	if _, err := r.Read(data[:0]); err != nil {
+	if _, err := r.Discard(n + 2); err != nil {
 		t.Fatal(err)
-	}
-	for got := 0; got < len(data); {
-		k, err := r.Read(data[got:])
-		if err != nil {
-			t.Fatal(err)
-		}
-		got += k
 	}
 	if end, _ := r.ReadString('\n'); end != "END\r\n" {
 		t.Fatalf("gets %s: %q after the value", key, end)

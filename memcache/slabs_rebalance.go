@@ -137,8 +137,14 @@ func (c *Cache) rebalanceStep(budget int) {
 		return
 	}
 	if r.src == 0 {
-		// A pool page holds nothing: it moves at once.
+		// A pool page holds nothing: it moves at once. Classes may have
+		// drawn the pool empty since the request; then there is nothing
+		// to move.
 		n := len(c.pagePool)
+		if n == 0 {
+			r.running = false
+			return
+		}
 		page := c.pagePool[n-1]
 		c.pagePool = c.pagePool[:n-1]
 		c.rebalanceFinish(page)

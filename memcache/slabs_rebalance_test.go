@@ -346,6 +346,39 @@ func TestPoolPageReused(t *testing.T) {
 	if r := c.SlabsReassign(0, 1); r != ReassignNoSpare { // memcached wants two
 		t.Fatal(r)
 	}
+	// Two pool pages: one moves to class 1. Drawn empty before the move
+	// runs, the pool moves nothing.
+	if r := c.SlabsReassign(src, 0); r != ReassignOK {
+		t.Fatal(r)
+	}
+	finishMove(t, c)
+	if r := c.SlabsReassign(0, 1); r != ReassignOK {
+		t.Fatal(r)
+	}
+	pages1 := c.classes[1].totalPages
+	finishMove(t, c)
+	if c.classes[1].totalPages != pages1+1 || len(c.pagePool) != 1 {
+		t.Fatalf("class 1 has %d pages, pool %d", c.classes[1].totalPages, len(c.pagePool))
+	}
+	if r := c.SlabsReassign(src, 0); r != ReassignOK {
+		t.Fatal(r)
+	}
+	finishMove(t, c)
+	if r := c.SlabsReassign(0, 1); r != ReassignOK {
+		t.Fatal(r)
+	}
+	// Two classes without pages take both pool pages first.
+	set(t, c, "larger", strings.Repeat("L", 20000))
+	set(t, c, "largest", strings.Repeat("L", 100000))
+	if len(c.pagePool) != 0 {
+		t.Fatalf("pool still holds %d pages", len(c.pagePool))
+	}
+	moved := c.mover.moved
+	finishMove(t, c)
+	if c.mover.moved != moved {
+		t.Fatal("moved a page from an empty pool")
+	}
+	checkInvariants(t, c)
 }
 
 // TestRandomizedPageMoves interleaves random operations, random page moves
