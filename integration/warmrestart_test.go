@@ -29,8 +29,29 @@ const (
 // sim platform identity in stateDir.
 func warmServer(t *testing.T, port int, stateDir, file string, extra ...string) *testenv.Server {
 	t.Helper()
+	return warmServerBin(t, testenv.SecurecachedBinary(t), port, stateDir, file, extra...)
+}
+
+func warmServerBin(t *testing.T, bin string, port int, stateDir, file string, extra ...string) *testenv.Server {
+	t.Helper()
 	args := append([]string{"-l", "127.0.0.1", "-p", strconv.Itoa(port), "--state-dir", stateDir, "-A", "-e", file}, extra...)
-	return testenv.StartSecurecachedAt(t, "tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), args...)
+	return testenv.StartBinaryAt(t, bin, "tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), args...)
+}
+
+// otherBuild is a copy of the securecached binary with one byte appended:
+// it runs the same, but its hash, and so its measurement, differ, as a
+// rebuilt or upgraded binary's would.
+func otherBuild(t *testing.T) string {
+	t.Helper()
+	data, err := os.ReadFile(testenv.SecurecachedBinary(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(t.TempDir(), "securecached-other")
+	if err := os.WriteFile(bin, append(data, 0), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return bin
 }
 
 func dialWire(t *testing.T, s *testenv.Server) (net.Conn, *bufio.Reader) {
@@ -179,10 +200,10 @@ func TestWarmRestartUntrustedRefused(t *testing.T) {
 	}
 }
 
-// TestWarmRestartRefused: a file from another configuration (so another
-// measurement), another platform, modified or truncated is refused with a
-// reason, and the cache starts empty; sealed to the signer, it survives a
-// configuration change.
+// TestWarmRestartRefused: a file from another binary or configuration (so
+// another measurement), another platform, modified or truncated is refused
+// with a reason, and the cache starts empty; sealed to the signer, it
+// survives a new binary and a configuration change.
 func TestWarmRestartRefused(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "cache.sealed")
@@ -201,27 +222,30 @@ func TestWarmRestartRefused(t *testing.T) {
 	sealed := save()
 	bySigner := save("-o", "seal_policy=signer")
 	otherPlatform := t.TempDir()
+	self, other := testenv.SecurecachedBinary(t), otherBuild(t)
 	flipped := bytes.Clone(sealed)
 	flipped[len(flipped)/2] ^= 0x40
 	for _, tc := range []struct {
 		name     string
 		data     []byte
+		bin      string
 		stateDir string
 		extra    []string
 		reason   string // "" means restored
 	}{
-		{"other configuration", sealed, dir, []string{"-m", "65"}, "another build or configuration"},
-		{"other platform", sealed, otherPlatform, nil, "another build or configuration (measurement), another signer, or on another platform"},
-		{"modified", flipped, dir, nil, "was modified"},
-		{"truncated", sealed[:len(sealed)-100], dir, nil, "truncated"},
-		{"empty", nil, dir, nil, "not a warm restart file"},
-		{"signer policy, other configuration", bySigner, dir, []string{"-m", "65", "-o", "seal_policy=signer"}, ""},
+		{"other binary", sealed, other, dir, nil, "another build or configuration"},
+		{"other configuration", sealed, self, dir, []string{"-m", "65"}, "another build or configuration"},
+		{"other platform", sealed, self, otherPlatform, nil, "another build or configuration (measurement), another signer, or on another platform"},
+		{"modified", flipped, self, dir, nil, "was modified"},
+		{"truncated", sealed[:len(sealed)-100], self, dir, nil, "truncated"},
+		{"empty", nil, self, dir, nil, "not a warm restart file"},
+		{"signer policy, other binary and configuration", bySigner, other, dir, []string{"-m", "65", "-o", "seal_policy=signer"}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if err := os.WriteFile(file, tc.data, 0o600); err != nil {
 				t.Fatal(err)
 			}
-			s := warmServer(t, port, tc.stateDir, file, tc.extra...)
+			s := warmServerBin(t, tc.bin, port, tc.stateDir, file, tc.extra...)
 			defer func() { s.Signal(syscall.SIGTERM); s.Wait(t, 20*time.Second) }()
 			c, r := dialWire(t, s)
 			defer c.Close()
