@@ -387,108 +387,116 @@ func TestPoolPageReused(t *testing.T) {
 // lose keys.
 func TestRandomizedPageMoves(t *testing.T) {
 	for seed := int64(1); seed <= 3; seed++ {
-		rng := rand.New(rand.NewSource(seed))
-		c := newTestCache(t, func(cfg *Config) {
-			cfg.MaxBytes = 12 << 20
-			cfg.HashPowerInit = 4
-			cfg.SlabAutomove = int(seed % 3)
-		})
-		type entry struct {
-			val   []byte
-			flags uint32
-			cas   uint64
-		}
-		model := map[string]entry{}
-		var pending []Reservation
-		var pendingKey []string
-		lost := uint64(0)
-		for step := 0; step < 25000; step++ {
-			k := "key" + strconv.Itoa(rng.Intn(20000))
-			switch op := rng.Intn(12); {
-			case op < 4:
-				// Two size bands, a few classes each, so that classes grow
-				// past one page and the cache fills.
-				size := 50 + rng.Intn(100)
-				if rng.Intn(4) == 0 {
-					size = 1000 + rng.Intn(300)
-				}
-				v := bytes.Repeat([]byte{byte('a' + rng.Intn(26))}, size)
-				res, cas, _ := c.Store(ModeSet, []byte(k), uint32(step), 0, v, StoreOptions{})
-				if res == Stored {
-					model[k] = entry{v, uint32(step), cas}
-				} else {
-					delete(model, k)
-				}
-			case op == 4:
-				if c.Delete([]byte(k), DeleteOptions{}) == Deleted {
-					delete(model, k)
-				}
-			case op == 5:
-				size := 50 + rng.Intn(100)
-				r, res, _ := c.Reserve(ModeSet, []byte(k), 1, 0, size, StoreOptions{})
-				if res == Stored {
-					pending = append(pending, r)
-					pendingKey = append(pendingKey, k)
-				}
-			case op == 6 && len(pending) > 0:
-				i := rng.Intn(len(pending))
-				r := pending[i]
-				// Filled only now: a page moved under the reservation
-				// would show up as a foreign value or broken invariants.
-				for j := range r.Value {
-					r.Value[j] = 'R'
-				}
-				val := bytes.Clone(r.Value)
-				res, cas, err := c.Commit(&r)
-				if err != nil {
-					t.Fatalf("seed %d step %d: commit: %v", seed, step, err)
-				}
-				if res == Stored {
-					model[pendingKey[i]] = entry{val, 1, cas}
-				}
-				pending = append(pending[:i], pending[i+1:]...)
-				pendingKey = append(pendingKey[:i], pendingKey[i+1:]...)
-			case op == 7:
-				src := -1 // any class with a spare page, mostly
-				if rng.Intn(4) == 0 {
-					src = rng.Intn(c.SlabClasses() + 1)
-				}
-				c.SlabsReassign(src, rng.Intn(c.SlabClasses()+1))
-			case op == 8:
-				c.Tick(c.Now())
-			default:
-				v, ok := c.Get([]byte(k))
-				m, inModel := model[k]
-				switch {
-				case ok && !inModel:
-					t.Fatalf("seed %d step %d: %s found but not in the model", seed, step, k)
-				case ok && (!bytes.Equal(v.Value, m.val) || v.Flags != m.flags || v.CAS != m.cas):
-					t.Fatalf("seed %d step %d: %s differs from the model", seed, step, k)
-				case !ok && inModel:
-					delete(model, k) // evicted, by the LRU or a page move
-					lost++
-				}
+		pageMoveModel(t, seed, 25000)
+	}
+}
+
+// FuzzPageMoves explores more seeds of the same model:
+// go test -fuzz FuzzPageMoves ./memcache
+func FuzzPageMoves(f *testing.F) {
+	f.Add(int64(4))
+	f.Fuzz(func(t *testing.T, seed int64) { pageMoveModel(t, seed, 5000) })
+}
+
+func pageMoveModel(t *testing.T, seed int64, steps int) {
+	rng := rand.New(rand.NewSource(seed))
+	c := newTestCache(t, func(cfg *Config) {
+		cfg.MaxBytes = 12 << 20
+		cfg.HashPowerInit = 4
+		cfg.SlabAutomove = int(uint64(seed) % 3)
+	})
+	type entry struct {
+		val   []byte
+		flags uint32
+		cas   uint64
+	}
+	model := map[string]entry{}
+	var pending []Reservation
+	var pendingKey []string
+	lost := uint64(0)
+	for step := 0; step < steps; step++ {
+		k := "key" + strconv.Itoa(rng.Intn(20000))
+		switch op := rng.Intn(12); {
+		case op < 4:
+			// Two size bands, a few classes each, so that classes grow
+			// past one page and the cache fills.
+			size := 50 + rng.Intn(100)
+			if rng.Intn(4) == 0 {
+				size = 1000 + rng.Intn(300)
 			}
-			if step%4000 == 0 {
-				checkInvariants(t, c)
+			v := bytes.Repeat([]byte{byte('a' + rng.Intn(26))}, size)
+			res, cas, _ := c.Store(ModeSet, []byte(k), uint32(step), 0, v, StoreOptions{})
+			if res == Stored {
+				model[k] = entry{v, uint32(step), cas}
+			} else {
+				delete(model, k)
+			}
+		case op == 4:
+			if c.Delete([]byte(k), DeleteOptions{}) == Deleted {
+				delete(model, k)
+			}
+		case op == 5:
+			size := 50 + rng.Intn(100)
+			r, res, _ := c.Reserve(ModeSet, []byte(k), 1, 0, size, StoreOptions{})
+			if res == Stored {
+				pending = append(pending, r)
+				pendingKey = append(pendingKey, k)
+			}
+		case op == 6 && len(pending) > 0:
+			i := rng.Intn(len(pending))
+			r := pending[i]
+			// Filled only now: a page moved under the reservation would
+			// show up as a foreign value or broken invariants.
+			for j := range r.Value {
+				r.Value[j] = 'R'
+			}
+			val := bytes.Clone(r.Value)
+			res, cas, err := c.Commit(&r)
+			if err != nil {
+				t.Fatalf("seed %d step %d: commit: %v", seed, step, err)
+			}
+			if res == Stored {
+				model[pendingKey[i]] = entry{val, 1, cas}
+			}
+			pending = append(pending[:i], pending[i+1:]...)
+			pendingKey = append(pendingKey[:i], pendingKey[i+1:]...)
+		case op == 7:
+			src := -1 // any class with a spare page, mostly
+			if rng.Intn(4) == 0 {
+				src = rng.Intn(c.SlabClasses() + 1)
+			}
+			c.SlabsReassign(src, rng.Intn(c.SlabClasses()+1))
+		case op == 8:
+			c.Tick(c.Now())
+		default:
+			v, ok := c.Get([]byte(k))
+			m, inModel := model[k]
+			switch {
+			case ok && !inModel:
+				t.Fatalf("seed %d step %d: %s found but not in the model", seed, step, k)
+			case ok && (!bytes.Equal(v.Value, m.val) || v.Flags != m.flags || v.CAS != m.cas):
+				t.Fatalf("seed %d step %d: %s differs from the model", seed, step, k)
+			case !ok && inModel:
+				delete(model, k) // evicted, by the LRU or a page move
+				lost++
 			}
 		}
-		for i := range pending {
-			if err := c.Abort(&pending[i]); err != nil {
-				t.Fatal(err)
-			}
+		if step%4000 == 0 {
+			checkInvariants(t, c)
 		}
-		finishMove(t, c)
-		checkInvariants(t, c)
-		s := c.Stats()
-		if s.SlabsMoved == 0 {
-			for id := 1; id < len(c.classes); id++ {
-				t.Logf("class %d pages %d", id, c.classes[id].totalPages)
-			}
-			t.Fatalf("seed %d: no page moved", seed)
+	}
+	for i := range pending {
+		if err := c.Abort(&pending[i]); err != nil {
+			t.Fatal(err)
 		}
-		if lost > s.Evictions+s.SlabReassignEvictionsNomem {
-			t.Fatalf("seed %d: %d keys lost, only %d evictions and %d by page moves", seed, lost, s.Evictions, s.SlabReassignEvictionsNomem)
-		}
+	}
+	finishMove(t, c)
+	checkInvariants(t, c)
+	s := c.Stats()
+	if steps >= 20000 && s.SlabsMoved == 0 {
+		t.Fatalf("seed %d: no page moved", seed)
+	}
+	if lost > s.Evictions+s.SlabReassignEvictionsNomem {
+		t.Fatalf("seed %d: %d keys lost, only %d evictions and %d by page moves", seed, lost, s.Evictions, s.SlabReassignEvictionsNomem)
 	}
 }
