@@ -14,7 +14,7 @@ import (
 // them at start; here the caller decides where the stream goes (sealed, in
 // SecureCached), so the engine only defines the item stream:
 //
-//	"SCITEMS1"
+//	"SCITEMS1" | items u64 (how many to expect, to size the hash table)
 //	item*:  nkey u8 (1..250) | flags u32 | exptime i64 (unix seconds, 0 never)
 //	        | cas u64 | nbytes u32 | key | value
 //	end:    0 u8 | items u64 | cas counter u64
@@ -33,7 +33,10 @@ var ErrRestoreFormat = errors.New("memcache: malformed item stream")
 // SaveItems writes every live item to w and returns how many it wrote.
 // Expired, flushed and reserved items are left out.
 func (c *Cache) SaveItems(w io.Writer) (int, error) {
-	if _, err := w.Write(itemsMagic[:]); err != nil {
+	var head [16]byte
+	copy(head[:], itemsMagic[:])
+	le.PutUint64(head[8:], c.g.currItems)
+	if _, err := w.Write(head[:]); err != nil {
 		return 0, err
 	}
 	var hdr [itemHeaderLen]byte
@@ -91,13 +94,14 @@ type RestoreStats struct {
 func (c *Cache) RestoreItems(r io.Reader) (RestoreStats, error) {
 	var st RestoreStats
 	br := bufio.NewReaderSize(r, 64<<10)
-	var m [8]byte
-	if _, err := io.ReadFull(br, m[:]); err != nil {
+	var head [16]byte
+	if _, err := io.ReadFull(br, head[:]); err != nil {
 		return st, fmt.Errorf("%w: header: %w", ErrRestoreFormat, err)
 	}
-	if m != itemsMagic {
+	if [8]byte(head[:8]) != itemsMagic {
 		return st, fmt.Errorf("%w: bad magic", ErrRestoreFormat)
 	}
+	c.hashPresize(le.Uint64(head[8:]))
 	var hdr [itemHeaderLen]byte
 	var key [KeyMaxLength]byte
 	for read := 0; ; read++ {

@@ -39,9 +39,12 @@ func TestSaveRestoreItems(t *testing.T) {
 	if err != nil || n != 3000 {
 		t.Fatalf("SaveItems: %d, %v", n, err)
 	}
-	// Restart 200 seconds later.
+	// Restart 200 seconds later, with a small initial hash table that
+	// the restore sizes at once.
 	later := c.Now().Add(200 * time.Second)
-	d, err := New(c.Config(), later)
+	cfg := c.Config()
+	cfg.HashPowerInit = 4
+	d, err := New(cfg, later)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,6 +56,9 @@ func TestSaveRestoreItems(t *testing.T) {
 		t.Fatalf("restore: %+v, want %d restored, 750 expired", st, len(model))
 	}
 	checkInvariants(t, d)
+	if d.hash.old != nil || 1<<d.hash.power < 3000 {
+		t.Fatalf("hash table of 2^%d buckets, expanding %v, after restoring 3000 items", d.hash.power, d.hash.old != nil)
+	}
 	for k, w := range model {
 		v, ok := d.Get([]byte(k))
 		if !ok || string(v.Value) != w.val || v.Flags != w.flags || v.CAS != w.cas {
