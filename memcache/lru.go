@@ -180,7 +180,9 @@ func (c *Cache) pullTail(id, lru int, totalBytes uint64, maxAge uint32, evict bo
 				if c.cfg.SlabAutomove == 2 && c.cfg.SlabReassign {
 					// memcached's aggressive automove: every eviction asks
 					// for a page from any other class.
-					c.slabsReassign(-1, id)
+					if c.slabsReassign(-1, id) == ReassignRunning {
+						c.mover.next = id
+					}
 				}
 			case f&itemActive != 0:
 				setIFlags(it, f&^itemActive)

@@ -83,3 +83,27 @@ func TestAutomoveFreesIdlePages(t *testing.T) {
 	}
 	checkInvariants(t, c)
 }
+
+// TestAutomove2ChainsMoves: evictions that found the mover busy are served
+// by the next move in the same Tick, as memcached's mover thread serves the
+// next eviction at once.
+func TestAutomove2ChainsMoves(t *testing.T) {
+	c := newTestCache(t, func(cfg *Config) {
+		cfg.MaxBytes = 8 << 20
+		cfg.SlabAutomove = 2
+	})
+	for i := 0; i < 75000; i++ {
+		set(t, c, "small"+strconv.Itoa(i), strings.Repeat("s", 100))
+	}
+	for i := 0; i < 1000; i++ {
+		set(t, c, "large"+strconv.Itoa(i), strings.Repeat("L", 2000))
+	}
+	if !c.mover.running || c.mover.next == 0 {
+		t.Fatalf("mover running %v, next %d: the evictions did not ask twice", c.mover.running, c.mover.next)
+	}
+	c.Tick(c.Now())
+	if moved := c.Stats().SlabsMoved; moved != 2 {
+		t.Fatalf("%d pages moved in one tick, want 2 (the request and the one that found it busy)", moved)
+	}
+	checkInvariants(t, c)
+}

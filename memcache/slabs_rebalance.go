@@ -57,7 +57,8 @@ func (r ReassignResult) String() string {
 
 // moverChunksPerTick bounds the chunks the mover examines per Tick, so a
 // Tick stays short; it is more than the smallest class's chunks per 1 MB
-// page, so a page normally moves within one Tick.
+// page, so a page normally moves within one Tick, and pages of larger
+// classes several per Tick.
 const moverChunksPerTick = 1 << 14
 
 // rebalance is the mover's state (memcached's slab_rebal) and its counters.
@@ -70,6 +71,7 @@ type rebalance struct {
 	busy      uint32 // busy chunks met in the current pass
 	busyLoops uint64 // passes repeated because of busy chunks
 	pickNext  int    // slabs_reassign_pick_any's cursor
+	next      int    // automove 2: a class that evicted while a page moved
 
 	rescues, evictionsNomem, inlineReclaim, busyItems, busyDeletes, moved uint64
 }
@@ -130,12 +132,29 @@ func (c *Cache) pickAnySource(dst int) int {
 	return -1
 }
 
-// rebalanceStep advances a requested move by at most budget chunks.
+// rebalanceStep advances a requested move by at most budget chunks. With
+// automove 2 a class that evicted while a page was moving asked for a page
+// in vain (BUSY); memcached's mover thread would serve its next eviction
+// at once, so here the next move starts as soon as this one finishes,
+// within the same budget.
 func (c *Cache) rebalanceStep(budget int) {
 	r := &c.mover
-	if !r.running {
-		return
+	for budget > 0 && r.running {
+		budget = c.rebalanceWork(budget)
+		if !r.running && r.next != 0 {
+			dst := r.next
+			r.next = 0
+			if c.cfg.SlabAutomove == 2 && c.cfg.SlabReassign {
+				c.slabsReassign(-1, dst)
+			}
+		}
 	}
+}
+
+// rebalanceWork advances the current move and returns the budget left; 0
+// when the move has to wait for the next Tick.
+func (c *Cache) rebalanceWork(budget int) int {
+	r := &c.mover
 	if r.src == 0 {
 		// A pool page holds nothing: it moves at once. Classes may have
 		// drawn the pool empty since the request; then there is nothing
@@ -143,12 +162,12 @@ func (c *Cache) rebalanceStep(budget int) {
 		n := len(c.pagePool)
 		if n == 0 {
 			r.running = false
-			return
+			return budget
 		}
 		page := c.pagePool[n-1]
 		c.pagePool = c.pagePool[:n-1]
 		c.rebalanceFinish(page)
-		return
+		return budget
 	}
 	if r.page == 0 {
 		c.rebalanceStart()
@@ -161,21 +180,22 @@ func (c *Cache) rebalanceStep(budget int) {
 		r.pos++
 	}
 	if r.pos < p.perSlab {
-		return
+		return 0
 	}
 	if r.busy > 0 {
 		// memcached's mover also starts the page over until nothing in it
-		// is busy.
+		// is busy; the next pass waits for the next Tick.
 		r.busyItems += uint64(r.busy)
 		r.busy = 0
 		r.pos = 0
 		r.busyLoops++
-		return
+		return 0
 	}
 	page := r.page
 	r.page = 0
 	p.totalPages--
 	c.rebalanceFinish(page)
+	return budget
 }
 
 // rebalanceStart picks the source class's page to empty (one it is not
