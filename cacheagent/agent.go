@@ -21,9 +21,10 @@ type Hooks struct {
 	// Factory.Enclave). A trusted agent with -Z and no ssl_chain_cert uses
 	// it for an RA-TLS certificate.
 	Enclave func(diggi.Info) (trust.Enclave, error)
-	// Shutdown runs when a client sends "shutdown" (with -A). It is called
-	// on a goroutine of its own, never under the agent's baton.
-	Shutdown func()
+	// Shutdown runs when a client sends "shutdown" (with -A); graceful is
+	// true for "shutdown graceful", which memcached treats as SIGUSR1. It
+	// is called on a goroutine of its own, never under the agent's baton.
+	Shutdown func(graceful bool)
 	// Started, if set, receives the agent once it listens (tests, stats).
 	Started func(*Agent)
 	// Verbosity, if set, receives the level a client's verbosity command

@@ -129,7 +129,7 @@ func (h *host) Authenticate(user, password []byte) bool {
 // instance stops this agent, which needs the baton.
 func (h *host) Shutdown(graceful bool) {
 	if f := h.a.hooks.Shutdown; f != nil {
-		go f()
+		go f(graceful)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 
 	"github.com/securecached/securecached/cacheagent"
 	"github.com/securecached/securecached/diggi"
@@ -52,6 +53,7 @@ type Deployment struct {
 	mu    sync.Mutex
 	addrs []net.Addr
 
+	graceful atomic.Bool // the stop asked for was graceful (see Stop)
 	done     chan struct{}
 	stopOnce sync.Once
 	stopErr  error
@@ -87,7 +89,7 @@ func Start(l Layout, o Options) (*Deployment, error) {
 	}
 	reg := diggi.NewRegistry()
 	d.startVerbose = o.Verbose
-	hooks := cacheagent.Hooks{Enclave: d.factory.Enclave, Shutdown: d.Shutdown, Verbosity: d.setVerbosity}
+	hooks := cacheagent.Hooks{Enclave: d.factory.Enclave, Shutdown: d.Stop, Verbosity: d.setVerbosity}
 	if err := cacheagent.Register(reg, hooks); err != nil {
 		return nil, err
 	}
@@ -198,6 +200,21 @@ func (d *Deployment) Shutdown() {
 		close(d.done)
 	})
 }
+
+// Stop shuts down as Shutdown does and records whether the stop was
+// graceful: memcached's "shutdown graceful" and SIGUSR1, after which the
+// process says "Gracefully stopping" as memcached does. Today both stops
+// close every connection and stop every agent the same way; graceful
+// only differs in what the process reports.
+func (d *Deployment) Stop(graceful bool) {
+	if graceful {
+		d.graceful.Store(true)
+	}
+	d.Shutdown()
+}
+
+// Graceful reports whether a graceful stop was asked for (see Stop).
+func (d *Deployment) Graceful() bool { return d.graceful.Load() }
 
 // Done is closed once Shutdown has finished.
 func (d *Deployment) Done() <-chan struct{} { return d.done }

@@ -23,7 +23,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"github.com/securecached/securecached/cacheagent"
 	"github.com/securecached/securecached/config"
@@ -123,7 +122,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	// clients while later agents are still starting, and a SIGTERM then
 	// must shut down gracefully, not kill the process.
 	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	signal.Notify(sigs, caughtSignals...)
 	defer signal.Stop(sigs)
 	d, err := server.Start(layout, server.Options{Log: stderr, Verbose: set.Verbose})
 	if err != nil {
@@ -134,20 +133,42 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return exitOSErr
 	}
-	select {
-	case sig := <-sigs:
-		if set.Verbose > 0 {
-			fmt.Fprintf(stderr, "Signal handled: %v.\n", sig)
-		}
-		d.Shutdown()
-	case <-d.Done():
+	waitForStop(d, sigs, set.Verbose, stderr)
+	if d.Graceful() {
+		// memcached prints this for SIGUSR1 and "shutdown graceful".
+		fmt.Fprintln(stderr, "Gracefully stopping")
 	}
-	<-d.Done()
 	if err := d.Err(); err != nil {
 		fmt.Fprintln(stderr, err)
 		return exitOSErr
 	}
 	return 0
+}
+
+// waitForStop returns once d has stopped: on its own ("shutdown"), or
+// after a stop signal, which it asks d for. Ignored signals (SIGHUP) are
+// caught and leave d running; caught signals stay caught until the
+// process exits, so none arriving during the stop can kill it.
+func waitForStop(d *server.Deployment, sigs <-chan os.Signal, verbose int, stderr io.Writer) {
+	for {
+		select {
+		case sig := <-sigs:
+			if ignoredSignal(sig) {
+				if verbose > 0 {
+					fmt.Fprintf(stderr, "Signal handled: %v; ignored, securecached keeps running.\n", sig)
+				}
+				continue
+			}
+			if verbose > 0 {
+				fmt.Fprintf(stderr, "Signal handled: %v.\n", sig)
+			}
+			d.Stop(gracefulSignal(sig))
+			<-d.Done()
+			return
+		case <-d.Done():
+			return
+		}
+	}
 }
 
 // chooseLayout is the deployment to run: the configuration file's, or the
