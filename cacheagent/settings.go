@@ -44,6 +44,7 @@ func ConnSettings(s *config.Settings) conn.Settings {
 		ShutdownEnabled: s.EnableShutdown,
 		FlushDisabled:   s.DisableFlushAll,
 		DumpDisabled:    s.DisableDumping,
+		WatchDisabled:   s.DisableWatch,
 		ASCIIAuth:       s.AuthFile != "",
 	}
 }

@@ -174,7 +174,8 @@ func floatValue(key, val string) (float64, error) {
 // extendedUsage is the -o part of -h.
 const extendedUsage = `
 Extended options (-o key=value,key2=value2; may be repeated):
-  hashpower=N          initial hash table size as a power of two (12..32)
+  hashpower=N          initial hash table size as a power of two (12..30;
+                       memcached allows 32); the table still grows
   track_sizes          enable "stats sizes"
   relay=epoll|goroutine  securecached only: the gateway's one epoll event loop
                        (Linux) or a goroutine per client

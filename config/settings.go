@@ -44,6 +44,7 @@ type Settings struct {
 	DisableCAS       bool // -C
 	DisableFlushAll  bool // -F
 	DisableDumping   bool // -X
+	DisableWatch     bool // -W: refuse the watch command
 	EnableShutdown   bool // -A
 	MaxReqsPerEvent  int  // -R
 	ListenBacklog    int  // -b
@@ -60,6 +61,7 @@ type Settings struct {
 
 	ShowHelp    bool // -h
 	ShowVersion bool // -V
+	ShowLicense bool // -i
 }
 
 // Extended holds the -o key=value options SecureCached acts on. memcached's

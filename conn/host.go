@@ -42,6 +42,11 @@ type Settings struct {
 	ShutdownEnabled bool     // -A
 	FlushDisabled   bool     // -F
 	DumpDisabled    bool     // -X: refuse "stats cachedump" and metadump
+	WatchDisabled   bool     // -W: refuse "watch"
+	// Trusted says the cache agent runs in an enclave: keys must not leave
+	// it in clear, so "watch" and "lru_crawler metadump" are refused on a
+	// connection that is not TLS (see Conn.SetTLS).
+	Trusted bool
 	ASCIIAuth       bool     // -Y: clients authenticate with Host.Authenticate
 	Version         string   // "" means DefaultVersion
 }

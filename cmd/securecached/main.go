@@ -108,6 +108,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, config.VersionLine)
 		return 0
 	}
+	if set.ShowLicense {
+		printLicense(stdout)
+		return 0
+	}
 	for _, w := range set.Warnings {
 		fmt.Fprintln(stderr, "WARNING:", w)
 	}

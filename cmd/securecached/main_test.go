@@ -24,8 +24,10 @@ func TestRunExitsEarly(t *testing.T) {
 	}{
 		{[]string{"-h"}, 0, "--state-dir", ""},
 		{[]string{"-V"}, 0, "securecached 0.1.0 (memcached 1.6 compatible)\n", ""},
+		{[]string{"-i"}, 0, "Built with go", ""},
+		{[]string{"-N", "0"}, exitUsage, "", "NAPI"},
 		{[]string{"-B", "http"}, exitUsage, "", "Invalid value for binding protocol: http"},
-		{[]string{"-I", "200m", "-m", "1024", "-l", "127.0.0.1:0"}, exitUsage, "", "cannot exceed"},
+		{[]string{"-I", "200m", "-m", "1024", "-l", "127.0.0.1:0"}, exitUsage, "", "higher than 128 megabytes"},
 		{[]string{"-Y", "/nonexistent/auth", "-l", "127.0.0.1:0"}, exitOSErr, "", "could not load auth file"},
 		{[]string{"--untrusted", "-Z", "-l", "127.0.0.1:0"}, exitOSErr, "", "ssl_chain_cert"},
 		{[]string{"--config"}, exitUsage, "", "--config needs a value"},
