@@ -46,9 +46,9 @@ type Settings struct {
 	// Trusted says the cache agent runs in an enclave: keys must not leave
 	// it in clear, so "watch" and "lru_crawler metadump" are refused on a
 	// connection that is not TLS (see Conn.SetTLS).
-	Trusted bool
-	ASCIIAuth       bool     // -Y: clients authenticate with Host.Authenticate
-	Version         string   // "" means DefaultVersion
+	Trusted   bool
+	ASCIIAuth bool   // -Y: clients authenticate with Host.Authenticate
+	Version   string // "" means DefaultVersion
 }
 
 // Shared holds the server-wide counters every connection of a server adds
