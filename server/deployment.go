@@ -125,6 +125,9 @@ func (d *Deployment) backend(t TrustOptions, log io.Writer) (trust.Backend, erro
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("state directory %s: %w", dir, err)
 	}
+	if err := checkStateDir(dir); err != nil {
+		return nil, err
+	}
 	root, err := trust.LoadOrCreateSimRoot(dir)
 	if err != nil {
 		return nil, fmt.Errorf("sim root in %s: %w", dir, err)
