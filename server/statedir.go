@@ -15,13 +15,16 @@ import (
 // directory or a key file in it is open to other users.
 var ErrStatePermissions = errors.New("state directory permissions")
 
-// checkStateDir refuses a state directory, or a key file in it, that
-// users other than its owner can reach: the directory holds the sim
-// platform's signing key and seal secret, and whoever reads them can forge
-// evidence and unseal data. It names the path and the mode to set rather
-// than tightening the mode itself: a loose mode means the files may
-// already have leaked, which the operator must know. Windows has no such
-// mode bits; there the check is skipped.
+// checkStateDir refuses a key file that users other than its owner can
+// read, and a state directory they can write: the files are the sim
+// platform's signing key and seal secret, and whoever reads them, or
+// replaces them, can forge evidence and unseal data. A directory others
+// may list but not change is accepted (the files in it are 0600; that is
+// what a umask of 022 and systemd's default StateDirectoryMode give), 0700
+// is recommended. It names the path and the mode to set rather than
+// tightening the mode itself: a loose mode means the files may already
+// have leaked or been replaced, which the operator must know. Windows has
+// no such mode bits; there the check is skipped.
 func checkStateDir(dir string) error {
 	if runtime.GOOS == "windows" {
 		return nil
@@ -30,8 +33,8 @@ func checkStateDir(dir string) error {
 	if err != nil {
 		return fmt.Errorf("state directory: %w", err)
 	}
-	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-		return fmt.Errorf("%w: state directory %s is mode %04o, open to other users; it holds the platform's keys and must be mode 0700 (chmod 700 %s; under systemd, StateDirectoryMode=0700)",
+	if perm := fi.Mode().Perm(); perm&0o022 != 0 {
+		return fmt.Errorf("%w: state directory %s is mode %04o, writable by other users, who could replace the platform's keys; it must be mode 0700 (chmod 700 %s; under systemd, StateDirectoryMode=0700)",
 			ErrStatePermissions, dir, perm, dir)
 	}
 	for _, name := range []string{trust.SimRootFile, trust.PlatformFile} {

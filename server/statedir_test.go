@@ -25,8 +25,9 @@ func TestCheckStateDirRefusesLoosePermissions(t *testing.T) {
 	}{
 		{"private and empty", 0o700, "", 0, ""},
 		{"private with keys", 0o700, trust.PlatformFile, 0o600, ""},
-		{"directory readable by others", 0o755, "", 0, "must be mode 0700"},
-		{"directory open to the group", 0o750, "", 0, "mode 0750"},
+		{"directory others may list", 0o755, trust.PlatformFile, 0o600, ""},
+		{"directory writable by others", 0o757, "", 0, "must be mode 0700"},
+		{"directory writable by the group", 0o770, "", 0, "mode 0770"},
 		{"platform key readable", 0o700, trust.PlatformFile, 0o644, "must be mode 0600"},
 		{"sim root group-readable", 0o700, trust.SimRootFile, 0o640, trust.SimRootFile},
 	}
@@ -60,7 +61,7 @@ func TestStartRefusesOpenStateDir(t *testing.T) {
 		t.Skip("no Unix mode bits")
 	}
 	dir := t.TempDir()
-	os.Chmod(dir, 0o755)
+	os.Chmod(dir, 0o777)
 	args := []string{"-l", "127.0.0.1", "-p", "0"}
 	set, err := config.Parse(args)
 	if err != nil {
@@ -70,7 +71,7 @@ func TestStartRefusesOpenStateDir(t *testing.T) {
 	d, err := Start(l, Options{})
 	if err == nil {
 		d.Shutdown()
-		t.Fatal("started with a state directory readable by everyone")
+		t.Fatal("started with a state directory writable by everyone")
 	}
 	if !errors.Is(err, ErrStatePermissions) || !strings.Contains(err.Error(), dir) {
 		t.Errorf("error %v does not name %s", err, dir)

@@ -18,13 +18,13 @@ func TestRunExitsEarly(t *testing.T) {
 	badLayout := filepath.Join(t.TempDir(), "bad.json")
 	os.WriteFile(badLayout, []byte(`{"diggi": {"instance": "x", "agents": []}, "surprise": 1}`), 0o600)
 	openState := t.TempDir()
-	os.Chmod(openState, 0o755)
+	os.Chmod(openState, 0o775)
 	tests := []struct {
 		args     []string
 		code     int
 		out, err string
 	}{
-		{[]string{"--state-dir", openState, "-l", "127.0.0.1:0"}, exitOSErr, "", openState + " is mode 0755"},
+		{[]string{"--state-dir", openState, "-l", "127.0.0.1:0"}, exitOSErr, "", openState + " is mode 0775"},
 		{[]string{"-h"}, 0, "--state-dir", ""},
 		{[]string{"-V"}, 0, "securecached 0.1.0 (memcached 1.6 compatible)\n", ""},
 		{[]string{"-i"}, 0, "Built with go", ""},
