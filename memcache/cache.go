@@ -104,7 +104,7 @@ func (c *Cache) Tick(now time.Time) {
 	budget := juggleRoundsPerTickTotal
 	for id := 1; id < len(c.classes) && budget > 0; id++ {
 		p := &c.classes[id]
-		if p.counts[lruHot]+p.counts[lruWarm]+p.counts[lruCold] > 0 {
+		if p.counts[lruHot]+p.counts[lruWarm]+p.counts[lruCold]+p.counts[lruTemp] > 0 {
 			budget -= c.juggle(id, min(juggleRoundsPerTick, budget))
 			c.g.juggleCycles++
 		}
@@ -179,7 +179,7 @@ func (c *Cache) link(ref uint32, it []byte, cas uint64) {
 	c.g.bytes += uint64(n)
 	c.sizesAdd(n)
 	c.hashInsert(ref, it)
-	c.linkQ(ref, it, lruHot)
+	c.linkQ(ref, it, c.newItemLRU(it))
 }
 
 // unlink removes a linked item from the hash table and its LRU and frees

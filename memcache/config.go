@@ -65,6 +65,14 @@ type Config struct {
 	// aligned to and advised for transparent huge pages, and give every
 	// class its first page up front, as memcached's -L does on Linux.
 	Preallocate bool
+	// FlatLRU is memcached's "lru mode flat": new items enter COLD, a fetch moves an item to COLD's
+	// head at most once a minute, and HOT and WARM drain.
+	FlatLRU bool
+	// TempLRU and TemporaryTTL are "lru temp_ttl N": items whose TTL is at
+	// most TemporaryTTL seconds go to a TEMP list per class, which is
+	// never evicted from, only reclaimed as its items expire.
+	TempLRU      bool
+	TemporaryTTL uint32
 	// CrawlBudget is how many hash buckets Tick examines for expired items
 	// (the LRU crawler's work per call). 0 means the default.
 	CrawlBudget int
@@ -86,6 +94,7 @@ func DefaultConfig() Config {
 		WarmMaxFactor:   2.0,
 		PrefixDelimiter: ':',
 		CrawlBudget:     16384,
+		TemporaryTTL:    61,
 	}
 }
 
