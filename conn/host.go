@@ -61,6 +61,8 @@ type Shared struct {
 	AuthCmds   atomic.Uint64
 	AuthErrors atomic.Uint64
 	ConnYields atomic.Uint64
+
+	watch watchHub // the server's watchers; used under the engine's owner only
 }
 
 // reset clears the counters "stats reset" clears.

@@ -311,6 +311,19 @@ func (c *Conn) execStats(r *protocol.Request) {
 		c.execCachedump(r)
 	case "conns":
 		c.appendStats(c.connStats())
+	case "sizes_enable", "sizes_disable":
+		// memcached answers with the one line and no END.
+		on := sub == "sizes_enable"
+		c.cache.SetSizesTracking(on)
+		if on {
+			c.out = protocol.AppendStat(c.out, "sizes_status", "enabled")
+		} else {
+			c.out = protocol.AppendStat(c.out, "sizes_status", "disabled")
+		}
+	case "extstore":
+		// memcached built without extstore, as Debian's is, answers an
+		// empty list; there is no external storage here either.
+		c.out = protocol.AppendEnd(c.out)
 	default:
 		list, ok := c.engineFamily(sub)
 		if !ok {

@@ -62,6 +62,9 @@ func (c *Conn) execText(r *protocol.Request) {
 		protocol.CmdPrepend, protocol.CmdCas:
 		c.execUpdate(r)
 	case protocol.CmdDelete:
+		if c.watching(watchDeletions) {
+			c.watchDelete(r.Key, "delete")
+		}
 		switch c.cache.Delete(r.Key, memcache.DeleteOptions{}) {
 		case memcache.Deleted:
 			c.replyUnlessNoreply(r, replyDeleted)
@@ -193,6 +196,9 @@ func (c *Conn) resumeGet() bool {
 		} else {
 			v, ok = c.cache.Get(k)
 		}
+		if c.watching(watchFetchers) {
+			c.watchFetch(k, &v, ok)
+		}
 		if ok {
 			if c.tracing {
 				c.traceSendingKey(v.Key)
@@ -273,6 +279,9 @@ func (c *Conn) execUpdate(r *protocol.Request) {
 	}
 	res, _, err := c.cache.Store(textMode(r.Cmd), r.Key, r.Flags, int64(r.Exptime), r.Value,
 		memcache.StoreOptions{CAS: r.Cas})
+	if err == nil && c.watching(watchMutations) {
+		c.watchStore(textMode(r.Cmd), r.Key, int64(r.Exptime), len(r.Value), res)
+	}
 	if err != nil {
 		// The parser only passes keys of 1..250 bytes and known modes.
 		c.replyUnlessNoreply(r, protocol.ReplyBadFormat)

@@ -44,6 +44,8 @@ type Cache struct {
 
 	crawlBucket uint32 // next hash bucket the expiry crawler visits
 
+	onEvict func(Eviction) // "watch evictions"; see SetEvictionHook
+
 	g      globalCounters
 	detail prefixTable
 	sizes  []uint64 // "stats sizes" histogram in 32-byte buckets, or nil

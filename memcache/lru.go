@@ -189,6 +189,9 @@ func (c *Cache) pullTail(id, lru int, totalBytes uint64, maxAge uint32, evict bo
 				if f&itemActive != 0 {
 					p.is.evictedActive++
 				}
+				if c.onEvict != nil {
+					c.onEvict(c.evictionOf(it))
+				}
 				c.unlink(search, it)
 				removed++
 			case f&itemActive != 0:

@@ -1,0 +1,374 @@
+package conn
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/securecached/securecached/memcache"
+	"github.com/securecached/securecached/protocol"
+)
+
+// Live logging ("watch") and item dumps ("lru_crawler metadump"), as in
+// memcached 1.6. Both put keys on the wire, so a trusted cache agent
+// serves them only over TLS, which ends inside the enclave: a plaintext
+// connection to a trusted agent passes through the untrusted gateway,
+// which must not see keys. Untrusted agents serve both on any connection.
+
+// watchFlag selects a watch stream (memcached's LOG_* event flags).
+type watchFlag uint8
+
+const (
+	watchFetchers watchFlag = 1 << iota
+	watchMutations
+	watchEvictions
+	watchConnEvents
+	watchDeletions
+)
+
+var watchNames = map[string]watchFlag{
+	"fetchers": watchFetchers, "mutations": watchMutations, "evictions": watchEvictions,
+	"connevents": watchConnEvents, "deletions": watchDeletions,
+}
+
+// Limits from memcached: WATCHER_LIMIT watchers at once, and
+// watcher_logbuf_size bytes of lines a watcher may have unsent before
+// further lines are dropped (and counted in a "skipped=N" line).
+const (
+	maxWatchers       = 20
+	watcherBufferSize = 256 << 10
+)
+
+// Replies of the trust rule above.
+const (
+	replyWatchPlaintext    = "CLIENT_ERROR watch refused: this cache agent is trusted and the connection is not TLS; keys must not leave the enclave in clear"
+	replyMetaDumpPlaintext = "CLIENT_ERROR metadump refused: this cache agent is trusted and the connection is not TLS; keys must not leave the enclave in clear"
+)
+
+// watchHub is the server's watchers. It lives in Shared and, like every
+// connection of the server, is used only by the goroutine that holds the
+// engine (the cache agent's baton), so it needs no lock.
+type watchHub struct {
+	watchers []*Conn
+	flags    watchFlag // union of the watchers' flags
+	gid      uint64    // memcached's logger gid: one per line, server-wide
+	line     []byte
+}
+
+// opsState is a connection's part in watch and metadump.
+type opsState struct {
+	tls        bool      // the connection is TLS ended in this agent
+	id         int       // the host's number for it (watch lines' cfd)
+	waker      func()    // asks the host to send this connection's output
+	watchFlags watchFlag // non-zero: this connection is a watcher
+	skipped    uint64    // lines dropped since the last one sent
+	dumping    bool      // a metadump is part way
+	dumpCursor memcache.MetaDumpCursor
+	dumpClass  []bool
+}
+
+// SetTLS records that the connection is TLS terminated in this agent.
+func (c *Conn) SetTLS(tls bool) { c.ops.tls = tls }
+
+// SetWaker gives the connection the host's number for it (shown as cfd
+// in watch lines) and a function that makes the host send its output
+// soon. A watcher's lines are produced while other connections
+// run; the host must not call into the connection from wake, only
+// schedule a send (wake runs under the engine's owner, inside another
+// connection's Feed or Process).
+func (c *Conn) SetWaker(id int, wake func()) { c.ops.id, c.ops.waker = id, wake }
+
+// keysAllowed is the trust rule for commands that put keys on the wire.
+func (c *Conn) keysAllowed() bool { return !c.set.Trusted || c.ops.tls }
+
+// execWatch is memcached's process_watch_command. The connection then
+// only receives lines; what the client sends is read and dropped, and it
+// stops being a watcher when it closes.
+func (c *Conn) execWatch(r *protocol.Request) {
+	switch {
+	case c.set.WatchDisabled:
+		c.replyUnlessNoreply(r, replyWatchOff)
+		return
+	case !c.keysAllowed():
+		c.replyUnlessNoreply(r, replyWatchPlaintext)
+		return
+	case len(c.out) > c.sent:
+		c.replyUnlessNoreply(r, "ERROR cannot pipeline other commands before watch")
+		return
+	}
+	var f watchFlag
+	for _, a := range r.Args {
+		flag, ok := watchNames[string(a)]
+		if !ok {
+			c.replyUnlessNoreply(r, protocol.ReplyError)
+			return
+		}
+		f |= flag
+	}
+	if f == 0 {
+		f = watchFetchers
+	}
+	h := &c.shared.watch
+	if len(h.watchers) >= maxWatchers {
+		c.replyUnlessNoreply(r, "WATCHER_TOO_MANY log watcher limit reached")
+		return
+	}
+	c.ops.watchFlags = f
+	h.watchers = append(h.watchers, c)
+	h.flags |= f
+	c.reply(replyOK)
+}
+
+// unwatch removes a closing watcher.
+func (c *Conn) unwatch() {
+	if c.ops.watchFlags == 0 {
+		return
+	}
+	h := &c.shared.watch
+	h.flags = 0
+	kept := h.watchers[:0]
+	for _, w := range h.watchers {
+		if w != c {
+			kept = append(kept, w)
+			h.flags |= w.ops.watchFlags
+		}
+	}
+	clear(h.watchers[len(kept):])
+	h.watchers = kept
+	c.ops.watchFlags = 0
+}
+
+// watching reports whether any watcher wants lines of kind f.
+func (c *Conn) watching(f watchFlag) bool { return c.shared.watch.flags&f != 0 }
+
+// emitWatch sends one line, memcached's "ts=SEC.USEC gid=N " prefix and
+// body, to every watcher of kind f.
+func (c *Conn) emitWatch(f watchFlag, body func([]byte) []byte) {
+	h := &c.shared.watch
+	h.gid++
+	now := time.Now()
+	b := append(h.line[:0], "ts="...)
+	b = strconv.AppendInt(b, now.Unix(), 10)
+	b = append(b, '.')
+	b = strconv.AppendInt(b, int64(now.Nanosecond()/1000), 10) // memcached prints %d, unpadded
+	b = append(b, " gid="...)
+	b = strconv.AppendUint(b, h.gid, 10)
+	b = append(b, ' ')
+	b = append(body(b), '\n')
+	h.line = b
+	for _, w := range h.watchers {
+		if w.ops.watchFlags&f != 0 && !w.closed {
+			w.watchWrite(b)
+		}
+	}
+}
+
+func (c *Conn) watchWrite(line []byte) {
+	if len(c.out)-c.sent+len(line) > watcherBufferSize {
+		c.ops.skipped++
+		return
+	}
+	if c.ops.skipped > 0 {
+		c.out = append(c.out, "skipped="...)
+		c.out = strconv.AppendUint(c.out, c.ops.skipped, 10)
+		c.out = append(c.out, '\n')
+		c.ops.skipped = 0
+	}
+	c.out = append(c.out, line...)
+	if c.ops.waker != nil {
+		c.ops.waker()
+	}
+}
+
+// watchFetch logs a lookup (memcached's item_get line).
+func (c *Conn) watchFetch(key []byte, v *memcache.View, found bool) {
+	c.emitWatch(watchFetchers, func(b []byte) []byte {
+		b = append(b, "type=item_get key="...)
+		b = memcache.AppendURIEncoded(b, key)
+		class, size := 0, 0
+		if found {
+			b = append(b, " status=found clsid="...)
+			class, size = v.Class, len(v.Value)
+		} else {
+			b = append(b, " status=not_found clsid="...)
+		}
+		b = strconv.AppendInt(b, int64(class), 10)
+		b = append(b, " cfd="...)
+		b = strconv.AppendInt(b, int64(c.ops.id), 10)
+		b = append(b, " size="...)
+		return strconv.AppendInt(b, int64(size), 10)
+	})
+}
+
+// storeWatchStatus and storeWatchCmd are memcached's status_map and
+// cmd_map of item_store lines.
+func storeWatchStatus(res memcache.Result) string {
+	switch res {
+	case memcache.Stored:
+		return "stored"
+	case memcache.Exists:
+		return "exists"
+	case memcache.NotFound:
+		return "not_found"
+	case memcache.TooLarge:
+		return "too_large"
+	case memcache.NoMemory:
+		return "no_memory"
+	}
+	return "not_stored"
+}
+
+var storeWatchCmd = map[memcache.Mode]string{
+	memcache.ModeAdd: "add", memcache.ModeSet: "set", memcache.ModeReplace: "replace",
+	memcache.ModeAppend: "append", memcache.ModePrepend: "prepend", memcache.ModeCAS: "cas",
+}
+
+// watchStore logs a store (memcached's item_store line). ttl is the
+// request's exptime turned into seconds from now, 0 for never.
+func (c *Conn) watchStore(mode memcache.Mode, key []byte, exptime int64, size int, res memcache.Result) {
+	class, _, _ := c.cache.WatchInfo(key)
+	ttl := exptime
+	if exptime > memcache.RealtimeMaxDelta {
+		ttl = max(exptime-c.cache.Now().Unix(), 0)
+	}
+	c.emitWatch(watchMutations, func(b []byte) []byte {
+		b = append(b, "type=item_store key="...)
+		b = memcache.AppendURIEncoded(b, key)
+		b = append(b, " status="...)
+		b = append(b, storeWatchStatus(res)...)
+		b = append(b, " cmd="...)
+		b = append(b, storeWatchCmd[mode]...)
+		b = append(b, " ttl="...)
+		b = strconv.AppendInt(b, max(ttl, 0), 10)
+		b = append(b, " clsid="...)
+		b = strconv.AppendInt(b, int64(class), 10)
+		b = append(b, " cfd="...)
+		b = strconv.AppendInt(b, int64(c.ops.id), 10)
+		b = append(b, " size="...)
+		return strconv.AppendInt(b, int64(size), 10)
+	})
+}
+
+// watchDelete logs a delete that found its item, before it goes (the
+// "deleted" line of memcached releases after 1.6.18, whose 1.6.18 has no
+// deletions stream).
+func (c *Conn) watchDelete(key []byte, cmd string) {
+	class, size, ok := c.cache.WatchInfo(key)
+	if !ok {
+		return
+	}
+	c.emitWatch(watchDeletions, func(b []byte) []byte {
+		b = append(b, "type=deleted key="...)
+		b = memcache.AppendURIEncoded(b, key)
+		b = append(b, " cmd="...)
+		b = append(b, cmd...)
+		b = append(b, " clsid="...)
+		b = strconv.AppendInt(b, int64(class), 10)
+		b = append(b, " size="...)
+		return strconv.AppendInt(b, int64(size), 10)
+	})
+}
+
+// WatchEviction logs an eviction (memcached's eviction line); the host
+// passes it the engine's eviction hook.
+func (c *Conn) WatchEviction(e memcache.Eviction) {
+	if !c.watching(watchEvictions) {
+		return
+	}
+	c.emitWatch(watchEvictions, func(b []byte) []byte {
+		b = append(b, "type=eviction key="...)
+		b = memcache.AppendURIEncoded(b, e.Key)
+		if e.Fetched {
+			b = append(b, " fetch=yes ttl="...)
+		} else {
+			b = append(b, " fetch=no ttl="...)
+		}
+		b = strconv.AppendInt(b, e.TTL, 10)
+		b = append(b, " la="...)
+		b = strconv.AppendUint(b, uint64(e.LastAccess), 10)
+		b = append(b, " clsid="...)
+		b = strconv.AppendInt(b, int64(e.Class), 10)
+		b = append(b, " size="...)
+		return strconv.AppendInt(b, int64(e.Size), 10)
+	})
+}
+
+// WatchConnEvent logs a client's arrival (open) or departure, memcached's
+// conn_new and conn_close lines; rip and rport are the client's address
+// ("unix" and 0 for a unix socket), transport "tcp" or "local", reason
+// "normal", "error", "idle_timeout" or "shutdown".
+func (c *Conn) WatchConnEvent(open bool, rip string, rport int, transport, reason string) {
+	if !c.watching(watchConnEvents) {
+		return
+	}
+	c.emitWatch(watchConnEvents, func(b []byte) []byte {
+		if open {
+			b = append(b, "type=conn_new rip="...)
+		} else {
+			b = append(b, "type=conn_close rip="...)
+		}
+		b = append(b, rip...)
+		b = append(b, " rport="...)
+		b = strconv.AppendInt(b, int64(rport), 10)
+		b = append(b, " transport="...)
+		b = append(b, transport...)
+		if !open {
+			b = append(b, " reason="...)
+			b = append(b, reason...)
+		}
+		b = append(b, " cfd="...)
+		return strconv.AppendInt(b, int64(c.ops.id), 10)
+	})
+}
+
+// execMetaDump is "lru_crawler metadump all|hash|<classes>": the live
+// items' metadata, streamed a share at a time like a large multi-get, then
+// END.
+func (c *Conn) execMetaDump(classes string) {
+	switch {
+	case c.set.DumpDisabled:
+		c.reply("ERROR metadump not allowed")
+		return
+	case !c.keysAllowed():
+		c.reply(replyMetaDumpPlaintext)
+		return
+	case len(c.out) > c.sent:
+		c.reply("ERROR cannot pipeline other commands before metadump")
+		return
+	}
+	var sel []bool
+	if classes != "all" && classes != "hash" {
+		if !validCrawlClasses(classes) {
+			c.reply("BADCLASS invalid class id")
+			return
+		}
+		sel = make([]bool, maxSlabClassID)
+		for _, f := range strings.Split(classes, ",") {
+			id, _ := strconv.Atoi(f)
+			sel[id] = true
+		}
+	}
+	c.ops.dumping, c.ops.dumpCursor, c.ops.dumpClass = true, memcache.MetaDumpCursor{}, sel
+	c.resumeMetaDump()
+}
+
+// resumeMetaDump continues a metadump until it ends (true, END appended)
+// or maxPendingOutput bytes wait to be sent (false).
+func (c *Conn) resumeMetaDump() bool {
+	for {
+		room := maxPendingOutput - (len(c.out) - c.sent)
+		if room <= 0 {
+			c.flush()
+			return false
+		}
+		var done bool
+		c.out, done = c.cache.AppendMetaDump(c.out, &c.ops.dumpCursor, c.ops.dumpClass, room)
+		if done {
+			c.ops.dumping, c.ops.dumpClass = false, nil
+			c.out = protocol.AppendEnd(c.out)
+			c.flush()
+			return true
+		}
+	}
+}
+
