@@ -371,4 +371,3 @@ func (c *Conn) resumeMetaDump() bool {
 		}
 	}
 }
-
