@@ -102,6 +102,7 @@ func (a *Agent) Init(ctx *diggi.Context) error {
 	a.sessions = map[int]*session{}
 	a.tlsConns = map[int]*tlsSession{}
 	a.cset = ConnSettings(&as.set)
+	a.cset.Trusted = ctx.Trusted()
 	a.host = host{a: a}
 	a.verbosity.Store(uint32(min(as.set.Verbose, 3)))
 	if as.set.AuthFile != "" {
@@ -112,6 +113,7 @@ func (a *Agent) Init(ctx *diggi.Context) error {
 	if a.engine, err = memcache.New(EngineConfig(&as.set), time.Now()); err != nil {
 		return fmt.Errorf("cache agent %s: cache engine: %w", ctx.Info(), err)
 	}
+	a.engine.SetEvictionHook(a.shared.WatchEviction)
 	if on, err := a.engine.LargePages(); on && err != nil {
 		// memcached goes on with normal pages too.
 		ctx.Log().Warn("-L: huge pages not available, the preallocated memory uses the default page size", "err", err)

@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"runtime"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/securecached/securecached/conn"
@@ -165,4 +167,26 @@ func (h *host) Trace(id int, kind conn.TraceKind, line []byte) {
 		msg = string(line)
 	}
 	h.a.ctx.Log().Info(msg)
+}
+
+// announce tells a new connection its client's address, as the gateway
+// declared it (posix.Origin), for watch's connevents lines.
+func (a *Agent) announce(c *conn.Conn, fd int) {
+	o, err := a.sys.Origin(fd)
+	if err != nil || o.Peer == "" {
+		c.Opened("diggi", 0, "local") // an agent speaking to the cache directly
+		return
+	}
+	network, addr, _ := strings.Cut(o.Peer, ":")
+	if network != "tcp" {
+		c.Opened("unix", 0, "local")
+		return
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		c.Opened(addr, 0, "tcp")
+		return
+	}
+	p, _ := strconv.Atoi(port)
+	c.Opened(host, p, "tcp")
 }

@@ -326,6 +326,8 @@ func (c *Conn) Closed() bool { return c.closed }
 // Close tells the connection its socket is gone; it drops its buffers.
 func (c *Conn) Close() {
 	c.unwatch()
+	c.watchConnEvent(false)
+	c.ops.transport = "" // logged once
 	c.closed = true
 	c.in, c.off, c.need, c.swallow = nil, 0, 0, 0
 	c.setState(stateClosing)

@@ -62,7 +62,10 @@ type opsState struct {
 	waker      func()    // asks the host to send this connection's output
 	watchFlags watchFlag // non-zero: this connection is a watcher
 	skipped    uint64    // lines dropped since the last one sent
-	dumping    bool      // a metadump is part way
+	rip        string    // client address for connevents (see Opened)
+	rport      int
+	transport  string
+	dumping    bool // a metadump is part way
 	dumpCursor memcache.MetaDumpCursor
 	dumpClass  []bool
 }
@@ -143,8 +146,9 @@ func (c *Conn) watching(f watchFlag) bool { return c.shared.watch.flags&f != 0 }
 
 // emitWatch sends one line, memcached's "ts=SEC.USEC gid=N " prefix and
 // body, to every watcher of kind f.
-func (c *Conn) emitWatch(f watchFlag, body func([]byte) []byte) {
-	h := &c.shared.watch
+func (c *Conn) emitWatch(f watchFlag, body func([]byte) []byte) { c.shared.watch.emit(f, body) }
+
+func (h *watchHub) emit(f watchFlag, body func([]byte) []byte) {
 	h.gid++
 	now := time.Now()
 	b := append(h.line[:0], "ts="...)
@@ -270,12 +274,12 @@ func (c *Conn) watchDelete(key []byte, cmd string) {
 }
 
 // WatchEviction logs an eviction (memcached's eviction line); the host
-// passes it the engine's eviction hook.
-func (c *Conn) WatchEviction(e memcache.Eviction) {
-	if !c.watching(watchEvictions) {
+// gives it to the engine as its eviction hook.
+func (s *Shared) WatchEviction(e memcache.Eviction) {
+	if s.watch.flags&watchEvictions == 0 {
 		return
 	}
-	c.emitWatch(watchEvictions, func(b []byte) []byte {
+	s.watch.emit(watchEvictions, func(b []byte) []byte {
 		b = append(b, "type=eviction key="...)
 		b = memcache.AppendURIEncoded(b, e.Key)
 		if e.Fetched {
@@ -293,12 +297,18 @@ func (c *Conn) WatchEviction(e memcache.Eviction) {
 	})
 }
 
-// WatchConnEvent logs a client's arrival (open) or departure, memcached's
-// conn_new and conn_close lines; rip and rport are the client's address
-// ("unix" and 0 for a unix socket), transport "tcp" or "local", reason
-// "normal", "error", "idle_timeout" or "shutdown".
-func (c *Conn) WatchConnEvent(open bool, rip string, rport int, transport, reason string) {
-	if !c.watching(watchConnEvents) {
+// Opened records the client's address, shown in connevents lines (rip
+// "unix" and rport 0 for a unix socket; transport "tcp" or "local"), and
+// logs its arrival (memcached's conn_new line). Close logs its departure
+// (conn_close, reason "normal": the host does not tell a client's quit
+// from an error or an idle timeout).
+func (c *Conn) Opened(rip string, rport int, transport string) {
+	c.ops.rip, c.ops.rport, c.ops.transport = rip, rport, transport
+	c.watchConnEvent(true)
+}
+
+func (c *Conn) watchConnEvent(open bool) {
+	if !c.watching(watchConnEvents) || c.ops.transport == "" {
 		return
 	}
 	c.emitWatch(watchConnEvents, func(b []byte) []byte {
@@ -307,14 +317,13 @@ func (c *Conn) WatchConnEvent(open bool, rip string, rport int, transport, reaso
 		} else {
 			b = append(b, "type=conn_close rip="...)
 		}
-		b = append(b, rip...)
+		b = append(b, c.ops.rip...)
 		b = append(b, " rport="...)
-		b = strconv.AppendInt(b, int64(rport), 10)
+		b = strconv.AppendInt(b, int64(c.ops.rport), 10)
 		b = append(b, " transport="...)
-		b = append(b, transport...)
+		b = append(b, c.ops.transport...)
 		if !open {
-			b = append(b, " reason="...)
-			b = append(b, reason...)
+			b = append(b, " reason=normal"...)
 		}
 		b = append(b, " cfd="...)
 		return strconv.AppendInt(b, int64(c.ops.id), 10)

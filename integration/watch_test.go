@@ -1,0 +1,126 @@
+package integration
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/securecached/securecached/internal/testenv"
+	"github.com/securecached/securecached/internal/testwire"
+)
+
+// watchLine drops what differs between servers and runs from a watch
+// line: the time, the global id and the connection number.
+var watchVolatile = regexp.MustCompile(`^ts=\d+\.\d+ gid=\d+ | cfd=\d+`)
+
+// readWatch reads the watcher's lines until none has come for a while,
+// keeping those whose type starts with typ, normalized.
+func readWatch(t *testing.T, c net.Conn, r *bufio.Reader, typ string) []string {
+	t.Helper()
+	var out []string
+	for {
+		c.SetReadDeadline(time.Now().Add(2 * time.Second)) // memcached's logger thread sleeps up to a second
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return out
+		}
+		if strings.Contains(line, " type="+typ) {
+			out = append(out, watchVolatile.ReplaceAllString(strings.TrimSuffix(line, "\n"), ""))
+		}
+	}
+}
+
+// TestWatchAsMemcached: the fetchers and mutations streams of "watch"
+// carry the same lines as memcached's for gets and text stores (up to the
+// time, line number and connection number), and an untrusted agent serves
+// them on a plaintext connection.
+func TestWatchAsMemcached(t *testing.T) {
+	run := func(t *testing.T, s *testenv.Server) (fetch, store []string) {
+		w := s.Dial(t)
+		wr := bufio.NewReader(w)
+		w.SetDeadline(time.Now().Add(10 * time.Second))
+		testwire.Exchange(t, w, wr, "watch fetchers mutations\r\n", "OK\r\n")
+		c := s.Dial(t)
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		cr := bufio.NewReader(c)
+		testwire.Exchange(t, c, cr, "set k%201 0 100 3\r\nabc\r\nadd k%201 0 0 1\r\nx\r\nset n 5 0 2\r\nhi\r\nget k%201 nokey n\r\n",
+			"STORED\r\nNOT_STORED\r\nSTORED\r\nVALUE k%201 0 3\r\nabc\r\nVALUE n 5 2\r\nhi\r\nEND\r\n")
+		lines := readWatch(t, w, wr, "item_")
+		for _, l := range lines {
+			if strings.HasPrefix(l, "type=item_store") {
+				store = append(store, l)
+			} else if strings.HasPrefix(l, "type=item_get") {
+				fetch = append(fetch, l)
+			}
+		}
+		return fetch, store
+	}
+	mc := testenv.StartMemcached(t)
+	mcFetch, mcStore := run(t, mc)
+	// memcached logs the lookups its stores make as fetches too; the gets'
+	// lines are the last three.
+	if len(mcFetch) < 3 || len(mcStore) != 3 {
+		t.Fatalf("memcached: fetch %q store %q", mcFetch, mcStore)
+	}
+	mcFetch = mcFetch[len(mcFetch)-3:]
+	sc := testenv.StartSecurecached(t, "--untrusted")
+	scFetch, scStore := run(t, sc)
+	if !slices.Equal(scFetch, mcFetch) || !slices.Equal(scStore, mcStore) {
+		t.Errorf("securecached:\n%q\n%q\nmemcached:\n%q\n%q", scFetch, scStore, mcFetch, mcStore)
+	}
+}
+
+// TestWatchAndMetaDumpRefusedInClear: a trusted cache agent serves watch
+// and metadump only over TLS; on plaintext, which passes the untrusted
+// gateway, they are refused with the reason.
+func TestWatchAndMetaDumpRefusedInClear(t *testing.T) {
+	s := testenv.StartSecurecached(t)
+	c := s.Dial(t)
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	r := bufio.NewReader(c)
+	testwire.Exchange(t, c, r, "watch\r\n",
+		"CLIENT_ERROR watch refused: this cache agent is trusted and the connection is not TLS; keys must not leave the enclave in clear\r\n")
+	testwire.Exchange(t, c, r, "lru_crawler metadump all\r\n",
+		"CLIENT_ERROR metadump refused: this cache agent is trusted and the connection is not TLS; keys must not leave the enclave in clear\r\n")
+}
+
+// TestMetaDumpAsMemcached: the same items give the same metadump lines,
+// up to the times (each server's clock) and CAS numbering; -W refuses
+// watch as memcached's does.
+func TestMetaDumpAsMemcached(t *testing.T) {
+	volatile := regexp.MustCompile(` exp=\d+| la=\d+`)
+	dump := func(t *testing.T, s *testenv.Server) string {
+		c := s.Dial(t)
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		r := bufio.NewReader(c)
+		testwire.Exchange(t, c, r, "set a 0 0 1\r\nx\r\nset b%20c 3 100 2\r\nyy\r\nset big 0 0 3000\r\n"+strings.Repeat("z", 3000)+"\r\nget a\r\n",
+			"STORED\r\nSTORED\r\nSTORED\r\nVALUE a 0 1\r\nx\r\nEND\r\n")
+		io.WriteString(c, "lru_crawler metadump all\r\n")
+		var lines []string
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				t.Fatalf("metadump: %v after %q", err, lines)
+			}
+			if line == "END\r\n" {
+				break
+			}
+			lines = append(lines, volatile.ReplaceAllString(line, ""))
+		}
+		// memcached's crawler interleaves the classes; the order is not
+		// part of the format.
+		slices.Sort(lines)
+		testwire.Exchange(t, c, r, "watch\r\n", "CLIENT_ERROR watch commands not allowed\r\n")
+		return strings.Join(lines, "")
+	}
+	want := dump(t, testenv.StartMemcached(t, "-W"))
+	got := dump(t, testenv.StartSecurecached(t, "--untrusted", "-W"))
+	if got != want {
+		t.Errorf("metadump:\nsecurecached %q\nmemcached    %q", got, want)
+	}
+}
