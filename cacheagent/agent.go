@@ -31,6 +31,19 @@ type Hooks struct {
 	// sets on the named agent, so that the process's log lets the new
 	// level's lines through.
 	Verbosity func(agent string, level uint32)
+	// Gateways, if set, returns the counters of the gateways that relay
+	// to the named agent, for "stats". Without it, or when no gateway
+	// relays to the agent, threads is -t and the others 0.
+	Gateways func(agent string) GatewayStats
+}
+
+// GatewayStats are the counters of the gateways that relay to a cache
+// agent, which memcached reports for its own listener and workers. They
+// are the untrusted gateways' counts, reported as given.
+type GatewayStats struct {
+	Relays    int    // gateway relays: memcached's threads / num_threads
+	Rejected  uint64 // rejected_connections: refused at -c
+	IdleKicks uint64 // idle_kicks: closed at idle_timeout
 }
 
 // Factory returns the diggi factory for cache agents wired to hooks.

@@ -111,6 +111,7 @@ type ServerStats struct {
 	ListenDisabledNum      uint64
 	TimeInListenDisabledUs uint64
 	Threads                int
+	IdleKicks              uint64 // shown when idle_timeout is set, as memcached does
 }
 
 // ServerSettings are the "stats settings" values that come from the

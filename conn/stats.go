@@ -74,6 +74,7 @@ func (c *Conn) generalStats() []stat {
 		"store_no_memory": {
 			{Name: "auth_cmds", Value: u64(sh.AuthCmds.Load())},
 			{Name: "auth_errors", Value: u64(sh.AuthErrors.Load())},
+			{Name: "idle_kicks", Value: u64(ss.IdleKicks)},
 			{Name: "bytes_read", Value: u64(sh.BytesRead.Load())},
 			{Name: "bytes_written", Value: u64(sh.BytesWritten.Load())},
 		},
@@ -106,6 +107,9 @@ func (c *Conn) generalStats() []stat {
 	have := make(map[string]bool, len(engine))
 	for _, s := range engine {
 		have[s.Name] = true
+	}
+	if c.host.ServerSettings().IdleTimeout == 0 {
+		have["idle_kicks"] = true // memcached prints it only with idle_timeout
 	}
 	var emit func(s stat)
 	emit = func(s stat) {

@@ -50,8 +50,9 @@ type Deployment struct {
 	startVerbose int
 	verbosity    map[string]uint32 // by cache agent, under mu
 
-	mu    sync.Mutex
-	addrs []net.Addr
+	mu       sync.Mutex
+	addrs    []net.Addr
+	gateways []*gateway.Agent // started, for the cache agents' stats
 
 	graceful atomic.Bool // the stop asked for was graceful (see Stop)
 	done     chan struct{}
@@ -89,11 +90,11 @@ func Start(l Layout, o Options) (*Deployment, error) {
 	}
 	reg := diggi.NewRegistry()
 	d.startVerbose = o.Verbose
-	hooks := cacheagent.Hooks{Enclave: d.factory.Enclave, Shutdown: d.Stop, Verbosity: d.setVerbosity}
+	hooks := cacheagent.Hooks{Enclave: d.factory.Enclave, Shutdown: d.Stop, Verbosity: d.setVerbosity, Gateways: d.gatewayStats}
 	if err := cacheagent.Register(reg, hooks); err != nil {
 		return nil, err
 	}
-	if err := gateway.Register(reg, gateway.Hooks{Tap: o.GatewayTap, Listening: d.listening}); err != nil {
+	if err := gateway.Register(reg, gateway.Hooks{Tap: o.GatewayTap, Listening: d.listening, Started: d.gatewayStarted}); err != nil {
 		return nil, err
 	}
 	d.in, err = diggi.NewInstance(l.Diggi, diggi.InstanceOptions{
@@ -177,6 +178,21 @@ func (d *Deployment) listening(a []net.Addr) {
 	d.mu.Lock()
 	d.addrs = append(d.addrs, a...)
 	d.mu.Unlock()
+}
+
+func (d *Deployment) gatewayStarted(g *gateway.Agent) {
+	d.mu.Lock()
+	d.gateways = append(d.gateways, g)
+	d.mu.Unlock()
+}
+
+// gatewayStats is what a cache agent's "stats" shows of the gateways
+// that relay to it.
+func (d *Deployment) gatewayStats(agent string) cacheagent.GatewayStats {
+	d.mu.Lock()
+	s := gateway.SumStats(d.gateways, agent)
+	d.mu.Unlock()
+	return cacheagent.GatewayStats{Relays: s.Relays, Rejected: s.Rejected, IdleKicks: s.IdleKicks}
 }
 
 // Addrs returns every gateway listener's address.
