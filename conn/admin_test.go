@@ -1,6 +1,9 @@
 package conn
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestAdminCommands(t *testing.T) {
 	runTranscripts(t, Settings{}, adminTranscripts())
@@ -34,5 +37,19 @@ func adminTranscripts() []transcript {
 			"stats sizes_disable\r\nstats sizes\r\nstats extstore\r\n",
 			want: "STAT sizes_status disabled\r\nEND\r\nSTAT sizes_status enabled\r\nEND\r\nSTORED\r\nSTAT 64 1\r\nEND\r\n" +
 				"STAT sizes_status disabled\r\nSTAT sizes_status disabled\r\nEND\r\nEND\r\n"},
+	}
+}
+
+// TestLruSettingsShow: what lru tune|mode|temp_ttl set is what "stats
+// settings" reports, as in memcached.
+func TestLruSettingsShow(t *testing.T) {
+	r := newRig(t, Settings{})
+	r.run("lru tune 10 25 0.1 2.5\r\nlru mode flat\r\nlru temp_ttl 30\r\n", 0)
+	out := r.run("stats settings\r\n", 0)
+	for _, want := range []string{"STAT hot_lru_pct 10\r\n", "STAT warm_lru_pct 25\r\n", "STAT hot_max_factor 0.10\r\n",
+		"STAT warm_max_factor 2.50\r\n", "STAT lru_segmented no\r\n", "STAT temp_lru yes\r\n", "STAT temporary_ttl 30\r\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stats settings lacks %q", want)
+		}
 	}
 }
