@@ -200,11 +200,8 @@ func chooseLayout(own ownFlags, args []string, set config.Settings) (server.Layo
 // relay, since each relay carries its batches through the cache agent
 // itself, but at least one per cache agent plus one, so that a single
 // relay's next batch overlaps with the cache agent serving this one. No
-// more: under memcaslap on 2 cores, two relays on 2 threads served 1.25x
-// the throughput of one relay, two relays on 4 threads no more than one
-// relay (medians of 5 alternating runs; bench/memcaslap.sh with
-// SECURECACHED_FLAGS='-t 1 -m 1024', or SECURECACHED_GOMAXPROCS=4, against
-// the default). GOMAXPROCS in the environment overrides.
+// more: more threads than relays served no more (bench/RESULTS.md,
+// 2026-11-26). GOMAXPROCS in the environment overrides.
 func threads(l server.Layout) int {
 	if v, err := strconv.Atoi(os.Getenv("GOMAXPROCS")); err == nil && v > 0 {
 		return v
