@@ -2,6 +2,7 @@ package integration
 
 import (
 	"bufio"
+	"crypto/tls"
 	"io"
 	"net"
 	"regexp"
@@ -122,5 +123,33 @@ func TestMetaDumpAsMemcached(t *testing.T) {
 	got := dump(t, testenv.StartSecurecached(t, "--untrusted", "-W"))
 	if got != want {
 		t.Errorf("metadump:\nsecurecached %q\nmemcached    %q", got, want)
+	}
+}
+
+// TestWatchOverTLSOnTrustedAgent: over TLS, which ends inside the trusted
+// cache agent, watch and metadump are served; the watcher gets the lines
+// another TLS client's requests produce.
+func TestWatchOverTLSOnTrustedAgent(t *testing.T) {
+	s := testenv.StartSecurecached(t, "-Z", "--state-dir", t.TempDir())
+	dial := func() (*tls.Conn, *bufio.Reader) {
+		c, err := tls.Dial("tcp", s.Addr, &tls.Config{InsecureSkipVerify: true}) // the certificate is not what this test checks
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		return c, bufio.NewReader(c)
+	}
+	w, wr := dial()
+	testwire.Exchange(t, w, wr, "watch mutations\r\n", "OK\r\n")
+	c, cr := dial()
+	testwire.Exchange(t, c, cr, "set secret 0 0 1\r\nx\r\n", "STORED\r\n")
+	if got := readWatch(t, w, wr, "item_store"); !slices.Equal(got, []string{"type=item_store key=secret status=stored cmd=set ttl=0 clsid=1 size=1"}) {
+		t.Errorf("watcher over TLS got %q", got)
+	}
+	io.WriteString(c, "lru_crawler metadump all\r\n")
+	line, _ := cr.ReadString('\n')
+	if !strings.HasPrefix(line, "key=secret exp=-1 ") {
+		t.Errorf("metadump over TLS: %q", line)
 	}
 }
