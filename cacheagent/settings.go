@@ -25,6 +25,9 @@ func EngineConfig(s *config.Settings) memcache.Config {
 	cfg.WarmMaxFactor = s.Extended.WarmMaxFactor
 	cfg.PrefixDelimiter = s.PrefixDelimiter
 	cfg.TrackSizes = s.Extended.TrackSizes
+	if s.Extended.TempLRU {
+		cfg.TempLRU, cfg.TemporaryTTL = true, uint32(s.Extended.TemporaryTTL)
+	}
 	return cfg
 }
 

@@ -75,6 +75,8 @@ type Extended struct {
 	HotMaxFactor    float64       // hot_max_factor
 	WarmMaxFactor   float64       // warm_max_factor
 	TrackSizes      bool          // track_sizes: enable "stats sizes"
+	TempLRU         bool          // temporary_ttl was given: the TEMP LRU is on
+	TemporaryTTL    int           // temporary_ttl: TTLs up to it go to the TEMP LRU
 	Relay           string        // relay: RelayEpoll or RelayGoroutine (securecached's own key)
 	StateDir        string        // state_dir: sim platform identity directory (securecached's own key)
 	SSLChainCert    string        // ssl_chain_cert

@@ -74,3 +74,22 @@ func fillItems(t *testing.T, c net.Conn, r *bufio.Reader, from, count int) {
 	}
 	testwire.Exchange(t, c, r, "mn\r\n", "MN\r\n")
 }
+
+// TestTemporaryTTLAsMemcached: -o temporary_ttl turns on the TEMP LRU;
+// an item with a short TTL is counted in number_temp, on both servers.
+func TestTemporaryTTLAsMemcached(t *testing.T) {
+	bothServers(t, []string{"-o", "temporary_ttl=30"}, func(t *testing.T, s *testenv.Server) {
+		c := s.Dial(t)
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		r := bufio.NewReader(c)
+		testwire.Exchange(t, c, r, "set short 0 20 1\r\nx\r\nset long 0 100 1\r\nx\r\n", "STORED\r\nSTORED\r\n")
+		items := stats(t, c, r, "stats items")
+		if items["items:1:number_temp"] != "1" || items["items:1:number"] != "2" {
+			t.Errorf("stats items: number %q number_temp %q; want 2 and 1", items["items:1:number"], items["items:1:number_temp"])
+		}
+		set := stats(t, c, r, "stats settings")
+		if set["temp_lru"] != "yes" || set["temporary_ttl"] != "30" {
+			t.Errorf("stats settings: temp_lru %q temporary_ttl %q", set["temp_lru"], set["temporary_ttl"])
+		}
+	})
+}

@@ -9,6 +9,9 @@ package memcache
 // own limits, and its active items are bumped within WARM. An item fetched
 // while in COLD is marked active and moved to WARM. Evictions take COLD's
 // tail. Expired and flushed items found at any tail are reclaimed first.
+// With TempLRU, items with a short TTL go to a fourth list, TEMP, which is
+// never evicted from and only reclaimed as its items expire; in flat mode
+// (FlatLRU) new items go straight to COLD.
 
 // itemUpdateInterval is memcached's ITEM_UPDATE_INTERVAL: touches and
 // updates refresh the access time at most this often.
