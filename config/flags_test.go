@@ -69,7 +69,9 @@ func TestParseValid(t *testing.T) {
 		{"reqs backlog", "-R 5 -b 64", func(s Settings) bool { return s.MaxReqsPerEvent == 5 && s.ListenBacklog == 64 }},
 		{"auth", "-Y /etc/auth", func(s Settings) bool { return s.AuthFile == "/etc/auth" }},
 		{"disable watch", "-W", func(s Settings) bool { return s.DisableWatch }},
-		{"temporary ttl", "-o temporary_ttl=30", func(s Settings) bool { return s.Extended.TempLRU && s.Extended.TemporaryTTL == 30 && len(s.Warnings) == 0 }},
+		{"temporary ttl", "-o temporary_ttl=30", func(s Settings) bool {
+			return s.Extended.TempLRU && s.Extended.TemporaryTTL == 30 && len(s.Warnings) == 0
+		}},
 		{"disable watch long", "--disable-watch", func(s Settings) bool { return s.DisableWatch }},
 		{"napi ids", "-N 4", func(s Settings) bool { return len(s.Warnings) == 1 && strings.Contains(s.Warnings[0], "napi_ids") }},
 		{"user", "-u nobody", func(s Settings) bool { return s.User == "nobody" }},
