@@ -228,9 +228,14 @@ var storeWatchCmd = map[memcache.Mode]string{
 }
 
 // watchStore logs a store (memcached's item_store line). ttl is the
-// request's exptime turned into seconds from now, 0 for never.
-func (c *Conn) watchStore(mode memcache.Mode, key []byte, exptime int64, size int, res memcache.Result) {
-	class, _, _ := c.cache.WatchInfo(key)
+// request's exptime turned into seconds from now, 0 for never. As in
+// memcached, the class and size are the stored item's (an append's whole
+// value), or for a store that failed those of the item it would have made.
+func (c *Conn) watchStore(mode memcache.Mode, key []byte, flags uint32, exptime int64, size int, res memcache.Result) {
+	class := c.cache.ClassFor(len(key), flags, size)
+	if res == memcache.Stored {
+		class, size, _ = c.cache.WatchInfo(key)
+	}
 	ttl := exptime
 	if exptime > memcache.RealtimeMaxDelta {
 		ttl = max(exptime-c.cache.Now().Unix(), 0)
@@ -253,13 +258,17 @@ func (c *Conn) watchStore(mode memcache.Mode, key []byte, exptime int64, size in
 	})
 }
 
-// watchDelete logs a delete that found its item, before it goes (the
+// deleteWatch runs a delete and logs it when it removed the item (the
 // "deleted" line of memcached releases after 1.6.18, whose 1.6.18 has no
-// deletions stream).
-func (c *Conn) watchDelete(key []byte, cmd string) {
-	class, size, ok := c.cache.WatchInfo(key)
-	if !ok {
-		return
+// deletions stream); the item's class and size are read before it goes.
+func (c *Conn) deleteWatch(key []byte, cmd string, del func() memcache.Result) memcache.Result {
+	if !c.watching(watchDeletions) {
+		return del()
+	}
+	class, size, _ := c.cache.WatchInfo(key)
+	res := del()
+	if res != memcache.Deleted {
+		return res
 	}
 	c.emitWatch(watchDeletions, func(b []byte) []byte {
 		b = append(b, "type=deleted key="...)
@@ -271,6 +280,7 @@ func (c *Conn) watchDelete(key []byte, cmd string) {
 		b = append(b, " size="...)
 		return strconv.AppendInt(b, int64(size), 10)
 	})
+	return res
 }
 
 // WatchEviction logs an eviction (memcached's eviction line); the host

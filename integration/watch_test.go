@@ -37,42 +37,39 @@ func readWatch(t *testing.T, c net.Conn, r *bufio.Reader, typ string) []string {
 }
 
 // TestWatchAsMemcached: the fetchers and mutations streams of "watch"
-// carry the same lines as memcached's for gets and text stores (up to the
-// time, line number and connection number), and an untrusted agent serves
-// them on a plaintext connection.
+// carry the same lines as memcached's for text and meta stores and gets
+// (up to the time, line number and connection number), and an untrusted
+// agent serves them on a plaintext connection. memcached also logs the
+// lookups its stores make as fetches, so the stores run first and only
+// their item_store lines are compared, then the gets.
 func TestWatchAsMemcached(t *testing.T) {
-	run := func(t *testing.T, s *testenv.Server) (fetch, store []string) {
+	run := func(t *testing.T, s *testenv.Server) (store, fetch []string) {
 		w := s.Dial(t)
 		wr := bufio.NewReader(w)
-		w.SetDeadline(time.Now().Add(10 * time.Second))
+		w.SetDeadline(time.Now().Add(20 * time.Second))
 		testwire.Exchange(t, w, wr, "watch fetchers mutations\r\n", "OK\r\n")
 		c := s.Dial(t)
-		c.SetDeadline(time.Now().Add(10 * time.Second))
+		c.SetDeadline(time.Now().Add(20 * time.Second))
 		cr := bufio.NewReader(c)
-		testwire.Exchange(t, c, cr, "set k%201 0 100 3\r\nabc\r\nadd k%201 0 0 1\r\nx\r\nset n 5 0 2\r\nhi\r\nget k%201 nokey n\r\n",
-			"STORED\r\nNOT_STORED\r\nSTORED\r\nVALUE k%201 0 3\r\nabc\r\nVALUE n 5 2\r\nhi\r\nEND\r\n")
-		lines := readWatch(t, w, wr, "item_")
-		for _, l := range lines {
-			if strings.HasPrefix(l, "type=item_store") {
-				store = append(store, l)
-			} else if strings.HasPrefix(l, "type=item_get") {
-				fetch = append(fetch, l)
-			}
-		}
-		return fetch, store
+		testwire.Exchange(t, c, cr, "set k%201 0 100 3\r\nabc\r\nadd k%201 0 0 1\r\nx\r\nset n 5 0 2\r\nhi\r\nappend n 0 0 3\r\nabc\r\n"+
+			"ms m 2 T0\r\nhi\r\nms m 2 MA\r\nyo\r\nms m 1 MR\r\nz\r\nmn\r\n",
+			"STORED\r\nNOT_STORED\r\nSTORED\r\nSTORED\r\nHD\r\nHD\r\nHD\r\nMN\r\n")
+		store = readWatch(t, w, wr, "item_store")
+		testwire.Exchange(t, c, cr, "get k%201 nokey n\r\nmg m v\r\nmg zz v\r\n",
+			"VALUE k%201 0 3\r\nabc\r\nVALUE n 5 5\r\nhiabc\r\nEND\r\nVA 1\r\nz\r\nEN\r\n")
+		fetch = readWatch(t, w, wr, "item_get")
+		return store, fetch
 	}
-	mc := testenv.StartMemcached(t)
-	mcFetch, mcStore := run(t, mc)
-	// memcached logs the lookups its stores make as fetches too; the gets'
-	// lines are the last three.
-	if len(mcFetch) < 3 || len(mcStore) != 3 {
-		t.Fatalf("memcached: fetch %q store %q", mcFetch, mcStore)
+	mcStore, mcFetch := run(t, testenv.StartMemcached(t))
+	if len(mcStore) != 7 || len(mcFetch) != 5 {
+		t.Fatalf("memcached: store %q fetch %q", mcStore, mcFetch)
 	}
-	mcFetch = mcFetch[len(mcFetch)-3:]
-	sc := testenv.StartSecurecached(t, "--untrusted")
-	scFetch, scStore := run(t, sc)
-	if !slices.Equal(scFetch, mcFetch) || !slices.Equal(scStore, mcStore) {
-		t.Errorf("securecached:\n%q\n%q\nmemcached:\n%q\n%q", scFetch, scStore, mcFetch, mcStore)
+	scStore, scFetch := run(t, testenv.StartSecurecached(t, "--untrusted"))
+	if !slices.Equal(scStore, mcStore) {
+		t.Errorf("item_store lines:\nsecurecached %q\nmemcached    %q", scStore, mcStore)
+	}
+	if !slices.Equal(scFetch, mcFetch) {
+		t.Errorf("item_get lines:\nsecurecached %q\nmemcached    %q", scFetch, mcFetch)
 	}
 }
 

@@ -132,3 +132,10 @@ func (c *Cache) WatchInfo(key []byte) (class, size int, ok bool) {
 	}
 	return clsid(it), int(nbytes(it)), true
 }
+
+// ClassFor returns the slab class an item with this key length, client
+// flags and value length would take, 0 if it is too large (watch lines of
+// stores that did not store).
+func (c *Cache) ClassFor(nkey int, flags uint32, nbytes int) int {
+	return c.clsidFor(c.ntotal(nkey, flags, nbytes))
+}
