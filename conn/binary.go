@@ -137,7 +137,8 @@ func (c *Conn) execBinary(r *protocol.BinRequest) {
 			if c.tracing {
 				c.traceBinKey(TracePlain, "Deleting ", r.Key, "")
 			}
-			switch c.cache.Delete(r.Key, memcache.DeleteOptions{CAS: h.Cas}) {
+			del := func() memcache.Result { return c.cache.Delete(r.Key, memcache.DeleteOptions{CAS: h.Cas}) }
+			switch c.deleteWatch(r.Key, "delete", del) {
 			case memcache.Deleted:
 				c.binOK(x, quiet, 0, nil, nil)
 			case memcache.Exists:
@@ -245,6 +246,9 @@ func (c *Conn) binUpdate(x binCtx, op uint8, quiet bool, r *protocol.BinRequest)
 		c.binError(x, protocol.StatusInvalidArgs)
 		return
 	}
+	if c.watching(watchMutations) {
+		c.watchStore(mode, r.Key, flags, exp, len(r.Value), res)
+	}
 	switch res {
 	case memcache.Stored:
 		c.binOK(x, quiet, cas, nil, nil)
@@ -284,6 +288,9 @@ func (c *Conn) binGet(x binCtx, op uint8, quiet bool, r *protocol.BinRequest) {
 		v, ok = c.cache.GetAndTouch(r.Key, int64(binary.BigEndian.Uint32(r.Extras)))
 	} else {
 		v, ok = c.cache.Get(r.Key)
+	}
+	if c.watching(watchFetchers) {
+		c.watchFetch(r.Key, &v, ok)
 	}
 	if !ok {
 		if quiet {

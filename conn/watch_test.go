@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/securecached/securecached/memcache"
+	"github.com/securecached/securecached/protocol"
 )
 
 // twoConns is a watcher and a client on one cache and one Shared.
@@ -138,5 +139,22 @@ func TestMetaDumpIsBounded(t *testing.T) {
 	}
 	if lines != 20001 || rounds < 2 {
 		t.Errorf("%d lines in %d rounds (%d bytes); want 20000 items and END over several rounds", lines, rounds, total)
+	}
+}
+
+// TestWatchBinary: binary gets, sets and deletes give the same lines as
+// their text counterparts.
+func TestWatchBinary(t *testing.T) {
+	w, cl := twoConns(t, Settings{}, nil)
+	w.run("watch fetchers mutations deletions\r\n", 0)
+	cl.run(breq(protocol.OpSet, "k", setExt(0, 0), "hi")+breq(protocol.OpGet, "k", "", "")+
+		breq(protocol.OpGet, "x", "", "")+breq(protocol.OpDelete, "k", "", ""), 0)
+	got := watchPrefix.ReplaceAllString(string(w.conn.Output()), "")
+	want := "type=item_store key=k status=stored cmd=set ttl=0 clsid=1 cfd=2 size=2\n" +
+		"type=item_get key=k status=found clsid=1 cfd=2 size=2\n" +
+		"type=item_get key=x status=not_found clsid=0 cfd=2 size=0\n" +
+		"type=deleted key=k cmd=delete clsid=1 size=2\n"
+	if got != want {
+		t.Errorf("watcher got\n%s\nwant\n%s", got, want)
 	}
 }
