@@ -126,8 +126,12 @@ func (d *Deployment) backend(t TrustOptions, log io.Writer) (trust.Backend, erro
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("state directory %s: %w", dir, err)
 	}
-	if err := checkStateDir(dir); err != nil {
+	warning, err := checkStateDir(dir)
+	if err != nil {
 		return nil, err
+	}
+	if warning != "" {
+		fmt.Fprintln(log, warning)
 	}
 	root, err := trust.LoadOrCreateSimRoot(dir)
 	if err != nil {

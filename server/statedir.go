@@ -19,22 +19,22 @@ var ErrStatePermissions = errors.New("state directory permissions")
 // read, and a state directory they can write: the files are the sim
 // platform's signing key and seal secret, and whoever reads them, or
 // replaces them, can forge evidence and unseal data. A directory others
-// may list but not change is accepted (the files in it are 0600; that is
-// what a umask of 022 and systemd's default StateDirectoryMode give), 0700
-// is recommended. It names the path and the mode to set rather than
+// may list but not change is accepted with a warning (the files in it are
+// 0600; that is what a umask of 022 and systemd's default
+// StateDirectoryMode give): 0700 is recommended. It names the path and the mode to set rather than
 // tightening the mode itself: a loose mode means the files may already
 // have leaked or been replaced, which the operator must know. Windows has
 // no such mode bits; there the check is skipped.
-func checkStateDir(dir string) error {
+func checkStateDir(dir string) (warning string, err error) {
 	if runtime.GOOS == "windows" {
-		return nil
+		return "", nil
 	}
 	fi, err := os.Stat(dir)
 	if err != nil {
-		return fmt.Errorf("state directory: %w", err)
+		return "", fmt.Errorf("state directory: %w", err)
 	}
 	if perm := fi.Mode().Perm(); perm&0o022 != 0 {
-		return fmt.Errorf("%w: state directory %s is mode %04o, writable by other users, who could replace the platform's keys; it must be mode 0700 (chmod 700 %s; under systemd, StateDirectoryMode=0700)",
+		return "", fmt.Errorf("%w: state directory %s is mode %04o, writable by other users, who could replace the platform's keys; it must be mode 0700 (chmod 700 %s; under systemd, StateDirectoryMode=0700)",
 			ErrStatePermissions, dir, perm, dir)
 	}
 	for _, name := range []string{trust.SimRootFile, trust.PlatformFile} {
@@ -44,12 +44,15 @@ func checkStateDir(dir string) error {
 			continue // created 0600 on first start
 		}
 		if err != nil {
-			return fmt.Errorf("state directory: %w", err)
+			return "", fmt.Errorf("state directory: %w", err)
 		}
 		if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-			return fmt.Errorf("%w: key file %s is mode %04o, readable by other users; it must be mode 0600 (chmod 600 %s), and a key that was readable may have leaked",
+			return "", fmt.Errorf("%w: key file %s is mode %04o, readable by other users; it must be mode 0600 (chmod 600 %s), and a key that was readable may have leaked",
 				ErrStatePermissions, path, perm, path)
 		}
 	}
-	return nil
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+		return fmt.Sprintf("WARNING: state directory %s is mode %04o: other users can list it; 0700 is recommended (chmod 700 %s)", dir, perm, dir), nil
+	}
+	return "", nil
 }

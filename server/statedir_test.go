@@ -25,7 +25,7 @@ func TestCheckStateDirRefusesLoosePermissions(t *testing.T) {
 	}{
 		{"private and empty", 0o700, "", 0, ""},
 		{"private with keys", 0o700, trust.PlatformFile, 0o600, ""},
-		{"directory others may list", 0o755, trust.PlatformFile, 0o600, ""},
+		{"directory others may list", 0o755, trust.PlatformFile, 0o600, "warn"},
 		{"directory writable by others", 0o757, "", 0, "must be mode 0700"},
 		{"directory writable by the group", 0o770, "", 0, "mode 0770"},
 		{"platform key readable", 0o700, trust.PlatformFile, 0o644, "must be mode 0600"},
@@ -45,10 +45,14 @@ func TestCheckStateDirRefusesLoosePermissions(t *testing.T) {
 				os.Chmod(p, tt.fileMode)
 			}
 			os.Chmod(dir, tt.dirMode)
-			err := checkStateDir(dir)
+			warning, err := checkStateDir(dir)
 			switch {
-			case tt.want == "" && err != nil:
-				t.Errorf("refused: %v", err)
+			case tt.want == "warn":
+				if err != nil || !strings.Contains(warning, "0700 is recommended") || !strings.Contains(warning, dir) {
+					t.Errorf("warning %q, error %v; want a warning naming %s", warning, err, dir)
+				}
+			case tt.want == "" && (err != nil || warning != ""):
+				t.Errorf("refused or warned: %v %q", err, warning)
 			case tt.want != "" && (err == nil || !errors.Is(err, ErrStatePermissions) || !strings.Contains(err.Error(), tt.want)):
 				t.Errorf("error %v, want ErrStatePermissions mentioning %q", err, tt.want)
 			}
