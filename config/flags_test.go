@@ -281,8 +281,8 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
-		if s.ShowHelp || s.ShowVersion {
-			return
+		if s.ShowHelp || s.ShowVersion || s.ShowLicense {
+			return // printed before validation, as memcached does
 		}
 		if s.MaxItemSize < 1024 || int64(s.MaxItemSize) > s.MemoryLimit/2 || s.ConnLimit <= 0 || s.Threads <= 0 {
 			t.Fatalf("Parse(%q) accepted invalid settings %+v", args, s)
