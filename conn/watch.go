@@ -172,6 +172,14 @@ func (c *Conn) watchWrite(line []byte) {
 		c.ops.skipped++
 		return
 	}
+	if c.sent > 0 && c.sent >= len(c.out)/2 {
+		// A watcher whose client keeps up but never quite drains would
+		// otherwise keep every line it was ever sent (Sent resets the
+		// buffer only once it is empty). Safe here: the host never holds
+		// an Output slice across a call into any connection.
+		n := copy(c.out, c.out[c.sent:])
+		c.out, c.flushed, c.sent = c.out[:n], max(c.flushed-c.sent, 0), 0
+	}
 	if c.ops.skipped > 0 {
 		c.out = append(c.out, "skipped="...)
 		c.out = strconv.AppendUint(c.out, c.ops.skipped, 10)

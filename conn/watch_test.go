@@ -158,3 +158,19 @@ func TestWatchBinary(t *testing.T) {
 		t.Errorf("watcher got\n%s\nwant\n%s", got, want)
 	}
 }
+
+// TestWatcherBufferStaysBounded: a watcher whose client takes all but the
+// last byte each time never empties its buffer; the lines it was sent
+// must not pile up.
+func TestWatcherBufferStaysBounded(t *testing.T) {
+	w, cl := twoConns(t, Settings{}, nil)
+	w.run("watch fetchers\r\n", 0)
+	get := "get " + strings.Repeat("k", 200) + "\r\n"
+	for range 20000 {
+		cl.run(get, 0)
+		w.conn.Sent(len(w.conn.Output()) - 1)
+	}
+	if c := cap(w.conn.out); c > 2*watcherBufferSize {
+		t.Errorf("watcher's buffer grew to %d bytes", c)
+	}
+}
