@@ -127,6 +127,7 @@ func (a *Agent) Init(ctx *diggi.Context) error {
 		return fmt.Errorf("cache agent %s: cache engine: %w", ctx.Info(), err)
 	}
 	a.engine.SetEvictionHook(a.shared.WatchEviction)
+	a.engine.SetFetchHook(a.shared.WatchFetch)
 	if on, err := a.engine.LargePages(); on && err != nil {
 		// memcached goes on with normal pages too.
 		ctx.Log().Warn("-L: huge pages not available, the preallocated memory uses the default page size", "err", err)

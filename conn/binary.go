@@ -289,9 +289,6 @@ func (c *Conn) binGet(x binCtx, op uint8, quiet bool, r *protocol.BinRequest) {
 	} else {
 		v, ok = c.cache.Get(r.Key)
 	}
-	if c.watching(watchFetchers) {
-		c.watchFetch(r.Key, &v, ok)
-	}
 	if !ok {
 		if quiet {
 			return

@@ -155,6 +155,7 @@ func (c *Conn) Feed(in []byte) (more bool) {
 // gone.
 func (c *Conn) Process() (more bool) {
 	budget := c.set.ReqsPerEvent
+	c.shared.watch.cfd = c.ops.id // names this connection in fetch lines
 	c.flushed = len(c.out)
 	c.authResp = -1
 	if c.tracer != nil {

@@ -33,9 +33,6 @@ func (c *Conn) execMetaGet(r *protocol.Request) {
 		Touch:      m.HasTTL,
 		TTL:        int64(m.TTL),
 	})
-	if c.watching(watchFetchers) {
-		c.watchFetch(r.Key, &v, ok)
-	}
 	if !ok {
 		c.metaQuietable(r, "EN", &protocol.MetaItem{Key: r.Key}, "Ok")
 		return

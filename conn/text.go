@@ -194,9 +194,6 @@ func (c *Conn) resumeGet() bool {
 		} else {
 			v, ok = c.cache.Get(k)
 		}
-		if c.watching(watchFetchers) {
-			c.watchFetch(k, &v, ok)
-		}
 		if ok {
 			if c.tracing {
 				c.traceSendingKey(v.Key)

@@ -52,6 +52,7 @@ type watchHub struct {
 	watchers []*Conn
 	flags    watchFlag // union of the watchers' flags
 	gid      uint64    // memcached's logger gid: one per line, server-wide
+	cfd      int       // the connection whose requests run now (fetch lines)
 	line     []byte
 }
 
@@ -192,21 +193,24 @@ func (c *Conn) watchWrite(line []byte) {
 	}
 }
 
-// watchFetch logs a lookup (memcached's item_get line).
-func (c *Conn) watchFetch(key []byte, v *memcache.View, found bool) {
-	c.emitWatch(watchFetchers, func(b []byte) []byte {
+// WatchFetch logs a lookup (memcached's item_get line); the host gives it
+// to the engine as its fetch hook, so every lookup a command makes is
+// logged, as memcached logs every do_item_get. The line names the
+// connection whose command is running (see Process).
+func (s *Shared) WatchFetch(key []byte, status memcache.FetchStatus, class, size int) {
+	h := &s.watch
+	if h.flags&watchFetchers == 0 {
+		return
+	}
+	h.emit(watchFetchers, func(b []byte) []byte {
 		b = append(b, "type=item_get key="...)
 		b = memcache.AppendURIEncoded(b, key)
-		class, size := 0, 0
-		if found {
-			b = append(b, " status=found clsid="...)
-			class, size = v.Class, len(v.Value)
-		} else {
-			b = append(b, " status=not_found clsid="...)
-		}
+		b = append(b, " status="...)
+		b = append(b, status.String()...)
+		b = append(b, " clsid="...)
 		b = strconv.AppendInt(b, int64(class), 10)
 		b = append(b, " cfd="...)
-		b = strconv.AppendInt(b, int64(c.ops.id), 10)
+		b = strconv.AppendInt(b, int64(h.cfd), 10)
 		b = append(b, " size="...)
 		return strconv.AppendInt(b, int64(size), 10)
 	})

@@ -19,6 +19,7 @@ func twoConns(t *testing.T, set Settings, mut func(*memcache.Config)) (watcher, 
 		w.conn = New(w.cache, w.host, w.shared, set)
 	}
 	w.cache.SetEvictionHook(w.shared.WatchEviction)
+	w.cache.SetFetchHook(w.shared.WatchFetch)
 	cl := &rig{cache: w.cache, host: w.host, shared: w.shared}
 	cl.conn = New(w.cache, w.host, w.shared, set)
 	w.conn.SetWaker(1, func() {})
@@ -37,11 +38,16 @@ func TestWatchStreams(t *testing.T) {
 	cl.run("set k 0 0 2\r\nhi\r\nget k x\r\ndelete k\r\ndelete k\r\n", 0)
 	cl.conn.Close()
 	got := watchPrefix.ReplaceAllString(w.run("ignored input\r\n", 0), "")
+	// As memcached's, the fetch lines include the lookups the set and the
+	// deletes make.
 	want := "type=conn_new rip=127.0.0.1 rport=40000 transport=tcp cfd=2\n" +
+		"type=item_get key=k status=not_found clsid=0 cfd=2 size=0\n" +
 		"type=item_store key=k status=stored cmd=set ttl=0 clsid=1 cfd=2 size=2\n" +
 		"type=item_get key=k status=found clsid=1 cfd=2 size=2\n" +
 		"type=item_get key=x status=not_found clsid=0 cfd=2 size=0\n" +
+		"type=item_get key=k status=found clsid=1 cfd=2 size=2\n" +
 		"type=deleted key=k cmd=delete clsid=1 size=2\n" +
+		"type=item_get key=k status=not_found clsid=0 cfd=2 size=0\n" +
 		"type=conn_close rip=127.0.0.1 rport=40000 transport=tcp reason=normal cfd=2\n"
 	if got != want {
 		t.Errorf("watcher got\n%s\nwant\n%s", got, want)
@@ -150,9 +156,11 @@ func TestWatchBinary(t *testing.T) {
 	cl.run(breq(protocol.OpSet, "k", setExt(0, 0), "hi")+breq(protocol.OpGet, "k", "", "")+
 		breq(protocol.OpGet, "x", "", "")+breq(protocol.OpDelete, "k", "", ""), 0)
 	got := watchPrefix.ReplaceAllString(string(w.conn.Output()), "")
-	want := "type=item_store key=k status=stored cmd=set ttl=0 clsid=1 cfd=2 size=2\n" +
+	want := "type=item_get key=k status=not_found clsid=0 cfd=2 size=0\n" +
+		"type=item_store key=k status=stored cmd=set ttl=0 clsid=1 cfd=2 size=2\n" +
 		"type=item_get key=k status=found clsid=1 cfd=2 size=2\n" +
 		"type=item_get key=x status=not_found clsid=0 cfd=2 size=0\n" +
+		"type=item_get key=k status=found clsid=1 cfd=2 size=2\n" +
 		"type=deleted key=k cmd=delete clsid=1 size=2\n"
 	if got != want {
 		t.Errorf("watcher got\n%s\nwant\n%s", got, want)

@@ -45,6 +45,8 @@ type Cache struct {
 	crawlBucket uint32 // next hash bucket the expiry crawler visits
 
 	onEvict func(Eviction) // "watch evictions"; see SetEvictionHook
+	onFetch FetchHook      // "watch fetchers"; see SetFetchHook
+	quiet   bool           // the lookup in progress is not a command's (WatchInfo)
 
 	g      globalCounters
 	detail prefixTable

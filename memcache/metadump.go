@@ -122,11 +122,13 @@ func (c *Cache) evictionOf(it []byte) Eviction {
 		LastAccess: c.now - itTime(it), Class: clsid(it), Size: int(nbytes(it))}
 }
 
-// WatchInfo returns the slab class and value size of key's item without
-// side effects (no bump, no counters), for watch lines; ok is false when
-// the key has no live item.
+// WatchInfo returns the slab class and value size of key's item for watch
+// lines, without a bump or a fetch line (like any lookup, it removes the
+// item if it has expired); ok is false when the key has no live item.
 func (c *Cache) WatchInfo(key []byte) (class, size int, ok bool) {
+	c.quiet = true
 	ref, it := c.lookup(key)
+	c.quiet = false
 	if ref == 0 {
 		return 0, 0, false
 	}
@@ -138,4 +140,43 @@ func (c *Cache) WatchInfo(key []byte) (class, size int, ok bool) {
 // stores that did not store).
 func (c *Cache) ClassFor(nkey int, flags uint32, nbytes int) int {
 	return c.clsidFor(c.ntotal(nkey, flags, nbytes))
+}
+
+// FetchStatus is what a lookup found, as memcached's item_get watch lines
+// say it: not_found, found, flushed or expired (the last two are found
+// items a flush_all or their TTL made invalid, removed by the lookup).
+type FetchStatus uint8
+
+// Lookup outcomes, in memcached's order.
+const (
+	FetchNotFound FetchStatus = iota
+	FetchFound
+	FetchFlushed
+	FetchExpired
+)
+
+var fetchStatusNames = [...]string{"not_found", "found", "flushed", "expired"}
+
+func (s FetchStatus) String() string { return fetchStatusNames[s] }
+
+// FetchHook receives every lookup a command makes: key (valid only during
+// the call), the outcome, and for a found item its class and value size.
+// It must not call into the Cache.
+type FetchHook func(key []byte, status FetchStatus, class, size int)
+
+// SetFetchHook has f called for every key lookup commands make, the way
+// memcached logs every do_item_get to "watch fetchers": gets, and the
+// lookups stores, deletes, arithmetic, touches and meta commands make
+// inside. nil removes it.
+func (c *Cache) SetFetchHook(f FetchHook) { c.onFetch = f }
+
+func (c *Cache) fetched(key []byte, st FetchStatus, it []byte) {
+	if c.onFetch == nil || c.quiet {
+		return
+	}
+	if it == nil {
+		c.onFetch(key, st, 0, 0)
+		return
+	}
+	c.onFetch(key, st, clsid(it), int(nbytes(it)))
 }
