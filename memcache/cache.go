@@ -44,9 +44,10 @@ type Cache struct {
 
 	crawlBucket uint32 // next hash bucket the expiry crawler visits
 
-	onEvict func(Eviction) // "watch evictions"; see SetEvictionHook
-	onFetch FetchHook      // "watch fetchers"; see SetFetchHook
-	quiet   bool           // the lookup in progress is not a command's (WatchInfo)
+	onEvict  func(Eviction) // "watch evictions"; see SetEvictionHook
+	onFetch  FetchHook      // "watch fetchers"; see SetFetchHook
+	fetchKey []byte         // the key onFetch is given (see fetched)
+	quiet    bool           // the lookup in progress is not a command's (WatchInfo)
 
 	g      globalCounters
 	detail prefixTable

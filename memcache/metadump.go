@@ -174,9 +174,12 @@ func (c *Cache) fetched(key []byte, st FetchStatus, it []byte) {
 	if c.onFetch == nil || c.quiet {
 		return
 	}
+	// The hook gets a copy: handing the caller's key to a function value
+	// would make every caller's key escape to the heap, hook or not.
+	c.fetchKey = append(c.fetchKey[:0], key...)
 	if it == nil {
-		c.onFetch(key, st, 0, 0)
+		c.onFetch(c.fetchKey, st, 0, 0)
 		return
 	}
-	c.onFetch(key, st, clsid(it), int(nbytes(it)))
+	c.onFetch(c.fetchKey, st, clsid(it), int(nbytes(it)))
 }
