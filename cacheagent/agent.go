@@ -40,6 +40,19 @@ type Hooks struct {
 	// sets on the named agent, so that the process's log lets the new
 	// level's lines through.
 	Verbosity func(agent string, level uint32)
+	// Gateways, if set, returns the counters of the gateways that relay
+	// to the named agent, for "stats". Without it, or when no gateway
+	// relays to the agent, threads is -t and the others 0.
+	Gateways func(agent string) GatewayStats
+}
+
+// GatewayStats are the counters of the gateways that relay to a cache
+// agent, which memcached reports for its own listener and workers. They
+// are the untrusted gateways' counts, reported as given.
+type GatewayStats struct {
+	Relays    int    // gateway relays: memcached's threads / num_threads
+	Rejected  uint64 // rejected_connections: refused at -c
+	IdleKicks uint64 // idle_kicks: closed at idle_timeout
 }
 
 // Factory returns the diggi factory for cache agents wired to hooks.
@@ -111,6 +124,7 @@ func (a *Agent) Init(ctx *diggi.Context) error {
 	a.sessions = map[int]*session{}
 	a.tlsConns = map[int]*tlsSession{}
 	a.cset = ConnSettings(&as.set)
+	a.cset.Trusted = ctx.Trusted()
 	a.host = host{a: a}
 	a.verbosity.Store(uint32(min(as.set.Verbose, 3)))
 	if as.set.AuthFile != "" {
@@ -126,6 +140,8 @@ func (a *Agent) Init(ctx *diggi.Context) error {
 			return fmt.Errorf("cache agent %s: %w", ctx.Info(), err)
 		}
 	}
+	a.engine.SetEvictionHook(a.shared.WatchEviction)
+	a.engine.SetFetchHook(a.shared.WatchFetch)
 	if on, err := a.engine.LargePages(); on && err != nil {
 		// memcached goes on with normal pages too.
 		ctx.Log().Warn("-L: huge pages not available, the preallocated memory uses the default page size", "err", err)

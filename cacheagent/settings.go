@@ -29,6 +29,9 @@ func EngineConfig(s *config.Settings) memcache.Config {
 	cfg.SlabAutomove = s.Extended.SlabAutomove
 	cfg.SlabAutomoveRatio = s.Extended.AutomoveRatio
 	cfg.SlabAutomoveWindow = s.Extended.AutomoveWindow
+	if s.Extended.TempLRU {
+		cfg.TempLRU, cfg.TemporaryTTL = true, uint32(s.Extended.TemporaryTTL)
+	}
 	return cfg
 }
 
@@ -48,6 +51,7 @@ func ConnSettings(s *config.Settings) conn.Settings {
 		ShutdownEnabled: s.EnableShutdown,
 		FlushDisabled:   s.DisableFlushAll,
 		DumpDisabled:    s.DisableDumping,
+		WatchDisabled:   s.DisableWatch,
 		ASCIIAuth:       s.AuthFile != "",
 		MemoryFile:      s.MemoryFile,
 	}

@@ -23,6 +23,18 @@ var extendedKeys = map[string]extendedSetter{
 	},
 	"state_dir":   str(func(s *Settings, v string) { s.Extended.StateDir = v }),
 	"track_sizes": flag(func(s *Settings) { s.Extended.TrackSizes = true }),
+	// temporary_ttl turns the TEMP LRU on, as in memcached.
+	"temporary_ttl": func(s *Settings, k, v string) error {
+		n, err := intValue(k, v)
+		if err != nil {
+			return err
+		}
+		if n < 0 {
+			return usagef("temporary_ttl must not be negative, got %d", n)
+		}
+		s.Extended.TempLRU, s.Extended.TemporaryTTL = true, n
+		return nil
+	},
 	"relay": func(s *Settings, k, v string) error {
 		if v != RelayEpoll && v != RelayGoroutine {
 			return usagef("-o relay must be %s or %s, got %q", RelayEpoll, RelayGoroutine, v)
@@ -135,7 +147,7 @@ var ignoredKeys = map[string]bool{
 	"lru_crawler": true, "no_lru_crawler": true, "lru_crawler_sleep": true, "lru_crawler_tocrawl": true,
 	"lru_maintainer": true, "no_lru_maintainer": true, "lru_segmented": true, "no_lru_segmented": true,
 	"read_buf_mem_limit": true, "watcher_logbuf_size": true, "worker_logbuf_size": true,
-	"slab_chunk_max": true, "temporary_ttl": true, "no_hashexpand": true,
+	"slab_chunk_max": true, "no_hashexpand": true,
 	"slab_automove_freeratio": true, "sock_cookie_id": true,
 	"inline_ascii_resp": true, "no_inline_ascii_resp": true, "expirezero_does_not_evict": true,
 	"drop_privileges": true, "no_drop_privileges": true, "meta_response_old": true,
@@ -210,8 +222,11 @@ func floatValue(key, val string) (float64, error) {
 // extendedUsage is the -o part of -h.
 const extendedUsage = `
 Extended options (-o key=value,key2=value2; may be repeated):
-  hashpower=N          initial hash table size as a power of two (12..32)
+  hashpower=N          initial hash table size as a power of two (12..30;
+                       memcached allows 32); the table still grows
   track_sizes          enable "stats sizes"
+  temporary_ttl=N      items with a TTL of at most N seconds go to a TEMP LRU,
+                       never evicted (as "lru temp_ttl N")
   relay=epoll|goroutine  securecached only: the gateway's one epoll event loop
                        (Linux) or a goroutine per client
   state_dir=DIR        securecached only: where the sim platform identity lives

@@ -44,6 +44,7 @@ type Settings struct {
 	DisableCAS       bool // -C
 	DisableFlushAll  bool // -F
 	DisableDumping   bool // -X
+	DisableWatch     bool // -W: refuse the watch command
 	EnableShutdown   bool // -A
 	MaxReqsPerEvent  int  // -R
 	ListenBacklog    int  // -b
@@ -61,6 +62,7 @@ type Settings struct {
 
 	ShowHelp    bool // -h
 	ShowVersion bool // -V
+	ShowLicense bool // -i
 }
 
 // Extended holds the -o key=value options SecureCached acts on. memcached's
@@ -79,6 +81,8 @@ type Extended struct {
 	AutomoveRatio   float64       // slab_automove_ratio
 	AutomoveWindow  int           // slab_automove_window, in seconds
 	SealPolicy      string        // seal_policy: SealMeasurement or SealSigner, for -e (securecached's own key)
+	TempLRU         bool          // temporary_ttl was given: the TEMP LRU is on
+	TemporaryTTL    int           // temporary_ttl: TTLs up to it go to the TEMP LRU
 	Relay           string        // relay: RelayEpoll or RelayGoroutine (securecached's own key)
 	StateDir        string        // state_dir: sim platform identity directory (securecached's own key)
 	SSLChainCert    string        // ssl_chain_cert

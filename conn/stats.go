@@ -74,6 +74,7 @@ func (c *Conn) generalStats() []stat {
 		"store_no_memory": {
 			{Name: "auth_cmds", Value: u64(sh.AuthCmds.Load())},
 			{Name: "auth_errors", Value: u64(sh.AuthErrors.Load())},
+			{Name: "idle_kicks", Value: u64(ss.IdleKicks)},
 			{Name: "bytes_read", Value: u64(sh.BytesRead.Load())},
 			{Name: "bytes_written", Value: u64(sh.BytesWritten.Load())},
 		},
@@ -106,6 +107,9 @@ func (c *Conn) generalStats() []stat {
 	have := make(map[string]bool, len(engine))
 	for _, s := range engine {
 		have[s.Name] = true
+	}
+	if c.host.ServerSettings().IdleTimeout == 0 {
+		have["idle_kicks"] = true // memcached prints it only with idle_timeout
 	}
 	var emit func(s stat)
 	emit = func(s stat) {
@@ -184,13 +188,13 @@ func (c *Conn) settingsStats() []stat {
 		{Name: "dump_enabled", Value: yesNo(!c.set.DumpDisabled)},
 		{Name: "hash_algorithm", Value: "murmur3"},
 		{Name: "lru_maintainer_thread", Value: "yes"},
-		{Name: "lru_segmented", Value: "yes"},
+		{Name: "lru_segmented", Value: yesNo(!cfg.FlatLRU)},
 		{Name: "hot_lru_pct", Value: strconv.Itoa(cfg.HotLRUPct)},
 		{Name: "warm_lru_pct", Value: strconv.Itoa(cfg.WarmLRUPct)},
 		{Name: "hot_max_factor", Value: f2(cfg.HotMaxFactor)},
 		{Name: "warm_max_factor", Value: f2(cfg.WarmMaxFactor)},
-		{Name: "temp_lru", Value: "no"},
-		{Name: "temporary_ttl", Value: "61"},
+		{Name: "temp_lru", Value: yesNo(cfg.TempLRU)},
+		{Name: "temporary_ttl", Value: strconv.FormatUint(uint64(cfg.TemporaryTTL), 10)},
 		{Name: "idle_timeout", Value: strconv.Itoa(hs.IdleTimeout)},
 		{Name: "watcher_logbuf_size", Value: "262144"},
 		{Name: "worker_logbuf_size", Value: "65536"},
@@ -311,6 +315,19 @@ func (c *Conn) execStats(r *protocol.Request) {
 		c.execCachedump(r)
 	case "conns":
 		c.appendStats(c.connStats())
+	case "sizes_enable", "sizes_disable":
+		// memcached answers with the one line and no END.
+		on := sub == "sizes_enable"
+		c.cache.SetSizesTracking(on)
+		if on {
+			c.out = protocol.AppendStat(c.out, "sizes_status", "enabled")
+		} else {
+			c.out = protocol.AppendStat(c.out, "sizes_status", "disabled")
+		}
+	case "extstore":
+		// memcached built without extstore, as Debian's is, answers an
+		// empty list; there is no external storage here either.
+		c.out = protocol.AppendEnd(c.out)
 	default:
 		list, ok := c.engineFamily(sub)
 		if !ok {

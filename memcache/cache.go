@@ -47,6 +47,11 @@ type Cache struct {
 
 	crawlBucket uint32 // next hash bucket the expiry crawler visits
 
+	onEvict  func(Eviction) // "watch evictions"; see SetEvictionHook
+	onFetch  FetchHook      // "watch fetchers"; see SetFetchHook
+	fetchKey []byte         // the key onFetch is given (see fetched)
+	quiet    bool           // the lookup in progress is not a command's (WatchInfo)
+
 	g      globalCounters
 	detail prefixTable
 	sizes  []uint64 // "stats sizes" histogram in 32-byte buckets, or nil
@@ -107,7 +112,7 @@ func (c *Cache) Tick(now time.Time) {
 	budget := juggleRoundsPerTickTotal
 	for id := 1; id < len(c.classes) && budget > 0; id++ {
 		p := &c.classes[id]
-		if p.counts[lruHot]+p.counts[lruWarm]+p.counts[lruCold] > 0 {
+		if p.counts[lruHot]+p.counts[lruWarm]+p.counts[lruCold]+p.counts[lruTemp] > 0 {
 			budget -= c.juggle(id, min(juggleRoundsPerTick, budget))
 			c.g.juggleCycles++
 		}
@@ -184,7 +189,7 @@ func (c *Cache) link(ref uint32, it []byte, cas uint64) {
 	c.g.bytes += uint64(n)
 	c.sizesAdd(n)
 	c.hashInsert(ref, it)
-	c.linkQ(ref, it, lruHot)
+	c.linkQ(ref, it, c.newItemLRU(it))
 }
 
 // unlink removes a linked item from the hash table and its LRU and frees

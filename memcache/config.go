@@ -81,6 +81,14 @@ type Config struct {
 	// SlabAutomoveWindow is -o slab_automove_window: the seconds automove
 	// 1 looks back over.
 	SlabAutomoveWindow int
+	// FlatLRU is memcached's "lru mode flat": new items enter COLD, a fetch moves an item to COLD's
+	// head at most once a minute, and HOT and WARM drain.
+	FlatLRU bool
+	// TempLRU and TemporaryTTL are "lru temp_ttl N": items whose TTL is at
+	// most TemporaryTTL seconds go to a TEMP list per class, which is
+	// never evicted from, only reclaimed as its items expire.
+	TempLRU      bool
+	TemporaryTTL uint32
 	// CrawlBudget is how many hash buckets Tick examines for expired items
 	// (the LRU crawler's work per call). 0 means the default.
 	CrawlBudget int
@@ -108,6 +116,7 @@ func DefaultConfig() Config {
 		SlabAutomove:       1,
 		SlabAutomoveRatio:  0.8,
 		SlabAutomoveWindow: 30,
+		TemporaryTTL:    61,
 	}
 }
 

@@ -19,6 +19,10 @@
 //   - lru.go: segmented HOT/WARM/COLD LRU, maintenance, eviction.
 //   - get.go, store.go, delete.go, arith.go, debug.go: the commands.
 //   - crawler.go: bounded background reclaim of expired items.
+//   - tune.go: run-time tuning (cache_memlimit, lru tune|mode|temp_ttl,
+//     stats sizes_enable|disable).
+//   - metadump.go: lru_crawler metadump's walk, and what watch lines need
+//     (evictions, URI-encoded keys).
 //   - stats.go, stats_families.go, detail.go, counters.go: "stats" and friends.
 //
 // Differences from memcached, on purpose:

@@ -43,7 +43,7 @@ func (c *Cache) SaveItems(w io.Writer) (int, error) {
 	n := 0
 	for id := 1; id < len(c.classes); id++ {
 		p := &c.classes[id]
-		for _, lru := range [...]int{lruCold, lruWarm, lruHot} {
+		for _, lru := range [...]int{lruTemp, lruCold, lruWarm, lruHot} {
 			for ref := p.tails[lru]; ref != 0; {
 				it := c.chunk(ref)
 				ref = lprev(it)

@@ -7,8 +7,10 @@ import (
 	"syscall"
 )
 
-// stopSignals stop the server; there is no SIGUSR1 here, so "shutdown
-// graceful" is the only graceful stop.
-var stopSignals = []os.Signal{syscall.SIGINT, syscall.SIGTERM}
+// caughtSignals: off Unix there is no SIGUSR1 or SIGHUP; an interrupt or
+// SIGTERM stops the server.
+var caughtSignals = []os.Signal{os.Interrupt, syscall.SIGTERM}
 
-func isGraceful(os.Signal) bool { return false }
+func gracefulSignal(os.Signal) bool { return false }
+
+func ignoredSignal(os.Signal) bool { return false }

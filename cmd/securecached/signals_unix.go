@@ -7,9 +7,12 @@ import (
 	"syscall"
 )
 
-// stopSignals stop the server; SIGUSR1 is memcached's graceful stop.
-var stopSignals = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGUSR1}
+// caughtSignals are the signals securecached handles as memcached 1.6.18
+// does: SIGINT and SIGTERM stop it, SIGUSR1 stops it gracefully, and
+// SIGHUP is caught and ignored, so a logrotate hook or systemd's
+// ExecReload cannot take the cache down.
+var caughtSignals = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGUSR1, syscall.SIGHUP}
 
-// isGraceful reports whether sig asks for memcached's graceful stop, which
-// writes -e's warm restart file.
-func isGraceful(sig os.Signal) bool { return sig == syscall.SIGUSR1 }
+func gracefulSignal(sig os.Signal) bool { return sig == syscall.SIGUSR1 }
+
+func ignoredSignal(sig os.Signal) bool { return sig == syscall.SIGHUP }
