@@ -116,7 +116,7 @@ func DefaultConfig() Config {
 		SlabAutomove:       1,
 		SlabAutomoveRatio:  0.8,
 		SlabAutomoveWindow: 30,
-		TemporaryTTL:    61,
+		TemporaryTTL:       61,
 	}
 }
 
