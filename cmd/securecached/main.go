@@ -24,7 +24,6 @@ import (
 	"os"
 	"os/signal"
 	"strings"
-	"syscall"
 
 	"github.com/securecached/securecached/cacheagent"
 	"github.com/securecached/securecached/config"
@@ -129,6 +128,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, config.VersionLine)
 		return 0
 	}
+	if set.ShowLicense {
+		printLicense(stdout)
+		return 0
+	}
 	for _, w := range set.Warnings {
 		fmt.Fprintln(stderr, "WARNING:", w)
 	}
@@ -138,21 +141,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	// GOMAXPROCS stays Go's default: every processor the process may use
-	// (its CPU affinity, or a container's CPU limit). An earlier build set
-	// it to max(cache agents+1, relays), 4 on a 64-core host with -t 4,
-	// from one measurement on 2 cores: there, two relays on 4 threads did
-	// no better than one relay, while two relays on 2 threads served 1.25x
-	// (bench/memcaslap.sh, medians of 5 alternating runs). That is a cost
-	// of more threads than processors, which the default never has; on a
-	// larger host the cap only took processors away from the garbage
-	// collector, the message mover and further agents. On 2 processors
-	// both rules give 2.
+	// (its CPU affinity, or a container's CPU limit). An earlier build
+	// capped it at max(cache agents+1, relays), 4 on a 64-core host with
+	// -t 4, from a measurement on 2 cores (bench/RESULTS.md, 2026-11-26)
+	// that showed a cost of more threads than processors only, which the
+	// default never has; on a larger host the cap took processors from the
+	// garbage collector, the message mover and further agents. On 2
+	// processors both rules give 2.
 
 	// Signals are caught before anything starts: the first gateway serves
 	// clients while later agents are still starting, and a SIGTERM then
 	// must shut down gracefully, not kill the process.
 	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	signal.Notify(sigs, caughtSignals...)
 	defer signal.Stop(sigs)
 	d, err := server.Start(layout, server.Options{Log: stderr, Verbose: set.Verbose})
 	if err != nil {
@@ -163,20 +164,42 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return exitOSErr
 	}
-	select {
-	case sig := <-sigs:
-		if set.Verbose > 0 {
-			fmt.Fprintf(stderr, "Signal handled: %v.\n", sig)
-		}
-		d.Shutdown()
-	case <-d.Done():
+	waitForStop(d, sigs, set.Verbose, stderr)
+	if d.Graceful() {
+		// memcached prints this for SIGUSR1 and "shutdown graceful".
+		fmt.Fprintln(stderr, "Gracefully stopping")
 	}
-	<-d.Done()
 	if err := d.Err(); err != nil {
 		fmt.Fprintln(stderr, err)
 		return exitOSErr
 	}
 	return 0
+}
+
+// waitForStop returns once d has stopped: on its own ("shutdown"), or
+// after a stop signal, which it asks d for. Ignored signals (SIGHUP) are
+// caught and leave d running; caught signals stay caught until the
+// process exits, so none arriving during the stop can kill it.
+func waitForStop(d *server.Deployment, sigs <-chan os.Signal, verbose int, stderr io.Writer) {
+	for {
+		select {
+		case sig := <-sigs:
+			if ignoredSignal(sig) {
+				if verbose > 0 {
+					fmt.Fprintf(stderr, "Signal handled: %v; ignored, securecached keeps running.\n", sig)
+				}
+				continue
+			}
+			if verbose > 0 {
+				fmt.Fprintf(stderr, "Signal handled: %v.\n", sig)
+			}
+			d.Stop(gracefulSignal(sig))
+			<-d.Done()
+			return
+		case <-d.Done():
+			return
+		}
+	}
 }
 
 // chooseLayout is the deployment to run: the configuration file's, or the
