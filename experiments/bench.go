@@ -14,6 +14,7 @@ import (
 	"github.com/securecached/securecached/cacheagent"
 	"github.com/securecached/securecached/client"
 	"github.com/securecached/securecached/diggi"
+	"github.com/securecached/securecached/diggi/cluster"
 	"github.com/securecached/securecached/trust"
 	"github.com/securecached/securecached/trust/diggichannel"
 	"github.com/securecached/securecached/ycsb"
@@ -24,6 +25,10 @@ const CacheName = "cache"
 
 // MaxClients bounds the client agents of one instance.
 const MaxClients = 1024
+
+// signer signs the agents' enclaves and the link's, as securecached's
+// deployments do (server.SignerKey).
+var signer = trust.SignerFromKey([]byte("securecached"))
 
 // ErrSetup marks a Setup that cannot work.
 var ErrSetup = errors.New("experiments: bad setup")
@@ -47,6 +52,9 @@ type Setup struct {
 	Logger    *slog.Logger    // default: discard
 	// Router, if set, sees every message between agents (tests tap it).
 	Router diggi.Router
+	// Remote, if set, leaves the cache agent out: it lives in another
+	// instance, reached over an attested link (remote.go).
+	Remote *Remote
 }
 
 // Bench is a running in-process deployment.
@@ -55,6 +63,7 @@ type Bench struct {
 	in      *diggi.Instance
 	agents  []*ClientAgent
 	factory *diggichannel.Factory
+	node    *cluster.Node // with Setup.Remote
 
 	mu     sync.Mutex // one phase at a time
 	closed bool
@@ -91,9 +100,14 @@ func (s *Setup) config() diggi.Config {
 		Name: CacheName, Kind: cacheagent.Kind, Trusted: s.Trusted,
 		Options: cacheagent.Options(s.CacheArgs, cacheagent.DefaultPort, false),
 	}}}
+	target := fmt.Sprintf("%s:%d", CacheName, cacheagent.DefaultPort)
+	if s.Remote != nil {
+		cfg = diggi.Config{Instance: s.Remote.Instance}
+		target = s.Remote.CacheInstance + "/" + target
+	}
 	for i := range s.Clients {
 		o := diggi.Options{
-			OptTarget:   fmt.Sprintf("%s:%d", CacheName, cacheagent.DefaultPort),
+			OptTarget:   target,
 			OptProtocol: strings.ToLower(protocolName(s.Protocol)),
 		}
 		if s.Timeout > 0 {
@@ -123,11 +137,7 @@ func Start(s Setup) (*Bench, error) {
 	if err := s.check(); err != nil {
 		return nil, err
 	}
-	root, err := trust.NewSimRoot()
-	if err != nil {
-		return nil, fmt.Errorf("experiments: %w", err)
-	}
-	plat, err := trust.NewPlatform(root)
+	root, plat, err := s.simPlatform()
 	if err != nil {
 		return nil, fmt.Errorf("experiments: %w", err)
 	}
@@ -136,9 +146,14 @@ func Start(s Setup) (*Bench, error) {
 		return nil, fmt.Errorf("experiments: %w", err)
 	}
 	cfg := s.config()
-	spec, err := diggichannel.AgentsFromConfig(cfg, trust.SignerFromKey([]byte("securecached")))
+	spec, err := diggichannel.AgentsFromConfig(cfg, signer)
 	if err != nil {
 		return nil, fmt.Errorf("experiments: %w", err)
+	}
+	if s.Remote != nil {
+		if err := spec.Add(s.Remote.CacheConfig()); err != nil {
+			return nil, fmt.Errorf("experiments: %w", err)
+		}
 	}
 	b := &Bench{setup: s}
 	b.factory, err = diggichannel.New(diggichannel.Options{
@@ -161,7 +176,15 @@ func Start(s Setup) (*Bench, error) {
 	if err != nil {
 		return nil, fmt.Errorf("experiments: %w", err)
 	}
+	if s.Remote != nil {
+		if err := b.join(backend, root); err != nil {
+			return nil, err
+		}
+	}
 	if err := b.in.Start(); err != nil {
+		if b.node != nil {
+			b.node.Close()
+		}
 		return nil, fmt.Errorf("experiments: %w", err)
 	}
 	if len(b.agents) != s.Clients {
@@ -291,5 +314,9 @@ func (b *Bench) Close() error {
 	for _, a := range b.agents {
 		err = errors.Join(err, a.close())
 	}
-	return errors.Join(err, b.in.Stop())
+	err = errors.Join(err, b.in.Stop())
+	if b.node != nil {
+		err = errors.Join(err, b.node.Close())
+	}
+	return err
 }

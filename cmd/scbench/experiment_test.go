@@ -58,6 +58,17 @@ func TestExperimentsShort(t *testing.T) {
 			t.Errorf("fig5.1 %s = %v", k, fig[k])
 		}
 	}
+	fig = summary["fig5.3"]
+	for _, k := range []string{"trusted_YCSB_model_max_ops_s", "trusted_pipelined_window_16_max_ops_s"} {
+		if v, _ := fig[k].(float64); v <= 0 {
+			t.Errorf("fig5.3 %s = %v", k, fig[k])
+		}
+	}
+	for _, k := range []string{"trusted_YCSB_model_errors", "trusted_pipelined_window_16_errors"} {
+		if v, ok := fig[k].(float64); !ok || v != 0 {
+			t.Errorf("fig5.3 %s = %v", k, fig[k])
+		}
+	}
 	multi := summary["multi"]
 	for _, k := range []string{"instances_1_ops_s", "instances_2_ops_s", "rehash_ops_s_after", "no_rehash_ops_s_before"} {
 		if v, _ := multi[k].(float64); v <= 0 {
