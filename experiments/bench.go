@@ -210,6 +210,10 @@ type RunOptions struct {
 	Table   string // default "usertable"
 	// Progress, if set, is called about once a second.
 	Progress func(done, total int64, elapsed time.Duration)
+	// Agents, if > 0, runs the phase on the first Agents client agents
+	// only: clients added one at a time to running instances (Figs. 5.5,
+	// 5.6).
+	Agents int
 }
 
 // Execute runs one phase of w on every client agent (Clients × Threads
@@ -229,8 +233,15 @@ func (b *Bench) Execute(ctx context.Context, w *ycsb.Workload, phase ycsb.Phase,
 		ctx, cancel = context.WithTimeout(ctx, time.Duration(w.MaxExecutionTime)*time.Second)
 		defer cancel()
 	}
+	agents := b.agents
+	if o.Agents > 0 {
+		if o.Agents > len(agents) {
+			return nil, fmt.Errorf("%w: %d of %d client agents", ErrSetup, o.Agents, len(agents))
+		}
+		agents = agents[:o.Agents]
+	}
 	threads := b.setup.Threads
-	plan, err := ycsb.NewPlan(w, phase, len(b.agents)*threads, o.PlanOptions)
+	plan, err := ycsb.NewPlan(w, phase, len(agents)*threads, o.PlanOptions)
 	if err != nil {
 		return nil, err
 	}
@@ -240,12 +251,12 @@ func (b *Bench) Execute(ctx context.Context, w *ycsb.Workload, phase ycsb.Phase,
 		if preload, err = ycsb.NewPlan(w, ycsb.PhaseLoad, 1, ycsb.PlanOptions{Seed: o.Seed}); err != nil {
 			return nil, err
 		}
-		for _, a := range b.agents[1:] {
+		for _, a := range agents[1:] {
 			peers = append(peers, a.ctx.ID())
 		}
 	}
-	jobs := make([]*job, len(b.agents))
-	for i := range b.agents {
+	jobs := make([]*job, len(agents))
+	for i := range agents {
 		jobs[i] = &job{plan: plan, preload: preload, first: i * threads, count: threads, table: o.Table, window: b.setup.Window, w: w}
 		if preload != nil {
 			jobs[i].started = make(chan struct{})
@@ -255,7 +266,7 @@ func (b *Bench) Execute(ctx context.Context, w *ycsb.Workload, phase ycsb.Phase,
 		}
 	}
 
-	for i, a := range b.agents {
+	for i, a := range agents {
 		a.setJob(jobs[i])
 	}
 	begin := time.Now()
@@ -275,15 +286,15 @@ func (b *Bench) Execute(ctx context.Context, w *ycsb.Workload, phase ycsb.Phase,
 			}
 		})
 	}
-	errs := make([]error, len(b.agents))
+	errs := make([]error, len(agents))
 	var wg sync.WaitGroup
-	for i, a := range b.agents {
+	for i, a := range agents {
 		wg.Go(func() { errs[i] = a.run(ctx, jobs[i]) })
 	}
 	wg.Wait()
 	close(stop)
 	progress.Wait()
-	for _, a := range b.agents {
+	for _, a := range agents {
 		a.setJob(nil)
 	}
 	res := plan.Result()
