@@ -23,9 +23,7 @@ func runFig53(ctx context.Context, e *expEnv) (map[string]any, error) {
 	if e.short {
 		counts, ops = []int{1, 2}, 2_000
 	}
-	b := benchFlags{seed: e.seed, preload: true, slice: true, protocol: "binary", ciLevel: 0.96,
-		timeout: 5 * time.Second, distrib: "ketama", noProgess: e.quiet}
-	thesisWorkload(&b, 10_000)
+	b := fig53Flags(e.seed, e.quiet)
 	w, props, err := b.workloadFrom()
 	if err != nil {
 		return nil, err
@@ -84,12 +82,10 @@ func headlines(head map[string]any, all []series) {
 // instance against a fresh cache process: agent 0 preloads, then starts
 // the others.
 func (f *inprocFlags) remotePhase(ctx context.Context, b *benchFlags, e *expEnv, state string, w *ycsb.Workload, table string, n int, label string) (*ycsb.Result, error) {
-	s, err := f.setup(b, n, true)
+	s, err := f.remoteSetup(b, n, "127.0.0.1:0", state)
 	if err != nil {
 		return nil, err
 	}
-	s.Remote = &experiments.Remote{Instance: "ycsb", CacheInstance: cacheInstance, CacheTrusted: true,
-		CacheArgs: s.CacheArgs, Listen: "127.0.0.1:0", StateDir: state}
 	bench, err := experiments.Start(s)
 	if err != nil {
 		return nil, err
@@ -111,4 +107,26 @@ func (f *inprocFlags) remotePhase(ctx context.Context, b *benchFlags, e *expEnv,
 		opts.Progress = progressLine(os.Stderr, label)
 	}
 	return bench.Execute(ctx, w, ycsb.PhaseRun, opts)
+}
+
+// fig53Flags are Fig. 5.3's workload and client settings: the thesis's
+// YCSB-B with 1 KB values, agent 0 preloading, sliced keys.
+func fig53Flags(seed uint64, quiet bool) benchFlags {
+	b := benchFlags{seed: seed, preload: true, slice: true, protocol: "binary", ciLevel: 0.96,
+		timeout: 5 * time.Second, distrib: "ketama", noProgess: quiet}
+	thesisWorkload(&b, 10_000)
+	return b
+}
+
+// remoteSetup is the client instance of Fig. 5.3 with n trusted client
+// agents, its link on listen, sharing the sim platform of state with the
+// cache's instance.
+func (f *inprocFlags) remoteSetup(b *benchFlags, n int, listen, state string) (experiments.Setup, error) {
+	s, err := f.setup(b, n, true)
+	if err != nil {
+		return s, err
+	}
+	s.Remote = &experiments.Remote{Instance: "ycsb", CacheInstance: cacheInstance, CacheTrusted: true,
+		CacheArgs: s.CacheArgs, Listen: listen, StateDir: state}
+	return s, nil
 }

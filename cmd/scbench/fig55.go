@@ -224,6 +224,21 @@ func (p *hostProc) stop() {
 	}
 }
 
+// fig55Layout is the cache's layout on the server host and the client
+// hosts of the machines (link port 7100 on each), in one client model.
+func fig55Layout(server string, machines []string, state string, window int) (layoutFile, []hostSpec) {
+	cacheLink := server + ":7100"
+	var specs []hostSpec
+	var peers []diggi.Config
+	for i, addr := range machines {
+		h := hostSpec{Instance: "m" + strconv.Itoa(i+1), Listen: addr + ":7100", Seeds: []string{cacheLink}, StateDir: state,
+			Agents: fig55PerMachine, Window: window}
+		specs = append(specs, h)
+		peers = append(peers, h.setup().Config())
+	}
+	return cacheLayout(specs[0].setup().Remote, cacheLink, nil, peers...), specs
+}
+
 // fig55Row is one machine's share of one point (machine "all": the total).
 type fig55Row struct {
 	model   string
@@ -338,21 +353,16 @@ func fig55Model(ctx context.Context, e *expEnv, n *netns.Net, state string, wind
 	if window > 0 {
 		model = fmt.Sprintf("pipelined_w%d", window)
 	}
-	specs := make([]hostSpec, len(table51))
-	var peers []diggi.Config
-	cacheLink := n.Addr("server") + ":7100"
-	for i := range specs {
-		m := "m" + strconv.Itoa(i+1)
-		specs[i] = hostSpec{Instance: m, Listen: n.Addr(m) + ":7100", Seeds: []string{cacheLink}, StateDir: state,
-			Agents: fig55PerMachine, Window: window}
-		peers = append(peers, specs[i].setup().Config())
+	var addrs []string
+	for i := range table51 {
+		addrs = append(addrs, n.Addr("m"+strconv.Itoa(i+1)))
 	}
+	layout, specs := fig55Layout(n.Addr("server"), addrs, state, window)
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	r := specs[0].setup().Remote
-	cache, err := startCache(state, cacheInstance+"-"+model, cacheLayout(r, cacheLink, nil, peers...),
+	cache, err := startCache(state, cacheInstance+"-"+model, layout,
 		func(name string, args ...string) *exec.Cmd { return n.Command(ctx, "server", name, args...) })
 	if err != nil {
 		return nil, err
