@@ -82,7 +82,8 @@ func TestExperimentsShort(t *testing.T) {
 		t.Errorf("fig5.5 errors = %v", fig["errors"])
 	}
 	multi := summary["multi"]
-	for _, k := range []string{"instances_1_ops_s", "instances_2_ops_s", "rehash_ops_s_after", "no_rehash_ops_s_before"} {
+	for _, k := range []string{"instances_1_ops_s", "instances_2_ops_s", "rehash_ops_s_after", "no_rehash_ops_s_before",
+		"instances_1_loadgen_cores", "instances_1_server_cores", "instances_2_server_cores"} {
 		if v, _ := multi[k].(float64); v <= 0 {
 			t.Errorf("multi %s = %v", k, multi[k])
 		}
