@@ -28,6 +28,9 @@ type session struct {
 	wev    posix.Event // EvWrite|EvPersist while output waits for window
 	more   bool        // yielded at -R with input left
 	closed bool
+	// wakeQueued: a task to send a watcher's lines is queued (wake).
+	wakeQueued bool
+	wakeFn     func()
 }
 
 // listen opens the agent's port; TLS or not is decided per accepted
@@ -69,7 +72,10 @@ func (a *Agent) onAccept(fd int, _ posix.EvFlags) {
 			continue
 		}
 		s := &session{a: a, fd: nfd}
+		s.wakeFn = s.onWake
 		s.c, s.id = a.newConn()
+		s.c.SetWaker(s.id, s.wake)
+		a.announce(s.c, nfd)
 		a.sessions[nfd] = s
 		a.sys.EventSet(&s.rev, nfd, posix.EvRead|posix.EvPersist, s.onRead)
 		a.sys.EventSet(&s.wev, nfd, posix.EvWrite|posix.EvPersist, s.onWrite)
@@ -150,6 +156,24 @@ func (s *session) onWrite(fd int, _ posix.EvFlags) {
 	}
 	s.a.sys.EventDel(&s.wev)
 	s.flush(s.more)
+}
+
+// wake sends what a watcher was given while other sessions ran, from a
+// task of its own: never inside the session whose request produced it.
+func (s *session) wake() {
+	if s.wakeQueued || s.closed {
+		return
+	}
+	if err := s.a.ctx.Scheduler().Schedule(s.wakeFn); err == nil {
+		s.wakeQueued = true
+	}
+}
+
+func (s *session) onWake() {
+	s.wakeQueued = false
+	if !s.closed {
+		s.flush(s.more)
+	}
 }
 
 func (s *session) resume() {

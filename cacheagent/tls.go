@@ -37,6 +37,25 @@ type tlsSession struct {
 	wev    posix.Event
 	more   bool
 	closed bool
+	// wakeQueued: a task to send a watcher's lines is queued (wake).
+	wakeQueued bool
+}
+
+// wake sends what a watcher was given while other sessions ran, from a
+// task of its own.
+func (t *tlsSession) wake() {
+	if t.wakeQueued || t.closed {
+		return
+	}
+	err := t.a.ctx.Scheduler().Schedule(func() {
+		t.wakeQueued = false
+		if !t.closed {
+			t.flush(t.more)
+		}
+	})
+	if err == nil {
+		t.wakeQueued = true
+	}
 }
 
 // startTLS begins a TLS session on an accepted socket (under the baton).
@@ -72,6 +91,9 @@ func (t *tlsSession) handshake() {
 		}
 		t.sc.evented = true
 		t.c, t.id = a.newConn()
+		t.c.SetTLS(true)
+		t.c.SetWaker(t.id, t.wake)
+		a.announce(t.c, t.fd)
 		a.sys.EventSet(&t.rev, t.fd, posix.EvRead|posix.EvPersist, func(int, posix.EvFlags) { t.onRead() })
 		a.sys.EventSet(&t.wev, t.fd, posix.EvWrite|posix.EvPersist, func(int, posix.EvFlags) { t.onWrite() })
 		if err := a.sys.EventAdd(&t.rev); err != nil {

@@ -93,6 +93,7 @@ type Conn struct {
 	req     protocol.Request
 	binReq  protocol.BinRequest
 	get     pendingGet
+	ops     opsState // watch and metadump (watch.go)
 	scratch []byte
 
 	tracer   Tracer
@@ -154,6 +155,7 @@ func (c *Conn) Feed(in []byte) (more bool) {
 // gone.
 func (c *Conn) Process() (more bool) {
 	budget := c.set.ReqsPerEvent
+	c.shared.watch.cfd = c.ops.id // names this connection in fetch lines
 	c.flushed = len(c.out)
 	c.authResp = -1
 	if c.tracer != nil {
@@ -162,6 +164,16 @@ func (c *Conn) Process() (more bool) {
 	c.setState(stateParse)
 	defer c.idle()
 	for !c.closed {
+		if c.ops.watchFlags != 0 {
+			c.off = len(c.in) // a watcher's input is read and dropped
+			return false
+		}
+		if c.ops.dumping {
+			if !c.resumeMetaDump() {
+				return true
+			}
+			continue
+		}
 		if c.get.active {
 			if !c.resumeGet() {
 				return true
@@ -314,6 +326,9 @@ func (c *Conn) Closed() bool { return c.closed }
 
 // Close tells the connection its socket is gone; it drops its buffers.
 func (c *Conn) Close() {
+	c.unwatch()
+	c.watchConnEvent(false)
+	c.ops.transport = "" // logged once
 	c.closed = true
 	c.in, c.off, c.need, c.swallow = nil, 0, 0, 0
 	c.setState(stateClosing)

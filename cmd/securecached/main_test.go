@@ -17,15 +17,20 @@ func TestRunExitsEarly(t *testing.T) {
 	t.Setenv("STATE_DIRECTORY", t.TempDir())
 	badLayout := filepath.Join(t.TempDir(), "bad.json")
 	os.WriteFile(badLayout, []byte(`{"diggi": {"instance": "x", "agents": []}, "surprise": 1}`), 0o600)
+	openState := t.TempDir()
+	os.Chmod(openState, 0o775)
 	tests := []struct {
 		args     []string
 		code     int
 		out, err string
 	}{
+		{[]string{"--state-dir", openState, "-l", "127.0.0.1:0"}, exitOSErr, "", openState + " is mode 0775"},
 		{[]string{"-h"}, 0, "--state-dir", ""},
 		{[]string{"-V"}, 0, "securecached 0.1.0 (memcached 1.6 compatible)\n", ""},
+		{[]string{"-i"}, 0, "Built with go", ""},
+		{[]string{"-N", "0"}, exitUsage, "", "NAPI"},
 		{[]string{"-B", "http"}, exitUsage, "", "Invalid value for binding protocol: http"},
-		{[]string{"-I", "200m", "-m", "1024", "-l", "127.0.0.1:0"}, exitUsage, "", "cannot exceed"},
+		{[]string{"-I", "200m", "-m", "1024", "-l", "127.0.0.1:0"}, exitUsage, "", "higher than 128 megabytes"},
 		{[]string{"-Y", "/nonexistent/auth", "-l", "127.0.0.1:0"}, exitOSErr, "", "could not load auth file"},
 		{[]string{"--untrusted", "-Z", "-l", "127.0.0.1:0"}, exitOSErr, "", "ssl_chain_cert"},
 		{[]string{"--config"}, exitUsage, "", "--config needs a value"},
@@ -59,14 +64,16 @@ func TestSplitOwnFlags(t *testing.T) {
 		{[]string{"--untrusted", "-p", "1", "-Z"}, ownFlags{untrusted: true}, []string{"-p", "1", "-Z"}},
 		{[]string{"--config", "a.json", "--state-dir=/s", "-v"}, ownFlags{configFile: "a.json", stateDir: "/s"}, []string{"-v"}},
 		{[]string{"--config=b.json", "--enable-ssl"}, ownFlags{configFile: "b.json"}, []string{"--enable-ssl"}},
+		{[]string{"--backend", "auto", "--allow-sim", "-Z", "--ca-url=https://ca:1", "--ca-cert", "ca.pem", "--ca-name", "a,1.2.3.4", "--ca-name=b"},
+			ownFlags{backend: "auto", allowSim: true, ca: server.CAOptions{URL: "https://ca:1", Cert: "ca.pem", Names: []string{"a", "1.2.3.4", "b"}}}, []string{"-Z"}},
 	}
 	for _, tt := range tests {
 		own, rest, err := splitOwnFlags(tt.args)
-		if err != nil || own != tt.own || !reflect.DeepEqual(rest, tt.rest) {
+		if err != nil || !reflect.DeepEqual(own, tt.own) || !reflect.DeepEqual(rest, tt.rest) {
 			t.Errorf("splitOwnFlags(%q) = %+v, %q, %v; want %+v, %q", tt.args, own, rest, err, tt.own, tt.rest)
 		}
 	}
-	for _, bad := range [][]string{{"--state-dir"}, {"--state-dir="}, {"--config"}, {"--untrusted=1"}} {
+	for _, bad := range [][]string{{"--state-dir"}, {"--state-dir="}, {"--config"}, {"--untrusted=1"}, {"--allow-sim=yes"}, {"--backend"}} {
 		if _, _, err := splitOwnFlags(bad); err == nil {
 			t.Errorf("splitOwnFlags(%q) accepted", bad)
 		}
@@ -147,5 +154,33 @@ func TestChooseLayout(t *testing.T) {
 				t.Errorf("cache agent options %v: tls %v, want %v", cache.Options, got, tt.wantTLS)
 			}
 		})
+	}
+}
+
+// TestChooseLayoutTrustFlags: --backend, --allow-sim and the --ca-* flags
+// reach the layout, from the command line or over a configuration file,
+// and bad combinations are refused.
+func TestChooseLayoutTrustFlags(t *testing.T) {
+	good := filepath.Join(t.TempDir(), "good.json")
+	os.WriteFile(good, []byte(`{"diggi": {"instance": "n", "agents": [{"name": "gw", "kind": "gateway"},
+		{"name": "a", "kind": "securecached", "trusted": true}]}, "trust": {"backend": "sim"}}`), 0o600)
+	ca := server.CAOptions{URL: "https://ca:1", Cert: "ca.pem", Names: []string{"cache"}}
+	for _, file := range []string{"", good} {
+		l, err := chooseLayout(ownFlags{configFile: file, backend: "auto", allowSim: true, ca: ca}, nil, config.Settings{})
+		if err != nil {
+			t.Fatalf("config %q: %v", file, err)
+		}
+		if l.Trust.Backend != "auto" || !l.Trust.AllowSim || l.Trust.CA == nil || l.Trust.CA.URL != ca.URL {
+			t.Fatalf("config %q: trust options %+v", file, l.Trust)
+		}
+	}
+	for name, own := range map[string]ownFlags{
+		"unknown backend":           {backend: "sgx"},
+		"--backend and --untrusted": {backend: "auto", untrusted: true},
+		"CA without names":          {ca: server.CAOptions{URL: "https://ca:1", Cert: "ca.pem"}},
+	} {
+		if _, err := chooseLayout(own, nil, config.Settings{}); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
 	}
 }

@@ -24,32 +24,34 @@ import (
 // Timing is membership's failure detection: every ProbeInterval a member
 // probes another; no answer within ProbeTimeout (and no answer to the
 // fallback probe over a fresh stream) makes it suspect, and a suspect not
-// refuting within SuspicionMult probe intervals is declared dead.
+// refuting within SuspicionMult probe intervals is declared dead. A member
+// that misses probes of its own (a starved machine) stretches its probe
+// interval, at most Awareness times.
 type Timing struct {
 	ProbeInterval  time.Duration
 	ProbeTimeout   time.Duration
 	SuspicionMult  int
+	Awareness      int
 	GossipInterval time.Duration
 }
 
-// DefaultTiming suits a LAN or one host: DownBound is 2.75 s.
+// DefaultTiming suits a LAN or one host: DownBound is 3.75 s.
 var DefaultTiming = Timing{
 	ProbeInterval:  500 * time.Millisecond,
 	ProbeTimeout:   250 * time.Millisecond,
 	SuspicionMult:  3,
+	Awareness:      2,
 	GossipInterval: 100 * time.Millisecond,
 }
 
 // DownBound is how long after a peer stops answering membership reports it
 // down, in the small clusters (fewer than ten members) this runtime forms:
-// the peer is probed at most an interval after it went quiet, the probe
-// fails after the timeout, the fallback probe over a fresh stream takes
-// at most the rest of that interval, and the suspicion lasts
-// SuspicionMult intervals (memberlist scales it by log10 of the member
-// count, at least 1). A member that finds itself slow (its own probes
-// missed) lengthens its intervals, so a starved machine can exceed it.
+// the peer is probed at most a (stretched) interval after it went quiet;
+// the probe, its timeout and the fallback probe over a fresh stream end
+// within another; and the suspicion lasts SuspicionMult intervals
+// (memberlist scales it by log10 of the member count, at least 1).
 func (t Timing) DownBound() time.Duration {
-	return 2*t.ProbeInterval + t.ProbeTimeout + time.Duration(t.SuspicionMult)*t.ProbeInterval
+	return time.Duration(2*t.Awareness+t.SuspicionMult)*t.ProbeInterval + t.ProbeTimeout
 }
 
 // Options configure a Node.
@@ -158,6 +160,7 @@ func Start(opts Options) (*Node, error) {
 	mc.ProbeTimeout = opts.Timing.ProbeTimeout
 	mc.SuspicionMult = opts.Timing.SuspicionMult
 	mc.GossipInterval = opts.Timing.GossipInterval
+	mc.AwarenessMaxMultiplier = max(1, opts.Timing.Awareness)
 	mc.TCPTimeout = 2 * time.Second
 	mc.IndirectChecks = 2
 	mc.PushPullInterval = 5 * time.Second
