@@ -458,8 +458,10 @@ func writeFig55CSV(w io.Writer, rows []fig55Row) error {
 	return cw.Error()
 }
 
-// fig55Series are the two figures' lines: mean latency per machine and
-// model (5.5), throughput in total and per machine (5.6).
+// fig55Series are the two figures' lines: mean latency per machine in
+// YCSB's model and the pipelined model's mean over all machines (5.5);
+// throughput in total and per machine in YCSB's model, and the pipelined
+// model's total (5.6). The pipelined model per machine is in the CSV.
 func fig55Series(rows []fig55Row) (lat, thr []series) {
 	idx := map[string]int{}
 	add := func(to *[]series, name string, p point) {
@@ -476,12 +478,17 @@ func fig55Series(rows []fig55Row) (lat, thr []series) {
 		p := point{clients: r.clients, throughput: r.reply.OpsPerSec, meanUs: r.reply.MeanUs, ciUs: r.reply.CIUs,
 			p99Us: r.reply.P99Us, errors: r.reply.Errors}
 		name := r.model + ", " + r.machine
-		if r.machine != "all" {
+		if r.machine == "all" {
+			name = r.model + ", all machines"
+		}
+		ycsbModel := r.model == "ycsb"
+		if ycsbModel != (r.machine == "all") {
 			add(&lat, name, p)
 		}
-		add(&thr, name, p)
+		if ycsbModel || r.machine == "all" {
+			add(&thr, name, p)
+		}
 	}
-	slices.SortStableFunc(thr, func(a, b series) int { return cmpFloat(float64(len(b.points)), float64(len(a.points))) })
 	return lat, thr
 }
 
