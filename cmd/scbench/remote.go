@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -69,7 +70,9 @@ func cacheChildMain() {
 		}
 		sigs := make(chan os.Signal, 1)
 		signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-		d, err := server.Start(l, server.Options{Log: os.Stderr})
+		// The deployment's log (the sim backend's banner on every start)
+		// would drown the experiment's output; its errors come back here.
+		d, err := server.Start(l, server.Options{Log: io.Discard})
 		if err != nil {
 			return err
 		}
