@@ -75,6 +75,8 @@ type Conn struct {
 
 	swallow int // bytes still to discard
 
+	nr nread // a large value being read into its item (nread.go)
+
 	out  []byte // pending output; out[sent:] is unsent
 	sent int
 	// flushed is where memcached would have started transmitting: replies
@@ -134,6 +136,10 @@ func (c *Conn) Feed(in []byte) (more bool) {
 		return false
 	}
 	c.shared.BytesRead.Add(uint64(len(in)))
+	if c.nr.active && c.off == len(c.in) {
+		// Straight into the item: the value never passes through c.in.
+		in = in[c.nr.fill(in):]
+	}
 	if c.off == len(c.in) {
 		c.in, c.off = c.in[:0], 0
 	} else if c.off > 0 && c.off >= len(c.in)/2 {
@@ -165,6 +171,12 @@ func (c *Conn) Process() (more bool) {
 		if c.get.active {
 			if !c.resumeGet() {
 				return true
+			}
+			continue
+		}
+		if c.nr.active {
+			if !c.resumeNread() {
+				return false
 			}
 			continue
 		}
@@ -216,6 +228,9 @@ func (c *Conn) step() bool {
 	if c.proto == ProtocolBinary {
 		n, need := c.bin.Parse(buf, &c.binReq)
 		if n == 0 {
+			if c.startNread(buf, need) {
+				return true
+			}
 			c.need, c.nread = need, need > protocol.BinHeaderLen && len(buf) >= protocol.BinHeaderLen
 			return false
 		}
@@ -232,6 +247,9 @@ func (c *Conn) step() bool {
 	if n == 0 {
 		// The parser asks for one more byte while it looks for the end of
 		// the line, and for the whole block once it knows the value length.
+		if c.startNread(buf, need) {
+			return true
+		}
 		c.need, c.nread = need, need > len(buf)+1
 		return false
 	}
@@ -258,7 +276,7 @@ func (c *Conn) touchLastCmd() {
 // for a large request (and the parsed requests' references into it), so an
 // idle connection does not pin megabytes, then publishes the state.
 func (c *Conn) idle() {
-	if c.off == len(c.in) && c.swallow == 0 {
+	if c.off == len(c.in) && c.swallow == 0 && !c.nr.active {
 		if cap(c.in) > maxIdleBuffer {
 			c.in = nil
 			c.req.Forget()
@@ -275,7 +293,7 @@ func (c *Conn) updateState() {
 		c.setState(stateClosing)
 	case c.swallow > 0:
 		c.setState(stateSwallow)
-	case c.need > 0 && (c.nread || c.authPending > 0):
+	case c.nr.active || c.need > 0 && (c.nread || c.authPending > 0):
 		c.setState(stateNread)
 	case len(c.in)-c.off > 0:
 		c.setState(stateRead)
@@ -312,8 +330,11 @@ func (c *Conn) Sent(n int) {
 // Output still holds, then closes the socket.
 func (c *Conn) Closed() bool { return c.closed }
 
-// Close tells the connection its socket is gone; it drops its buffers.
+// Close tells the connection its socket is gone; it drops its buffers and
+// releases the item a value was being read into. Like Feed, it calls the
+// engine.
 func (c *Conn) Close() {
+	c.abortNread()
 	c.closed = true
 	c.in, c.off, c.need, c.swallow = nil, 0, 0, 0
 	c.setState(stateClosing)
