@@ -26,7 +26,7 @@ run_case() {
   local flags args
   case $name in
     incomplete) flags="-m 64 -I 32m -c 4096"; args=(-conns 40 -size $(((32 << 20) - 1024))) ;;
-    noread) flags="-m 64 -c 4096"; args=(-conns 300 -size 102400) ;;
+    noread) flags="-m 64"; args=(-conns 300 -size 102400) ;;
     multiget) flags="-m 1400"; args=(-keys 10000 -size 102400) ;;
     *) echo "unknown case $name" >&2; exit 1 ;;
   esac

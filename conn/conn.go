@@ -51,8 +51,10 @@ const maxIdleBuffer = 64 << 10
 // get naming a large value many times would hold that many copies. Past
 // it, Process stops as at the -R limit, and a multi-get stops between two
 // keys, until the host has sent the output; a connection then holds at
-// most this much plus one value.
-const maxPendingOutput = 256 << 10
+// most this much plus one value. It is a Diggi message's worth of replies
+// rather than more, because a client that does not read holds it for as
+// long as it does not read (bench/RESULTS.md, noread case).
+const maxPendingOutput = 64 << 10
 
 // Conn is one client connection's protocol state machine. All methods
 // except State and LastCmd must be called from one goroutine at a time;
