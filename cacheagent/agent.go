@@ -75,8 +75,7 @@ type Agent struct {
 	prefetchKeys [][]byte // prefetch's keys, reused
 
 	nextID   int
-	sessions map[int]*session    // plain sessions by fd
-	tlsConns map[int]*tlsSession // by fd, handshaking ones included
+	sessions map[int]*session // by fd, TLS ones handshaking included
 
 	tlsConfig *tls.Config
 	tlsWG     sync.WaitGroup // handshake goroutines
@@ -99,7 +98,6 @@ func (a *Agent) Init(ctx *diggi.Context) error {
 	a.buf = make([]byte, readBufSize)
 	a.uncorkFn = a.uncork
 	a.sessions = map[int]*session{}
-	a.tlsConns = map[int]*tlsSession{}
 	a.cset = ConnSettings(&as.set)
 	a.host = host{a: a}
 	a.verbosity.Store(uint32(min(as.set.Verbose, 3)))
@@ -157,9 +155,6 @@ func (a *Agent) Stop(ctx *diggi.Context) {
 	a.sys.ObserveBatches(nil)
 	for _, s := range a.sessions {
 		s.close()
-	}
-	for _, t := range a.tlsConns {
-		t.close()
 	}
 	// Handshake goroutines end once their sockets are gone; they need the
 	// baton to notice, so wait without it.
