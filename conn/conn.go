@@ -40,8 +40,9 @@ var stateNames = [...]string{
 // complete there; we close instead of buffering it.
 const maxAuthValue = 16384
 
-// maxIdleBuffer is the buffer capacity a connection keeps between requests;
-// larger buffers (grown for big values) are released once drained.
+// maxIdleBuffer is the output buffer capacity a connection keeps between
+// requests; larger buffers (grown for big values) are released once
+// drained.
 const maxIdleBuffer = 64 << 10
 
 // maxPendingOutput bounds the replies a connection produces before its
@@ -131,8 +132,15 @@ func New(cache *memcache.Cache, host Host, shared *Shared, set Settings) *Conn {
 	return c
 }
 
-// Feed appends in to the connection's input and processes it, like
-// Process. The connection copies in; the caller may reuse it.
+// Feed processes in after the connection's buffered input, like Process.
+// The connection keeps no reference to in; the caller may reuse it.
+//
+// When nothing is buffered (the common case: whole requests in one read)
+// the requests are parsed straight from in, and only an incomplete request
+// left at its end is copied: the input buffer exists only while a request
+// is incomplete or a yield left requests behind, and is given back as
+// soon as it is drained (memcached hands an idle connection's read
+// buffer back too).
 func (c *Conn) Feed(in []byte) (more bool) {
 	if c.closed {
 		return false
@@ -143,8 +151,12 @@ func (c *Conn) Feed(in []byte) (more bool) {
 		in = in[c.nr.fill(in):]
 	}
 	if c.off == len(c.in) {
-		c.in, c.off = c.in[:0], 0
-	} else if c.off > 0 && c.off >= len(c.in)/2 {
+		c.in, c.off = in, 0
+		more = c.Process()
+		c.keepRest()
+		return more
+	}
+	if c.off > 0 && c.off >= len(c.in)/2 {
 		// Compact when the consumed prefix dominates, so copying stays
 		// linear in the bytes received.
 		n := copy(c.in, c.in[c.off:])
@@ -153,6 +165,24 @@ func (c *Conn) Feed(in []byte) (more bool) {
 	c.in = append(c.in, in...)
 	return c.Process()
 }
+
+// keepRest copies the input Process left unconsumed, which may alias the
+// caller's buffer, into a buffer of the connection's own. Nothing else
+// refers to the input past Process: a suspended multi-get owns its keys
+// (pendingGet.own), a value being read has its head copied (nread).
+func (c *Conn) keepRest() {
+	rest := c.in[c.off:]
+	c.off = 0
+	if len(rest) == 0 {
+		c.in = nil
+		return
+	}
+	c.in = append(make([]byte, 0, max(2*len(rest), minInputBuffer)), rest...)
+}
+
+// minInputBuffer is the smallest input buffer a connection allocates for
+// an incomplete request.
+const minInputBuffer = 4 << 10
 
 // Process handles buffered requests, at most Settings.ReqsPerEvent of
 // them. It returns true when it stopped with work left: at that limit with
@@ -274,17 +304,14 @@ func (c *Conn) touchLastCmd() {
 	}
 }
 
-// idle runs when Process returns: it releases a drained input buffer grown
-// for a large request (and the parsed requests' references into it), so an
-// idle connection does not pin megabytes, then publishes the state.
+// idle runs when Process returns: it gives back a drained input buffer
+// (and drops the parsed requests' references into it), so an idle
+// connection holds no input buffer, then publishes the state.
 func (c *Conn) idle() {
-	if c.off == len(c.in) && c.swallow == 0 && !c.nr.active {
-		if cap(c.in) > maxIdleBuffer {
-			c.in = nil
-			c.req.Forget()
-			c.binReq = protocol.BinRequest{}
-		}
-		c.in, c.off = c.in[:0], 0
+	if c.off == len(c.in) && c.swallow == 0 && !c.nr.active && c.in != nil {
+		c.in, c.off = nil, 0
+		c.req.Forget()
+		c.binReq = protocol.BinRequest{}
 	}
 	c.updateState()
 }

@@ -24,7 +24,7 @@ import (
 // streamMin is the smallest value read into its reserved item rather than
 // buffered: the input a connection buffers is at most about this much
 // plus one read.
-const streamMin = maxIdleBuffer
+const streamMin = 64 << 10
 
 // nread is the value being read into a reservation.
 type nread struct {
