@@ -76,6 +76,7 @@ run_one() {
   local name=$1; shift
   start_server "${server_pin[@]}" "$@"
   local out tps t0 t1 c0 c1 i0 i1 v0 v1 cpid window=$((secs - 2))
+  # shellcheck disable=SC2086
   "${client_pin[@]}" memcaslap -s "127.0.0.1:$port" -c 64 -T 2 -t "${secs}s" -F bench/memcaslap.cfg ${MEMCASLAP_ARGS:-} >"$work/out" 2>&1 &
   cpid=$!
   sleep 1
