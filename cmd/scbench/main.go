@@ -8,6 +8,7 @@
 //	scbench compare --memcached /usr/bin/memcached --securecached PATH [-P file] [--threads N]
 //	scbench sweep --clients 1,2,4,6 [--target tcp://...| --memcached PATH --securecached PATH] --png out.png
 //	scbench sweep --target inproc --clients 1,2,3,4,5,6 [--trusted both|true|false] --png fig5.1.png
+//	scbench experiment NAME|all --out DIR [--short]
 package main
 
 import (
@@ -25,6 +26,7 @@ const usage = `usage:
   scbench ycsb load|run -P WORKLOAD --target inproc [--threads AGENTS] [--trusted=false] [--pipeline K | --window K] [flags]
   scbench compare --memcached PATH --securecached PATH [-P WORKLOAD] [flags]
   scbench sweep --clients 1,2,4,6 (--target URLS|inproc | --memcached PATH [--securecached PATH]) --png OUT.png [flags]
+  scbench experiment NAME|all --out DIR [--short]   (the thesis's chapter 5; see EXPERIMENTS.md)
 Run "scbench COMMAND -h" for a command's flags.
 `
 
@@ -59,6 +61,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runCompare(ctx, args[1:], stdout, stderr)
 	case "sweep":
 		return runSweep(ctx, args[1:], stdout, stderr)
+	case "experiment":
+		return runExperiment(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil

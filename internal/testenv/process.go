@@ -6,7 +6,9 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -200,4 +202,29 @@ func StartSecurecachedAt(t testing.TB, network, addr string, args ...string) *Se
 		t.Fatal(err)
 	}
 	return s
+}
+
+// StartNutcracker starts twemproxy (Debian's nutcracker) on a free port of
+// 127.0.0.1 as a memcached proxy in front of backends, with ketama
+// distribution. Each backend is named s0, s1, ... in the pool, so ketama
+// places a key by the backend's position, not its address: two pools of the
+// same size put every key on the same-numbered backend.
+func StartNutcracker(t testing.TB, backends []string) *Server {
+	t.Helper()
+	bin := Require(t, "nutcracker")
+	dir := t.TempDir()
+	return startTCP(t, bin, func(port int) []string {
+		var conf strings.Builder
+		fmt.Fprintf(&conf, "pool:\n  listen: 127.0.0.1:%d\n  hash: fnv1a_64\n  distribution: ketama\n", port)
+		conf.WriteString("  timeout: 5000\n  auto_eject_hosts: false\n  servers:\n")
+		for i, b := range backends {
+			fmt.Fprintf(&conf, "   - %s:1 s%d\n", b, i)
+		}
+		path := filepath.Join(dir, "nutcracker.yml")
+		if err := os.WriteFile(path, []byte(conf.String()), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		// -s: its stats port, also free, so parallel test binaries do not collide.
+		return []string{"-c", path, "-s", strconv.Itoa(FreePort(t)), "-a", "127.0.0.1", "-o", filepath.Join(dir, "nutcracker.log")}
+	}, nil)
 }

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"image/png"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/securecached/securecached/internal/testenv"
+)
+
+// TestExperimentsShort runs every experiment in its short form, as CI
+// does, and checks the files each one must write: a CSV with its rows, a
+// readable PNG and its entry in summary.json with real numbers.
+func TestExperimentsShort(t *testing.T) {
+	bin := testenv.SecurecachedBinary(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	var out, errb bytes.Buffer
+	if err := run(ctx, []string{"experiment", "all", "--short", "--out", dir, "--securecached", bin, "--no-progress", "--seed", "7"}, &out, &errb); err != nil {
+		t.Fatalf("experiment all: %v\n%s\n%s", err, out.String(), errb.String())
+	}
+	var summary map[string]map[string]any
+	b, err := os.ReadFile(filepath.Join(dir, "summary.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &summary); err != nil {
+		t.Fatalf("summary.json: %v\n%s", err, b)
+	}
+	for _, x := range experimentList {
+		rows := readCSV(t, filepath.Join(dir, x.name+".csv"))
+		if len(rows) < 3 {
+			t.Errorf("%s.csv has %d rows", x.name, len(rows))
+		}
+		checkPNG(t, filepath.Join(dir, x.name+".png"))
+		if summary[x.name] == nil {
+			t.Errorf("summary.json has no %s", x.name)
+		}
+	}
+
+	// Every measured throughput is a positive number, and no run failed
+	// where nothing was killed.
+	fig := summary["fig5.1"]
+	for _, k := range []string{"trusted_YCSB_model_max_ops_s", "trusted_pipelined_window_16_max_ops_s"} {
+		if v, _ := fig[k].(float64); v <= 0 {
+			t.Errorf("fig5.1 %s = %v", k, fig[k])
+		}
+	}
+	for _, k := range []string{"trusted_YCSB_model_errors", "trusted_pipelined_window_16_errors"} {
+		if v, _ := fig[k].(float64); v != 0 {
+			t.Errorf("fig5.1 %s = %v", k, fig[k])
+		}
+	}
+	multi := summary["multi"]
+	for _, k := range []string{"instances_1_ops_s", "instances_2_ops_s", "rehash_ops_s_after", "no_rehash_ops_s_before"} {
+		if v, _ := multi[k].(float64); v <= 0 {
+			t.Errorf("multi %s = %v", k, multi[k])
+		}
+	}
+	// Without rehash the killed instance's keys fail; with rehash they
+	// move, so once the client has noticed, gets of them miss instead.
+	if v, _ := multi["no_rehash_errors_after_kill"].(float64); v <= 0 {
+		t.Errorf("no errors after killing an instance without rehash: %v", multi)
+	}
+	if v, _ := multi["rehash_misses_after_kill"].(float64); v <= 0 {
+		t.Errorf("no misses after rehashing a killed instance's keys: %v", multi)
+	}
+	for _, k := range []string{"rehash_stop_sending_ms", "no_rehash_stop_sending_ms"} {
+		if v, ok := multi[k].(float64); !ok || v < 0 || v > 2000 {
+			t.Errorf("multi %s = %v: the client did not stop sending to the killed instance within 2 s", k, multi[k])
+		}
+	}
+}
+
+func readCSV(t *testing.T, path string) [][]string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return rows
+}
+
+func checkPNG(t *testing.T, path string) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	if b := img.Bounds(); b.Dx() < 400 || b.Dy() < 400 {
+		t.Errorf("%s is %v", path, b.Size())
+	}
+}

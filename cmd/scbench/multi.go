@@ -1,0 +1,366 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/securecached/securecached/client"
+	"github.com/securecached/securecached/ycsb"
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+)
+
+// multiInstanceArgs run each cache instance with one gateway relay, so
+// that n instances compete for the machine's cores on equal terms.
+var multiInstanceArgs = []string{"-t", "1", "-m", "256"}
+
+// scalePoint is one scaling run: n instances behind the ketama client.
+type scalePoint struct {
+	instances int
+	opsPerSec float64
+	errors    int64
+}
+
+// failureRun is one kill-an-instance run, in 100 ms buckets.
+type failureRun struct {
+	rehash    bool
+	instances int
+	bucket    time.Duration
+	ok, errs  []int64 // per bucket
+	killAt    time.Duration
+	stopAfter time.Duration // from the kill until the client stops sending to the killed instance; <0 if never
+	errsAfter int64         // errors from the kill to the end
+	misses    int64         // gets that missed after the kill (rehashed keys start empty)
+	before    float64       // ops/s before the kill
+	after     float64       // ops/s from kill+stopAfter to the end
+}
+
+// runMulti measures what the thesis built but never measured (§5.6):
+// several cache instances, each its own securecached process with a
+// trusted cache agent, behind the client library's ketama distribution.
+// First throughput with 1, 2 and 4 instances; then, with the largest
+// pool, one instance is killed (SIGKILL) a third into the run, once with
+// the client's rehash mode and once without.
+func runMulti(ctx context.Context, e *expEnv) (map[string]any, error) {
+	pools, records, ops, threads, failFor := []int{1, 2, 4}, 10_000, int64(200_000), 16, 9*time.Second
+	if e.short {
+		pools, records, ops, failFor = []int{1, 2}, 1_000, 4_000, 3*time.Second
+	}
+	var scaling []scalePoint
+	for _, n := range pools {
+		p, err := scaleRun(ctx, e, n, records, ops, threads)
+		if err != nil {
+			return nil, err
+		}
+		scaling = append(scaling, p)
+	}
+	var failures []failureRun
+	for _, rehash := range []bool{false, true} {
+		f, err := killRun(ctx, e, pools[len(pools)-1], records, threads, failFor, rehash)
+		if err != nil {
+			return nil, err
+		}
+		failures = append(failures, f)
+	}
+	if err := writeFile(e.path("multi", "csv"), func(w io.Writer) error { return writeMultiCSV(w, scaling, failures) }); err != nil {
+		return nil, err
+	}
+	if err := writeFile(e.path("multi", "png"), func(w io.Writer) error { return plotMulti(w, scaling, failures) }); err != nil {
+		return nil, err
+	}
+	head := map[string]any{"threads": threads}
+	for _, p := range scaling {
+		head[fmt.Sprintf("instances_%d_ops_s", p.instances)] = round(p.opsPerSec)
+	}
+	if len(scaling) > 1 {
+		head["speedup_2_vs_1"] = round(100*scaling[1].opsPerSec/scaling[0].opsPerSec) / 100
+	}
+	for _, f := range failures {
+		mode := "no_rehash"
+		if f.rehash {
+			mode = "rehash"
+		}
+		head[mode+"_errors_after_kill"] = f.errsAfter
+		head[mode+"_stop_sending_ms"] = f.stopAfter.Milliseconds()
+		head[mode+"_ops_s_before"] = round(f.before)
+		head[mode+"_ops_s_after"] = round(f.after)
+		head[mode+"_misses_after_kill"] = f.misses
+	}
+	return head, nil
+}
+
+func startPool(ctx context.Context, e *expEnv, n int) ([]*process, []client.ServerConfig, error) {
+	var procs []*process
+	var servers []client.ServerConfig
+	for i := range n {
+		p, err := startServer(ctx, fmt.Sprintf("securecached-%d", i), e.securecached, false, multiInstanceArgs, nil)
+		if err != nil {
+			stopPool(procs)
+			return nil, nil, err
+		}
+		procs = append(procs, p)
+		servers = append(servers, client.ServerConfig{Addr: p.addr, Weight: 1, Trusted: true})
+	}
+	return procs, servers, nil
+}
+
+func stopPool(procs []*process) {
+	for _, p := range procs {
+		p.stop()
+	}
+}
+
+// scaleRun loads the records over n instances, then runs YCSB-B with
+// threads clients, one outstanding request each.
+func scaleRun(ctx context.Context, e *expEnv, n, records int, ops int64, threads int) (scalePoint, error) {
+	procs, servers, err := startPool(ctx, e, n)
+	if err != nil {
+		return scalePoint{}, err
+	}
+	defer stopPool(procs)
+	b := benchFlags{seed: e.seed, protocol: "binary", ciLevel: 0.96, timeout: 5 * time.Second, distrib: "ketama", noProgess: e.quiet}
+	thesisWorkload(&b, records)
+	b.props = append(b.props, "operationcount="+strconv.FormatInt(ops, 10))
+	w, props, err := b.workloadFrom()
+	if err != nil {
+		return scalePoint{}, err
+	}
+	table := props.String("table", "usertable")
+	if _, err := b.execute(ctx, w, table, ycsb.PhaseLoad, servers, 4, fmt.Sprintf("multi: load over %d", n)); err != nil {
+		return scalePoint{}, err
+	}
+	res, err := b.execute(ctx, w, table, ycsb.PhaseRun, servers, threads, fmt.Sprintf("multi: %d instances", n))
+	if err != nil {
+		return scalePoint{}, err
+	}
+	return scalePoint{instances: n, opsPerSec: res.Throughput(), errors: res.Overall.Errors()}, nil
+}
+
+// killRun runs a closed loop of threads clients (95 % gets, 5 % sets of
+// 1 KB values, uniform keys) over n instances for d, and kills instance 0
+// with SIGKILL at d/3.
+func killRun(ctx context.Context, e *expEnv, n, records, threads int, d time.Duration, rehash bool) (failureRun, error) {
+	procs, servers, err := startPool(ctx, e, n)
+	if err != nil {
+		return failureRun{}, err
+	}
+	defer stopPool(procs)
+	c, err := client.New(client.Config{Servers: servers, Timeout: time.Second, Rehash: rehash, MaxConnsPerServer: 2})
+	if err != nil {
+		return failureRun{}, err
+	}
+	defer c.Close()
+	value := make([]byte, 1024)
+	key := func(i int) string { return "user" + strconv.Itoa(i) }
+	for i := range records {
+		if err := c.Set(ctx, &client.Item{Key: key(i), Value: value}); err != nil {
+			return failureRun{}, fmt.Errorf("preload: %w", err)
+		}
+	}
+	// A key the killed instance owns, to see when the client routes it
+	// elsewhere (rehash).
+	probe := -1
+	for i := range records {
+		if s, _ := c.ServerFor(key(i)); s == servers[0].Addr {
+			probe = i
+			break
+		}
+	}
+	if probe < 0 {
+		return failureRun{}, errors.New("no key maps to the first instance")
+	}
+
+	const bucket = 100 * time.Millisecond
+	nb := int(d / bucket)
+	f := failureRun{rehash: rehash, instances: n, bucket: bucket, killAt: d / 3, stopAfter: -1,
+		ok: make([]int64, nb), errs: make([]int64, nb)}
+	ok, errs := make([]atomic.Int64, nb), make([]atomic.Int64, nb)
+	var misses atomic.Int64
+	var firstDead atomic.Int64 // ns since start of the first ErrServerDead after the kill; 0 = none
+	start := time.Now()
+	killed := make(chan struct{})
+	var wg sync.WaitGroup
+	for t := range threads {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(e.seed, uint64(t)))
+			for {
+				el := time.Since(start)
+				if el >= d || ctx.Err() != nil {
+					return
+				}
+				k := key(rng.IntN(records))
+				var err error
+				if rng.IntN(100) < 5 {
+					err = c.Set(ctx, &client.Item{Key: k, Value: value})
+				} else {
+					_, err = c.Get(ctx, k)
+				}
+				i := min(int(el/bucket), nb-1)
+				switch {
+				case err == nil:
+					ok[i].Add(1)
+				case errors.Is(err, client.ErrCacheMiss):
+					ok[i].Add(1)
+					select {
+					case <-killed:
+						misses.Add(1)
+					default:
+					}
+				default:
+					errs[i].Add(1)
+					if errors.Is(err, client.ErrServerDead) {
+						firstDead.CompareAndSwap(0, int64(time.Since(start)))
+					}
+				}
+			}
+		}()
+	}
+	time.Sleep(f.killAt - time.Since(start))
+	if err := procs[0].cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		return f, err
+	}
+	killTime := time.Since(start)
+	close(killed)
+	if rehash {
+		for time.Since(start) < d {
+			if s, _ := c.ServerFor(key(probe)); s != servers[0].Addr {
+				f.stopAfter = time.Since(start) - killTime
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	wg.Wait()
+	if !rehash {
+		if fd := time.Duration(firstDead.Load()); fd > 0 {
+			f.stopAfter = fd - killTime
+		}
+	}
+	f.killAt = killTime
+	f.misses = misses.Load()
+	var beforeOps, afterOps int64
+	recovered := killTime + max(f.stopAfter, 0)
+	for i := range nb {
+		f.ok[i], f.errs[i] = ok[i].Load(), errs[i].Load()
+		at := time.Duration(i) * bucket
+		if at+bucket <= killTime {
+			beforeOps += f.ok[i]
+		}
+		if at >= killTime {
+			f.errsAfter += f.errs[i]
+		}
+		if at >= recovered {
+			afterOps += f.ok[i]
+		}
+	}
+	f.before = float64(beforeOps) / (killTime.Truncate(bucket)).Seconds()
+	if rest := d - recovered.Truncate(bucket) - bucket; rest > 0 {
+		f.after = float64(afterOps) / rest.Seconds()
+	}
+	return f, nil
+}
+
+func writeMultiCSV(w io.Writer, scaling []scalePoint, failures []failureRun) error {
+	cw := csv.NewWriter(w)
+	_ = cw.Write([]string{"part", "instances", "rehash", "t_s", "ops_s", "errors"})
+	for _, p := range scaling {
+		_ = cw.Write([]string{"scaling", strconv.Itoa(p.instances), "", "", strconv.FormatFloat(p.opsPerSec, 'f', 0, 64), strconv.FormatInt(p.errors, 10)})
+	}
+	for _, f := range failures {
+		for i := range f.ok {
+			t := (time.Duration(i) * f.bucket).Seconds()
+			_ = cw.Write([]string{"failure", strconv.Itoa(f.instances), strconv.FormatBool(f.rehash),
+				strconv.FormatFloat(t, 'f', 1, 64), strconv.FormatFloat(float64(f.ok[i])/f.bucket.Seconds(), 'f', 0, 64),
+				strconv.FormatInt(f.errs[i], 10)})
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// plotMulti draws throughput against instances on top, and throughput over
+// time around the kill below, one line per client mode.
+func plotMulti(w io.Writer, scaling []scalePoint, failures []failureRun) error {
+	sc := plot.New()
+	sc.Title.Text = "Cache instances behind the ketama client (YCSB-B, 1 KB)"
+	sc.X.Label.Text = "Instances"
+	sc.Y.Label.Text = "Throughput (K ops/s)"
+	sc.X.Tick.Marker = integerTicks{}
+	sc.Add(plotter.NewGrid())
+	pts := make(plotter.XYs, len(scaling))
+	maxThr, maxN := 0.0, 1
+	for i, p := range scaling {
+		pts[i] = plotter.XY{X: float64(p.instances), Y: p.opsPerSec / 1000}
+		maxThr, maxN = max(maxThr, p.opsPerSec/1000), max(maxN, p.instances)
+	}
+	line, points, err := plotter.NewLinePoints(pts)
+	if err != nil {
+		return err
+	}
+	line.Color, points.Color = seriesColors[0], seriesColors[0]
+	points.Shape = draw.CircleGlyph{}
+	sc.Add(line, points)
+	sc.X.Min, sc.X.Max, sc.Y.Min, sc.Y.Max = 0.5, float64(maxN)+0.5, 0, 1.2*maxThr
+
+	tl := plot.New()
+	tl.Title.Text = "One instance killed (SIGKILL) at the dashed line"
+	tl.X.Label.Text = "Time (s)"
+	tl.Y.Label.Text = "Throughput (K ops/s)"
+	tl.Add(plotter.NewGrid())
+	tl.Legend.Top = true
+	maxY := 0.0
+	for i, f := range failures {
+		xy := make(plotter.XYs, len(f.ok))
+		for j := range f.ok {
+			y := float64(f.ok[j]) / f.bucket.Seconds() / 1000
+			xy[j] = plotter.XY{X: (time.Duration(j) * f.bucket).Seconds(), Y: y}
+			maxY = max(maxY, y)
+		}
+		l, err := plotter.NewLine(xy)
+		if err != nil {
+			return err
+		}
+		l.Color = seriesColors[(i+1)%len(seriesColors)]
+		l.Width = vg.Points(1.5)
+		tl.Add(l)
+		name := "client without rehash"
+		if f.rehash {
+			name = "client with rehash"
+		}
+		tl.Legend.Add(name, l)
+	}
+	if len(failures) > 0 {
+		k := failures[0].killAt.Seconds()
+		kl, err := plotter.NewLine(plotter.XYs{{X: k, Y: 0}, {X: k, Y: 1.3 * maxY}})
+		if err != nil {
+			return err
+		}
+		kl.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+		tl.Add(kl)
+	}
+	tl.Y.Min, tl.Y.Max = 0, 1.3*maxY
+
+	const width, height = 16 * vg.Centimeter, 18 * vg.Centimeter
+	img := vgimg.New(width, height)
+	dc := draw.New(img)
+	tiles := draw.Tiles{Rows: 2, Cols: 1, PadX: vg.Millimeter, PadY: 4 * vg.Millimeter, PadTop: 2 * vg.Millimeter, PadBottom: 2 * vg.Millimeter, PadLeft: 2 * vg.Millimeter, PadRight: 4 * vg.Millimeter}
+	canvases := plot.Align([][]*plot.Plot{{sc}, {tl}}, tiles, dc)
+	sc.Draw(canvases[0][0])
+	tl.Draw(canvases[1][0])
+	_, err = vgimg.PngCanvas{Canvas: img}.WriteTo(w)
+	return err
+}

@@ -1,0 +1,128 @@
+package netns
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// requireNetns skips without root or iproute2, or fails when CI requires
+// every tool (SECURECACHED_REQUIRE_TOOLS=1).
+func requireNetns(t *testing.T) {
+	t.Helper()
+	if err := Available(); err != nil {
+		if os.Getenv("SECURECACHED_REQUIRE_TOOLS") == "1" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+}
+
+func TestNetworkDelayPartitionAndCleanup(t *testing.T) {
+	requireNetns(t)
+	const delay = 2 * time.Millisecond
+	n, err := New(Host{Name: "srv"}, Host{Name: "m1", Delay: delay}, Host{Name: "m2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+
+	l, err := n.Listen("srv", "tcp", n.Addr("srv")+":7000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() { defer c.Close(); io.Copy(c, c) }()
+		}
+	}()
+
+	rtt := func(from string) time.Duration {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		c, err := n.DialContext(ctx, from, "tcp", n.Addr("srv")+":7000")
+		if err != nil {
+			t.Fatalf("dial from %s: %v", from, err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		r := bufio.NewReader(c)
+		var rtts []time.Duration
+		for range 20 {
+			start := time.Now()
+			if _, err := c.Write([]byte("ping\n")); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := r.ReadString('\n'); err != nil {
+				t.Fatal(err)
+			}
+			rtts = append(rtts, time.Since(start))
+		}
+		slices.Sort(rtts)
+		return rtts[len(rtts)/2]
+	}
+	if got := rtt("m1"); got < delay || got > delay+20*time.Millisecond {
+		t.Errorf("m1's median round trip %v, want about %v", got, delay)
+	}
+	if got := rtt("m2"); got >= delay {
+		t.Errorf("m2 has no delay, but its median round trip is %v", got)
+	}
+
+	// Cut m2 off: a dial times out. Heal: it connects again.
+	if err := n.SetLink("m2", 0, 1, 0); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	if c, err := n.DialContext(ctx, "m2", "tcp", n.Addr("srv")+":7000"); err == nil {
+		c.Close()
+		t.Error("dial from a cut-off host succeeded")
+	}
+	cancel()
+	if err := n.SetLink("m2", 0, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	rtt("m2")
+
+	// A process started in a host sees only that host's address.
+	out, err := n.Output(context.Background(), "m1", "ip", "-4", "-o", "addr", "show", "dev", "tun0")
+	if err != nil || !strings.Contains(string(out), n.Addr("m1")+"/24") {
+		t.Errorf("ip addr in m1: %s %v", out, err)
+	}
+
+	names := []string{n.Namespace("srv"), n.Namespace("m1"), n.Namespace("m2")}
+	l.Close()
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+	list, err := exec.Command("ip", "netns", "list").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ns := range names {
+		if strings.Contains(string(list), ns) {
+			t.Errorf("namespace %s still exists after Close", ns)
+		}
+	}
+}
+
+func TestBadHosts(t *testing.T) {
+	requireNetns(t)
+	for _, hs := range [][]Host{{{Name: "a"}, {Name: "a"}}, {{Name: "bad-name"}}, {{Name: "toolongname"}}, {{Name: "x", Loss: 2}}, nil} {
+		if n, err := New(hs...); err == nil {
+			n.Close()
+			t.Errorf("New(%v) accepted", hs)
+		}
+	}
+}
