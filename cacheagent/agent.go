@@ -72,8 +72,6 @@ type Agent struct {
 	corked   bool   // replies are held until uncork runs (corkBurst)
 	uncorkFn func() // a.uncork, bound once
 
-	prefetchKeys [][]byte // prefetch's keys, reused
-
 	nextID   int
 	sessions map[int]*session // by fd, TLS ones handshaking included
 
@@ -129,9 +127,6 @@ func (a *Agent) Start(ctx *diggi.Context) error {
 	// Timers come from outside the agent as messages (thesis §4: an
 	// enclave has no trusted clock of its own to poll).
 	a.stopTick = ctx.Messages().Every(tickEvery, func(now time.Time) { a.engine.Tick(now) })
-	if a.tlsConfig == nil {
-		a.sys.ObserveBatches(a.prefetch)
-	}
 	ctx.Log().Info("cache agent listening", "port", a.as.port, "trusted", ctx.Trusted(), "tls", a.tlsConfig != nil)
 	if !a.contentLogging() && a.as.set.Verbose >= 2 {
 		ctx.Log().Warn("-vv and -vvv log commands, keys and values only from an untrusted cache agent: this one is trusted, and the log is outside its enclave; connections are still logged")
@@ -152,7 +147,6 @@ func (a *Agent) Stop(ctx *diggi.Context) {
 	if a.stopTick != nil {
 		a.stopTick()
 	}
-	a.sys.ObserveBatches(nil)
 	for _, s := range a.sessions {
 		s.close()
 	}

@@ -22,8 +22,6 @@ type Cache struct {
 	large     *largeChunk // -L's memory, which the pages are cut from
 	mem       *arena      // where page memory comes from (offheap.go)
 
-	prefetchSum uint32 // where Prefetch's loads end (see prefetch.go)
-
 	hash       assoc
 	expansions uint64
 
