@@ -25,7 +25,7 @@ run_case() {
   local name=$1; shift
   local flags args
   case $name in
-    incomplete) flags="-m 64 -I 32m -c 4096"; args=(-conns 40 -size $(((32 << 20) - 1024))) ;;
+    incomplete) flags="-m 64 -I 32m"; args=(-conns 40 -size $(((32 << 20) - 1024))) ;;
     noread) flags="-m 64"; args=(-conns 300 -size 102400) ;;
     multiget) flags="-m 1400"; args=(-keys 10000 -size 102400) ;;
     *) echo "unknown case $name" >&2; exit 1 ;;
@@ -42,5 +42,5 @@ run_case() {
   done
 }
 
-echo "case       server        result (flags: incomplete -m 64 -I 32m; noread -m 64; multiget -m 1400)"
+echo "case       server        result (flags: incomplete -m 64 -I 32m; noread -m 64; multiget -m 1400; default -c 1024)"
 for c in "${cases[@]}"; do run_case "$c"; done

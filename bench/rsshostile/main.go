@@ -181,17 +181,19 @@ func noread(addr string, s *sampler, conns, size int, hold time.Duration) (strin
 	if err := store(w0, r0, "big", value); err != nil {
 		return "", err
 	}
-	s.start()
-	stop := time.Now().Add(hold)
-	var wg sync.WaitGroup
 	cs := make([]net.Conn, conns)
-	reqs := bytes.Repeat([]byte("get big\r\n"), 1000)
 	for i := range cs {
 		c, err := dial(addr)
 		if err != nil {
 			return "", err
 		}
 		cs[i] = c
+	}
+	s.start()
+	stop := time.Now().Add(hold)
+	var wg sync.WaitGroup
+	reqs := bytes.Repeat([]byte("get big\r\n"), 1000)
+	for _, c := range cs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
