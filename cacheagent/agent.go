@@ -21,6 +21,11 @@ type Hooks struct {
 	// Factory.Enclave). A trusted agent with -Z and no ssl_chain_cert uses
 	// it for an RA-TLS certificate.
 	Enclave func(diggi.Info) (trust.Enclave, error)
+	// Certificates, if set, gives a trusted agent with -Z and no
+	// ssl_chain_cert the certificate source of its listener: certificates
+	// an attestation-gated CA issued (trust/ca), which stock clients
+	// verify, instead of RA-TLS ones.
+	Certificates func(diggi.Info) (func(*tls.ClientHelloInfo) (*tls.Certificate, error), error)
 	// Shutdown runs when a client sends "shutdown" (with -A). It is called
 	// on a goroutine of its own, never under the agent's baton.
 	Shutdown func()

@@ -34,6 +34,12 @@ func (a *Agent) serverTLSConfig() (*tls.Config, error) {
 			return nil, fmt.Errorf("-Z: load certificate: %w", err)
 		}
 		cfg = &tls.Config{Certificates: []tls.Certificate{cert}}
+	case a.ctx.Trusted() && a.hooks.Certificates != nil:
+		get, err := a.hooks.Certificates(a.ctx.Info())
+		if err != nil {
+			return nil, fmt.Errorf("-Z: CA-issued certificate: %w", err)
+		}
+		cfg = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: get}
 	case a.ctx.Trusted() && a.hooks.Enclave != nil:
 		enc, err := a.hooks.Enclave(a.ctx.Info())
 		if err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/securecached/securecached/diggi"
 	"github.com/securecached/securecached/gateway"
 	"github.com/securecached/securecached/trust"
+	"github.com/securecached/securecached/trust/auto"
 	"github.com/securecached/securecached/trust/diggichannel"
 )
 
@@ -88,6 +89,11 @@ func Start(l Layout, o Options) (*Deployment, error) {
 	reg := diggi.NewRegistry()
 	d.startVerbose = o.Verbose
 	hooks := cacheagent.Hooks{Enclave: d.factory.Enclave, Shutdown: d.Shutdown, Verbosity: d.setVerbosity}
+	if l.Trust.CA != nil {
+		if hooks.Certificates, err = d.caCertificates(l.Trust.CA); err != nil {
+			return nil, err
+		}
+	}
 	if err := cacheagent.Register(reg, hooks); err != nil {
 		return nil, err
 	}
@@ -109,9 +115,24 @@ func Start(l Layout, o Options) (*Deployment, error) {
 // backend prepares the trust backend and says which one runs: a sim
 // backend protects nothing, and the operator must know.
 func (d *Deployment) backend(t TrustOptions, log io.Writer) (trust.Backend, error) {
-	if t.Backend == BackendNone {
+	name, err := auto.Resolve(t.Backend, t.AllowSim, auto.Detect())
+	if err != nil {
+		return nil, err
+	}
+	switch name {
+	case BackendNone:
 		fmt.Fprintln(log, "trust backend: none (all agents untrusted)")
 		return trust.NoneBackend{}, nil
+	case trust.BackendSNP, trust.BackendTDX:
+		b, err := auto.NewHardware(name)
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(log, "trust backend: %s — the instance is one confidential VM; messages that leave it are sealed\n", name)
+		return b, nil
+	}
+	if t.Backend == trust.BackendAuto {
+		fmt.Fprintf(log, "trust backend: auto found %s; falling back to sim because it is explicitly allowed\n", auto.Detect())
 	}
 	dir := t.StateDir
 	if dir == "" {

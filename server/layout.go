@@ -14,6 +14,7 @@ import (
 	"github.com/securecached/securecached/config"
 	"github.com/securecached/securecached/diggi"
 	"github.com/securecached/securecached/gateway"
+	"github.com/securecached/securecached/trust"
 )
 
 // Trust backends a layout may name.
@@ -40,9 +41,17 @@ type Layout struct {
 
 // TrustOptions say where trusted agents get their enclaves.
 type TrustOptions struct {
-	// Backend is "sim" (simulated TEE: no hardware protection) or "none"
-	// (no trusted agents allowed).
+	// Backend is "sim" (simulated TEE: no hardware protection), "none"
+	// (no trusted agents allowed), "sev-snp" or "tdx" (the confidential VM
+	// the instance runs in; refused if absent), or "auto" (the hardware
+	// present; refused if none, unless AllowSim).
 	Backend string `json:"backend,omitempty"`
+	// AllowSim lets "auto" fall back to sim on a machine without TEE
+	// hardware. Off by default: no silent fallback.
+	AllowSim bool `json:"allow_sim,omitempty"`
+	// CA, if set, is the attestation-gated CA whose certificates trusted
+	// cache agents serve with -Z instead of RA-TLS ones.
+	CA *CAOptions `json:"ca,omitempty"`
 	// StateDir holds the sim platform identity (simroot.pem,
 	// platform.pem); DefaultStateDir() when empty.
 	StateDir string `json:"state_dir,omitempty"`
@@ -95,7 +104,7 @@ func (l *Layout) Validate() error {
 		l.Trust.Backend = BackendSim
 	}
 	switch l.Trust.Backend {
-	case BackendSim:
+	case BackendSim, trust.BackendAuto, trust.BackendSNP, trust.BackendTDX:
 	case BackendNone:
 		for _, a := range l.Diggi.Agents {
 			if a.Trusted {
@@ -103,7 +112,12 @@ func (l *Layout) Validate() error {
 			}
 		}
 	default:
-		return fmt.Errorf("%w: unknown trust backend %q (want %q or %q)", ErrLayout, l.Trust.Backend, BackendSim, BackendNone)
+		return fmt.Errorf("%w: unknown trust backend %q (want auto, sev-snp, tdx, %q or %q)", ErrLayout, l.Trust.Backend, BackendSim, BackendNone)
+	}
+	if l.Trust.CA != nil {
+		if err := l.Trust.CA.validate(); err != nil {
+			return fmt.Errorf("%w: %w", ErrLayout, err)
+		}
 	}
 	gateways := 0
 	for _, a := range l.Diggi.Agents {

@@ -33,6 +33,12 @@ func TestParseLayout(t *testing.T) {
 			{"name": "c", "kind": "securecached", "trusted": true}]}, "trust": {"backend": "none"}}`, "trust backend is \"none\""},
 		{"bad backend", `{"diggi": {"instance": "n1", "agents": [{"name": "gw", "kind": "gateway"}]}, "trust": {"backend": "sgx"}}`, "unknown trust backend"},
 		{"not json", `{`, "bad deployment layout"},
+		{"auto with a CA", `{"diggi": {"instance": "n1", "agents": [{"name": "gw", "kind": "gateway"},
+			{"name": "c", "kind": "securecached", "trusted": true}]}, "trust": {"backend": "auto", "allow_sim": true,
+			"ca": {"url": "https://ca:11299", "cert": "/etc/ca.pem", "names": ["cache.example"]}}}`, ""},
+		{"tdx", `{"diggi": {"instance": "n1", "agents": [{"name": "gw", "kind": "gateway"}]}, "trust": {"backend": "tdx"}}`, ""},
+		{"CA without a name", `{"diggi": {"instance": "n1", "agents": [{"name": "gw", "kind": "gateway"}]},
+			"trust": {"ca": {"url": "https://ca:11299", "cert": "/etc/ca.pem"}}}`, "a CA needs url, cert and at least one name"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

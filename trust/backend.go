@@ -4,6 +4,11 @@ package trust
 const (
 	BackendNone = "none"
 	BackendSim  = "sim"
+	BackendSNP  = "sev-snp"
+	BackendTDX  = "tdx"
+	// BackendAuto is not a backend but a request: the TEE hardware
+	// present (see trust/auto).
+	BackendAuto = "auto"
 )
 
 // LaunchSpec describes the agent an enclave is created for.

@@ -37,6 +37,24 @@ var (
 	// signer; it would accept nothing (or, worse, everything), so it is refused.
 	ErrEmptyPolicy = errors.New("trust: policy allows no measurement and no signer")
 
+	// ErrDebugNotAllowed means a vendor report comes from a guest the host
+	// may debug (decrypt, single-step). No policy accepts it.
+	ErrDebugNotAllowed = errors.New("trust: debug-enabled guest refused")
+	// ErrTCBBelowMinimum means the platform's trusted computing base (its
+	// firmware and microcode security versions) is older than the policy
+	// or the vendor's collateral allows.
+	ErrTCBBelowMinimum = errors.New("trust: TCB below the minimum")
+	// ErrCollateral means what verifies a vendor report (certificates,
+	// CRLs, TCB information) is missing, expired, revoked or not signed by
+	// the vendor.
+	ErrCollateral = errors.New("trust: collateral missing, expired or revoked")
+	// ErrNoHardware means no TEE device was found and the configuration
+	// does not allow falling back to simulation.
+	ErrNoHardware = errors.New("trust: no TEE hardware found")
+	// ErrSealUnsupported means the backend offers no sealing key for the
+	// asked policy (TDX has no key bound to the measurement).
+	ErrSealUnsupported = errors.New("trust: sealing not available on this backend")
+
 	// ErrSealedMalformed means a sealed blob could not be decoded.
 	ErrSealedMalformed = errors.New("trust: malformed sealed blob")
 	// ErrSealVersion means the sealed blob has an unknown version.

@@ -7,11 +7,13 @@ import (
 )
 
 // EvidenceVersion is the only evidence format version this code produces
-// and accepts.
-const EvidenceVersion = 1
+// and accepts. Version 2 added the vendor report and its collateral.
+const EvidenceVersion = 2
 
 // maxEvidenceSize bounds decoding: evidence comes from the untrusted side.
-const maxEvidenceSize = 16 << 10
+// It must hold a TDX quote with its collateral (the largest evidence) and
+// still fit one Noise handshake message (64 KiB) with the keys around it.
+const maxEvidenceSize = 60 << 10
 
 var evidenceMagic = [4]byte{'D', 'G', 'E', 'V'}
 
@@ -19,19 +21,32 @@ var evidenceMagic = [4]byte{'D', 'G', 'E', 'V'}
 // platform key might sign.
 const signatureContext = "diggi-evidence-v1\x00"
 
-// Evidence is an attestation report: what runs (Measurement, Signer), what
-// it vouches for (ReportData), when, and a signature by the platform key
-// whose certificate (PlatformCert) chains to a root the verifier trusts.
-// Simulated evidence says so, and verifiers refuse it unless told otherwise.
+// Evidence is the envelope every backend's attestation travels in.
+//
+// Sim evidence is an attestation report of its own: what runs
+// (Measurement, Signer), what it vouches for (ReportData), when, and a
+// signature by the platform key whose certificate (PlatformCert) chains to
+// a root the verifier trusts. Simulated evidence says so, and verifiers
+// refuse it unless told otherwise.
+//
+// Hardware evidence (sev-snp, tdx) carries the vendor's own signed report
+// in Report and what verifies it in Collateral (the VCEK chain; the PCK
+// chain's collateral). Its Measurement, Signer, ReportData and Signature
+// stay zero: the verifier derives every claim from the vendor-signed
+// report and refuses an envelope that claims anything itself. Only
+// IssuedAt is the producer's word; freshness of hardware evidence comes
+// from the nonce in its report data.
 type Evidence struct {
 	Version      uint16
-	Backend      string // "sim", later "sev-snp", "tdx"
+	Backend      string // "sim", "sev-snp", "tdx"
 	Simulated    bool
 	Measurement  Measurement
 	Signer       Signer
 	ReportData   ReportData
 	IssuedAt     time.Time
 	PlatformCert []byte // DER; signed by the backend's root
+	Report       []byte // the vendor-signed report (SNP report, TDX quote)
+	Collateral   []byte // backend-defined; what verifies Report
 	Signature    []byte // by the platform key over SignedBytes
 }
 
@@ -59,6 +74,10 @@ func (e *Evidence) appendBody(b []byte) []byte {
 	b = binary.BigEndian.AppendUint64(b, uint64(e.IssuedAt.UnixNano()))
 	b = binary.BigEndian.AppendUint16(b, uint16(len(e.PlatformCert)))
 	b = append(b, e.PlatformCert...)
+	b = binary.BigEndian.AppendUint32(b, uint32(len(e.Report)))
+	b = append(b, e.Report...)
+	b = binary.BigEndian.AppendUint32(b, uint32(len(e.Collateral)))
+	b = append(b, e.Collateral...)
 	return b
 }
 
@@ -70,7 +89,10 @@ func (e *Evidence) Marshal() ([]byte, error) {
 	if len(e.PlatformCert) > 0xffff || len(e.Signature) > 0xffff {
 		return nil, fmt.Errorf("%w: certificate or signature too long", ErrEvidenceMalformed)
 	}
-	b := e.appendBody(make([]byte, 0, 256+len(e.PlatformCert)+len(e.Signature)))
+	if len(e.Report)+len(e.Collateral) > maxEvidenceSize {
+		return nil, fmt.Errorf("%w: report and collateral exceed %d bytes", ErrEvidenceMalformed, maxEvidenceSize)
+	}
+	b := e.appendBody(make([]byte, 0, 256+len(e.PlatformCert)+len(e.Report)+len(e.Collateral)+len(e.Signature)))
 	b = binary.BigEndian.AppendUint16(b, uint16(len(e.Signature)))
 	b = append(b, e.Signature...)
 	if len(b) > maxEvidenceSize {
@@ -106,6 +128,8 @@ func UnmarshalEvidence(b []byte) (*Evidence, error) {
 	copy(e.ReportData[:], r.take(64))
 	e.IssuedAt = time.Unix(0, int64(r.u64()))
 	e.PlatformCert = append([]byte(nil), r.take(int(r.u16()))...)
+	e.Report = append([]byte(nil), r.take(int(r.u32()))...)
+	e.Collateral = append([]byte(nil), r.take(int(r.u32()))...)
 	e.Signature = append([]byte(nil), r.take(int(r.u16()))...)
 	if r.err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrEvidenceMalformed, r.err)
@@ -150,6 +174,14 @@ func (r *reader) u16() uint16 {
 		return 0
 	}
 	return binary.BigEndian.Uint16(v)
+}
+
+func (r *reader) u32() uint32 {
+	v := r.take(4)
+	if v == nil {
+		return 0
+	}
+	return binary.BigEndian.Uint32(v)
 }
 
 func (r *reader) u64() uint64 {

@@ -59,17 +59,28 @@ func TestExecutableHashStable(t *testing.T) {
 
 func TestChannelProtection(t *testing.T) {
 	for _, c := range []struct {
-		local, peer, allow bool
-		want               Protection
+		p    Pair
+		want Protection
 	}{
-		{true, true, true, Encrypted}, // cannot be configured off
-		{true, false, true, Encrypted},
-		{false, true, true, Encrypted},
-		{false, false, false, Encrypted},
-		{false, false, true, Plaintext},
+		{Pair{LocalTrusted: true, PeerTrusted: true, SameInstance: true, AllowPlaintext: true}, Encrypted}, // cannot be configured off
+		{Pair{LocalTrusted: true, AllowPlaintext: true, SameInstance: true}, Encrypted},
+		{Pair{PeerTrusted: true, AllowPlaintext: true, SameInstance: true}, Encrypted},
+		{Pair{SameInstance: true}, Encrypted},
+		{Pair{AllowPlaintext: true, SameInstance: true}, Plaintext},
+		// One confidential VM: two trusted agents share protected memory.
+		{Pair{LocalTrusted: true, PeerTrusted: true, SameInstance: true, Domain: DomainInstance}, InDomain},
+		// ... but not with an untrusted agent, and never across instances.
+		{Pair{LocalTrusted: true, SameInstance: true, Domain: DomainInstance, AllowPlaintext: true}, Encrypted},
+		{Pair{LocalTrusted: true, PeerTrusted: true, Domain: DomainInstance, AllowPlaintext: true}, Encrypted},
+		{Pair{AllowPlaintext: true, Domain: DomainInstance}, Plaintext},
 	} {
-		if got := ChannelProtection(c.local, c.peer, c.allow); got != c.want {
-			t.Errorf("ChannelProtection(%v,%v,%v) = %v, want %v", c.local, c.peer, c.allow, got, c.want)
+		if got := ChannelProtection(c.p); got != c.want {
+			t.Errorf("ChannelProtection(%+v) = %v, want %v", c.p, got, c.want)
+		}
+	}
+	for b, want := range map[string]Domain{BackendSim: DomainAgent, BackendNone: DomainAgent, BackendSNP: DomainInstance, BackendTDX: DomainInstance} {
+		if got := DomainOf(b); got != want {
+			t.Errorf("DomainOf(%q) = %v, want %v", b, got, want)
 		}
 	}
 }

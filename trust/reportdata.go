@@ -12,6 +12,9 @@ type ReportData [64]byte
 const (
 	PurposeChannel = "diggi-channel-v1"
 	PurposeRATLS   = "diggi-ra-tls-v1"
+	// PurposeCA binds a certificate request's key for the attestation-
+	// gated CA (trust/ca).
+	PurposeCA = "diggi-ca-request-v1"
 )
 
 // BindKey builds report data that binds key (for the given purpose) and nonce.

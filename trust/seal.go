@@ -3,7 +3,9 @@ package trust
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hkdf"
 	"crypto/rand"
+	"crypto/sha256"
 	"fmt"
 )
 
@@ -40,6 +42,35 @@ const (
 
 // keyFunc derives the sealing key for a policy and per-blob salt.
 type keyFunc func(policy SealPolicy, salt []byte) ([]byte, error)
+
+// SealKeyFunc derives the AEAD key (32 bytes) for a policy and a blob's
+// salt. A backend builds it from its hardware key (see DeriveSealKey).
+type SealKeyFunc = keyFunc
+
+// SealBlob seals plaintext in the format every backend shares, with keys
+// from derive. Backends other than sim call it from their Enclave.Seal.
+func SealBlob(backend string, policy SealPolicy, plaintext, aad []byte, derive SealKeyFunc) ([]byte, error) {
+	return seal(backend, policy, plaintext, aad, derive)
+}
+
+// UnsealBlob reverses SealBlob.
+func UnsealBlob(backend string, blob, aad []byte, derive SealKeyFunc) ([]byte, error) {
+	return unseal(backend, blob, aad, derive)
+}
+
+// DeriveSealKey derives a blob's AEAD key from a secret only the enclave
+// can obtain (sim's platform secret, SNP's firmware-derived key), the
+// policy, the identity the policy names and the blob's salt, the way
+// SGX's EGETKEY mixes the CPU's fused secret with MRENCLAVE or MRSIGNER.
+func DeriveSealKey(secret []byte, policy SealPolicy, id, salt []byte) ([]byte, error) {
+	info := append([]byte("diggi-seal-v1\x00"), byte(policy))
+	info = append(info, id...)
+	key, err := hkdf.Key(sha256.New, secret, salt, string(info), 32)
+	if err != nil {
+		return nil, fmt.Errorf("derive seal key: %w", err)
+	}
+	return key, nil
+}
 
 // Sealed blob layout:
 //

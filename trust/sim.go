@@ -2,8 +2,6 @@ package trust
 
 import (
 	"crypto/ed25519"
-	"crypto/hkdf"
-	"crypto/sha256"
 	"fmt"
 	"time"
 )
@@ -85,11 +83,5 @@ func (e *simEnclave) sealKey(policy SealPolicy, salt []byte) ([]byte, error) {
 	default:
 		return nil, fmt.Errorf("%w: unknown seal policy %d", ErrSealedMalformed, policy)
 	}
-	info := append([]byte("diggi-seal-v1\x00"), byte(policy))
-	info = append(info, id...)
-	key, err := hkdf.Key(sha256.New, e.platform.sealSecret[:], salt, string(info), 32)
-	if err != nil {
-		return nil, fmt.Errorf("derive seal key: %w", err)
-	}
-	return key, nil
+	return DeriveSealKey(e.platform.sealSecret[:], policy, id, salt)
 }

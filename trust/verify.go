@@ -19,8 +19,10 @@ const (
 
 // Policy says which evidence a verifier accepts.
 //
-// At least one of Measurements and Signers must be set. When both are set
-// the evidence must satisfy both (the measurement and the signer must each
+// Measurements and Signers name agents, which only sim evidence does. At
+// least one of them must be set unless a hardware backend's checker is
+// registered (WithBackend), which brings its own policy. When both are set
+// sim evidence must satisfy both (the measurement and the signer must each
 // be listed).
 type Policy struct {
 	Measurements []Measurement
@@ -42,22 +44,61 @@ type Policy struct {
 type Claims struct {
 	Backend     string
 	Simulated   bool
-	Measurement Measurement
-	Signer      Signer
-	IssuedAt    time.Time
+	Measurement Measurement // sim only: the agent's measurement
+	Signer      Signer      // sim only
+	IssuedAt    time.Time   // signed for sim; the producer's word for hardware
+	// Hardware is set for vendor-signed evidence: what the vendor's report
+	// says, derived by the backend's checker.
+	Hardware *HardwareClaims
+	// Checked lists, in order, what the verifier checked, for people.
+	Checked []string
 }
 
-// SignatureChecker verifies the backend-specific part of evidence: that the
-// signature is genuine and the platform chains to a trusted root. A real
-// TEE backend supplies one (for SEV-SNP: the VCEK chain to AMD's ARK).
-type SignatureChecker interface {
-	CheckSignature(ev *Evidence, now time.Time) error
+// HardwareClaims are what a vendor-signed report establishes about the
+// confidential VM that produced it. Every field is derived from the signed
+// report, never from the evidence envelope.
+type HardwareClaims struct {
+	// Measurement is the launch measurement: SNP's launch digest, TDX's
+	// MRTD (48 bytes each).
+	Measurement []byte
+	// RTMRs are TDX's runtime measurement registers (empty for SNP).
+	RTMRs [][]byte
+	// TCB names the trusted computing base's security versions as the
+	// vendor reports them (for people; policies compare the numbers).
+	TCB string
+	// Debug is whether the host may decrypt or step the guest.
+	Debug bool
+	// Platform identifies the machine: SNP's chip ID, TDX's FMSPC.
+	Platform string
+}
+
+// Attested is what a Checker establishes from evidence it has verified:
+// the report data and identity to hold against the caller's expectation
+// and the policy. Exactly one of (Measurement, Signer) and Hardware is
+// meaningful: sim evidence names an agent, hardware evidence a VM.
+type Attested struct {
+	ReportData  ReportData
+	Measurement Measurement
+	Signer      Signer
+	Hardware    *HardwareClaims
+	Checked     []string
+}
+
+// Checker verifies the backend-specific part of evidence: that the report
+// is genuine (signed by a key that chains to a trusted root) and, for
+// hardware, that the report satisfies the hardware policy the checker was
+// built with (launch measurement, minimum TCB, no debug). It returns the
+// claims it derived from what it verified; the Verifier then checks the
+// report data and, for sim, the agent policy.
+type Checker interface {
+	Check(ev *Evidence, now time.Time) (*Attested, error)
 }
 
 // Verifier checks evidence against a Policy. It is safe for concurrent use.
 type Verifier struct {
 	policy   Policy
-	checkers map[string]SignatureChecker
+	checkers map[string]Checker
+	hardware bool // a hardware checker is registered
 	now      func() time.Time
 }
 
@@ -69,20 +110,22 @@ func WithClock(now func() time.Time) VerifierOption {
 	return func(v *Verifier) { v.now = now }
 }
 
-// WithBackend registers a signature checker for a non-simulated backend.
-func WithBackend(name string, c SignatureChecker) VerifierOption {
-	return func(v *Verifier) { v.checkers[name] = c }
+// WithBackend registers the checker of a hardware backend ("sev-snp",
+// "tdx"). The checker carries that backend's policy; evidence from it is
+// accepted only if the checker accepts it, whatever Policy lists for sim.
+func WithBackend(name string, c Checker) VerifierOption {
+	return func(v *Verifier) {
+		v.checkers[name] = c
+		if name != BackendSim {
+			v.hardware = true
+		}
+	}
 }
 
-// NewVerifier returns a verifier for p. It refuses empty policies and a
-// policy that allows simulation without naming any simulation root.
+// NewVerifier returns a verifier for p. It refuses a policy that accepts
+// nothing (no measurement, no signer and no hardware backend) and a policy
+// that allows simulation without naming any simulation root.
 func NewVerifier(p Policy, opts ...VerifierOption) (*Verifier, error) {
-	if len(p.Measurements) == 0 && len(p.Signers) == 0 {
-		return nil, ErrEmptyPolicy
-	}
-	if p.AllowSimulated && len(p.SimRoots) == 0 {
-		return nil, fmt.Errorf("trust: policy allows simulated evidence but names no simulation root")
-	}
 	if p.MaxAge <= 0 {
 		p.MaxAge = DefaultMaxAge
 	}
@@ -91,16 +134,26 @@ func NewVerifier(p Policy, opts ...VerifierOption) (*Verifier, error) {
 	}
 	p.Measurements = slices.Clone(p.Measurements)
 	p.Signers = slices.Clone(p.Signers)
-	v := &Verifier{policy: p, checkers: map[string]SignatureChecker{}, now: time.Now}
+	v := &Verifier{policy: p, checkers: map[string]Checker{}, now: time.Now}
+	for _, o := range opts {
+		o(v)
+	}
+	if len(p.Measurements) == 0 && len(p.Signers) == 0 && !v.hardware {
+		return nil, ErrEmptyPolicy
+	}
+	if p.AllowSimulated && len(p.SimRoots) == 0 {
+		return nil, fmt.Errorf("trust: policy allows simulated evidence but names no simulation root")
+	}
 	if p.AllowSimulated {
 		pool := x509.NewCertPool()
 		for _, c := range p.SimRoots {
 			pool.AddCert(c)
 		}
 		v.checkers[BackendSim] = simChecker{roots: pool, known: &chainCache{}}
-	}
-	for _, o := range opts {
-		o(v)
+	} else {
+		// A sim checker can only come from the policy: simulated evidence
+		// is accepted when, and only when, the policy says so.
+		delete(v.checkers, BackendSim)
 	}
 	return v, nil
 }
@@ -116,42 +169,91 @@ func (v *Verifier) VerifyBytes(raw []byte, want ReportData) (*Claims, error) {
 
 // Verify checks ev and that it binds want (the expected key and nonce).
 func (v *Verifier) Verify(ev *Evidence, want ReportData) (*Claims, error) {
+	c, _, err := v.verify(ev, &want)
+	return c, err
+}
+
+// Inspect checks ev like Verify but for its binding, and returns the
+// verified report data for the caller to judge: for offline inspection of
+// saved evidence, where the key and nonce it should bind may be unknown.
+// Evidence accepted by Inspect alone proves nothing about freshness.
+func (v *Verifier) Inspect(ev *Evidence) (*Claims, ReportData, error) {
+	return v.verify(ev, nil)
+}
+
+func (v *Verifier) verify(ev *Evidence, want *ReportData) (*Claims, ReportData, error) {
 	if ev.Version != EvidenceVersion {
-		return nil, fmt.Errorf("%w: version %d", ErrEvidenceVersion, ev.Version)
+		return nil, ReportData{}, fmt.Errorf("%w: version %d", ErrEvidenceVersion, ev.Version)
 	}
 	if ev.Simulated && !v.policy.AllowSimulated {
-		return nil, fmt.Errorf("%w (backend %q)", ErrSimulatedRefused, ev.Backend)
+		return nil, ReportData{}, fmt.Errorf("%w (backend %q)", ErrSimulatedRefused, ev.Backend)
 	}
 	checker, ok := v.checkers[ev.Backend]
 	if !ok {
-		return nil, fmt.Errorf("%w: %q", ErrUnknownBackend, ev.Backend)
+		return nil, ReportData{}, fmt.Errorf("%w: %q", ErrUnknownBackend, ev.Backend)
 	}
 	now := v.now()
-	if err := checker.CheckSignature(ev, now); err != nil {
-		return nil, err
+	a, err := checker.Check(ev, now)
+	if err != nil {
+		return nil, ReportData{}, err
 	}
-	if subtle.ConstantTimeCompare(ev.ReportData[:], want[:]) != 1 {
-		return nil, ErrReportDataMismatch
+	// The report data compared is the one the checker verified: for
+	// hardware it comes out of the vendor-signed report.
+	checked := slices.Clone(a.Checked)
+	if want != nil {
+		if subtle.ConstantTimeCompare(a.ReportData[:], want[:]) != 1 {
+			return nil, ReportData{}, ErrReportDataMismatch
+		}
+		checked = append(checked, "report data binds the expected key and nonce")
 	}
-	if age := now.Sub(ev.IssuedAt); age > v.policy.MaxAge {
-		return nil, fmt.Errorf("%w: issued %v ago, policy allows %v", ErrEvidenceExpired, age.Round(time.Millisecond), v.policy.MaxAge)
-	}
-	if ahead := ev.IssuedAt.Sub(now); ahead > v.policy.ClockSkew {
-		return nil, fmt.Errorf("%w: %v ahead", ErrEvidenceFromFuture, ahead.Round(time.Millisecond))
-	}
-	if len(v.policy.Measurements) > 0 && !slices.Contains(v.policy.Measurements, ev.Measurement) {
-		return nil, fmt.Errorf("%w: %s", ErrMeasurementNotAllowed, ev.Measurement)
-	}
-	if len(v.policy.Signers) > 0 && !slices.Contains(v.policy.Signers, ev.Signer) {
-		return nil, fmt.Errorf("%w: %s", ErrSignerNotAllowed, ev.Signer)
+	if a.Hardware == nil {
+		// Only sim evidence carries a signed time; hardware evidence is
+		// fresh when it binds the verifier's nonce.
+		if age := now.Sub(ev.IssuedAt); age > v.policy.MaxAge {
+			return nil, ReportData{}, fmt.Errorf("%w: issued %v ago, policy allows %v", ErrEvidenceExpired, age.Round(time.Millisecond), v.policy.MaxAge)
+		}
+		if ahead := ev.IssuedAt.Sub(now); ahead > v.policy.ClockSkew {
+			return nil, ReportData{}, fmt.Errorf("%w: %v ahead", ErrEvidenceFromFuture, ahead.Round(time.Millisecond))
+		}
+		checked = append(checked, fmt.Sprintf("issued %v ago, within %v", now.Sub(ev.IssuedAt).Round(time.Millisecond), v.policy.MaxAge))
+		if len(v.policy.Measurements) == 0 && len(v.policy.Signers) == 0 {
+			return nil, ReportData{}, ErrEmptyPolicy
+		}
+		if len(v.policy.Measurements) > 0 && !slices.Contains(v.policy.Measurements, a.Measurement) {
+			return nil, ReportData{}, fmt.Errorf("%w: %s", ErrMeasurementNotAllowed, a.Measurement)
+		}
+		if len(v.policy.Signers) > 0 && !slices.Contains(v.policy.Signers, a.Signer) {
+			return nil, ReportData{}, fmt.Errorf("%w: %s", ErrSignerNotAllowed, a.Signer)
+		}
+		checked = append(checked, "agent measurement and signer allowed by policy")
 	}
 	return &Claims{
 		Backend:     ev.Backend,
 		Simulated:   ev.Simulated,
-		Measurement: ev.Measurement,
-		Signer:      ev.Signer,
+		Measurement: a.Measurement,
+		Signer:      a.Signer,
 		IssuedAt:    ev.IssuedAt,
-	}, nil
+		Hardware:    a.Hardware,
+		Checked:     checked,
+	}, a.ReportData, nil
+}
+
+// CheckHardwareEnvelope refuses hardware evidence whose envelope claims an
+// identity, report data or signature of its own, or says it is simulated:
+// for hardware those come only from the vendor-signed report, and an
+// envelope that says otherwise is forged or broken.
+func CheckHardwareEnvelope(ev *Evidence) error {
+	switch {
+	case ev.Simulated:
+		return fmt.Errorf("%w: %s evidence marked simulated", ErrEvidenceMalformed, ev.Backend)
+	case ev.Measurement != Measurement{} || ev.Signer != Signer{} || ev.ReportData != ReportData{}:
+		return fmt.Errorf("%w: %s envelope claims an identity or report data of its own", ErrEvidenceMalformed, ev.Backend)
+	case len(ev.PlatformCert) != 0 || len(ev.Signature) != 0:
+		return fmt.Errorf("%w: %s envelope carries a sim platform signature", ErrEvidenceMalformed, ev.Backend)
+	case len(ev.Report) == 0:
+		return fmt.Errorf("%w: %s evidence without a vendor report", ErrEvidenceMalformed, ev.Backend)
+	}
+	return nil
 }
 
 // simChecker verifies sim evidence: the platform certificate chains to a
@@ -161,20 +263,31 @@ type simChecker struct {
 	known *chainCache
 }
 
-func (c simChecker) CheckSignature(ev *Evidence, now time.Time) error {
+func (c simChecker) Check(ev *Evidence, now time.Time) (*Attested, error) {
 	if !ev.Simulated {
 		// Sim evidence must say it is simulated; a sim-signed report that
 		// claims otherwise is forged or broken.
-		return fmt.Errorf("%w: sim evidence not marked simulated", ErrBadSignature)
+		return nil, fmt.Errorf("%w: sim evidence not marked simulated", ErrBadSignature)
+	}
+	if len(ev.Report) != 0 || len(ev.Collateral) != 0 {
+		return nil, fmt.Errorf("%w: sim evidence carries a vendor report", ErrEvidenceMalformed)
 	}
 	pub, err := c.platformKey(ev.PlatformCert, now)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if !ed25519.Verify(pub, ev.SignedBytes(), ev.Signature) {
-		return ErrBadSignature
+		return nil, ErrBadSignature
 	}
-	return nil
+	return &Attested{
+		ReportData:  ev.ReportData,
+		Measurement: ev.Measurement,
+		Signer:      ev.Signer,
+		Checked: []string{
+			"SIMULATED: platform certificate chains to a configured simulation root (no hardware root of trust)",
+			"platform key signed the evidence",
+		},
+	}, nil
 }
 
 // platformKey returns the platform's public key once its certificate has

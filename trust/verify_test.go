@@ -65,7 +65,7 @@ func TestVerify(t *testing.T) {
 			ev: func() *Evidence { ev := attest(enc, want); ev.Simulated = false; return ev }, err: ErrBadSignature},
 		{name: "unknown backend", ev: func() *Evidence { ev := attest(enc, want); ev.Backend = "sev-snp"; ev.Simulated = false; return ev },
 			err: ErrUnknownBackend},
-		{name: "bad version", ev: func() *Evidence { ev := attest(enc, want); ev.Version = 2; return ev }, err: ErrEvidenceVersion},
+		{name: "bad version", ev: func() *Evidence { ev := attest(enc, want); ev.Version = EvidenceVersion + 1; return ev }, err: ErrEvidenceVersion},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

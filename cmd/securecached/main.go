@@ -9,8 +9,11 @@
 //	--untrusted       run the default cache agent outside an enclave
 //	--state-dir DIR   where the sim platform identity lives (also -o state_dir=DIR;
 //	                  default $STATE_DIRECTORY, else ~/.local/state/securecached)
+//	--backend NAME    trust backend: sim (default), auto, sev-snp, tdx
+//	--allow-sim       let --backend auto fall back to sim without TEE hardware
 //
-// and the subcommand "securecached attest HOST:PORT" (see attest.go).
+// and the subcommands "securecached attest" (see attest.go) and
+// "securecached ca" (see ca.go).
 package main
 
 import (
@@ -47,6 +50,9 @@ type ownFlags struct {
 	configFile string
 	untrusted  bool
 	stateDir   string
+	backend    string
+	allowSim   bool
+	ca         server.CAOptions
 }
 
 // splitOwnFlags takes securecached's own long flags out of args, leaving
@@ -58,12 +64,16 @@ func splitOwnFlags(args []string) (ownFlags, []string, error) {
 		a := args[i]
 		name, val, hasVal := strings.Cut(a, "=")
 		switch name {
-		case "--untrusted":
+		case "--untrusted", "--allow-sim":
 			if hasVal {
-				return o, nil, fmt.Errorf("--untrusted takes no value")
+				return o, nil, fmt.Errorf("%s takes no value", name)
 			}
-			o.untrusted = true
-		case "--config", "--state-dir":
+			if name == "--untrusted" {
+				o.untrusted = true
+			} else {
+				o.allowSim = true
+			}
+		case "--config", "--state-dir", "--backend", "--ca-url", "--ca-cert", "--ca-name":
 			if !hasVal {
 				if i+1 >= len(args) {
 					return o, nil, fmt.Errorf("%s needs a value", name)
@@ -74,10 +84,19 @@ func splitOwnFlags(args []string) (ownFlags, []string, error) {
 			if val == "" {
 				return o, nil, fmt.Errorf("%s needs a non-empty value", name)
 			}
-			if name == "--config" {
+			switch name {
+			case "--config":
 				o.configFile = val
-			} else {
+			case "--state-dir":
 				o.stateDir = val
+			case "--backend":
+				o.backend = val
+			case "--ca-url":
+				o.ca.URL = val
+			case "--ca-cert":
+				o.ca.Cert = val
+			default:
+				o.ca.Names = append(o.ca.Names, strings.Split(val, ",")...)
 			}
 		default:
 			rest = append(rest, a)
@@ -89,6 +108,9 @@ func splitOwnFlags(args []string) (ownFlags, []string, error) {
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "attest" {
 		return runAttest(args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "ca" {
+		return runCA(args[1:], stdout, stderr)
 	}
 	own, args, err := splitOwnFlags(args)
 	if err != nil {
@@ -157,7 +179,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 func chooseLayout(own ownFlags, args []string, set config.Settings) (server.Layout, error) {
 	stateDir := cmp.Or(own.stateDir, set.Extended.StateDir)
 	if own.configFile == "" {
-		return server.DefaultLayout(args, set, own.untrusted, stateDir), nil
+		l := server.DefaultLayout(args, set, own.untrusted, stateDir)
+		if own.backend != "" {
+			if own.untrusted {
+				return server.Layout{}, errors.New("--backend and --untrusted exclude each other")
+			}
+			l.Trust.Backend = own.backend
+		}
+		l.Trust.AllowSim = own.allowSim
+		if own.ca.URL != "" || own.ca.Cert != "" || len(own.ca.Names) > 0 {
+			l.Trust.CA = &own.ca
+		}
+		return l, l.Validate()
 	}
 	if own.untrusted || set.EnableSSL {
 		return server.Layout{}, errors.New("--untrusted and -Z apply to the default layout; a configuration file sets \"trusted\" and \"tls\" per agent")
@@ -169,7 +202,14 @@ func chooseLayout(own ownFlags, args []string, set config.Settings) (server.Layo
 	if stateDir != "" {
 		layout.Trust.StateDir = stateDir
 	}
-	return layout, nil
+	if own.backend != "" {
+		layout.Trust.Backend = own.backend
+	}
+	layout.Trust.AllowSim = layout.Trust.AllowSim || own.allowSim
+	if own.ca.URL != "" || own.ca.Cert != "" || len(own.ca.Names) > 0 {
+		layout.Trust.CA = &own.ca
+	}
+	return layout, layout.Validate()
 }
 
 // threads is how many OS threads run Go code at once: one per gateway
@@ -196,13 +236,24 @@ securecached's own flags:
 --state-dir DIR           sim platform identity directory (also -o state_dir=DIR;
                           default $STATE_DIRECTORY, else
                           ~/.local/state/securecached)
+--backend NAME            trust backend of trusted agents: sim (default; no
+                          hardware protection), sev-snp, tdx (refused if the
+                          hardware is absent), auto (the hardware present)
+--allow-sim               let --backend auto fall back to sim on a machine
+                          without TEE hardware
+--ca-url URL, --ca-cert FILE, --ca-name NAME[,NAME]
+                          serve -Z with certificates from the attestation-
+                          gated CA at URL (securecached ca; its ca.pem), for
+                          these DNS names and IPs, instead of RA-TLS ones
 
 -t sets the number of gateway relays (the threads doing network I/O, as
 memcached's workers do), at most one per processor; each cache agent stays one
 thread. Go runs as many OS threads as relays, at least one per cache agent plus
 one (GOMAXPROCS in the environment overrides).
 
-securecached attest [--allow-simulated --sim-root FILE] [--signer HEX]
-                    [--measurement HEX] HOST:PORT
-                          fetch and verify a -Z server's RA-TLS evidence
+securecached attest [policy flags] HOST:PORT | --evidence FILE
+                          verify a -Z server's RA-TLS evidence, or a saved
+                          evidence file, and print what was checked
+securecached ca [policy flags] [--listen ADDR] [--state-dir DIR]
+                          run the attestation-gated CA (-h for the flags)
 `

@@ -60,14 +60,16 @@ func TestSplitOwnFlags(t *testing.T) {
 		{[]string{"--untrusted", "-p", "1", "-Z"}, ownFlags{untrusted: true}, []string{"-p", "1", "-Z"}},
 		{[]string{"--config", "a.json", "--state-dir=/s", "-v"}, ownFlags{configFile: "a.json", stateDir: "/s"}, []string{"-v"}},
 		{[]string{"--config=b.json", "--enable-ssl"}, ownFlags{configFile: "b.json"}, []string{"--enable-ssl"}},
+		{[]string{"--backend", "auto", "--allow-sim", "-Z", "--ca-url=https://ca:1", "--ca-cert", "ca.pem", "--ca-name", "a,1.2.3.4", "--ca-name=b"},
+			ownFlags{backend: "auto", allowSim: true, ca: server.CAOptions{URL: "https://ca:1", Cert: "ca.pem", Names: []string{"a", "1.2.3.4", "b"}}}, []string{"-Z"}},
 	}
 	for _, tt := range tests {
 		own, rest, err := splitOwnFlags(tt.args)
-		if err != nil || own != tt.own || !reflect.DeepEqual(rest, tt.rest) {
+		if err != nil || !reflect.DeepEqual(own, tt.own) || !reflect.DeepEqual(rest, tt.rest) {
 			t.Errorf("splitOwnFlags(%q) = %+v, %q, %v; want %+v, %q", tt.args, own, rest, err, tt.own, tt.rest)
 		}
 	}
-	for _, bad := range [][]string{{"--state-dir"}, {"--state-dir="}, {"--config"}, {"--untrusted=1"}} {
+	for _, bad := range [][]string{{"--state-dir"}, {"--state-dir="}, {"--config"}, {"--untrusted=1"}, {"--allow-sim=yes"}, {"--backend"}} {
 		if _, _, err := splitOwnFlags(bad); err == nil {
 			t.Errorf("splitOwnFlags(%q) accepted", bad)
 		}
@@ -171,5 +173,33 @@ func TestMemoryLimitFromConnLimit(t *testing.T) {
 	t.Setenv("GOMEMLIMIT", "1GiB")
 	if got := setMemoryLimit(set); got != 0 {
 		t.Fatalf("with GOMEMLIMIT set: limit %d, want untouched", got)
+	}
+}
+
+// TestChooseLayoutTrustFlags: --backend, --allow-sim and the --ca-* flags
+// reach the layout, from the command line or over a configuration file,
+// and bad combinations are refused.
+func TestChooseLayoutTrustFlags(t *testing.T) {
+	good := filepath.Join(t.TempDir(), "good.json")
+	os.WriteFile(good, []byte(`{"diggi": {"instance": "n", "agents": [{"name": "gw", "kind": "gateway"},
+		{"name": "a", "kind": "securecached", "trusted": true}]}, "trust": {"backend": "sim"}}`), 0o600)
+	ca := server.CAOptions{URL: "https://ca:1", Cert: "ca.pem", Names: []string{"cache"}}
+	for _, file := range []string{"", good} {
+		l, err := chooseLayout(ownFlags{configFile: file, backend: "auto", allowSim: true, ca: ca}, nil, config.Settings{})
+		if err != nil {
+			t.Fatalf("config %q: %v", file, err)
+		}
+		if l.Trust.Backend != "auto" || !l.Trust.AllowSim || l.Trust.CA == nil || l.Trust.CA.URL != ca.URL {
+			t.Fatalf("config %q: trust options %+v", file, l.Trust)
+		}
+	}
+	for name, own := range map[string]ownFlags{
+		"unknown backend":           {backend: "sgx"},
+		"--backend and --untrusted": {backend: "auto", untrusted: true},
+		"CA without names":          {ca: server.CAOptions{URL: "https://ca:1", Cert: "ca.pem"}},
+	} {
+		if _, err := chooseLayout(own, nil, config.Settings{}); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
 	}
 }

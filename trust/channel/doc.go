@@ -43,5 +43,6 @@
 // number of messages or bytes; the epoch in the trailer tells the receiver.
 //
 // There is no option to send plaintext: that decision belongs to
-// trust.ChannelProtection, which never chooses it for a trusted agent.
+// trust.ChannelProtection, which never chooses it for a trusted agent
+// whose messages leave its protected memory.
 package channel

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/securecached/securecached/diggi"
+	"github.com/securecached/securecached/trust"
 )
 
 // tap records every byte the untrusted runtime handles for agent traffic,
@@ -116,5 +117,57 @@ func canaryRoundTrip(t *testing.T, tb *testbed, tp *tap, wantVisible bool) {
 	}
 	if got := tp.contains(canary); got != wantVisible {
 		t.Fatalf("canary visible to the untrusted side: %v, want %v", got, wantVisible)
+	}
+}
+
+// TestCanaryTrustDomains runs the canary per backend and shows where
+// plaintext may appear. Under sim (one enclave per trusted agent) it never
+// appears in the runtime's queues or router, which are untrusted memory.
+// Under sev-snp and tdx the instance is one confidential VM: between two of
+// its trusted agents the canary travels in the clear, through queues that
+// are in the VM's protected memory, while to or from an untrusted agent it
+// is sealed. A message to another instance is always sealed (the factory
+// gives the pair a channel; links do not exist yet to carry it, so that
+// part is checked at the factory).
+func TestCanaryTrustDomains(t *testing.T) {
+	for _, backend := range []string{trust.BackendSim, trust.BackendSNP, trust.BackendTDX} {
+		oneDomain := trust.DomainOf(backend) == trust.DomainInstance
+		cases := []struct {
+			name        string
+			trusted     [2]bool
+			wantVisible bool
+		}{
+			{"trusted to trusted, same instance", [2]bool{true, true}, oneDomain},
+			{"trusted to untrusted", [2]bool{true, false}, false},
+			{"untrusted to trusted", [2]bool{false, true}, false},
+		}
+		for _, c := range cases {
+			for _, where := range []string{"router", "queues"} {
+				t.Run(backend+"/"+c.name+"/"+where, func(t *testing.T) {
+					tp := &tap{}
+					o := bedOptions{router: tp}
+					if where == "queues" {
+						o = bedOptions{queueTap: tp.record}
+					}
+					o.trusted, o.backend, o.allowPlaintext = c.trusted, backend, true
+					canaryRoundTrip(t, newTestbed(t, o), tp, c.wantVisible)
+				})
+			}
+		}
+		t.Run(backend+"/another instance", func(t *testing.T) {
+			tb := newTestbed(t, bedOptions{trusted: [2]bool{true, true}, backend: backend, remote: true})
+			alice := tb.info(t, "alice")
+			carol := diggi.Info{ID: alice.ID + 100, Name: "carol", Kind: "sink-a", Instance: "remote", Trusted: true}
+			if p := tb.factory.Protection(alice, carol); p != trust.Encrypted {
+				t.Fatalf("to another instance: %v", p)
+			}
+			ch, err := tb.factory.Channel(alice, carol)
+			if err != nil || ch == nil {
+				t.Fatalf("no sealed channel to another instance: %v, %v", ch, err)
+			}
+			if got := tb.factory.Protection(alice, tb.info(t, "bob")); (got == trust.InDomain) != oneDomain {
+				t.Fatalf("same instance: %v", got)
+			}
+		})
 	}
 }

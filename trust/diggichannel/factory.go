@@ -25,8 +25,9 @@ var (
 
 // Options configure a Factory.
 type Options struct {
-	// Backend launches trusted agents' enclaves (a *trust.SimBackend here;
-	// a hardware backend later). Required if any agent is trusted.
+	// Backend launches trusted agents' enclaves. Required if any agent is
+	// trusted. Its domain (trust.DomainOf) decides whether two trusted
+	// agents of this instance seal what they send each other.
 	Backend trust.Backend
 	// Agents gives each agent's launch spec and configured trust (see
 	// AgentsFromConfig). Required.
@@ -35,6 +36,10 @@ type Options struct {
 	// evidence is refused unless AllowSimulated is set.
 	SimRoots       []*x509.Certificate
 	AllowSimulated bool
+	// PeerCheckers verify trusted peers on other instances that run on
+	// hardware backends (by backend name: trust.BackendSNP, BackendTDX),
+	// each with its own policy (launch measurement, TCB).
+	PeerCheckers map[string]trust.Checker
 	// Policy, if set, returns the verifier an agent applies to a trusted
 	// peer whose launch spec is given. By default the peer must show the
 	// measurement and signer of that spec.
@@ -96,8 +101,27 @@ func (f *Factory) ChannelFactory() diggi.ChannelFactory {
 	}
 }
 
+// Protection is how messages from self to peer are protected: the trust
+// domain decision of trust.ChannelProtection, on the configuration's view
+// of the two agents (checkTrust refuses a directory that disagrees).
+func (f *Factory) Protection(self, peer diggi.Info) trust.Protection {
+	domain := trust.DomainAgent
+	if f.opts.Backend != nil {
+		domain = trust.DomainOf(f.opts.Backend.Name())
+	}
+	return trust.ChannelProtection(trust.Pair{
+		LocalTrusted:   self.Trusted,
+		PeerTrusted:    peer.Trusted,
+		SameInstance:   self.Instance == peer.Instance,
+		Domain:         domain,
+		AllowPlaintext: f.opts.AllowPlaintext,
+	})
+}
+
 // Channel returns a new, not yet established channel from self to peer, or
-// nil when the pair may talk in plaintext.
+// nil when the pair needs none: two untrusted agents allowed plaintext, or
+// two trusted agents inside one confidential VM (trust.InDomain), whose
+// messages never leave protected memory.
 func (f *Factory) Channel(self, peer diggi.Info) (*Channel, error) {
 	if self.ID == peer.ID {
 		return nil, fmt.Errorf("%w: %s cannot open a channel to itself", ErrUnknownPeer, self)
@@ -108,7 +132,8 @@ func (f *Factory) Channel(self, peer diggi.Info) (*Channel, error) {
 	if err := f.checkTrust(peer); err != nil {
 		return nil, err
 	}
-	if trust.ChannelProtection(self.Trusted, peer.Trusted, f.opts.AllowPlaintext) == trust.Plaintext {
+	if p := f.Protection(self, peer); p != trust.Encrypted {
+		f.log.Debug("diggichannel: no channel", "from", self.String(), "to", peer.String(), "protection", p.String())
 		return nil, nil
 	}
 	f.mu.Lock()
@@ -186,12 +211,16 @@ func (f *Factory) verifier(self, peer diggi.Info) (*trust.Verifier, error) {
 	if f.opts.Policy != nil {
 		return f.opts.Policy(self, peer, spec)
 	}
+	var opts []trust.VerifierOption
+	for name, c := range f.opts.PeerCheckers {
+		opts = append(opts, trust.WithBackend(name, c))
+	}
 	return trust.NewVerifier(trust.Policy{
 		Measurements:   []trust.Measurement{trust.Measure(spec.Identity, spec.Config)},
 		Signers:        []trust.Signer{spec.Signer},
 		AllowSimulated: f.opts.AllowSimulated,
 		SimRoots:       f.opts.SimRoots,
-	})
+	}, opts...)
 }
 
 func (f *Factory) config(self, peer diggi.Info) (channel.Config, error) {

@@ -70,7 +70,24 @@ type bedOptions struct {
 	router         diggi.Router
 	queueTap       func(*diggi.Message)
 	rekey          uint64
+	// backend, if set, names the backend the instance runs on (see
+	// cvmStandIn); sim by default.
+	backend string
+	// remote adds a configured instance "remote" with a trusted agent
+	// "carol", for the factory's cross-instance decisions.
+	remote bool
 }
+
+// cvmStandIn is the sim backend under a confidential VM's name. Only its
+// trust domain (trust.DomainOf its name) differs from sim's, and that is
+// all the seal decision looks at; its enclaves still make sim evidence,
+// which the testbed's verifiers accept.
+type cvmStandIn struct {
+	trust.Backend
+	name string
+}
+
+func (b cvmStandIn) Name() string { return b.name }
 
 func newTestbed(t *testing.T, o bedOptions) *testbed {
 	t.Helper()
@@ -91,8 +108,17 @@ func newTestbed(t *testing.T, o bedOptions) *testbed {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if o.remote {
+		if err := spec.Add(diggi.Config{Instance: "remote", Agents: []diggi.AgentConfig{{Name: "carol", Kind: "sink-a", Trusted: true}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var backend trust.Backend = w.Backend
+	if o.backend != "" && o.backend != trust.BackendSim {
+		backend = cvmStandIn{Backend: w.Backend, name: o.backend}
+	}
 	tb.factory, err = New(Options{
-		Backend: w.Backend, Agents: spec,
+		Backend: backend, Agents: spec,
 		AllowSimulated: true, SimRoots: w.SimRoots(),
 		AllowPlaintext: o.allowPlaintext,
 		RekeyMessages:  o.rekey,

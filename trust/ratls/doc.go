@@ -12,9 +12,12 @@
 // presents its certificate except the ClientHello's fields, of which Go
 // exposes the server name. A client that wants a nonce puts it in SNI
 // (NonceServerName); the server then issues a certificate whose evidence
-// binds that nonce. Clients that cannot do this (stock memcached clients)
-// verify the evidence's age instead (trust.Policy.MaxAge); the server
-// renews its nonce-less certificate well within that age.
+// binds that nonce. Clients that cannot do this verify sim evidence's
+// age instead (trust.Policy.MaxAge); the server renews its nonce-less
+// certificate well within that age. Hardware evidence (sev-snp, tdx)
+// carries no signed time, so without a nonce it shows what the server
+// was, not when; stock memcached clients, which can neither send a nonce
+// nor read evidence, are served by the attestation-gated CA (trust/ca).
 //
 // The TLS keys are ECDSA P-256, which every TLS 1.3 client supports.
 package ratls
