@@ -26,15 +26,33 @@ type Hooks struct {
 	// an attestation-gated CA issued (trust/ca), which stock clients
 	// verify, instead of RA-TLS ones.
 	Certificates func(diggi.Info) (func(*tls.ClientHelloInfo) (*tls.Certificate, error), error)
-	// Shutdown runs when a client sends "shutdown" (with -A). It is called
-	// on a goroutine of its own, never under the agent's baton.
-	Shutdown func()
+	// Shutdown runs when a client sends "shutdown" (with -A); graceful is
+	// "shutdown graceful". It is called on a goroutine of its own, never
+	// under the agent's baton.
+	Shutdown func(graceful bool)
+	// Graceful, if set, says while the agent stops whether the process
+	// stops gracefully (SIGUSR1, "shutdown graceful"): only then is -e's
+	// warm restart file written, as memcached writes its memory file.
+	Graceful func() bool
 	// Started, if set, receives the agent once it listens (tests, stats).
 	Started func(*Agent)
 	// Verbosity, if set, receives the level a client's verbosity command
 	// sets on the named agent, so that the process's log lets the new
 	// level's lines through.
 	Verbosity func(agent string, level uint32)
+	// Gateways, if set, returns the counters of the gateways that relay
+	// to the named agent, for "stats". Without it, or when no gateway
+	// relays to the agent, threads is -t and the others 0.
+	Gateways func(agent string) GatewayStats
+}
+
+// GatewayStats are the counters of the gateways that relay to a cache
+// agent, which memcached reports for its own listener and workers. They
+// are the untrusted gateways' counts, reported as given.
+type GatewayStats struct {
+	Relays    int    // gateway relays: memcached's threads / num_threads
+	Rejected  uint64 // rejected_connections: refused at -c
+	IdleKicks uint64 // idle_kicks: closed at idle_timeout
 }
 
 // Factory returns the diggi factory for cache agents wired to hooks.
@@ -102,6 +120,7 @@ func (a *Agent) Init(ctx *diggi.Context) error {
 	a.uncorkFn = a.uncork
 	a.sessions = map[int]*session{}
 	a.cset = ConnSettings(&as.set)
+	a.cset.Trusted = ctx.Trusted()
 	a.host = host{a: a}
 	a.verbosity.Store(uint32(min(as.set.Verbose, 3)))
 	if as.set.AuthFile != "" {
@@ -112,6 +131,13 @@ func (a *Agent) Init(ctx *diggi.Context) error {
 	if a.engine, err = memcache.New(EngineConfig(&as.set), time.Now()); err != nil {
 		return fmt.Errorf("cache agent %s: cache engine: %w", ctx.Info(), err)
 	}
+	if as.set.MemoryFile != "" {
+		if err := a.restoreWarm(); err != nil {
+			return fmt.Errorf("cache agent %s: %w", ctx.Info(), err)
+		}
+	}
+	a.engine.SetEvictionHook(a.shared.WatchEviction)
+	a.engine.SetFetchHook(a.shared.WatchFetch)
 	if on, err := a.engine.LargePages(); on && err != nil {
 		// memcached goes on with normal pages too.
 		ctx.Log().Warn("-L: huge pages not available, the preallocated memory uses the default page size", "err", err)
@@ -158,6 +184,13 @@ func (a *Agent) Stop(ctx *diggi.Context) {
 	// Handshake goroutines end once their sockets are gone; they need the
 	// baton to notice, so wait without it.
 	ctx.Scheduler().Block(a.tlsWG.Wait)
+	// Sessions are closed, so no reservation is outstanding and no
+	// client changes the cache any more.
+	if a.as.set.MemoryFile != "" && a.hooks.Graceful != nil && a.hooks.Graceful() {
+		if err := a.saveWarm(); err != nil {
+			ctx.Log().Error("warm restart: items not saved", "err", err)
+		}
+	}
 }
 
 // Port returns the Diggi port the agent serves.

@@ -9,6 +9,9 @@
 // a configured certificate presents an RA-TLS certificate carrying its
 // enclave's evidence (trust/ratls).
 //
+// With -e a trusted agent writes its items, sealed to its enclave, at a
+// graceful stop and restores them at start (warm.go, trust/sealstream).
+//
 // The package never opens a kernel socket: clients reach it through the
 // gateway agent (package gateway), which relays bytes it cannot read.
 package cacheagent

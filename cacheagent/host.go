@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"runtime"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/securecached/securecached/conn"
@@ -34,6 +36,7 @@ func (h *host) ServerStats() conn.ServerStats {
 	// total_connections and connection_structures (the most connections
 	// ever open at once) count the listener too.
 	curr := uint64(max(a.curr.Load(), 0))
+	gw := h.gateways()
 	return conn.ServerStats{
 		Pid:                  os.Getpid(),
 		Libevent:             runtime.Version(), // Diggi's event framework plays libevent's part
@@ -46,8 +49,23 @@ func (h *host) ServerStats() conn.ServerStats {
 		ConnectionStructures: uint64(a.peak) + 1,
 		ReservedFds:          reservedFds,
 		AcceptingConns:       true,
-		Threads:              a.as.set.Threads,
+		Threads:              gw.Relays,
+		RejectedConnections:  gw.Rejected,
+		IdleKicks:            gw.IdleKicks,
 	}
+}
+
+// gateways returns the counters of the gateways relaying to this agent;
+// threads falls back to -t where no gateway reports.
+func (h *host) gateways() GatewayStats {
+	var gw GatewayStats
+	if f := h.a.hooks.Gateways; f != nil {
+		gw = f(h.a.ctx.Info().Name)
+	}
+	if gw.Relays == 0 {
+		gw.Relays = h.a.as.set.Threads
+	}
+	return gw
 }
 
 func (h *host) ServerSettings() conn.ServerSettings {
@@ -70,8 +88,8 @@ func (h *host) ServerSettings() conn.ServerSettings {
 		Verbosity:     h.a.verbosity.Load(),
 		DomainSocket:  sock,
 		Umask:         int(set.UnixMask),
-		NumThreads:    set.Threads,
-		NumThreadsUDP: set.Threads,
+		NumThreads:    h.gateways().Relays,
+		NumThreadsUDP: h.gateways().Relays,
 		TCPBacklog:    set.ListenBacklog,
 		MaxconnsFast:  set.Extended.MaxConnsFast,
 		IdleTimeout:   int(set.Extended.IdleTimeout / time.Second),
@@ -126,7 +144,7 @@ func (h *host) Authenticate(user, password []byte) bool {
 // instance stops this agent, which needs the baton.
 func (h *host) Shutdown(graceful bool) {
 	if f := h.a.hooks.Shutdown; f != nil {
-		go f()
+		go f(graceful)
 	}
 }
 
@@ -162,4 +180,26 @@ func (h *host) Trace(id int, kind conn.TraceKind, line []byte) {
 		msg = string(line)
 	}
 	h.a.ctx.Log().Info(msg)
+}
+
+// announce tells a new connection its client's address, as the gateway
+// declared it (posix.Origin), for watch's connevents lines.
+func (a *Agent) announce(c *conn.Conn, fd int) {
+	o, err := a.sys.Origin(fd)
+	if err != nil || o.Peer == "" {
+		c.Opened("diggi", 0, "local") // an agent speaking to the cache directly
+		return
+	}
+	network, addr, _ := strings.Cut(o.Peer, ":")
+	if network != "tcp" {
+		c.Opened("unix", 0, "local")
+		return
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		c.Opened(addr, 0, "tcp")
+		return
+	}
+	p, _ := strconv.Atoi(port)
+	c.Opened(host, p, "tcp")
 }

@@ -55,6 +55,9 @@ type session struct {
 	wev    posix.Event // EvWrite|EvPersist while output waits for window
 	more   bool        // yielded at -R with input left
 	closed bool
+	// wakeQueued: a task to send a watcher's lines is queued (wake).
+	wakeQueued bool
+	wakeFn     func()
 }
 
 // listen opens the agent's port; TLS or not is decided per accepted
@@ -97,14 +100,18 @@ func (a *Agent) onAccept(fd int, _ posix.EvFlags) {
 		}
 		s := &session{a: a, fd: nfd, rl: plainRecords{sys: a.sys, fd: nfd}}
 		a.sessions[nfd] = s
-		s.start()
+		s.start(false)
 	}
 }
 
 // start gives the session its state machine and starts reading.
-func (s *session) start() {
+func (s *session) start(tls bool) {
 	a := s.a
+	s.wakeFn = s.onWake
 	s.c, s.id = a.newConn()
+	s.c.SetTLS(tls)
+	s.c.SetWaker(s.id, s.wake)
+	a.announce(s.c, s.fd)
 	a.sys.EventSet(&s.rev, s.fd, posix.EvRead|posix.EvPersist, func(int, posix.EvFlags) { s.onRead() })
 	a.sys.EventSet(&s.wev, s.fd, posix.EvWrite|posix.EvPersist, func(int, posix.EvFlags) { s.onWrite() })
 	if err := a.sys.EventAdd(&s.rev); err != nil {
@@ -208,6 +215,24 @@ func (s *session) onWrite() {
 	}
 	s.a.sys.EventDel(&s.wev)
 	if s.flush(s.more) {
+		s.reading()
+	}
+}
+
+// wake sends what a watcher was given while other sessions ran, from a
+// task of its own: never inside the session whose request produced it.
+func (s *session) wake() {
+	if s.wakeQueued || s.closed {
+		return
+	}
+	if err := s.a.ctx.Scheduler().Schedule(s.wakeFn); err == nil {
+		s.wakeQueued = true
+	}
+}
+
+func (s *session) onWake() {
+	s.wakeQueued = false
+	if !s.closed && s.flush(s.more) {
 		s.reading()
 	}
 }

@@ -25,6 +25,13 @@ func EngineConfig(s *config.Settings) memcache.Config {
 	cfg.WarmMaxFactor = s.Extended.WarmMaxFactor
 	cfg.PrefixDelimiter = s.PrefixDelimiter
 	cfg.TrackSizes = s.Extended.TrackSizes
+	cfg.SlabReassign = s.Extended.SlabReassign
+	cfg.SlabAutomove = s.Extended.SlabAutomove
+	cfg.SlabAutomoveRatio = s.Extended.AutomoveRatio
+	cfg.SlabAutomoveWindow = s.Extended.AutomoveWindow
+	if s.Extended.TempLRU {
+		cfg.TempLRU, cfg.TemporaryTTL = true, uint32(s.Extended.TemporaryTTL)
+	}
 	return cfg
 }
 
@@ -44,6 +51,8 @@ func ConnSettings(s *config.Settings) conn.Settings {
 		ShutdownEnabled: s.EnableShutdown,
 		FlushDisabled:   s.DisableFlushAll,
 		DumpDisabled:    s.DisableDumping,
+		WatchDisabled:   s.DisableWatch,
 		ASCIIAuth:       s.AuthFile != "",
+		MemoryFile:      s.MemoryFile,
 	}
 }

@@ -64,7 +64,7 @@ func (r *tlsRecords) handshake(s *session) {
 			return
 		}
 		r.sc.evented = true
-		s.start()
+		s.start(true)
 	})
 }
 

@@ -23,6 +23,18 @@ var extendedKeys = map[string]extendedSetter{
 	},
 	"state_dir":   str(func(s *Settings, v string) { s.Extended.StateDir = v }),
 	"track_sizes": flag(func(s *Settings) { s.Extended.TrackSizes = true }),
+	// temporary_ttl turns the TEMP LRU on, as in memcached.
+	"temporary_ttl": func(s *Settings, k, v string) error {
+		n, err := intValue(k, v)
+		if err != nil {
+			return err
+		}
+		if n < 0 {
+			return usagef("temporary_ttl must not be negative, got %d", n)
+		}
+		s.Extended.TempLRU, s.Extended.TemporaryTTL = true, n
+		return nil
+	},
 	"relay": func(s *Settings, k, v string) error {
 		if v != RelayEpoll && v != RelayGoroutine {
 			return usagef("-o relay must be %s or %s, got %q", RelayEpoll, RelayGoroutine, v)
@@ -58,6 +70,44 @@ var extendedKeys = map[string]extendedSetter{
 	"warm_max_factor": func(s *Settings, k, v string) (err error) {
 		s.Extended.WarmMaxFactor, err = floatValue(k, v)
 		return err
+	},
+	"slab_reassign":    flag(func(s *Settings) { s.Extended.SlabReassign = true }),
+	"no_slab_reassign": flag(func(s *Settings) { s.Extended.SlabReassign = false }),
+	"no_slab_automove": flag(func(s *Settings) { s.Extended.SlabAutomove = 0 }),
+	"slab_automove": func(s *Settings, k, v string) error {
+		if v == "" { // memcached: the bare key means 1
+			s.Extended.SlabAutomove = 1
+			return nil
+		}
+		n, err := intValue(k, v)
+		if err == nil && (n < 0 || n > 2) {
+			err = usagef("slab_automove must be between 0 and 2")
+		}
+		s.Extended.SlabAutomove = n
+		return err
+	},
+	"slab_automove_ratio": func(s *Settings, k, v string) error {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f <= 0 || f >= 1 {
+			return usagef("slab_automove_ratio must be > 0 and < 1")
+		}
+		s.Extended.AutomoveRatio = f
+		return nil
+	},
+	"slab_automove_window": func(s *Settings, k, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 2 {
+			return usagef("slab_automove_window must be > 2")
+		}
+		s.Extended.AutomoveWindow = n
+		return nil
+	},
+	"seal_policy": func(s *Settings, k, v string) error {
+		if v != SealMeasurement && v != SealSigner {
+			return usagef("-o seal_policy must be %s or %s, got %q", SealMeasurement, SealSigner, v)
+		}
+		s.Extended.SealPolicy = v
+		return nil
 	},
 	"ssl_chain_cert": str(func(s *Settings, v string) { s.Extended.SSLChainCert = v }),
 	"ssl_key":        str(func(s *Settings, v string) { s.Extended.SSLKey = v }),
@@ -97,10 +147,8 @@ var ignoredKeys = map[string]bool{
 	"lru_crawler": true, "no_lru_crawler": true, "lru_crawler_sleep": true, "lru_crawler_tocrawl": true,
 	"lru_maintainer": true, "no_lru_maintainer": true, "lru_segmented": true, "no_lru_segmented": true,
 	"read_buf_mem_limit": true, "watcher_logbuf_size": true, "worker_logbuf_size": true,
-	"slab_chunk_max": true, "temporary_ttl": true, "no_hashexpand": true,
-	"slab_reassign": true, "no_slab_reassign": true,
-	"slab_automove": true, "slab_automove_ratio": true, "slab_automove_window": true,
-	"slab_automove_freeratio": true, "no_slab_automove": true, "sock_cookie_id": true,
+	"slab_chunk_max": true, "no_hashexpand": true,
+	"slab_automove_freeratio": true, "sock_cookie_id": true,
 	"inline_ascii_resp": true, "no_inline_ascii_resp": true, "expirezero_does_not_evict": true,
 	"drop_privileges": true, "no_drop_privileges": true, "meta_response_old": true,
 	"ext_path": true, "ext_page_size": true, "ext_wbuf_size": true, "ext_threads": true,
@@ -174,8 +222,11 @@ func floatValue(key, val string) (float64, error) {
 // extendedUsage is the -o part of -h.
 const extendedUsage = `
 Extended options (-o key=value,key2=value2; may be repeated):
-  hashpower=N          initial hash table size as a power of two (12..32)
+  hashpower=N          initial hash table size as a power of two (12..30;
+                       memcached allows 32); the table still grows
   track_sizes          enable "stats sizes"
+  temporary_ttl=N      items with a TTL of at most N seconds go to a TEMP LRU,
+                       never evicted (as "lru temp_ttl N")
   relay=epoll|goroutine  securecached only: the gateway's one epoll event loop
                        (Linux) or a goroutine per client
   state_dir=DIR        securecached only: where the sim platform identity lives
@@ -184,6 +235,15 @@ Extended options (-o key=value,key2=value2; may be repeated):
   idle_timeout=N       close connections idle for N seconds (default 0: never)
   maxconns_fast        at -c, accept, send "ERROR Too many open connections" and close (default)
   no_maxconns_fast     at -c, stop accepting until a connection closes
+  slab_reassign, no_slab_reassign
+                       allow moving slab pages between classes (default on)
+  slab_automove=N      0 off, 1 move pages when a class starves over the
+                       window (default), 2 move a page on every eviction
+  slab_automove_ratio=F, slab_automove_window=N
+                       automove 1's age ratio (default 0.80) and window in
+                       seconds (default 30)
+  seal_policy=P        securecached only: seal -e's file to the enclave's
+                       measurement (default) or signer
   hot_lru_pct=N        percent of memory for the HOT LRU (default 20)
   warm_lru_pct=N       percent of memory for the WARM LRU (default 40)
   hot_max_factor=F     items idle > COLD age * F leave HOT (default 0.20)

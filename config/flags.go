@@ -33,11 +33,11 @@ type rawFlags struct {
 	factor                                                       float64
 	listen, extended                                             []string
 	unixSocket, unixMask, maxItemSize, protocol, authFile        string
-	user, delimiter, pidFile                                     string
+	user, delimiter, pidFile, memoryFile                         string
 	daemon, noEvict, noCAS, noFlush, noDump, shutdown, ssl       bool
-	lockMemory, largePages, coreDumps, sasl                      bool
-	verbose                                                      int
-	help, version                                                bool
+	lockMemory, largePages, coreDumps, sasl, noWatch             bool
+	verbose, napiIDs                                             int
+	help, version, license                                       bool
 }
 
 // newFlagSet declares memcached 1.6's options on a pflag set. Long names and
@@ -58,8 +58,9 @@ func newFlagSet(r *rawFlags) *pflag.FlagSet {
 	fs.Int64VarP(&r.memoryMB, "memory-limit", "m", 64, "item memory in megabytes")
 	fs.BoolVarP(&r.noEvict, "disable-evictions", "M", false, "return an error when memory is full instead of evicting")
 	fs.IntVarP(&r.connLimit, "conn-limit", "c", d.ConnLimit, "max simultaneous connections")
-	fs.CountVarP(&r.verbose, "verbose", "v", "verbose: -v errors, -vv connections, -vvv commands")
+	fs.CountVarP(&r.verbose, "verbose", "v", "verbose: -v warnings and errors; -vv adds connection opens and closes and, from an untrusted cache agent only, every command and reply; -vvv adds every line received (untrusted only)")
 	fs.BoolVarP(&r.help, "help", "h", false, "print this help and exit")
+	fs.BoolVarP(&r.license, "license", "i", false, "print the licenses of the code built into securecached and exit")
 	fs.BoolVarP(&r.version, "version", "V", false, "print version and exit")
 	fs.StringVarP(&r.pidFile, "pidfile", "P", "", "accepted for compatibility; only used with -d, which is refused")
 	fs.Float64VarP(&r.factor, "slab-growth-factor", "f", d.SlabGrowthFactor, "chunk size growth factor")
@@ -70,16 +71,19 @@ func newFlagSet(r *rawFlags) *pflag.FlagSet {
 	fs.BoolVarP(&r.noCAS, "disable-cas", "C", false, "disable use of CAS")
 	fs.IntVarP(&r.backlog, "listen-backlog", "b", d.ListenBacklog, "backlog queue limit of each listener")
 	fs.StringVarP(&r.protocol, "protocol", "B", string(d.Protocol), "protocol: auto, ascii or binary")
-	fs.StringVarP(&r.maxItemSize, "max-item-size", "I", "1m", "max item size, k/m suffixes (min 1k, max 1024m, at most half of -m)")
+	fs.StringVarP(&r.maxItemSize, "max-item-size", "I", "1m", "max item size, k/m suffixes (min 1k, max 128m, at most half of -m; memcached allows 1024m)")
 	fs.BoolVarP(&r.noFlush, "disable-flush-all", "F", false, "disable the flush_all command")
 	fs.BoolVarP(&r.noDump, "disable-dumping", "X", false, "disable stats cachedump and lru_crawler metadump")
+	fs.BoolVarP(&r.noWatch, "disable-watch", "W", false, "disable the watch command (live logging)")
 	fs.StringVarP(&r.authFile, "auth-file", "Y", "", "enable ASCII protocol authentication; file of user:pass lines")
 	fs.BoolVarP(&r.ssl, "enable-ssl", "Z", false, "enable TLS, terminated inside the cache agent; without ssl_chain_cert a trusted agent serves an RA-TLS certificate (see -o ssl_*)")
 	fs.StringArrayVarP(&r.extended, "extended", "o", nil, "comma-separated extended options key=value (see README)")
 	fs.BoolVarP(&r.lockMemory, "lock-memory", "k", false, "accepted, no effect (the Go runtime manages memory)")
 	fs.BoolVarP(&r.largePages, "enable-largepages", "L", false, "preallocate all of -m at start as one chunk backed by transparent huge pages (fewer TLB misses)")
+	fs.StringVarP(&r.memoryFile, "memory-file", "e", "", "warm restart: on a graceful stop (SIGUSR1, \"shutdown graceful\") write the items to this file sealed to the cache agent's enclave, and restore them at start (see docs/warm-restart.md)")
 	fs.BoolVarP(&r.coreDumps, "enable-coredumps", "r", false, "accepted, no effect")
 	fs.BoolVarP(&r.sasl, "enable-sasl", "S", false, "SASL authentication: refused, use -Y")
+	fs.IntVarP(&r.napiIDs, "napi_ids", "N", 0, "accepted, no effect: memcached pins NAPI ids to worker threads; Go's relays cannot steer them")
 	return fs
 }
 
@@ -103,6 +107,9 @@ func Parse(args []string) (Settings, error) {
 	}
 	if r.version {
 		return Settings{ShowVersion: true}, nil
+	}
+	if r.license {
+		return Settings{ShowLicense: true}, nil
 	}
 	s, err := r.settings(fs)
 	if err != nil {
@@ -134,9 +141,11 @@ func (r *rawFlags) settings(fs *pflag.FlagSet) (Settings, error) {
 	s.ListenBacklog = r.backlog
 	s.DisableFlushAll = r.noFlush
 	s.DisableDumping = r.noDump
+	s.DisableWatch = r.noWatch
 	s.AuthFile = r.authFile
 	s.EnableSSL = r.ssl
 	s.LargePages = r.largePages
+	s.MemoryFile = r.memoryFile
 
 	if r.daemon {
 		return s, usagef("-d (daemon mode) is not supported: run securecached in the foreground under a supervisor such as systemd")
@@ -144,7 +153,10 @@ func (r *rawFlags) settings(fs *pflag.FlagSet) (Settings, error) {
 	if r.sasl {
 		return s, usagef("-S (SASL) is not supported: use -Y for ASCII authentication")
 	}
-	for _, name := range []string{"lock-memory", "enable-coredumps", "pidfile"} {
+	if fs.Changed("napi_ids") && r.napiIDs <= 0 {
+		return s, usagef("Maximum number of NAPI IDs must be greater than 0")
+	}
+	for _, name := range []string{"lock-memory", "enable-coredumps", "pidfile", "napi_ids"} {
 		if fs.Changed(name) {
 			s.Warnings = append(s.Warnings, fmt.Sprintf("--%s has no effect in securecached; ignored", name))
 		}

@@ -68,6 +68,12 @@ func TestParseValid(t *testing.T) {
 		}},
 		{"reqs backlog", "-R 5 -b 64", func(s Settings) bool { return s.MaxReqsPerEvent == 5 && s.ListenBacklog == 64 }},
 		{"auth", "-Y /etc/auth", func(s Settings) bool { return s.AuthFile == "/etc/auth" }},
+		{"disable watch", "-W", func(s Settings) bool { return s.DisableWatch }},
+		{"temporary ttl", "-o temporary_ttl=30", func(s Settings) bool {
+			return s.Extended.TempLRU && s.Extended.TemporaryTTL == 30 && len(s.Warnings) == 0
+		}},
+		{"disable watch long", "--disable-watch", func(s Settings) bool { return s.DisableWatch }},
+		{"napi ids", "-N 4", func(s Settings) bool { return len(s.Warnings) == 1 && strings.Contains(s.Warnings[0], "napi_ids") }},
 		{"user", "-u nobody", func(s Settings) bool { return s.User == "nobody" }},
 		{"delimiter", "-D /", func(s Settings) bool { return s.PrefixDelimiter == '/' }},
 		{"extended", "-o hashpower=16,idle_timeout=5 -o no_maxconns_fast", func(s Settings) bool {
@@ -78,6 +84,18 @@ func TestParseValid(t *testing.T) {
 			return e.HotLRUPct == 10 && e.WarmLRUPct == 30 && e.HotMaxFactor == 0.5 && e.WarmMaxFactor == 3
 		}},
 		{"track sizes", "-o track_sizes", func(s Settings) bool { return s.Extended.TrackSizes }},
+		{"slab defaults", "", func(s Settings) bool {
+			e := s.Extended
+			return e.SlabReassign && e.SlabAutomove == 1 && e.AutomoveRatio == 0.8 && e.AutomoveWindow == 30 && e.SealPolicy == SealMeasurement
+		}},
+		{"slab rebalancer", "-o no_slab_reassign,slab_automove=2,slab_automove_ratio=0.5,slab_automove_window=10", func(s Settings) bool {
+			e := s.Extended
+			return !e.SlabReassign && e.SlabAutomove == 2 && e.AutomoveRatio == 0.5 && e.AutomoveWindow == 10
+		}},
+		{"bare slab_automove", "-o slab_automove=0 -o slab_automove", func(s Settings) bool { return s.Extended.SlabAutomove == 1 }},
+		{"memory file", "-e /var/lib/c.sealed -o seal_policy=signer", func(s Settings) bool {
+			return s.MemoryFile == "/var/lib/c.sealed" && s.Extended.SealPolicy == SealSigner
+		}},
 		{"relay default", "", func(s Settings) bool { return s.Extended.Relay == RelayEpoll }},
 		{"relay goroutine", "-o relay=goroutine", func(s Settings) bool { return s.Extended.Relay == RelayGoroutine }},
 		{"ssl options stored", "-o ssl_chain_cert=/c.pem,ssl_key=/k.pem,ssl_verify_mode=2,ssl_session_cache", func(s Settings) bool {
@@ -126,9 +144,11 @@ func TestParseInvalid(t *testing.T) {
 		{"-t 0", "Number of threads must be greater than 0"},
 		{"-t 1000", "at most 256"},
 		{"-I 512", "Item max size cannot be less than 1024 bytes."},
+		{"-I 129m -m 1024", "higher than 128 megabytes"},
+		{"-N 0", "NAPI IDs must be greater than 0"},
 		{"-I 3x", "Invalid item max size"},
 		{"-I 2m -m 1", "Cannot set item size limit higher than 1/2 of memory max."},
-		{"-I 2000m -m 100000", "Cannot set item size limit higher than a gigabyte."},
+		{"-I 2000m -m 100000", "higher than 128 megabytes"},
 		{"-f 1", "Factor must be greater than 1"},
 		{"-f 0.5", "Factor must be greater than 1"},
 		{"-n 0", "Chunk size must be greater than 0"},
@@ -154,6 +174,10 @@ func TestParseInvalid(t *testing.T) {
 		{"-o ssl_verify_mode=7", "ssl_verify_mode must be"},
 		{"-o ssl_key", "needs a value"},
 		{"-o track_sizes=1", "takes no value"},
+		{"-o slab_automove=3", "slab_automove must be between 0 and 2"},
+		{"-o slab_automove_ratio=1.5", "slab_automove_ratio must be > 0 and < 1"},
+		{"-o slab_automove_window=2", "slab_automove_window must be > 2"},
+		{"-o seal_policy=anyone", "seal_policy must be measurement or signer"},
 		{"-o relay=threads", "-o relay must be epoll or goroutine"},
 		{"-x", "unknown shorthand flag"},
 		{"--bogus", "unknown flag"},
@@ -214,6 +238,9 @@ func TestParseHelpVersion(t *testing.T) {
 		{"--version -c 0", false, true}, // memcached exits on -V before validating
 		{"-h -B http", true, false},
 	}
+	if s, err := Parse([]string{"-i", "-c", "0"}); err != nil || !s.ShowLicense {
+		t.Errorf("Parse(-i -c 0) = %+v, %v; want ShowLicense, as memcached prints it before validating", s, err)
+	}
 	for _, tt := range tests {
 		s, err := Parse(strings.Fields(tt.args))
 		if err != nil {
@@ -232,6 +259,7 @@ func TestUsageMentionsEveryFlag(t *testing.T) {
 		"--disable-evictions", "--conn-limit", "--threads", "--max-item-size", "--slab-growth-factor", "--slab-min-size",
 		"--verbose", "--protocol", "--disable-cas", "--disable-flush-all", "--enable-shutdown", "--max-reqs-per-event",
 		"--listen-backlog", "--auth-file", "--version", "--help", "--user", "--daemon", "--extended", "--enable-ssl",
+		"--disable-watch", "--license", "--napi_ids", "max 128m", "12..30",
 		"idle_timeout", "hashpower", "GOMAXPROCS", "RA-TLS", "ssl_chain_cert", "state_dir", VersionLine} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("usage does not mention %q", want)
@@ -269,8 +297,8 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
-		if s.ShowHelp || s.ShowVersion {
-			return
+		if s.ShowHelp || s.ShowVersion || s.ShowLicense {
+			return // printed before validation, as memcached does
 		}
 		if s.MaxItemSize < 1024 || int64(s.MaxItemSize) > s.MemoryLimit/2 || s.ConnLimit <= 0 || s.Threads <= 0 {
 			t.Fatalf("Parse(%q) accepted invalid settings %+v", args, s)

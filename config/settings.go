@@ -44,6 +44,7 @@ type Settings struct {
 	DisableCAS       bool // -C
 	DisableFlushAll  bool // -F
 	DisableDumping   bool // -X
+	DisableWatch     bool // -W: refuse the watch command
 	EnableShutdown   bool // -A
 	MaxReqsPerEvent  int  // -R
 	ListenBacklog    int  // -b
@@ -51,6 +52,7 @@ type Settings struct {
 	User             string // -u: accepted for compatibility; we never change user
 	PrefixDelimiter  byte   // -D
 	EnableSSL        bool   // -Z: TLS terminated inside the cache agent (ssl_* in Extended)
+	MemoryFile       string // -e: the sealed warm-restart file (memcached's restartable cache)
 
 	Extended Extended // -o
 
@@ -60,6 +62,7 @@ type Settings struct {
 
 	ShowHelp    bool // -h
 	ShowVersion bool // -V
+	ShowLicense bool // -i
 }
 
 // Extended holds the -o key=value options SecureCached acts on. memcached's
@@ -73,6 +76,13 @@ type Extended struct {
 	HotMaxFactor    float64       // hot_max_factor
 	WarmMaxFactor   float64       // warm_max_factor
 	TrackSizes      bool          // track_sizes: enable "stats sizes"
+	SlabReassign    bool          // slab_reassign (default on), no_slab_reassign
+	SlabAutomove    int           // slab_automove: 0, 1 (default; bare key) or 2
+	AutomoveRatio   float64       // slab_automove_ratio
+	AutomoveWindow  int           // slab_automove_window, in seconds
+	SealPolicy      string        // seal_policy: SealMeasurement or SealSigner, for -e (securecached's own key)
+	TempLRU         bool          // temporary_ttl was given: the TEMP LRU is on
+	TemporaryTTL    int           // temporary_ttl: TTLs up to it go to the TEMP LRU
 	Relay           string        // relay: RelayEpoll or RelayGoroutine (securecached's own key)
 	StateDir        string        // state_dir: sim platform identity directory (securecached's own key)
 	SSLChainCert    string        // ssl_chain_cert
@@ -86,6 +96,15 @@ type Extended struct {
 	SSLWBufSize     int           // ssl_wbuf_size, in bytes
 	SSLKernelTLS    bool          // ssl_kernel_tls
 }
+
+// Identities -e's file can be sealed to (-o seal_policy=...).
+const (
+	// SealMeasurement: only the same binary and configuration on the same
+	// platform can read the file.
+	SealMeasurement = "measurement"
+	// SealSigner: any build from the same signer on the same platform can.
+	SealSigner = "signer"
+)
 
 // Relays securecached can put between sockets and the cache (-o relay=...).
 const (
@@ -125,6 +144,12 @@ func Defaults() Settings {
 			SSLKeyFormat:  "PEM",
 			SSLWBufSize:   16 << 10,
 			SSLMinVersion: 2,
+
+			SlabReassign:   true,
+			SlabAutomove:   1,
+			AutomoveRatio:  0.8,
+			AutomoveWindow: 30,
+			SealPolicy:     SealMeasurement,
 		},
 	}
 }

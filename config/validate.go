@@ -37,8 +37,10 @@ func (s *Settings) Validate() error {
 		return usagef("Item max size cannot be less than 1024 bytes.")
 	case int64(s.MaxItemSize) > s.MemoryLimit/2:
 		return usagef("Cannot set item size limit higher than 1/2 of memory max.")
-	case s.MaxItemSize > 1<<30:
-		return usagef("Cannot set item size limit higher than a gigabyte.")
+	case s.MaxItemSize > 128<<20:
+		// memcached allows a gigabyte; items here are one contiguous
+		// chunk, which the engine caps at 128m.
+		return usagef("Cannot set item size limit higher than 128 megabytes (memcached allows 1024m).")
 	}
 	if s.Verbose > 3 {
 		s.Verbose = 3 // memcached treats more v's as -vvv

@@ -7,9 +7,8 @@ import (
 	"github.com/securecached/securecached/protocol"
 )
 
-// execAdmin answers memcached's administrative commands. SecureCached's
-// engine has fixed slab pages and LRU tuning, so commands that would change
-// them give the answer memcached gives when the feature is unavailable.
+// execAdmin answers memcached's administrative commands: slab page moves
+// (slabs_admin.go), LRU tuning, the LRU crawler and watch.
 func (c *Conn) execAdmin(r *protocol.Request) {
 	arg := func(i int) string {
 		if i < len(r.Args) {
@@ -19,24 +18,13 @@ func (c *Conn) execAdmin(r *protocol.Request) {
 	}
 	switch r.Cmd {
 	case protocol.CmdSlabs:
-		switch {
-		case r.NTokens == 5 && arg(0) == "reassign":
-			// Pages never move between classes here ("stats settings"
-			// reports slab_reassign no), so reassignment is disabled.
-			c.reply(replyReassignOff)
-		case r.NTokens >= 4 && arg(0) == "automove":
-			c.execSlabsAutomove(r)
-		default:
-			c.reply(protocol.ReplyError)
-		}
+		c.execSlabs(r)
 	case protocol.CmdLru:
-		// LRU tuning is fixed at startup; memcached answers ERROR to
-		// what it cannot apply.
-		c.replyUnlessNoreply(r, protocol.ReplyError)
+		c.execLru(r, arg)
 	case protocol.CmdLruCrawler:
 		c.execLruCrawler(r, arg)
 	case protocol.CmdWatch:
-		c.replyUnlessNoreply(r, replyWatchOff)
+		c.execWatch(r)
 	case protocol.CmdCacheMemlimit:
 		limit, ok := protocol.ParseUint32(r.Args[0])
 		switch {
@@ -46,41 +34,13 @@ func (c *Conn) execAdmin(r *protocol.Request) {
 			c.replyUnlessNoreply(r, "MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m")
 		case limit > 1000000000:
 			c.replyUnlessNoreply(r, "MEMLIMIT_ADJUST_FAILED input value is megabytes not bytes")
-		default:
+		case c.cache.SetMemLimit(int64(limit)<<20) != nil:
 			c.replyUnlessNoreply(r, "MEMLIMIT_ADJUST_FAILED out of bounds or unable to adjust")
+		default:
+			c.replyUnlessNoreply(r, replyOK)
 		}
 	default:
 		c.reply(protocol.ReplyError)
-	}
-}
-
-func (c *Conn) execSlabsAutomove(r *protocol.Request) {
-	setNoreply := r.NTokens >= 2 && string(r.Args[len(r.Args)-1]) == "noreply"
-	out := func(s string) {
-		if !setNoreply {
-			c.reply(s)
-		}
-	}
-	if string(r.Args[1]) == "ratio" {
-		if r.NTokens < 5 {
-			out(protocol.ReplyError)
-			return
-		}
-		if _, err := strconv.ParseFloat(string(r.Args[2]), 64); err != nil {
-			out(protocol.ReplyError)
-			return
-		}
-		out(replyOK)
-		return
-	}
-	level, ok := protocol.ParseUint32(r.Args[1])
-	switch {
-	case !ok:
-		out(protocol.ReplyBadFormat)
-	case level > 2:
-		out(protocol.ReplyError)
-	default:
-		out(replyOK)
 	}
 }
 
@@ -95,8 +55,7 @@ func (c *Conn) execLruCrawler(r *protocol.Request, arg func(int) string) {
 			c.reply("BADCLASS invalid class id")
 		}
 	case r.NTokens == 4 && arg(0) == "metadump":
-		// The engine offers no item walk to dump from.
-		c.reply("ERROR metadump not allowed")
+		c.execMetaDump(arg(1))
 	case r.NTokens == 4 && (arg(0) == "tocrawl" || arg(0) == "sleep"):
 		v, ok := protocol.ParseUint32(r.Args[1])
 		switch {
@@ -115,6 +74,51 @@ func (c *Conn) execLruCrawler(r *protocol.Request, arg func(int) string) {
 		c.reply("ERROR failed to stop lru crawler thread")
 	default:
 		c.reply(protocol.ReplyError)
+	}
+}
+
+// execLru is memcached's process_lru_command: "lru tune", "lru mode",
+// "lru temp_ttl", each applied to the engine at once.
+func (c *Conn) execLru(r *protocol.Request, arg func(int) string) {
+	switch {
+	case arg(0) == "tune" && r.NTokens >= 7:
+		hot, ok1 := protocol.ParseUint32(r.Args[1])
+		warm, ok2 := protocol.ParseUint32(r.Args[2])
+		hotF, err1 := strconv.ParseFloat(arg(3), 64)
+		warmF, err2 := strconv.ParseFloat(arg(4), 64)
+		switch {
+		case !ok1 || !ok2 || err1 != nil || err2 != nil:
+			c.replyUnlessNoreply(r, protocol.ReplyError)
+		case uint64(hot)+uint64(warm) > 80:
+			c.replyUnlessNoreply(r, "ERROR hot and warm pcts must not exceed 80")
+		case hotF <= 0 || warmF <= 0:
+			c.replyUnlessNoreply(r, "ERROR hot/warm age factors must be greater than 0")
+		case c.cache.SetLRUTuning(int(hot), int(warm), hotF, warmF) != nil:
+			c.replyUnlessNoreply(r, protocol.ReplyError) // checked above; cannot happen
+		default:
+			c.replyUnlessNoreply(r, replyOK)
+		}
+	case arg(0) == "mode" && r.NTokens >= 4:
+		switch arg(1) {
+		case "flat":
+			c.cache.SetFlatLRU(true)
+			c.replyUnlessNoreply(r, replyOK)
+		case "segmented":
+			c.cache.SetFlatLRU(false)
+			c.replyUnlessNoreply(r, replyOK)
+		default:
+			c.replyUnlessNoreply(r, protocol.ReplyError)
+		}
+	case arg(0) == "temp_ttl" && r.NTokens >= 4:
+		ttl, ok := protocol.ParseInt32(r.Args[1])
+		if !ok {
+			c.replyUnlessNoreply(r, protocol.ReplyError)
+			return
+		}
+		c.cache.SetTempTTL(int64(ttl))
+		c.replyUnlessNoreply(r, replyOK)
+	default:
+		c.replyUnlessNoreply(r, protocol.ReplyError)
 	}
 }
 

@@ -137,7 +137,8 @@ func (c *Conn) execBinary(r *protocol.BinRequest) {
 			if c.tracing {
 				c.traceBinKey(TracePlain, "Deleting ", r.Key, "")
 			}
-			switch c.cache.Delete(r.Key, memcache.DeleteOptions{CAS: h.Cas}) {
+			del := func() memcache.Result { return c.cache.Delete(r.Key, memcache.DeleteOptions{CAS: h.Cas}) }
+			switch c.deleteWatch(r.Key, "delete", del) {
 			case memcache.Deleted:
 				c.binOK(x, quiet, 0, nil, nil)
 			case memcache.Exists:
@@ -223,6 +224,9 @@ func (c *Conn) binUpdate(x binCtx, op uint8, quiet bool, r *protocol.BinRequest)
 	if err != nil {
 		c.binError(x, protocol.StatusInvalidArgs)
 		return
+	}
+	if c.watching(watchMutations) {
+		c.watchStore(mode, r.Key, flags, exp, len(r.Value), res)
 	}
 	switch res {
 	case memcache.Stored:

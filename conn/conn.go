@@ -98,6 +98,7 @@ type Conn struct {
 	req     protocol.Request
 	binReq  protocol.BinRequest
 	get     pendingGet
+	ops     opsState // watch and metadump (watch.go)
 	scratch []byte
 
 	tracer   Tracer
@@ -192,6 +193,7 @@ const minInputBuffer = 4 << 10
 // gone.
 func (c *Conn) Process() (more bool) {
 	budget := c.set.ReqsPerEvent
+	c.shared.watch.cfd = c.ops.id // names this connection in fetch lines
 	c.flushed = len(c.out)
 	c.authResp = -1
 	if c.tracer != nil {
@@ -200,6 +202,16 @@ func (c *Conn) Process() (more bool) {
 	c.setState(stateParse)
 	defer c.idle()
 	for !c.closed {
+		if c.ops.watchFlags != 0 {
+			c.off = len(c.in) // a watcher's input is read and dropped
+			return false
+		}
+		if c.ops.dumping {
+			if !c.resumeMetaDump() {
+				return true
+			}
+			continue
+		}
 		if c.get.active {
 			if !c.resumeGet() {
 				return true
@@ -364,6 +376,9 @@ func (c *Conn) Closed() bool { return c.closed }
 // engine.
 func (c *Conn) Close() {
 	c.abortNread()
+	c.unwatch()
+	c.watchConnEvent(false)
+	c.ops.transport = "" // logged once
 	c.closed = true
 	c.in, c.off, c.need, c.swallow = nil, 0, 0, 0
 	c.setState(stateClosing)

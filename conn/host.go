@@ -42,8 +42,14 @@ type Settings struct {
 	ShutdownEnabled bool     // -A
 	FlushDisabled   bool     // -F
 	DumpDisabled    bool     // -X: refuse "stats cachedump" and metadump
-	ASCIIAuth       bool     // -Y: clients authenticate with Host.Authenticate
-	Version         string   // "" means DefaultVersion
+	WatchDisabled   bool     // -W: refuse "watch"
+	// Trusted says the cache agent runs in an enclave: keys must not leave
+	// it in clear, so "watch" and "lru_crawler metadump" are refused on a
+	// connection that is not TLS (see Conn.SetTLS).
+	Trusted    bool
+	ASCIIAuth  bool   // -Y: clients authenticate with Host.Authenticate
+	Version    string // "" means DefaultVersion
+	MemoryFile string // -e, for "stats settings"
 }
 
 // Shared holds the server-wide counters every connection of a server adds
@@ -56,6 +62,8 @@ type Shared struct {
 	AuthCmds   atomic.Uint64
 	AuthErrors atomic.Uint64
 	ConnYields atomic.Uint64
+
+	watch watchHub // the server's watchers; used under the engine's owner only
 }
 
 // reset clears the counters "stats reset" clears.
@@ -104,6 +112,7 @@ type ServerStats struct {
 	ListenDisabledNum      uint64
 	TimeInListenDisabledUs uint64
 	Threads                int
+	IdleKicks              uint64 // shown when idle_timeout is set, as memcached does
 }
 
 // ServerSettings are the "stats settings" values that come from the

@@ -90,6 +90,9 @@ func (c *Conn) execMetaSet(r *protocol.Request) {
 		c.reply(protocol.ReplyBadFormat)
 		return
 	}
+	if c.watching(watchMutations) {
+		c.watchStore(metaSetMode(m), r.Key, m.ClientFlags, int64(m.TTL), len(r.Value), res)
+	}
 	it := protocol.MetaItem{Key: r.Key, Cas: cas}
 	switch res {
 	case memcache.Stored:
@@ -121,11 +124,13 @@ func metaStoreArgs(r *protocol.Request) (memcache.Mode, uint32, int64, memcache.
 
 func (c *Conn) execMetaDelete(r *protocol.Request) {
 	m := &r.Meta
-	res := c.cache.Delete(r.Key, memcache.DeleteOptions{
-		CAS:        m.Cas,
-		Invalidate: m.SetStale,
-		Touch:      m.HasTTL,
-		TTL:        int64(m.TTL),
+	res := c.deleteWatch(r.Key, "md", func() memcache.Result {
+		return c.cache.Delete(r.Key, memcache.DeleteOptions{
+			CAS:        m.Cas,
+			Invalidate: m.SetStale,
+			Touch:      m.HasTTL,
+			TTL:        int64(m.TTL),
+		})
 	})
 	it := protocol.MetaItem{Key: r.Key}
 	switch res {

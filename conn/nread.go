@@ -115,6 +115,10 @@ func (c *Conn) reserveText(r *protocol.Request, dataLen int) {
 		c.nr.active, c.nr.rsv, c.nr.filled, c.nr.crlf = true, rsv, 0, true
 		return
 	}
+	if err == nil && c.watching(watchMutations) {
+		// memcached logs a store refused at allocation too.
+		c.watchStore(mode, r.Key, flags, exp, dataLen-2, res)
+	}
 	c.swallow = dataLen
 	msg := protocol.ReplyOutOfMemory
 	switch {
@@ -138,6 +142,9 @@ func (c *Conn) reserveBinary(r *protocol.BinRequest, valueLen int) {
 	if err == nil && res == memcache.Stored {
 		c.nr.active, c.nr.rsv, c.nr.filled, c.nr.crlf = true, rsv, 0, false
 		return
+	}
+	if err == nil && c.watching(watchMutations) {
+		c.watchStore(mode, r.Key, flags, exp, valueLen, res)
 	}
 	c.swallow = valueLen
 	x := binCtx{op: r.Header.Opcode, opaque: r.Header.Opaque}

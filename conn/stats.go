@@ -74,6 +74,7 @@ func (c *Conn) generalStats() []stat {
 		"store_no_memory": {
 			{Name: "auth_cmds", Value: u64(sh.AuthCmds.Load())},
 			{Name: "auth_errors", Value: u64(sh.AuthErrors.Load())},
+			{Name: "idle_kicks", Value: u64(ss.IdleKicks)},
 			{Name: "bytes_read", Value: u64(sh.BytesRead.Load())},
 			{Name: "bytes_written", Value: u64(sh.BytesWritten.Load())},
 		},
@@ -106,6 +107,9 @@ func (c *Conn) generalStats() []stat {
 	have := make(map[string]bool, len(engine))
 	for _, s := range engine {
 		have[s.Name] = true
+	}
+	if c.host.ServerSettings().IdleTimeout == 0 {
+		have["idle_kicks"] = true // memcached prints it only with idle_timeout
 	}
 	var emit func(s stat)
 	emit = func(s stat) {
@@ -171,10 +175,10 @@ func (c *Conn) settingsStats() []stat {
 		{Name: "item_size_max", Value: strconv.Itoa(cfg.ItemSizeMax)},
 		{Name: "maxconns_fast", Value: yesNo(hs.MaxconnsFast)},
 		{Name: "hashpower_init", Value: strconv.Itoa(hs.HashPowerInit)},
-		{Name: "slab_reassign", Value: "no"},
-		{Name: "slab_automove", Value: "0"},
-		{Name: "slab_automove_ratio", Value: "0.80"},
-		{Name: "slab_automove_window", Value: "30"},
+		{Name: "slab_reassign", Value: yesNo(cfg.SlabReassign)},
+		{Name: "slab_automove", Value: strconv.Itoa(cfg.SlabAutomove)},
+		{Name: "slab_automove_ratio", Value: f2(cfg.SlabAutomoveRatio)},
+		{Name: "slab_automove_window", Value: strconv.Itoa(cfg.SlabAutomoveWindow)},
 		{Name: "slab_chunk_max", Value: strconv.Itoa(cfg.ItemSizeMax)},
 		{Name: "lru_crawler", Value: "yes"},
 		{Name: "lru_crawler_sleep", Value: "100"},
@@ -184,13 +188,13 @@ func (c *Conn) settingsStats() []stat {
 		{Name: "dump_enabled", Value: yesNo(!c.set.DumpDisabled)},
 		{Name: "hash_algorithm", Value: "murmur3"},
 		{Name: "lru_maintainer_thread", Value: "yes"},
-		{Name: "lru_segmented", Value: "yes"},
+		{Name: "lru_segmented", Value: yesNo(!cfg.FlatLRU)},
 		{Name: "hot_lru_pct", Value: strconv.Itoa(cfg.HotLRUPct)},
 		{Name: "warm_lru_pct", Value: strconv.Itoa(cfg.WarmLRUPct)},
 		{Name: "hot_max_factor", Value: f2(cfg.HotMaxFactor)},
 		{Name: "warm_max_factor", Value: f2(cfg.WarmMaxFactor)},
-		{Name: "temp_lru", Value: "no"},
-		{Name: "temporary_ttl", Value: "61"},
+		{Name: "temp_lru", Value: yesNo(cfg.TempLRU)},
+		{Name: "temporary_ttl", Value: strconv.FormatUint(uint64(cfg.TemporaryTTL), 10)},
 		{Name: "idle_timeout", Value: strconv.Itoa(hs.IdleTimeout)},
 		{Name: "watcher_logbuf_size", Value: "262144"},
 		{Name: "worker_logbuf_size", Value: "65536"},
@@ -220,7 +224,7 @@ func (c *Conn) settingsStats() []stat {
 		{Name: "ssl_kernel_tls", Value: yesNo(hs.SSL.KernelTLS)},
 		{Name: "ssl_min_version", Value: "tlsv1." + strconv.Itoa(hs.SSL.MinVersion)},
 		{Name: "num_napi_ids", Value: "(null)"},
-		{Name: "memory_file", Value: "(null)"},
+		{Name: "memory_file", Value: orUnset(c.set.MemoryFile, "(null)")},
 	}
 }
 
@@ -311,6 +315,19 @@ func (c *Conn) execStats(r *protocol.Request) {
 		c.execCachedump(r)
 	case "conns":
 		c.appendStats(c.connStats())
+	case "sizes_enable", "sizes_disable":
+		// memcached answers with the one line and no END.
+		on := sub == "sizes_enable"
+		c.cache.SetSizesTracking(on)
+		if on {
+			c.out = protocol.AppendStat(c.out, "sizes_status", "enabled")
+		} else {
+			c.out = protocol.AppendStat(c.out, "sizes_status", "disabled")
+		}
+	case "extstore":
+		// memcached built without extstore, as Debian's is, answers an
+		// empty list; there is no external storage here either.
+		c.out = protocol.AppendEnd(c.out)
 	default:
 		list, ok := c.engineFamily(sub)
 		if !ok {

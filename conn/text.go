@@ -62,7 +62,8 @@ func (c *Conn) execText(r *protocol.Request) {
 		protocol.CmdPrepend, protocol.CmdCas:
 		c.execUpdate(r)
 	case protocol.CmdDelete:
-		switch c.cache.Delete(r.Key, memcache.DeleteOptions{}) {
+		del := func() memcache.Result { return c.cache.Delete(r.Key, memcache.DeleteOptions{}) }
+		switch c.deleteWatch(r.Key, "delete", del) {
 		case memcache.Deleted:
 			c.replyUnlessNoreply(r, replyDeleted)
 		default:
@@ -273,6 +274,9 @@ func (c *Conn) execUpdate(r *protocol.Request) {
 	}
 	mode, flags, exp, opt := textStoreArgs(r)
 	res, _, err := c.store(mode, r.Key, flags, exp, r.Value, opt)
+	if err == nil && c.watching(watchMutations) {
+		c.watchStore(mode, r.Key, flags, exp, len(r.Value), res)
+	}
 	if err != nil {
 		// The parser only passes keys of 1..250 bytes and known modes.
 		c.replyUnlessNoreply(r, protocol.ReplyBadFormat)

@@ -22,6 +22,9 @@ type Hooks struct {
 	// Listening receives the listener addresses once they accept: once
 	// per group, from the member that opened them.
 	Listening func([]net.Addr)
+	// Started, if set, receives each gateway once it relays, so the
+	// process can report its counters (see Stats).
+	Started func(*Agent)
 }
 
 // Factory returns the diggi factory for gateways wired to hooks.
@@ -107,6 +110,9 @@ func (g *Agent) Start(ctx *diggi.Context) error {
 		if g.hooks.Listening != nil {
 			g.hooks.Listening(g.Addrs())
 		}
+	}
+	if g.hooks.Started != nil {
+		g.hooks.Started(g)
 	}
 	return nil
 }

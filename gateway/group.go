@@ -35,10 +35,11 @@ type group struct {
 	next    int
 	joined  int // members that joined and have not left
 
-	size     atomic.Int32 // members joined: more than one means Complete
-	conns    atomic.Int64
-	rejected atomic.Uint64
-	total    atomic.Uint64
+	size      atomic.Int32 // members joined: more than one means Complete
+	conns     atomic.Int64
+	rejected  atomic.Uint64
+	idleKicks atomic.Uint64 // clients closed at idle_timeout
+	total     atomic.Uint64
 }
 
 type groupKey struct {

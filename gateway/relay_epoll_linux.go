@@ -684,6 +684,7 @@ func (e *epollRelay) closeIdle(now time.Time) {
 	limit := now.Add(-e.g.gs.idleTimeout)
 	for _, c := range e.conns {
 		if c.active.Before(limit) && len(c.down) == 0 && c.reply == nil {
+			e.g.grp.idleKicks.Add(1)
 			e.close(c)
 		}
 	}

@@ -52,7 +52,7 @@ func TestFlagsRejected(t *testing.T) {
 		{"-o hashpower=99", "Initial hashtable multiplier of 99 is too high"},
 		{"--no-such-flag", "unknown flag"},
 		{"-Y /nonexistent/auth", "could not load auth file"},
-		{"-I 200m -m 1024", "cannot exceed"},
+		{"-I 200m -m 1024", "higher than 128 megabytes"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.args, func(t *testing.T) {
@@ -75,6 +75,29 @@ func TestFlagsHelpAndVersion(t *testing.T) {
 	code, out = runBinary(t, "-V")
 	if code != 0 || !strings.HasPrefix(out, "securecached ") || !strings.Contains(out, "memcached 1.6 compatible") {
 		t.Errorf("-V: exit %d, output %q", code, out)
+	}
+}
+
+// TestFlagsLicense: -i prints licenses and exits 0 before looking at the
+// rest of the command line, as memcached's does.
+func TestFlagsLicense(t *testing.T) {
+	mc, err := exec.Command(testenv.Require(t, "memcached"), "-i", "-c", "0").CombinedOutput()
+	if err != nil || !strings.Contains(string(mc), "license") && !strings.Contains(string(mc), "Copyright") {
+		t.Fatalf("memcached -i: %v\n%s", err, mc)
+	}
+	code, out := runBinary(t, "-i", "-c", "0")
+	if code != 0 || !strings.Contains(out, "Built with go") || !strings.Contains(out, "github.com/spf13/pflag") {
+		t.Errorf("-i: exit %d, output:\n%s", code, out)
+	}
+}
+
+// TestFlagsNoEffectAccepted: -N (NAPI ids) is memcached's and accepted
+// with a warning; memcached's own -N needs NAPI-capable network cards
+// (Debian's 1.6.18 crashes without them), so only securecached is run.
+func TestFlagsNoEffectAccepted(t *testing.T) {
+	s := testenv.StartSecurecached(t, "-N", "2", "-W")
+	if !strings.Contains(s.Stderr(), "--napi_ids has no effect") {
+		t.Errorf("stderr lacks the -N warning:\n%s", s.Stderr())
 	}
 }
 

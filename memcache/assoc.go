@@ -101,6 +101,27 @@ func (c *Cache) hashDelete(ref uint32, it []byte) {
 	}
 }
 
+// hashPresize grows an empty table at once to hold n items without
+// expanding (a warm restart knows how many are coming): inserting them
+// into a table that doubles step by step would walk long chains.
+func (c *Cache) hashPresize(n uint64) {
+	a := &c.hash
+	if a.count != 0 || a.old != nil || c.cfg.NoHashExpand {
+		return
+	}
+	// No more than -m can hold in its smallest chunks.
+	n = min(n, uint64(c.cfg.MaxBytes)/uint64(c.classes[1].size))
+	p := a.power
+	for p < hashPowerMax && n > uint64(1)<<p {
+		p++
+	}
+	if p > a.power {
+		a.power = p
+		a.primary = make([]uint32, 1<<p)
+		c.expansions++
+	}
+}
+
 func (c *Cache) startExpand() {
 	a := &c.hash
 	a.old = a.primary

@@ -21,6 +21,9 @@ type Cache struct {
 	classes   []slabClass
 	large     *largeChunk // -L's memory, which the pages are cut from
 	mem       *arena      // where page memory comes from (offheap.go)
+	pagePool  []uint32    // memcached's global page pool: pages no class holds
+	mover     rebalance   // the page being moved between classes, if any
+	automove  automover   // slab_automove 1's window of observations
 
 	hash       assoc
 	expansions uint64
@@ -42,6 +45,11 @@ type Cache struct {
 	reserveGen uint32 // generation stamped into reserved chunks
 
 	crawlBucket uint32 // next hash bucket the expiry crawler visits
+
+	onEvict  func(Eviction) // "watch evictions"; see SetEvictionHook
+	onFetch  FetchHook      // "watch fetchers"; see SetFetchHook
+	fetchKey []byte         // the key onFetch is given (see fetched)
+	quiet    bool           // the lookup in progress is not a command's (WatchInfo)
 
 	g      globalCounters
 	detail prefixTable
@@ -104,12 +112,14 @@ func (c *Cache) Tick(now time.Time) {
 	budget := juggleRoundsPerTickTotal
 	for id := 1; id < len(c.classes) && budget > 0; id++ {
 		p := &c.classes[id]
-		if p.counts[lruHot]+p.counts[lruWarm]+p.counts[lruCold] > 0 {
+		if p.counts[lruHot]+p.counts[lruWarm]+p.counts[lruCold]+p.counts[lruTemp] > 0 {
 			budget -= c.juggle(id, min(juggleRoundsPerTick, budget))
 			c.g.juggleCycles++
 		}
 	}
 	c.crawl(c.cfg.CrawlBudget)
+	c.automoveTick()
+	c.rebalanceStep(moverChunksPerTick)
 }
 
 // juggleRoundsPerTick bounds per-class LRU maintenance per Tick
@@ -179,7 +189,7 @@ func (c *Cache) link(ref uint32, it []byte, cas uint64) {
 	c.g.bytes += uint64(n)
 	c.sizesAdd(n)
 	c.hashInsert(ref, it)
-	c.linkQ(ref, it, lruHot)
+	c.linkQ(ref, it, c.newItemLRU(it))
 }
 
 // unlink removes a linked item from the hash table and its LRU and frees

@@ -65,6 +65,30 @@ type Config struct {
 	// aligned to and advised for transparent huge pages, and give every
 	// class its first page up front, as memcached's -L does on Linux.
 	Preallocate bool
+	// SlabReassign is -o slab_reassign (on, as in memcached 1.6; -o
+	// no_slab_reassign turns it off): pages may move between classes, by
+	// "slabs reassign" or by the automover.
+	SlabReassign bool
+	// SlabAutomove is -o slab_automove and "slabs automove": 0 off, 1
+	// moves a page once a class keeps evicting while another holds much
+	// older items (over SlabAutomoveWindow seconds), 2 moves a page to a
+	// class on every eviction in it.
+	SlabAutomove int
+	// SlabAutomoveRatio is -o slab_automove_ratio: with automove 1, a
+	// class's COLD age below this share of the oldest class's marks it as
+	// starved.
+	SlabAutomoveRatio float64
+	// SlabAutomoveWindow is -o slab_automove_window: the seconds automove
+	// 1 looks back over.
+	SlabAutomoveWindow int
+	// FlatLRU is memcached's "lru mode flat": new items enter COLD, a fetch moves an item to COLD's
+	// head at most once a minute, and HOT and WARM drain.
+	FlatLRU bool
+	// TempLRU and TemporaryTTL are "lru temp_ttl N": items whose TTL is at
+	// most TemporaryTTL seconds go to a TEMP list per class, which is
+	// never evicted from, only reclaimed as its items expire.
+	TempLRU      bool
+	TemporaryTTL uint32
 	// CrawlBudget is how many hash buckets Tick examines for expired items
 	// (the LRU crawler's work per call). 0 means the default.
 	CrawlBudget int
@@ -72,7 +96,8 @@ type Config struct {
 
 // DefaultConfig returns memcached 1.6's defaults: -m 64, -I 1m, -f 1.25,
 // -n 48, hashpower 16, hot 20%, warm 40%, hot_max_factor 0.2,
-// warm_max_factor 2.0, -D ':'.
+// warm_max_factor 2.0, -D ':', slab_reassign on, slab_automove 1 with
+// ratio 0.8 over a 30-second window.
 func DefaultConfig() Config {
 	return Config{
 		MaxBytes:        64 << 20,
@@ -86,6 +111,12 @@ func DefaultConfig() Config {
 		WarmMaxFactor:   2.0,
 		PrefixDelimiter: ':',
 		CrawlBudget:     16384,
+
+		SlabReassign:       true,
+		SlabAutomove:       1,
+		SlabAutomoveRatio:  0.8,
+		SlabAutomoveWindow: 30,
+		TemporaryTTL:       61,
 	}
 }
 
@@ -119,6 +150,12 @@ func (cfg *Config) validate() error {
 		return bad("hot_lru_pct + warm_lru_pct cannot be more than 80%% combined, got %d", cfg.HotLRUPct+cfg.WarmLRUPct)
 	case cfg.HotMaxFactor <= 0 || cfg.WarmMaxFactor <= 0:
 		return bad("hot_max_factor and warm_max_factor must be positive, got %g and %g", cfg.HotMaxFactor, cfg.WarmMaxFactor)
+	case cfg.SlabAutomove < 0 || cfg.SlabAutomove > 2:
+		return bad("slab_automove must be between 0 and 2, got %d", cfg.SlabAutomove)
+	case cfg.SlabAutomoveRatio <= 0 || cfg.SlabAutomoveRatio >= 1:
+		return bad("slab_automove_ratio must be > 0 and < 1, got %g", cfg.SlabAutomoveRatio)
+	case cfg.SlabAutomoveWindow <= 2:
+		return bad("slab_automove_window must be > 2, got %d", cfg.SlabAutomoveWindow)
 	case cfg.CrawlBudget < 0:
 		return bad("crawl budget must not be negative, got %d", cfg.CrawlBudget)
 	}

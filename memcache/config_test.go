@@ -28,6 +28,9 @@ func TestConfigValidation(t *testing.T) {
 		{"chunk min huge", func(c *Config) { c.ChunkSizeMin = 1 << 20 }, "-n"},
 		{"memory beyond references", func(c *Config) { c.MaxBytes = 1 << 40 }, "32-bit item reference"},
 		{"tiny factor still builds", func(c *Config) { c.GrowthFactor = 1.0001 }, ""},
+		{"automove 3", func(c *Config) { c.SlabAutomove = 3 }, "slab_automove"},
+		{"automove ratio 1", func(c *Config) { c.SlabAutomoveRatio = 1 }, "slab_automove_ratio"},
+		{"automove window 2", func(c *Config) { c.SlabAutomoveWindow = 2 }, "slab_automove_window"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -13,10 +13,16 @@
 //
 //   - item.go: the item header inside a chunk and 32-bit item references.
 //   - slabs.go: size classes (-n, -f), pages handed out on demand up to -m.
+//   - slabs_rebalance.go, slab_automove.go: moving pages between classes.
+//   - restart.go: the item stream a warm restart writes and reads back.
 //   - assoc.go: the chained hash table and its incremental expansion.
 //   - lru.go: segmented HOT/WARM/COLD LRU, maintenance, eviction.
 //   - get.go, store.go, delete.go, arith.go, debug.go: the commands.
 //   - crawler.go: bounded background reclaim of expired items.
+//   - tune.go: run-time tuning (cache_memlimit, lru tune|mode|temp_ttl,
+//     stats sizes_enable|disable).
+//   - metadump.go: lru_crawler metadump's walk, and what watch lines need
+//     (evictions, URI-encoded keys).
 //   - stats.go, stats_families.go, detail.go, counters.go: "stats" and friends.
 //
 // Differences from memcached, on purpose:
@@ -27,8 +33,11 @@
 //     that with -I above 1 MB every class's pages are that large, so a big -I
 //     wants a correspondingly big -m; and memcached's 1.6 class list ends at
 //     512 KB (larger items chained) where ours goes up to -I.
-//   - Pages are never moved between classes (no slab rebalancer, so
-//     slab_reassign_* and slab_global_page_pool stay 0).
+//   - The slab page mover (slabs_rebalance.go, slab_automove.go) is not a
+//     thread: Tick drives it a bounded number of chunks at a time, so items
+//     move only between calls. Chunked items do not exist here, so
+//     slab_reassign_chunk_rescues stays 0, and since only a Reservation can
+//     hold a chunk (never a linked item), slab_reassign_busy_deletes too.
 //   - The hash table holds 4-byte references, half of memcached's pointers.
 //   - Sizes used for class choice and for the "bytes" and mem_requested
 //     stats follow memcached's ITEM_ntotal formula (header, key+1, flags

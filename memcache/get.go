@@ -13,19 +13,23 @@ func (c *Cache) lookup(key []byte) (uint32, []byte) {
 func (c *Cache) lookupHashed(key []byte, hv uint32) (uint32, []byte) {
 	ref := c.find(key, hv)
 	if ref == 0 {
+		c.fetched(key, FetchNotFound, nil)
 		return 0, nil
 	}
 	it := c.chunk(ref)
 	if c.isFlushed(it) {
 		c.unlink(ref, it)
 		c.g.getFlushed++
+		c.fetched(key, FetchFlushed, nil)
 		return 0, nil
 	}
 	if exp := exptime(it); exp != 0 && exp <= c.now {
 		c.unlink(ref, it)
 		c.g.getExpired++
+		c.fetched(key, FetchExpired, nil)
 		return 0, nil
 	}
+	c.fetched(key, FetchFound, it)
 	return ref, it
 }
 

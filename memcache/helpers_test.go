@@ -115,4 +115,5 @@ func checkInvariants(t testing.TB, c *Cache) {
 	if inLRU != seen || bytes != c.g.bytes {
 		t.Fatalf("LRUs hold %d items / %d bytes, hash %d items, bytes stat %d", inLRU, bytes, seen, c.g.bytes)
 	}
+	checkSlabs(t, c)
 }

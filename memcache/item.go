@@ -24,7 +24,7 @@ import "encoding/binary"
 //	36 hash    uint32  key hash, kept so expansion and unlink never rehash
 //	40 nkey    uint8
 //	41 iflags  uint8   itemLinked, itemFetched, ...
-//	42 lru     uint8   lruHot, lruWarm, lruCold
+//	42 lru     uint8   lruHot, lruWarm, lruCold, lruTemp
 //	43 clsid   uint8
 //	44 gen     uint32  reservation generation while itemReserved is set
 const (
@@ -59,8 +59,9 @@ const (
 	lruHot  = 0
 	lruWarm = 1
 	lruCold = 2
-	lruNone = 3
-	numLRU  = 3
+	lruTemp = 3 // items with a TTL under TemporaryTTL (TempLRU): never evicted
+	lruNone = 4
+	numLRU  = 4
 )
 
 var le = binary.LittleEndian

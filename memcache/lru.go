@@ -9,6 +9,9 @@ package memcache
 // own limits, and its active items are bumped within WARM. An item fetched
 // while in COLD is marked active and moved to WARM. Evictions take COLD's
 // tail. Expired and flushed items found at any tail are reclaimed first.
+// With TempLRU, items with a short TTL go to a fourth list, TEMP, which is
+// never evicted from and only reclaimed as its items expire; in flat mode
+// (FlatLRU) new items go straight to COLD.
 
 // itemUpdateInterval is memcached's ITEM_UPDATE_INTERVAL: touches and
 // updates refresh the access time at most this often.
@@ -67,6 +70,17 @@ func (c *Cache) moveQ(ref uint32, it []byte, lru int) {
 // fetched, the second sets active; an active item in COLD goes to WARM.
 func (c *Cache) bump(ref uint32, it []byte) {
 	f := iflags(it)
+	if c.cfg.FlatLRU {
+		// memcached's flat mode: a fetch marks the item fetched and,
+		// at most once per itemUpdateInterval, moves it to the head of
+		// its list (do_item_update).
+		setIFlags(it, f|itemFetched)
+		if itTime(it) < c.now-itemUpdateInterval || c.now < itemUpdateInterval {
+			setTime(it, c.now)
+			c.moveQ(ref, it, lruID(it))
+		}
+		return
+	}
 	if f&itemActive != 0 {
 		return
 	}
@@ -129,6 +143,9 @@ func (c *Cache) pullTail(id, lru int, totalBytes uint64, maxAge uint32, evict bo
 			continue
 		}
 		switch lru {
+		case lruTemp:
+			// TEMP items are only ever reclaimed once expired.
+			return removed
 		case lruHot, lruWarm:
 			var limit uint64
 			if lru == lruHot {
@@ -175,8 +192,18 @@ func (c *Cache) pullTail(id, lru int, totalBytes uint64, maxAge uint32, evict bo
 				if f&itemActive != 0 {
 					p.is.evictedActive++
 				}
+				if c.onEvict != nil {
+					c.onEvict(c.evictionOf(it))
+				}
 				c.unlink(search, it)
 				removed++
+				if c.cfg.SlabAutomove == 2 && c.cfg.SlabReassign {
+					// memcached's aggressive automove: every eviction asks
+					// for a page from any other class.
+					if c.slabsReassign(-1, id) == ReassignRunning {
+						c.mover.next = id
+					}
+				}
 			case f&itemActive != 0:
 				setIFlags(it, f&^itemActive)
 				p.is.movesToWarm++
@@ -201,12 +228,17 @@ func (c *Cache) juggle(id, rounds int) int {
 	hotAge := uint32(float64(coldAge) * c.cfg.HotMaxFactor)
 	warmAge := uint32(float64(coldAge) * c.cfg.WarmMaxFactor)
 	total := p.lruBytes[lruHot] + p.lruBytes[lruWarm] + p.lruBytes[lruCold]
+	if p.tails[lruTemp] != 0 {
+		c.pullTail(id, lruTemp, 0, 0, false) // reclaims only
+	}
 	for i := 0; i < rounds; i++ {
 		n := c.pullTail(id, lruHot, total, hotAge, false)
 		if n == 0 {
 			n = c.pullTail(id, lruWarm, total, warmAge, false)
 		}
-		n += c.pullTail(id, lruCold, total, 0, false)
+		if !c.cfg.FlatLRU {
+			n += c.pullTail(id, lruCold, total, 0, false)
+		}
 		if n == 0 {
 			return i + 1
 		}

@@ -75,7 +75,11 @@ func (c *Cache) clsidFor(ntotal int) int {
 // slabsAlloc takes a chunk of class id: from the free list, then from the
 // uncarved rest of the newest page, then from a new page if the memory
 // limit allows. It returns 0 when the class needs an eviction first.
-func (c *Cache) slabsAlloc(id int) uint32 {
+func (c *Cache) slabsAlloc(id int) uint32 { return c.slabsAllocFrom(id, true) }
+
+// slabsAllocFrom is slabsAlloc; without newPage it never takes a page
+// (memcached's SLABS_ALLOC_NO_NEWPAGE, which the page mover uses).
+func (c *Cache) slabsAllocFrom(id int, newPage bool) uint32 {
 	p := &c.classes[id]
 	var ref uint32
 	switch {
@@ -87,7 +91,7 @@ func (c *Cache) slabsAlloc(id int) uint32 {
 		ref = p.curPage<<c.chunkBits | p.curNext
 		p.curNext++
 	default:
-		if !c.newSlab(id) {
+		if !newPage || !c.newSlab(id) {
 			return 0
 		}
 		ref = p.curPage<<c.chunkBits | 0
@@ -101,12 +105,19 @@ func (c *Cache) slabsAlloc(id int) uint32 {
 	return ref
 }
 
-// newSlab gives class id a fresh page. As in memcached, -m bounds the pages
-// handed out, except that a class with no page at all may always take its
-// first one (so every size stays storable); with pages larger than 1 MB
-// (-I above 1m) that exception would cost too much and is not made.
-// Pages are never taken back from a class: there is no slab rebalancer.
+// newSlab gives class id a fresh page: one the page mover returned to the
+// global page pool if there is one, else a new one. As in memcached, -m
+// bounds the pages handed out, except that a class with no page at all may
+// always take its first one (so every size stays storable); with pages
+// larger than 1 MB (-I above 1m) that exception would cost too much and is
+// not made.
 func (c *Cache) newSlab(id int) bool {
+	if n := len(c.pagePool); n > 0 {
+		idx := c.pagePool[n-1]
+		c.pagePool = c.pagePool[:n-1]
+		c.assignPage(id, idx)
+		return true
+	}
 	p := &c.classes[id]
 	over := c.malloced+int64(c.pageSize) > c.cfg.MaxBytes
 	if over && (p.totalPages > 0 || c.pageSize > DefaultPageSize) {
@@ -162,11 +173,17 @@ func (c *Cache) preallocate() error {
 	return nil
 }
 
-// slabsFree returns a chunk to its class's free list.
+// slabsFree returns a chunk to its class's free list, except a chunk of the
+// page the mover is emptying: that one stays out of circulation, so the
+// page holds nothing once the mover has passed over it.
 func (c *Cache) slabsFree(ref uint32, it []byte) {
 	p := &c.classes[clsid(it)]
 	it[offIFlags] = 0
 	it[offLRU] = lruNone
+	if c.mover.page != 0 && ref>>c.chunkBits == c.mover.page {
+		p.used--
+		return
+	}
 	setHNext(it, p.freeHead)
 	p.freeHead = ref
 	p.freeCount++

@@ -25,13 +25,13 @@ type Stats struct {
 	HashIsExpanding                            bool
 	SlabReassignRescues, SlabReassignEvictionsNomem,
 	SlabReassignChunkRescues, SlabReassignInlineReclaim,
-	SlabReassignBusyItems, SlabReassignBusyDeletes uint64 // always 0: no rebalancer
+	SlabReassignBusyItems, SlabReassignBusyDeletes uint64
 	SlabReassignRunning                      bool
 	SlabsMoved                               uint64
 	LRUCrawlerRunning                        bool
 	LRUCrawlerStarts, LRUMaintainerJuggles   uint64
 	Bytes, CurrItems, TotalItems             uint64
-	SlabGlobalPagePool                       uint64 // always 0: no slab rebalancer returns pages
+	SlabGlobalPagePool                       uint64
 	ExpiredUnfetched, EvictedUnfetched       uint64
 	EvictedActive, Evictions, Reclaimed      uint64
 	CrawlerReclaimed, CrawlerItemsChecked    uint64
@@ -59,8 +59,16 @@ func (c *Cache) Stats() Stats {
 		LRUCrawlerStarts:     c.g.crawlerStarts,
 		LRUMaintainerJuggles: c.g.juggleCycles,
 		Bytes:                c.g.bytes, CurrItems: c.g.currItems, TotalItems: c.g.totalItems,
-		TotalMalloced:  uint64(c.malloced),
-		HashExpansions: c.expansions,
+		SlabReassignRescues:        c.mover.rescues,
+		SlabReassignEvictionsNomem: c.mover.evictionsNomem,
+		SlabReassignInlineReclaim:  c.mover.inlineReclaim,
+		SlabReassignBusyItems:      c.mover.busyItems,
+		SlabReassignBusyDeletes:    c.mover.busyDeletes,
+		SlabReassignRunning:        c.mover.running,
+		SlabsMoved:                 c.mover.moved,
+		SlabGlobalPagePool:         uint64(len(c.pagePool)),
+		TotalMalloced:              uint64(c.malloced),
+		HashExpansions:             c.expansions,
 	}
 	for i := 1; i < len(c.classes); i++ {
 		ss, is := &c.classes[i].ss, &c.classes[i].is

@@ -12,7 +12,7 @@ func (c *Cache) ItemStats() []Stat {
 	var out []Stat
 	for id := 1; id < len(c.classes); id++ {
 		p := &c.classes[id]
-		n := p.counts[lruHot] + p.counts[lruWarm] + p.counts[lruCold]
+		n := p.counts[lruHot] + p.counts[lruWarm] + p.counts[lruCold] + p.counts[lruTemp]
 		if n == 0 {
 			continue
 		}
@@ -29,10 +29,13 @@ func (c *Cache) ItemStats() []Stat {
 		add("number_hot", uint64(p.counts[lruHot]))
 		add("number_warm", uint64(p.counts[lruWarm]))
 		add("number_cold", uint64(p.counts[lruCold]))
+		if c.cfg.TempLRU {
+			add("number_temp", uint64(p.counts[lruTemp]))
+		}
 		add("age_hot", age(lruHot))
 		add("age_warm", age(lruWarm))
 		add("age", age(lruCold))
-		add("mem_requested", p.lruBytes[lruHot]+p.lruBytes[lruWarm]+p.lruBytes[lruCold])
+		add("mem_requested", p.lruBytes[lruHot]+p.lruBytes[lruWarm]+p.lruBytes[lruCold]+p.lruBytes[lruTemp])
 		add("evicted", is.evicted)
 		add("evicted_nonzero", is.evictedNonzero)
 		add("evicted_time", is.evictedTime)
@@ -123,7 +126,10 @@ func (c *Cache) sizesAdd(ntotal int) {
 
 func (c *Cache) sizesRemove(ntotal int) {
 	if c.sizes != nil {
-		c.sizes[min(sizeBucket(ntotal), len(c.sizes)-1)]--
+		// Items linked before "stats sizes_enable" were never counted.
+		if b := &c.sizes[min(sizeBucket(ntotal), len(c.sizes)-1)]; *b > 0 {
+			*b--
+		}
 	}
 }
 

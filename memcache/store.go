@@ -89,7 +89,7 @@ func (c *Cache) reserved(r *Reservation) ([]byte, error) {
 	if pi == 0 || int(pi) >= len(c.pageMem) {
 		return nil, ErrBadReservation
 	}
-	if uint64(r.ref&c.chunkMask+1)*uint64(c.pageChunk[pi]) > uint64(len(c.pageMem[pi])) {
+	if c.pageChunk[pi] == 0 || uint64(r.ref&c.chunkMask+1)*uint64(c.pageChunk[pi]) > uint64(len(c.pageMem[pi])) {
 		return nil, ErrBadReservation
 	}
 	it := c.chunk(r.ref)

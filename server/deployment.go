@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 
 	"github.com/securecached/securecached/cacheagent"
 	"github.com/securecached/securecached/diggi"
@@ -50,9 +51,11 @@ type Deployment struct {
 	startVerbose int
 	verbosity    map[string]uint32 // by cache agent, under mu
 
-	mu    sync.Mutex
-	addrs []net.Addr
+	mu       sync.Mutex
+	addrs    []net.Addr
+	gateways []*gateway.Agent // started, for the cache agents' stats
 
+	graceful atomic.Bool // the stop asked for was graceful (see Stop)
 	done     chan struct{}
 	stopOnce sync.Once
 	stopErr  error
@@ -88,7 +91,7 @@ func Start(l Layout, o Options) (*Deployment, error) {
 	}
 	reg := diggi.NewRegistry()
 	d.startVerbose = o.Verbose
-	hooks := cacheagent.Hooks{Enclave: d.factory.Enclave, Shutdown: d.Shutdown, Verbosity: d.setVerbosity}
+	hooks := cacheagent.Hooks{Enclave: d.factory.Enclave, Shutdown: d.Stop, Graceful: d.Graceful, Verbosity: d.setVerbosity, Gateways: d.gatewayStats}
 	if l.Trust.CA != nil {
 		if hooks.Certificates, err = d.caCertificates(l.Trust.CA); err != nil {
 			return nil, err
@@ -97,7 +100,7 @@ func Start(l Layout, o Options) (*Deployment, error) {
 	if err := cacheagent.Register(reg, hooks); err != nil {
 		return nil, err
 	}
-	if err := gateway.Register(reg, gateway.Hooks{Tap: o.GatewayTap, Listening: d.listening}); err != nil {
+	if err := gateway.Register(reg, gateway.Hooks{Tap: o.GatewayTap, Listening: d.listening, Started: d.gatewayStarted}); err != nil {
 		return nil, err
 	}
 	d.in, err = diggi.NewInstance(l.Diggi, diggi.InstanceOptions{
@@ -143,6 +146,13 @@ func (d *Deployment) backend(t TrustOptions, log io.Writer) (trust.Backend, erro
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("state directory %s: %w", dir, err)
+	}
+	warning, err := checkStateDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	if warning != "" {
+		fmt.Fprintln(log, warning)
 	}
 	root, err := trust.LoadOrCreateSimRoot(dir)
 	if err != nil {
@@ -195,6 +205,21 @@ func (d *Deployment) listening(a []net.Addr) {
 	d.mu.Unlock()
 }
 
+func (d *Deployment) gatewayStarted(g *gateway.Agent) {
+	d.mu.Lock()
+	d.gateways = append(d.gateways, g)
+	d.mu.Unlock()
+}
+
+// gatewayStats is what a cache agent's "stats" shows of the gateways
+// that relay to it.
+func (d *Deployment) gatewayStats(agent string) cacheagent.GatewayStats {
+	d.mu.Lock()
+	s := gateway.SumStats(d.gateways, agent)
+	d.mu.Unlock()
+	return cacheagent.GatewayStats{Relays: s.Relays, Rejected: s.Rejected, IdleKicks: s.IdleKicks}
+}
+
 // Addrs returns every gateway listener's address.
 func (d *Deployment) Addrs() []net.Addr {
 	d.mu.Lock()
@@ -219,6 +244,22 @@ func (d *Deployment) Shutdown() {
 		close(d.done)
 	})
 }
+
+// Stop shuts down as Shutdown does and records whether the stop was
+// graceful: memcached's "shutdown graceful" and SIGUSR1, after which the
+// process says "Gracefully stopping" as memcached does. Both stops close
+// every connection and stop every agent the same way; a graceful one also
+// has cache agents with -e write their sealed warm restart file while
+// they stop.
+func (d *Deployment) Stop(graceful bool) {
+	if graceful {
+		d.graceful.Store(true)
+	}
+	d.Shutdown()
+}
+
+// Graceful reports whether a graceful stop was asked for (see Stop).
+func (d *Deployment) Graceful() bool { return d.graceful.Load() }
 
 // Done is closed once Shutdown has finished.
 func (d *Deployment) Done() <-chan struct{} { return d.done }

@@ -26,7 +26,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"github.com/securecached/securecached/cacheagent"
 	"github.com/securecached/securecached/config"
@@ -131,6 +130,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, config.VersionLine)
 		return 0
 	}
+	if set.ShowLicense {
+		printLicense(stdout)
+		return 0
+	}
 	for _, w := range set.Warnings {
 		fmt.Fprintln(stderr, "WARNING:", w)
 	}
@@ -146,7 +149,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	// clients while later agents are still starting, and a SIGTERM then
 	// must shut down gracefully, not kill the process.
 	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	signal.Notify(sigs, caughtSignals...)
 	defer signal.Stop(sigs)
 	d, err := server.Start(layout, server.Options{Log: stderr, Verbose: set.Verbose})
 	if err != nil {
@@ -157,20 +160,42 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return exitOSErr
 	}
-	select {
-	case sig := <-sigs:
-		if set.Verbose > 0 {
-			fmt.Fprintf(stderr, "Signal handled: %v.\n", sig)
-		}
-		d.Shutdown()
-	case <-d.Done():
+	waitForStop(d, sigs, set.Verbose, stderr)
+	if d.Graceful() {
+		// memcached prints this for SIGUSR1 and "shutdown graceful".
+		fmt.Fprintln(stderr, "Gracefully stopping")
 	}
-	<-d.Done()
 	if err := d.Err(); err != nil {
 		fmt.Fprintln(stderr, err)
 		return exitOSErr
 	}
 	return 0
+}
+
+// waitForStop returns once d has stopped: on its own ("shutdown"), or
+// after a stop signal, which it asks d for. Ignored signals (SIGHUP) are
+// caught and leave d running; caught signals stay caught until the
+// process exits, so none arriving during the stop can kill it.
+func waitForStop(d *server.Deployment, sigs <-chan os.Signal, verbose int, stderr io.Writer) {
+	for {
+		select {
+		case sig := <-sigs:
+			if ignoredSignal(sig) {
+				if verbose > 0 {
+					fmt.Fprintf(stderr, "Signal handled: %v; ignored, securecached keeps running.\n", sig)
+				}
+				continue
+			}
+			if verbose > 0 {
+				fmt.Fprintf(stderr, "Signal handled: %v.\n", sig)
+			}
+			d.Stop(gracefulSignal(sig))
+			<-d.Done()
+			return
+		case <-d.Done():
+			return
+		}
+	}
 }
 
 // chooseLayout is the deployment to run: the configuration file's, or the
@@ -216,11 +241,8 @@ func chooseLayout(own ownFlags, args []string, set config.Settings) (server.Layo
 // relay, since each relay carries its batches through the cache agent
 // itself, but at least one per cache agent plus one, so that a single
 // relay's next batch overlaps with the cache agent serving this one. No
-// more: under memcaslap on 2 cores, two relays on 2 threads served 1.25x
-// the throughput of one relay, two relays on 4 threads no more than one
-// relay (medians of 5 alternating runs; bench/memcaslap.sh with
-// SECURECACHED_FLAGS='-t 1 -m 1024', or SECURECACHED_GOMAXPROCS=4, against
-// the default). GOMAXPROCS in the environment overrides.
+// more: more threads than relays served no more (bench/RESULTS.md,
+// 2026-11-26). GOMAXPROCS in the environment overrides.
 func threads(l server.Layout) int {
 	if v, err := strconv.Atoi(os.Getenv("GOMAXPROCS")); err == nil && v > 0 {
 		return v

@@ -18,15 +18,20 @@ func TestRunExitsEarly(t *testing.T) {
 	t.Setenv("STATE_DIRECTORY", t.TempDir())
 	badLayout := filepath.Join(t.TempDir(), "bad.json")
 	os.WriteFile(badLayout, []byte(`{"diggi": {"instance": "x", "agents": []}, "surprise": 1}`), 0o600)
+	openState := t.TempDir()
+	os.Chmod(openState, 0o775)
 	tests := []struct {
 		args     []string
 		code     int
 		out, err string
 	}{
+		{[]string{"--state-dir", openState, "-l", "127.0.0.1:0"}, exitOSErr, "", openState + " is mode 0775"},
 		{[]string{"-h"}, 0, "--state-dir", ""},
 		{[]string{"-V"}, 0, "securecached 0.1.0 (memcached 1.6 compatible)\n", ""},
+		{[]string{"-i"}, 0, "Built with go", ""},
+		{[]string{"-N", "0"}, exitUsage, "", "NAPI"},
 		{[]string{"-B", "http"}, exitUsage, "", "Invalid value for binding protocol: http"},
-		{[]string{"-I", "200m", "-m", "1024", "-l", "127.0.0.1:0"}, exitUsage, "", "cannot exceed"},
+		{[]string{"-I", "200m", "-m", "1024", "-l", "127.0.0.1:0"}, exitUsage, "", "higher than 128 megabytes"},
 		{[]string{"-Y", "/nonexistent/auth", "-l", "127.0.0.1:0"}, exitOSErr, "", "could not load auth file"},
 		{[]string{"--untrusted", "-Z", "-l", "127.0.0.1:0"}, exitOSErr, "", "ssl_chain_cert"},
 		{[]string{"--config"}, exitUsage, "", "--config needs a value"},

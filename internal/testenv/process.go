@@ -192,6 +192,17 @@ func ExitCode(err error) int {
 	return -1
 }
 
+// StartBinaryAt is StartSecurecachedAt for another build of securecached
+// (a copy whose measurement differs, say).
+func StartBinaryAt(t testing.TB, bin, network, addr string, args ...string) *Server {
+	t.Helper()
+	s, err := start(t, bin, args, network, addr, stateEnv())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 // StartSecurecachedAt starts securecached with exactly args (a --config
 // layout, say) and waits until addr ("tcp" host:port or "unix" path)
 // accepts a connection.

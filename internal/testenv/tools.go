@@ -23,7 +23,7 @@ func Require(t testing.TB, tool string) string {
 		return path
 	}
 	if os.Getenv(RequireToolsEnv) == "1" {
-		t.Fatalf("%s not found and %s=1: install it (Debian: memcached, libmemcached-tools, iproute2, nutcracker, openssl)", tool, RequireToolsEnv)
+		t.Fatalf("%s not found and %s=1: install it (Debian: memcached, libmemcached-tools, iproute2, nutcracker, openssl, systemd; .ci/run installs them)", tool, RequireToolsEnv)
 	}
 	t.Skipf("%s not found; skipping (set %s=1 to make this a failure)", tool, RequireToolsEnv)
 	return ""
