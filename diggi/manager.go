@@ -255,7 +255,8 @@ func (mm *Manager) peer(id AgentID) (*peer, error) {
 	}
 	p := mm.peers[id]
 	if p == nil {
-		if id.Instance() != mm.self.ID.Instance() || mm.ep.mover.lookup(id) == nil {
+		// Agents of other instances are in the table too (AttachRemote).
+		if mm.ep.mover.lookup(id) == nil {
 			return nil, fmt.Errorf("send from %s to %s: %w", mm.self, id, ErrUnknownAgent)
 		}
 		p = &peer{id: id}

@@ -7,11 +7,16 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/securecached/securecached/cacheagent"
 	"github.com/securecached/securecached/diggi"
+	"github.com/securecached/securecached/diggi/cluster"
+	"github.com/securecached/securecached/diggi/link"
+	"github.com/securecached/securecached/diggi/netconn"
 	"github.com/securecached/securecached/gateway"
 	"github.com/securecached/securecached/trust"
 	"github.com/securecached/securecached/trust/auto"
@@ -40,6 +45,7 @@ type Options struct {
 // Deployment is a running layout.
 type Deployment struct {
 	in       *diggi.Instance
+	node     *cluster.Node // nil without a cluster section
 	factory  *diggichannel.Factory
 	simRoot  *trust.SimRoot
 	stateDir string
@@ -81,6 +87,13 @@ func Start(l Layout, o Options) (*Deployment, error) {
 	if err != nil {
 		return nil, fmt.Errorf("enclave specs: %w", err)
 	}
+	if l.Cluster != nil {
+		for _, p := range l.Cluster.Peers {
+			if err := spec.Add(p); err != nil {
+				return nil, fmt.Errorf("cluster peers: %w", err)
+			}
+		}
+	}
 	chOpts := diggichannel.Options{Backend: backend, Agents: spec, AllowPlaintext: l.Trust.AllowPlaintext, Logger: log}
 	if d.simRoot != nil {
 		chOpts.AllowSimulated = true
@@ -109,10 +122,79 @@ func Start(l Layout, o Options) (*Deployment, error) {
 	if err != nil {
 		return nil, err
 	}
+	if l.Cluster != nil {
+		// The links come up before the agents start, so that a gateway
+		// finds a cache agent of another instance when it starts.
+		if err := d.joinCluster(*l.Cluster, backend, l, log); err != nil {
+			return nil, err
+		}
+	}
 	if err := d.in.Start(); err != nil {
+		if d.node != nil {
+			d.node.Close()
+		}
 		return nil, err
 	}
 	return d, nil
+}
+
+// backendWait bounds how long a deployment waits at start for the remote
+// agents its gateways relay to.
+const backendWait = 30 * time.Second
+
+// joinCluster starts this instance's cluster node: the link certificate
+// carries the evidence of a link enclave (sim backend) or none (trust
+// backend none: an untrusted instance), and peers are admitted by the
+// section's policy, securecached's signer by default. It then waits for the
+// remote agents the gateways name ("instance/agent:port").
+func (d *Deployment) joinCluster(cc cluster.Config, backend trust.Backend, l Layout, log *slog.Logger) error {
+	var tr link.Trust
+	if d.simRoot != nil {
+		bin, err := trust.ExecutableHash()
+		if err != nil {
+			return err
+		}
+		tr.Enclave, err = backend.Launch(trust.LaunchSpec{Identity: trust.CodeIdentity{BinaryHash: bin, Kind: "diggi-link"}, Signer: Signer()})
+		if err != nil {
+			return fmt.Errorf("link enclave: %w", err)
+		}
+	}
+	p, listed, err := cc.Policy()
+	if err != nil {
+		return err
+	}
+	if !listed {
+		p.Signers = []trust.Signer{Signer()}
+	}
+	if p.AllowSimulated && d.simRoot != nil {
+		p.SimRoots = append(p.SimRoots, d.simRoot.Certificate())
+	}
+	if tr.Verifier, err = trust.NewVerifier(p); err != nil {
+		return fmt.Errorf("cluster policy: %w", err)
+	}
+	tr.AdmitUntrusted = cc.AdmitUntrusted
+	if d.node, err = cluster.Start(cluster.Options{Instance: d.in, Config: cc, Trust: tr, Logger: log}); err != nil {
+		return err
+	}
+	log.Info("cluster: links listening", "addr", d.node.Address(), "seeds", cc.Seeds)
+	deadline := time.Now().Add(backendWait)
+	for _, a := range l.Diggi.Agents {
+		host, _, err := netconn.ParseAddress(a.Options.String(gateway.OptBackend, gateway.DefaultBackend))
+		if a.Kind != gateway.Kind || err != nil || !strings.Contains(host, "/") {
+			continue
+		}
+		for {
+			if _, ok := d.in.Directory().Lookup(host); ok {
+				break
+			}
+			if time.Now().After(deadline) {
+				d.node.Close()
+				return fmt.Errorf("gateway %s: backend %s not in the cluster after %v", a.Name, host, backendWait)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	return nil
 }
 
 // backend prepares the trust backend and says which one runs: a sim
@@ -236,10 +318,22 @@ func (d *Deployment) SimRoot() *x509.Certificate {
 	return d.simRoot.Certificate()
 }
 
+// ClusterAddr is the address of the instance's links, or "" without a
+// cluster section.
+func (d *Deployment) ClusterAddr() string {
+	if d.node == nil {
+		return ""
+	}
+	return d.node.Address()
+}
+
 // Shutdown stops the instance (every agent, every connection). Safe to
 // call more than once and from any goroutine but agent code.
 func (d *Deployment) Shutdown() {
 	d.stopOnce.Do(func() {
+		if d.node != nil {
+			d.node.Close()
+		}
 		d.stopErr = d.in.Stop()
 		close(d.done)
 	})

@@ -13,6 +13,7 @@ import (
 	"github.com/securecached/securecached/cacheagent"
 	"github.com/securecached/securecached/config"
 	"github.com/securecached/securecached/diggi"
+	"github.com/securecached/securecached/diggi/cluster"
 	"github.com/securecached/securecached/gateway"
 	"github.com/securecached/securecached/trust"
 )
@@ -37,6 +38,9 @@ var ErrLayout = errors.New("bad deployment layout")
 type Layout struct {
 	Diggi diggi.Config
 	Trust TrustOptions
+	// Cluster, if set, links this instance to others (docs/cluster.md):
+	// "cluster": {"listen": ..., "seeds": [...], "peers": [...], ...}.
+	Cluster *cluster.Config
 }
 
 // TrustOptions say where trusted agents get their enclaves.
@@ -61,8 +65,9 @@ type TrustOptions struct {
 }
 
 type layoutFile struct {
-	Diggi json.RawMessage `json:"diggi"`
-	Trust TrustOptions    `json:"trust"`
+	Diggi   json.RawMessage `json:"diggi"`
+	Trust   TrustOptions    `json:"trust"`
+	Cluster json.RawMessage `json:"cluster"`
 }
 
 // ParseLayout decodes a configuration file; unknown fields are errors, so a
@@ -82,6 +87,13 @@ func ParseLayout(data []byte) (Layout, error) {
 		return Layout{}, fmt.Errorf("%w: %w", ErrLayout, err)
 	}
 	l := Layout{Diggi: cfg, Trust: f.Trust}
+	if len(f.Cluster) > 0 {
+		cc, err := cluster.ParseConfig(f.Cluster, cfg.Address)
+		if err != nil {
+			return Layout{}, fmt.Errorf("%w: %w", ErrLayout, err)
+		}
+		l.Cluster = &cc
+	}
 	return l, l.Validate()
 }
 
@@ -129,7 +141,9 @@ func (l *Layout) Validate() error {
 			return fmt.Errorf("%w: agent %q: unknown kind %q (want %q or %q)", ErrLayout, a.Name, a.Kind, gateway.Kind, cacheagent.Kind)
 		}
 	}
-	if gateways == 0 {
+	// An instance of a cluster may hold only cache agents that other
+	// instances' gateways reach over the links.
+	if gateways == 0 && l.Cluster == nil {
 		return fmt.Errorf("%w: no %q agent: nothing would accept clients", ErrLayout, gateway.Kind)
 	}
 	return l.Diggi.Validate()

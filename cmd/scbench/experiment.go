@@ -32,6 +32,7 @@ type experiment struct {
 var experimentList = []experiment{
 	{"fig5.1", "in process: one cache agent, 1-6 YCSB client agents, trusted, both client models", runFig51},
 	{"multi", "1, 2 and 4 cache instances behind the ketama client; then one killed mid-run, with and without rehash", runMulti},
+	{"fig5.2", "agents of two instances in two network namespaces (root): throughput against iperf3, round trips, latency", runFig52},
 }
 
 // expEnv is what every experiment gets.

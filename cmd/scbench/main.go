@@ -19,6 +19,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/securecached/securecached/diggi/linkbench"
 )
 
 const usage = `usage:
@@ -31,6 +33,7 @@ Run "scbench COMMAND -h" for a command's flags.
 `
 
 func main() {
+	linkbench.ChildMain() // fig5.2 runs its two instances as this binary
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()

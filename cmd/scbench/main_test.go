@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"github.com/securecached/securecached/diggi/linkbench"
 	"image/png"
 	"os"
 	"path/filepath"
@@ -14,7 +15,11 @@ import (
 	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// The test binary doubles as fig5.2's instances (see main).
+func TestMain(m *testing.M) {
+	linkbench.ChildMain()
+	goleak.VerifyTestMain(m)
+}
 
 func TestParseTargets(t *testing.T) {
 	got, useTLS, err := parseTargets("tcp://127.0.0.1:11211,tcp://[::1]:11212?weight=3&trusted=1")

@@ -57,3 +57,22 @@ func (w *World) Policy(allowed ...trust.Enclave) trust.Policy {
 	}
 	return p
 }
+
+// Load returns the World kept in dir, creating it on first use, so that
+// several processes of one test (a parent and the children it starts)
+// share one sim root and platform.
+func Load(dir string) (*World, error) {
+	root, err := trust.LoadOrCreateSimRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	p, err := trust.LoadOrCreatePlatform(dir, root)
+	if err != nil {
+		return nil, err
+	}
+	b, err := trust.NewSimBackend(p)
+	if err != nil {
+		return nil, err
+	}
+	return &World{Root: root, Platform: p, Backend: b}, nil
+}
