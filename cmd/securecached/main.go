@@ -148,6 +148,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	// default never has; on a larger host the cap took processors from the
 	// garbage collector, the message mover and further agents. On 2
 	// processors both rules give 2.
+	setMemoryLimit(set)
 
 	// Signals are caught before anything starts: the first gateway serves
 	// clients while later agents are still starting, and a SIGTERM then
