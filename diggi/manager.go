@@ -79,6 +79,7 @@ type peer struct {
 	flushing bool
 	held     []*Message
 	heldWait chan struct{} // closed when the handshake ends
+	hsStop   func()        // cancels the handshake's timeout
 }
 
 func newManager(self Info, ep *endpoint, s *Scheduler, dir *Directory, cf ChannelFactory, log *slog.Logger) *Manager {
@@ -366,6 +367,16 @@ func (mm *Manager) dispatch(m *Message) {
 		cb(m, nil)
 	case TypeTimer:
 		mm.timers.fire(m)
+	case TypeLinkLost:
+		inst, ok := LinkLostPeer(m)
+		if !ok || m.Src != mm.runtime {
+			mm.rejected.Add(1)
+			return
+		}
+		mm.linkLost(inst)
+		if h := mm.handlers[TypeLinkLost]; h != nil {
+			h(m)
+		}
 	default:
 		h := mm.handlers[m.Type]
 		if h == nil {

@@ -69,6 +69,7 @@ func For(ctx *diggi.Context) *Sys {
 			RecvBuffer: DefaultRecvBuffer,
 		}
 		s.mm.Subscribe(diggi.TypeNetIO, s.onMessage)
+		s.mm.Subscribe(diggi.TypeLinkLost, s.onLinkLost)
 		ctx.AtStop(s.shutdown)
 		return s
 	}).(*Sys)
