@@ -273,6 +273,14 @@ func (mm *Manager) peer(id AgentID) (*peer, error) {
 		if p.chErr != nil {
 			p.chErr = fmt.Errorf("channel %s to %s: %w", mm.self, info, p.chErr)
 		} else if hs, ok := p.ch.(Handshaker); ok {
+			if e := mm.ep.mover.lookup(id); id.Instance() != mm.self.ID.Instance() && e != nil && e.gone.Load() {
+				// The link to the agent's instance is down: the mover
+				// would drop the opening, and the senders would wait for
+				// the handshake's timeout. Fail now; the next message
+				// tries again.
+				delete(mm.peers, id)
+				return nil, fmt.Errorf("channel %s to %s: %w", mm.self, info, ErrLinkDown)
+			}
 			mm.beginHandshake(p, hs)
 		}
 	}
