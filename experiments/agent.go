@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -25,8 +27,15 @@ const ClientKind = "ycsb-client"
 
 // Option keys a client agent reads.
 const (
-	// OptTarget is the cache agent's Diggi address ("cache:11211").
+	// OptTarget is the cache agent's Diggi address ("cache:11211"), or
+	// several, comma-separated ("b/cache:11211,c/cache:11211"): the
+	// client library spreads keys over them with ketama, as over TCP
+	// servers, wherever the agents live.
 	OptTarget = "target"
+	// OptUntrusted lists targets (comma-separated, as in OptTarget) whose
+	// cache agents run outside an enclave: keys marked Sensitive never go
+	// to them. The other targets are trusted if this agent is.
+	OptUntrusted = "untrusted"
 	// OptProtocol is the memcached protocol: binary (the thesis's), text
 	// or meta.
 	OptProtocol = "protocol"
@@ -73,6 +82,7 @@ type ClientAgent struct {
 	// The cache agent's address and the per-call timeout, for the
 	// pipelined model's own sockets.
 	target  string
+	targets int // how many cache agents the client spreads keys over
 	timeout time.Duration
 
 	mu  sync.Mutex // guards job, read by Receive under the baton
@@ -98,14 +108,20 @@ func (a *ClientAgent) Init(ctx *diggi.Context) error {
 	if err != nil {
 		return fmt.Errorf("client agent %s: %w", ctx.Info(), err)
 	}
-	target := o.String(OptTarget, CacheName+":11211")
-	if _, _, err = netconn.ParseAddress(target); err != nil {
-		return fmt.Errorf("client agent %s: %w", ctx.Info(), err)
+	untrusted := strings.Split(o.String(OptUntrusted, ""), ",")
+	var servers []client.ServerConfig
+	for _, target := range strings.Split(o.String(OptTarget, CacheName+":11211"), ",") {
+		target = strings.TrimSpace(target)
+		if _, _, err = netconn.ParseAddress(target); err != nil {
+			return fmt.Errorf("client agent %s: %w", ctx.Info(), err)
+		}
+		servers = append(servers, client.ServerConfig{Addr: target, Weight: 1,
+			Trusted: ctx.Trusted() && !slices.Contains(untrusted, target)})
 	}
-	a.target = target
+	a.target, a.targets = servers[0].Addr, len(servers)
 	a.timeout = cmp.Or(timeout, defaultTimeout)
 	a.cl, err = client.New(client.Config{
-		Servers:  []client.ServerConfig{{Addr: target, Weight: 1, Trusted: ctx.Trusted()}},
+		Servers:  servers,
 		Protocol: proto, Dial: netconn.Dialer(a.sys), Network: netconn.Network,
 		// One connection per agent, as each of the thesis's client agents
 		// has; extra threads pipeline on it.
@@ -173,6 +189,9 @@ func (a *ClientAgent) setJob(j *job) {
 // never under the baton.
 func (a *ClientAgent) run(ctx context.Context, j *job) error {
 	db := memcachedb.New(a.cl, j.table)
+	if j.window > 0 && a.targets > 1 {
+		return fmt.Errorf("client agent %s: the pipelined model drives one cache agent, not %d", a.ctx.Info(), a.targets)
+	}
 	share := func(p *ycsb.Plan, i int) error {
 		if j.window > 0 {
 			return a.runPipelined(ctx, p, i, j.window, j.w, j.table)

@@ -14,6 +14,7 @@ import (
 	"github.com/securecached/securecached/cacheagent"
 	"github.com/securecached/securecached/client"
 	"github.com/securecached/securecached/diggi"
+	"github.com/securecached/securecached/diggi/cluster"
 	"github.com/securecached/securecached/trust"
 	"github.com/securecached/securecached/trust/diggichannel"
 	"github.com/securecached/securecached/ycsb"
@@ -24,6 +25,10 @@ const CacheName = "cache"
 
 // MaxClients bounds the client agents of one instance.
 const MaxClients = 1024
+
+// signer signs the agents' enclaves and the link's, as securecached's
+// deployments do (server.SignerKey).
+var signer = trust.SignerFromKey([]byte("securecached"))
 
 // ErrSetup marks a Setup that cannot work.
 var ErrSetup = errors.New("experiments: bad setup")
@@ -47,6 +52,9 @@ type Setup struct {
 	Logger    *slog.Logger    // default: discard
 	// Router, if set, sees every message between agents (tests tap it).
 	Router diggi.Router
+	// Remote, if set, leaves the cache agent out: it lives in another
+	// instance, reached over an attested link (remote.go).
+	Remote *Remote
 }
 
 // Bench is a running in-process deployment.
@@ -55,6 +63,7 @@ type Bench struct {
 	in      *diggi.Instance
 	agents  []*ClientAgent
 	factory *diggichannel.Factory
+	node    *cluster.Node // with Setup.Remote
 
 	mu     sync.Mutex // one phase at a time
 	closed bool
@@ -91,9 +100,14 @@ func (s *Setup) config() diggi.Config {
 		Name: CacheName, Kind: cacheagent.Kind, Trusted: s.Trusted,
 		Options: cacheagent.Options(s.CacheArgs, cacheagent.DefaultPort, false),
 	}}}
+	target := fmt.Sprintf("%s:%d", CacheName, cacheagent.DefaultPort)
+	if s.Remote != nil {
+		cfg = diggi.Config{Instance: s.Remote.Instance}
+		target = s.Remote.CacheInstance + "/" + target
+	}
 	for i := range s.Clients {
 		o := diggi.Options{
-			OptTarget:   fmt.Sprintf("%s:%d", CacheName, cacheagent.DefaultPort),
+			OptTarget:   target,
 			OptProtocol: strings.ToLower(protocolName(s.Protocol)),
 		}
 		if s.Timeout > 0 {
@@ -123,11 +137,7 @@ func Start(s Setup) (*Bench, error) {
 	if err := s.check(); err != nil {
 		return nil, err
 	}
-	root, err := trust.NewSimRoot()
-	if err != nil {
-		return nil, fmt.Errorf("experiments: %w", err)
-	}
-	plat, err := trust.NewPlatform(root)
+	root, plat, err := s.simPlatform()
 	if err != nil {
 		return nil, fmt.Errorf("experiments: %w", err)
 	}
@@ -136,9 +146,14 @@ func Start(s Setup) (*Bench, error) {
 		return nil, fmt.Errorf("experiments: %w", err)
 	}
 	cfg := s.config()
-	spec, err := diggichannel.AgentsFromConfig(cfg, trust.SignerFromKey([]byte("securecached")))
+	spec, err := diggichannel.AgentsFromConfig(cfg, signer)
 	if err != nil {
 		return nil, fmt.Errorf("experiments: %w", err)
+	}
+	if s.Remote != nil {
+		if err := spec.Add(s.Remote.CacheConfig()); err != nil {
+			return nil, fmt.Errorf("experiments: %w", err)
+		}
 	}
 	b := &Bench{setup: s}
 	b.factory, err = diggichannel.New(diggichannel.Options{
@@ -161,7 +176,15 @@ func Start(s Setup) (*Bench, error) {
 	if err != nil {
 		return nil, fmt.Errorf("experiments: %w", err)
 	}
+	if s.Remote != nil {
+		if err := b.join(backend, root); err != nil {
+			return nil, err
+		}
+	}
 	if err := b.in.Start(); err != nil {
+		if b.node != nil {
+			b.node.Close()
+		}
 		return nil, fmt.Errorf("experiments: %w", err)
 	}
 	if len(b.agents) != s.Clients {
@@ -187,6 +210,10 @@ type RunOptions struct {
 	Table   string // default "usertable"
 	// Progress, if set, is called about once a second.
 	Progress func(done, total int64, elapsed time.Duration)
+	// Agents, if > 0, runs the phase on the first Agents client agents
+	// only: clients added one at a time to running instances (Figs. 5.5,
+	// 5.6).
+	Agents int
 }
 
 // Execute runs one phase of w on every client agent (Clients × Threads
@@ -206,8 +233,15 @@ func (b *Bench) Execute(ctx context.Context, w *ycsb.Workload, phase ycsb.Phase,
 		ctx, cancel = context.WithTimeout(ctx, time.Duration(w.MaxExecutionTime)*time.Second)
 		defer cancel()
 	}
+	agents := b.agents
+	if o.Agents > 0 {
+		if o.Agents > len(agents) {
+			return nil, fmt.Errorf("%w: %d of %d client agents", ErrSetup, o.Agents, len(agents))
+		}
+		agents = agents[:o.Agents]
+	}
 	threads := b.setup.Threads
-	plan, err := ycsb.NewPlan(w, phase, len(b.agents)*threads, o.PlanOptions)
+	plan, err := ycsb.NewPlan(w, phase, len(agents)*threads, o.PlanOptions)
 	if err != nil {
 		return nil, err
 	}
@@ -217,12 +251,12 @@ func (b *Bench) Execute(ctx context.Context, w *ycsb.Workload, phase ycsb.Phase,
 		if preload, err = ycsb.NewPlan(w, ycsb.PhaseLoad, 1, ycsb.PlanOptions{Seed: o.Seed}); err != nil {
 			return nil, err
 		}
-		for _, a := range b.agents[1:] {
+		for _, a := range agents[1:] {
 			peers = append(peers, a.ctx.ID())
 		}
 	}
-	jobs := make([]*job, len(b.agents))
-	for i := range b.agents {
+	jobs := make([]*job, len(agents))
+	for i := range agents {
 		jobs[i] = &job{plan: plan, preload: preload, first: i * threads, count: threads, table: o.Table, window: b.setup.Window, w: w}
 		if preload != nil {
 			jobs[i].started = make(chan struct{})
@@ -232,7 +266,7 @@ func (b *Bench) Execute(ctx context.Context, w *ycsb.Workload, phase ycsb.Phase,
 		}
 	}
 
-	for i, a := range b.agents {
+	for i, a := range agents {
 		a.setJob(jobs[i])
 	}
 	begin := time.Now()
@@ -252,15 +286,15 @@ func (b *Bench) Execute(ctx context.Context, w *ycsb.Workload, phase ycsb.Phase,
 			}
 		})
 	}
-	errs := make([]error, len(b.agents))
+	errs := make([]error, len(agents))
 	var wg sync.WaitGroup
-	for i, a := range b.agents {
+	for i, a := range agents {
 		wg.Go(func() { errs[i] = a.run(ctx, jobs[i]) })
 	}
 	wg.Wait()
 	close(stop)
 	progress.Wait()
-	for _, a := range b.agents {
+	for _, a := range agents {
 		a.setJob(nil)
 	}
 	res := plan.Result()
@@ -291,5 +325,9 @@ func (b *Bench) Close() error {
 	for _, a := range b.agents {
 		err = errors.Join(err, a.close())
 	}
-	return errors.Join(err, b.in.Stop())
+	err = errors.Join(err, b.in.Stop())
+	if b.node != nil {
+		err = errors.Join(err, b.node.Close())
+	}
+	return err
 }

@@ -32,6 +32,8 @@ type experiment struct {
 var experimentList = []experiment{
 	{"fig5.1", "in process: one cache agent, 1-6 YCSB client agents, trusted, both client models", runFig51},
 	{"multi", "1, 2 and 4 cache instances behind the ketama client; then one killed mid-run, with and without rehash", runMulti},
+	{"fig5.3", "inter-process: a cache process and 1-5 YCSB client agents in this process's instance, over an attested link", runFig53},
+	{"fig5.5", "Figs. 5.5, 5.6: one cache agent, 1-12 YCSB client agents on four emulated machines (root; Table 5.1 RTTs)", runFig55},
 	{"fig5.2", "agents of two instances in two network namespaces (root): throughput against iperf3, round trips, latency", runFig52},
 }
 

@@ -58,8 +58,32 @@ func TestExperimentsShort(t *testing.T) {
 			t.Errorf("fig5.1 %s = %v", k, fig[k])
 		}
 	}
+	fig = summary["fig5.3"]
+	for _, k := range []string{"trusted_YCSB_model_max_ops_s", "trusted_pipelined_window_16_max_ops_s"} {
+		if v, _ := fig[k].(float64); v <= 0 {
+			t.Errorf("fig5.3 %s = %v", k, fig[k])
+		}
+	}
+	for _, k := range []string{"trusted_YCSB_model_errors", "trusted_pipelined_window_16_errors"} {
+		if v, ok := fig[k].(float64); !ok || v != 0 {
+			t.Errorf("fig5.3 %s = %v", k, fig[k])
+		}
+	}
+	// Figs. 5.5/5.6: a second figure, real throughput in both models, no
+	// errors, and the emulated wire's round trips measured.
+	checkPNG(t, filepath.Join(dir, "fig5.6.png"))
+	fig = summary["fig5.5"]
+	for _, k := range []string{"ycsb_ops_s", "pipelined_w16_ops_s", "ycsb_bound_ops_s", "m1_wire_rtt_p50_ms", "m4_wire_rtt_p50_ms"} {
+		if v, _ := fig[k].(float64); v <= 0 {
+			t.Errorf("fig5.5 %s = %v", k, fig[k])
+		}
+	}
+	if v, ok := fig["errors"].(float64); !ok || v != 0 {
+		t.Errorf("fig5.5 errors = %v", fig["errors"])
+	}
 	multi := summary["multi"]
-	for _, k := range []string{"instances_1_ops_s", "instances_2_ops_s", "rehash_ops_s_after", "no_rehash_ops_s_before"} {
+	for _, k := range []string{"instances_1_ops_s", "instances_2_ops_s", "rehash_ops_s_after", "no_rehash_ops_s_before",
+		"instances_1_loadgen_cores", "instances_1_server_cores", "instances_2_server_cores"} {
 		if v, _ := multi[k].(float64); v <= 0 {
 			t.Errorf("multi %s = %v", k, multi[k])
 		}

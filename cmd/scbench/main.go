@@ -34,6 +34,8 @@ Run "scbench COMMAND -h" for a command's flags.
 
 func main() {
 	linkbench.ChildMain() // fig5.2 runs its two instances as this binary
+	cacheChildMain()      // fig5.3, fig5.5 run their cache instance as this binary
+	clientHostMain()      // and fig5.5 its client machines
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()

@@ -15,9 +15,12 @@ import (
 	"go.uber.org/goleak"
 )
 
-// The test binary doubles as fig5.2's instances (see main).
+// The test binary doubles as fig5.2's instances and as fig5.3's and
+// fig5.5's cache instance and client machines (see main).
 func TestMain(m *testing.M) {
 	linkbench.ChildMain()
+	cacheChildMain()
+	clientHostMain()
 	goleak.VerifyTestMain(m)
 }
 

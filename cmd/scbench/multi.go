@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -31,6 +32,10 @@ type scalePoint struct {
 	instances int
 	opsPerSec float64
 	errors    int64
+	// CPU use during the run phase, in cores: this process (the load
+	// generator) and the servers together. Their sum against the
+	// machine's cores is the bound on scaling.
+	loadCores, serverCores float64
 }
 
 // failureRun is one kill-an-instance run, in 100 ms buckets.
@@ -83,7 +88,10 @@ func runMulti(ctx context.Context, e *expEnv) (map[string]any, error) {
 	head := map[string]any{"threads": threads}
 	for _, p := range scaling {
 		head[fmt.Sprintf("instances_%d_ops_s", p.instances)] = round(p.opsPerSec)
+		head[fmt.Sprintf("instances_%d_loadgen_cores", p.instances)] = round(100*p.loadCores) / 100
+		head[fmt.Sprintf("instances_%d_server_cores", p.instances)] = round(100*p.serverCores) / 100
 	}
+	head["machine_cores"] = runtime.NumCPU()
 	if len(scaling) > 1 {
 		head["speedup_2_vs_1"] = round(100*scaling[1].opsPerSec/scaling[0].opsPerSec) / 100
 	}
@@ -141,11 +149,22 @@ func scaleRun(ctx context.Context, e *expEnv, n, records int, ops int64, threads
 	if _, err := b.execute(ctx, w, table, ycsb.PhaseLoad, servers, 4, fmt.Sprintf("multi: load over %d", n)); err != nil {
 		return scalePoint{}, err
 	}
+	self0, begin := selfCPU(), time.Now()
+	srv0, err := poolCPU(procs)
+	if err != nil {
+		return scalePoint{}, err
+	}
 	res, err := b.execute(ctx, w, table, ycsb.PhaseRun, servers, threads, fmt.Sprintf("multi: %d instances", n))
 	if err != nil {
 		return scalePoint{}, err
 	}
-	return scalePoint{instances: n, opsPerSec: res.Throughput(), errors: res.Overall.Errors()}, nil
+	wall := time.Since(begin).Seconds()
+	srv1, err := poolCPU(procs)
+	if err != nil {
+		return scalePoint{}, err
+	}
+	return scalePoint{instances: n, opsPerSec: res.Throughput(), errors: res.Overall.Errors(),
+		loadCores: (selfCPU() - self0).Seconds() / wall, serverCores: (srv1 - srv0).Seconds() / wall}, nil
 }
 
 // killRun runs a closed loop of threads clients (95 % gets, 5 % sets of

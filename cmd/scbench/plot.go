@@ -12,12 +12,15 @@ import (
 	"gonum.org/v1/plot/vg/vgimg"
 )
 
-// seriesColors are distinct, print-safe colours for up to four series.
+// seriesColors are distinct, print-safe colours for up to seven series.
 var seriesColors = []color.Color{
 	color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff},
 	color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff},
 	color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff},
 	color.RGBA{R: 0x94, G: 0x67, B: 0xbd, A: 0xff},
+	color.RGBA{R: 0xff, G: 0x7f, B: 0x0e, A: 0xff},
+	color.RGBA{R: 0x8c, G: 0x56, B: 0x4b, A: 0xff},
+	color.RGBA{R: 0x17, G: 0xbe, B: 0xcf, A: 0xff},
 }
 
 // plotSweep draws the thesis's figure layout (Figures 5.1, 5.4): mean

@@ -1,0 +1,543 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/securecached/securecached/diggi"
+	"github.com/securecached/securecached/experiments"
+	"github.com/securecached/securecached/internal/netns"
+	"github.com/securecached/securecached/trust"
+	"github.com/securecached/securecached/ycsb"
+)
+
+// table51 are the round trips between the thesis's server and its four
+// client machines (Table 5.1).
+var table51 = []time.Duration{380 * time.Microsecond, 369 * time.Microsecond, 475 * time.Microsecond, 461 * time.Microsecond}
+
+// fig55PerMachine is how many client agents each machine's instance holds:
+// 12 clients on four machines.
+const fig55PerMachine = 3
+
+// hostSpec is what a client-host child runs (clientHostMain): one Diggi
+// instance with YCSB client agents, linked to the cache's instance.
+type hostSpec struct {
+	Instance string   `json:"instance"`
+	Listen   string   `json:"listen"`
+	Seeds    []string `json:"seeds"`
+	StateDir string   `json:"state_dir"`
+	Agents   int      `json:"agents"`
+	Window   int      `json:"window"`
+}
+
+// setup is the bench of a client host; the cache's layout lists its
+// Config among its peers.
+func (h hostSpec) setup() experiments.Setup {
+	return experiments.Setup{Clients: h.Agents, Trusted: true, Window: h.Window, Timeout: 5 * time.Second,
+		Remote: &experiments.Remote{Instance: h.Instance, CacheInstance: cacheInstance, CacheTrusted: true,
+			CacheArgs: fig55CacheArgs, Listen: h.Listen, Seeds: h.Seeds, StateDir: h.StateDir}}
+}
+
+var fig55CacheArgs = []string{"-m", "1024"}
+
+// hostCmd is one phase a client host runs; hostReply its outcome.
+type hostCmd struct {
+	Phase   string `json:"phase"` // "load" or "run"
+	Agents  int    `json:"agents"`
+	Records int    `json:"records"`
+	Ops     int64  `json:"ops"`
+	Seed    uint64 `json:"seed"`
+}
+
+type hostReply struct {
+	Error     string  `json:"error,omitempty"`
+	Ops       int64   `json:"ops"`
+	SlowestS  float64 `json:"slowest_s"` // the slowest client's time
+	MeanUs    float64 `json:"mean_us"`
+	CIUs      float64 `json:"ci_us"`
+	P99Us     int64   `json:"p99_us"`
+	Errors    int64   `json:"errors"`
+	OpsPerSec float64 `json:"ops_s"`
+}
+
+const clientHostEnv = "SCBENCH_CLIENT_HOST"
+
+// clientHostMain runs, in a child of this binary inside a namespace, the
+// client host its environment describes: it prints "ready" once the cache
+// agent is linked, then runs one hostCmd per line of standard input and
+// answers each with a hostReply line, until standard input ends. It never
+// returns.
+func clientHostMain() {
+	raw := os.Getenv(clientHostEnv)
+	if raw == "" {
+		return
+	}
+	err := func() error {
+		var h hostSpec
+		if err := json.Unmarshal([]byte(raw), &h); err != nil {
+			return err
+		}
+		bench, err := experiments.Start(h.setup())
+		if err != nil {
+			return err
+		}
+		defer bench.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		err = bench.WaitCache(ctx)
+		cancel()
+		if err != nil {
+			return err
+		}
+		out := json.NewEncoder(os.Stdout)
+		fmt.Println("ready")
+		in := bufio.NewScanner(os.Stdin)
+		for in.Scan() {
+			var c hostCmd
+			if err := json.Unmarshal(in.Bytes(), &c); err != nil {
+				return err
+			}
+			if err := out.Encode(runHostCmd(bench, c)); err != nil {
+				return err
+			}
+		}
+		return in.Err()
+	}()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "scbench client host:", err)
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
+
+func runHostCmd(bench *experiments.Bench, c hostCmd) hostReply {
+	b := benchFlags{seed: c.Seed, protocol: "binary"}
+	thesisWorkload(&b, c.Records)
+	w, props, err := b.workloadFrom()
+	if err != nil {
+		return hostReply{Error: err.Error()}
+	}
+	phase := ycsb.PhaseRun
+	if c.Phase == "load" {
+		phase = ycsb.PhaseLoad
+	} else {
+		w.OperationCount = c.Ops
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	res, err := bench.Execute(ctx, w, phase, experiments.RunOptions{Agents: c.Agents, Table: props.String("table", "usertable"),
+		PlanOptions: ycsb.PlanOptions{Seed: c.Seed, SliceKeys: true}})
+	if err != nil {
+		return hostReply{Error: err.Error()}
+	}
+	r := hostReply{Ops: res.Overall.Count, MeanUs: res.Overall.Mean(), CIUs: res.Overall.CI(0.96),
+		P99Us: res.Overall.Hist.ValueAtQuantile(99), Errors: res.Overall.Errors(), OpsPerSec: res.ThesisThroughput()}
+	for _, t := range res.ClientTimes {
+		r.SlowestS = max(r.SlowestS, t.Seconds())
+	}
+	return r
+}
+
+// hostProc is a client-host child and its command pipe.
+type hostProc struct {
+	name string
+	cmd  *exec.Cmd
+	in   io.WriteCloser
+	out  *bufio.Scanner
+	done chan error
+}
+
+func startHost(cmd *exec.Cmd, name string, h hostSpec) (*hostProc, error) {
+	spec, err := json.Marshal(h)
+	if err != nil {
+		return nil, err
+	}
+	cmd.Env = append(os.Environ(), clientHostEnv+"="+string(spec))
+	cmd.Stderr = os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	p := &hostProc{name: name, cmd: cmd, done: make(chan error, 1)}
+	if p.in, err = cmd.StdinPipe(); err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	p.out = bufio.NewScanner(stdout)
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	go func() { p.done <- cmd.Wait() }()
+	return p, nil
+}
+
+// line reads the child's next line within d; on a timeout the child is
+// killed (its pipe then ends).
+func (p *hostProc) line(d time.Duration) (string, error) {
+	t := time.AfterFunc(d, func() { _ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL) })
+	defer t.Stop()
+	if !p.out.Scan() {
+		return "", fmt.Errorf("client host %s ended: %v", p.name, p.out.Err())
+	}
+	return p.out.Text(), nil
+}
+
+func (p *hostProc) do(c hostCmd, d time.Duration) (hostReply, error) {
+	b, _ := json.Marshal(c)
+	if _, err := p.in.Write(append(b, '\n')); err != nil {
+		return hostReply{}, fmt.Errorf("client host %s: %w", p.name, err)
+	}
+	l, err := p.line(d)
+	if err != nil {
+		return hostReply{}, err
+	}
+	var r hostReply
+	if err := json.Unmarshal([]byte(l), &r); err != nil {
+		return r, fmt.Errorf("client host %s: %q: %w", p.name, l, err)
+	}
+	if r.Error != "" {
+		return r, fmt.Errorf("client host %s: %s", p.name, r.Error)
+	}
+	return r, nil
+}
+
+// stop closes the child's input (it closes its bench and exits), killing
+// it after 5 s.
+func (p *hostProc) stop() {
+	p.in.Close()
+	select {
+	case <-p.done:
+	case <-time.After(5 * time.Second):
+		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+		<-p.done
+	}
+}
+
+// fig55Layout is the cache's layout on the server host and the client
+// hosts of the machines (link port 7100 on each), in one client model.
+func fig55Layout(server string, machines []string, state string, window int) (layoutFile, []hostSpec) {
+	cacheLink := server + ":7100"
+	var specs []hostSpec
+	var peers []diggi.Config
+	for i, addr := range machines {
+		h := hostSpec{Instance: "m" + strconv.Itoa(i+1), Listen: addr + ":7100", Seeds: []string{cacheLink}, StateDir: state,
+			Agents: fig55PerMachine, Window: window}
+		specs = append(specs, h)
+		peers = append(peers, h.setup().Config())
+	}
+	return cacheLayout(specs[0].setup().Remote, cacheLink, nil, peers...), specs
+}
+
+// fig55Row is one machine's share of one point (machine "all": the total).
+type fig55Row struct {
+	model   string
+	clients int
+	machine string
+	agents  int
+	rttMs   float64
+	reply   hostReply
+	boundS  float64 // the YCSB model's bound: agents ÷ RTT, ops/s
+}
+
+// runFig55 is Figures 5.5 and 5.6: one trusted cache agent on a "server"
+// host, YCSB client agents added one at a time, round-robin, on four
+// emulated machines with Table 5.1's round trips (network namespaces
+// joined by internal/netns's user-space wire: this kernel has no netem),
+// up to 12; mean latency per machine (5.5) and throughput in total and per
+// machine (5.6), in both client models. Each machine is a Diggi instance
+// in a process of its own, linked to the cache's instance.
+func runFig55(ctx context.Context, e *expEnv) (map[string]any, error) {
+	maxClients, ops, records := 4*fig55PerMachine, int64(4_000), 10_000
+	if e.short {
+		maxClients, ops, records = 4, 300, 1_000
+	}
+	hosts := []netns.Host{{Name: "server"}}
+	for i, rtt := range table51 {
+		hosts = append(hosts, netns.Host{Name: "m" + strconv.Itoa(i+1), Delay: rtt})
+	}
+	n, err := netns.New(hosts...)
+	if err != nil {
+		return nil, fmt.Errorf("fig5.5 needs network namespaces (root): %w", err)
+	}
+	defer n.Close()
+	state, err := os.MkdirTemp("", "scbench-fig55-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(state)
+	// The sim platform the five processes share, made before they start
+	// so that none races another to create it.
+	root, err := trust.LoadOrCreateSimRoot(state)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := trust.LoadOrCreatePlatform(state, root); err != nil {
+		return nil, err
+	}
+	wire, err := wireRTTs(ctx, n, 200)
+	if err != nil {
+		return nil, err
+	}
+	var rows []fig55Row
+	for _, window := range []int{0, 16} {
+		r, err := fig55Model(ctx, e, n, state, window, maxClients, ops, records)
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, r...)
+	}
+	if err := writeFile(e.path("fig5.5", "csv"), func(w io.Writer) error { return writeFig55CSV(w, rows) }); err != nil {
+		return nil, err
+	}
+	lat, thr := fig55Series(rows)
+	title := fmt.Sprintf("Fig. 5.5: one cache agent, clients on 4 machines (RTT 0.369-0.475 ms), %d ops per client", ops)
+	if err := writeFile(e.path("fig5.5", "png"), func(w io.Writer) error { return plotSweep(w, title, lat, 0.96) }); err != nil {
+		return nil, err
+	}
+	title = "Fig. 5.6: throughput in total and per machine, one cache agent, 4 machines"
+	if err := writeFile(e.path("fig5.6", "png"), func(w io.Writer) error { return plotSweep(w, title, thr, 0.96) }); err != nil {
+		return nil, err
+	}
+	head := map[string]any{"thesis_ops_s": 16_000, "thesis_note": "12 clients on 4 machines, SGX, YCSB model", "rtt_ms": []float64{0.380, 0.369, 0.475, 0.461}}
+	for _, r := range rows {
+		if r.machine != "all" || r.clients != maxClients {
+			continue
+		}
+		head[r.model+"_ops_s"] = round(r.reply.OpsPerSec)
+		head[r.model+"_bound_ops_s"] = round(r.boundS)
+		head[r.model+"_of_bound"] = r.reply.OpsPerSec / r.boundS
+		head[r.model+"_mean_us"] = r.reply.MeanUs
+		head["clients"] = r.clients
+	}
+	var errs int64
+	wireBound := 0.0
+	for _, r := range rows {
+		if r.machine == "all" {
+			errs += r.reply.Errors
+		}
+	}
+	for i, d := range wire {
+		head[fmt.Sprintf("m%d_wire_rtt_p50_ms", i+1)] = d.Seconds() * 1000
+	}
+	for k := range maxClients {
+		wireBound += 1 / wire[k%len(wire)].Seconds()
+	}
+	// The bound with the round trips the emulated wire really gives on
+	// this machine now (a TCP ping-pong between the same hosts), beside
+	// Table 5.1's.
+	head["ycsb_wire_bound_ops_s"] = round(wireBound)
+	if v, ok := head["ycsb_ops_s"].(float64); ok {
+		head["ycsb_of_wire_bound"] = v / wireBound
+	}
+	head["errors"] = errs
+	return head, nil
+}
+
+// fig55Model runs one client model: a cache instance on "server", one
+// client host per machine, the records loaded by machine 1's agent 0, then
+// 1..maxClients clients, each point's agents started on their machines at
+// once.
+func fig55Model(ctx context.Context, e *expEnv, n *netns.Net, state string, window, maxClients int, ops int64, records int) ([]fig55Row, error) {
+	model := "ycsb"
+	if window > 0 {
+		model = fmt.Sprintf("pipelined_w%d", window)
+	}
+	var addrs []string
+	for i := range table51 {
+		addrs = append(addrs, n.Addr("m"+strconv.Itoa(i+1)))
+	}
+	layout, specs := fig55Layout(n.Addr("server"), addrs, state, window)
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cache, err := startCache(state, cacheInstance+"-"+model, layout,
+		func(name string, args ...string) *exec.Cmd { return n.Command(ctx, "server", name, args...) })
+	if err != nil {
+		return nil, err
+	}
+	defer cache.stop()
+	var procs []*hostProc
+	defer func() {
+		for _, p := range procs {
+			p.stop()
+		}
+	}()
+	for _, h := range specs {
+		p, err := startHost(n.Command(ctx, h.Instance, exe), h.Instance, h)
+		if err != nil {
+			return nil, err
+		}
+		procs = append(procs, p)
+	}
+	for _, p := range procs {
+		if l, err := p.line(90 * time.Second); err != nil || l != "ready" {
+			return nil, fmt.Errorf("client host %s: %q, %v", p.name, l, err)
+		}
+	}
+	if _, err := procs[0].do(hostCmd{Phase: "load", Agents: 1, Records: records, Seed: e.seed}, 5*time.Minute); err != nil {
+		return nil, fmt.Errorf("preload: %w", err)
+	}
+	var rows []fig55Row
+	for c := 1; c <= maxClients; c++ {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		replies := make([]hostReply, len(procs))
+		agents := make([]int, len(procs))
+		for k := range c {
+			agents[k%len(procs)]++
+		}
+		errs := make([]error, len(procs))
+		var wg sync.WaitGroup
+		for i, p := range procs {
+			if agents[i] == 0 {
+				continue
+			}
+			wg.Go(func() {
+				replies[i], errs[i] = p.do(hostCmd{Phase: "run", Agents: agents[i], Records: records,
+					Ops: ops * int64(agents[i]), Seed: e.seed + uint64(c*16+i)}, 5*time.Minute)
+			})
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			return nil, fmt.Errorf("%s, %d clients: %w", model, c, err)
+		}
+		total := fig55Row{model: model, clients: c, machine: "all", agents: c}
+		var latSum float64
+		for i := range procs {
+			if agents[i] == 0 {
+				continue
+			}
+			rtt := table51[i].Seconds() * 1000
+			row := fig55Row{model: model, clients: c, machine: procs[i].name, agents: agents[i], rttMs: rtt,
+				reply: replies[i], boundS: float64(agents[i]) / table51[i].Seconds()}
+			rows = append(rows, row)
+			total.reply.Ops += row.reply.Ops
+			total.reply.Errors += row.reply.Errors
+			total.reply.SlowestS = max(total.reply.SlowestS, row.reply.SlowestS)
+			total.boundS += row.boundS
+			latSum += row.reply.MeanUs * float64(row.reply.Ops)
+		}
+		if total.reply.SlowestS > 0 {
+			total.reply.OpsPerSec = float64(total.reply.Ops) / total.reply.SlowestS
+		}
+		if total.reply.Ops > 0 {
+			total.reply.MeanUs = latSum / float64(total.reply.Ops)
+		}
+		rows = append(rows, total)
+		if !e.quiet {
+			fmt.Fprintf(e.stderr, "fig5.5 %s: %2d clients: %8.0f ops/s (YCSB bound %8.0f), mean %6.0f us\n",
+				model, c, total.reply.OpsPerSec, total.boundS, total.reply.MeanUs)
+		}
+	}
+	return rows, nil
+}
+
+func writeFig55CSV(w io.Writer, rows []fig55Row) error {
+	cw := csv.NewWriter(w)
+	_ = cw.Write([]string{"model", "clients", "machine", "agents", "rtt_ms", "ops", "throughput_ops_sec", "mean_latency_us", "ci_half_width_us", "p99_us", "errors", "ycsb_bound_ops_sec"})
+	f := func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
+	for _, r := range rows {
+		_ = cw.Write([]string{r.model, strconv.Itoa(r.clients), r.machine, strconv.Itoa(r.agents), f(r.rttMs),
+			strconv.FormatInt(r.reply.Ops, 10), f(r.reply.OpsPerSec), f(r.reply.MeanUs), f(r.reply.CIUs),
+			strconv.FormatInt(r.reply.P99Us, 10), strconv.FormatInt(r.reply.Errors, 10), f(r.boundS)})
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// fig55Series are the two figures' lines: mean latency per machine in
+// YCSB's model and the pipelined model's mean over all machines (5.5);
+// throughput in total and per machine in YCSB's model, and the pipelined
+// model's total (5.6). The pipelined model per machine is in the CSV.
+func fig55Series(rows []fig55Row) (lat, thr []series) {
+	idx := map[string]int{}
+	add := func(to *[]series, name string, p point) {
+		k := fmt.Sprintf("%p/%s", to, name)
+		i, ok := idx[k]
+		if !ok {
+			i = len(*to)
+			idx[k] = i
+			*to = append(*to, series{name: name})
+		}
+		(*to)[i].points = append((*to)[i].points, p)
+	}
+	for _, r := range rows {
+		p := point{clients: r.clients, throughput: r.reply.OpsPerSec, meanUs: r.reply.MeanUs, ciUs: r.reply.CIUs,
+			p99Us: r.reply.P99Us, errors: r.reply.Errors}
+		name := r.model + ", " + r.machine
+		if r.machine == "all" {
+			name = r.model + ", all machines"
+		}
+		ycsbModel := r.model == "ycsb"
+		if ycsbModel != (r.machine == "all") {
+			add(&lat, name, p)
+		}
+		if ycsbModel || r.machine == "all" {
+			add(&thr, name, p)
+		}
+	}
+	return lat, thr
+}
+
+// wireRTTs measures each client machine's round trip to "server" over the
+// emulated wire: the median of count TCP ping-pongs of 64 bytes.
+func wireRTTs(ctx context.Context, n *netns.Net, count int) ([]time.Duration, error) {
+	ln, err := n.Listen("server", "tcp", n.Addr("server")+":7200")
+	if err != nil {
+		return nil, err
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				_, _ = io.Copy(c, c)
+			}()
+		}
+	}()
+	var out []time.Duration
+	for i := range table51 {
+		dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		c, err := n.DialContext(dctx, "m"+strconv.Itoa(i+1), "tcp", n.Addr("server")+":7200")
+		cancel()
+		if err != nil {
+			return nil, err
+		}
+		buf := make([]byte, 64)
+		rtts := make([]time.Duration, 0, count)
+		_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+		for range count {
+			t := time.Now()
+			if _, err := c.Write(buf); err != nil {
+				c.Close()
+				return nil, err
+			}
+			if _, err := io.ReadFull(c, buf); err != nil {
+				c.Close()
+				return nil, err
+			}
+			rtts = append(rtts, time.Since(t))
+		}
+		c.Close()
+		slices.Sort(rtts)
+		out = append(out, rtts[len(rtts)/2])
+	}
+	return out, nil
+}
