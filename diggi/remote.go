@@ -182,7 +182,10 @@ func (m *mover) detach(id AgentID) {
 // subscribed handler (diggi/posix resets its sockets with that instance).
 // Only the local runtime can send it: a link refuses messages that claim
 // to come from this instance's agent-agent, and a local agent's messages
-// carry its own id.
+// carry its own id. A trusted agent does not have to believe it: the
+// runtime that sends it could as well drop the messages, and a false
+// notice costs a new attested handshake (fresh keys and sequences), never
+// a key or a replay.
 
 // linkLostLen is the TypeLinkLost payload: the peer's InstanceID.
 const linkLostLen = 4
