@@ -30,6 +30,9 @@
 # threads for Go code. GOMAXPROCS from the caller's environment is not
 # passed on; set SECURECACHED_GOMAXPROCS=N to run securecached with N.
 # Override the flags with MEMCACHED_FLAGS / SECURECACHED_FLAGS.
+# MEMCASLAP_ARGS adds to (or, being last, overrides) memcaslap's own
+# arguments, for other loads: "-B" (binary protocol), "-c 1000"
+# (connections), "-X 102400" (100 KB values).
 #
 # SECURECACHED_BASELINE=PATH adds a third server to every round: another
 # securecached binary (say, built from the commit before a change), run
@@ -73,7 +76,8 @@ run_one() {
   local name=$1; shift
   start_server "${server_pin[@]}" "$@"
   local out tps t0 t1 c0 c1 i0 i1 v0 v1 cpid window=$((secs - 2))
-  "${client_pin[@]}" memcaslap -s "127.0.0.1:$port" -c 64 -T 2 -t "${secs}s" -F bench/memcaslap.cfg >"$work/out" 2>&1 &
+  # shellcheck disable=SC2086
+  "${client_pin[@]}" memcaslap -s "127.0.0.1:$port" -c 64 -T 2 -t "${secs}s" -F bench/memcaslap.cfg ${MEMCASLAP_ARGS:-} >"$work/out" 2>&1 &
   cpid=$!
   sleep 1
   t0=$(cpu_ticks "$pid"); c0=$(cpu_ticks "$cpid"); i0=$(idle_ticks); v0=$(sleeps "$cpid")

@@ -95,11 +95,8 @@ type Agent struct {
 	corked   bool   // replies are held until uncork runs (corkBurst)
 	uncorkFn func() // a.uncork, bound once
 
-	prefetchKeys [][]byte // prefetch's keys, reused
-
 	nextID   int
-	sessions map[int]*session    // plain sessions by fd
-	tlsConns map[int]*tlsSession // by fd, handshaking ones included
+	sessions map[int]*session // by fd, TLS ones handshaking included
 
 	tlsConfig *tls.Config
 	tlsWG     sync.WaitGroup // handshake goroutines
@@ -122,7 +119,6 @@ func (a *Agent) Init(ctx *diggi.Context) error {
 	a.buf = make([]byte, readBufSize)
 	a.uncorkFn = a.uncork
 	a.sessions = map[int]*session{}
-	a.tlsConns = map[int]*tlsSession{}
 	a.cset = ConnSettings(&as.set)
 	a.cset.Trusted = ctx.Trusted()
 	a.host = host{a: a}
@@ -162,9 +158,6 @@ func (a *Agent) Start(ctx *diggi.Context) error {
 	// Timers come from outside the agent as messages (thesis §4: an
 	// enclave has no trusted clock of its own to poll).
 	a.stopTick = ctx.Messages().Every(tickEvery, func(now time.Time) { a.engine.Tick(now) })
-	if a.tlsConfig == nil {
-		a.sys.ObserveBatches(a.prefetch)
-	}
 	ctx.Log().Info("cache agent listening", "port", a.as.port, "trusted", ctx.Trusted(), "tls", a.tlsConfig != nil)
 	if !a.contentLogging() && a.as.set.Verbose >= 2 {
 		ctx.Log().Warn("-vv and -vvv log commands, keys and values only from an untrusted cache agent: this one is trusted, and the log is outside its enclave; connections are still logged")
@@ -185,12 +178,8 @@ func (a *Agent) Stop(ctx *diggi.Context) {
 	if a.stopTick != nil {
 		a.stopTick()
 	}
-	a.sys.ObserveBatches(nil)
 	for _, s := range a.sessions {
 		s.close()
-	}
-	for _, t := range a.tlsConns {
-		t.close()
 	}
 	// Handshake goroutines end once their sockets are gone; they need the
 	// baton to notice, so wait without it.

@@ -128,11 +128,8 @@ func (h *host) Conns() []conn.ConnInfo {
 		list = append(list, info)
 	}
 	for fd, s := range a.sessions {
-		add(s.id, fd, s.c)
-	}
-	for fd, t := range a.tlsConns {
-		if t.c != nil {
-			add(t.id, fd, t.c)
+		if s.c != nil {
+			add(s.id, fd, s.c)
 		}
 	}
 	sort.Slice(list, func(i, j int) bool { return list[i].ID < list[j].ID })

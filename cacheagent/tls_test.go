@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/securecached/securecached/conn"
 	"github.com/securecached/securecached/diggi"
 	"github.com/securecached/securecached/internal/testcert"
 	"github.com/securecached/securecached/internal/testwire"
@@ -178,6 +179,20 @@ func TestCacheAgentTLSBackpressureAndYields(t *testing.T) {
 	got := make([]byte, len(small))
 	if _, err := io.ReadFull(r, got); err != nil || !bytes.Equal(got, small) {
 		t.Fatalf("small replies: %v", err)
+	}
+	// Idle again, the session gives back the record buffer the big
+	// replies grew.
+	testwire.Exchange(t, tc, r, "version\r\n", "VERSION "+conn.DefaultVersion+"\r\n")
+	var held []int
+	if err := st.agent.ctx.Scheduler().Run(func() {
+		for _, s := range st.agent.sessions {
+			held = append(held, cap(s.rl.(*tlsRecords).sc.pending))
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(held) != 1 || held[0] > maxIdlePending {
+		t.Fatalf("idle TLS sessions hold record buffers of %v bytes, bound %d", held, maxIdlePending)
 	}
 }
 

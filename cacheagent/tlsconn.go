@@ -76,8 +76,10 @@ func (c *sockConn) Write(p []byte) (int, error) {
 	return total, nil
 }
 
-// flush writes pending bytes; it reports whether all went out. The
-// buffer is kept for reuse once empty.
+// flush writes pending bytes; it reports whether all went out. Once
+// empty, the buffer is kept for reuse up to maxIdlePending and given back
+// if it grew larger (a large reply to a slow client), so an idle session
+// does not hold it.
 func (c *sockConn) flush() (bool, error) {
 	for c.sent < len(c.pending) {
 		n, err := c.sys.Write(c.fd, c.pending[c.sent:])
@@ -89,9 +91,16 @@ func (c *sockConn) flush() (bool, error) {
 			return false, err
 		}
 	}
+	if cap(c.pending) > maxIdlePending {
+		c.pending = nil
+	}
 	c.pending, c.sent = c.pending[:0], 0
 	return true, nil
 }
+
+// maxIdlePending is the most encrypted-output buffer a TLS session keeps
+// between replies: a record batch (tlsChunk) and its overhead.
+const maxIdlePending = 2 * tlsChunk
 
 // unsent is how many pending bytes wait for the client's window.
 func (c *sockConn) unsent() int { return len(c.pending) - c.sent }

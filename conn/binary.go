@@ -219,29 +219,8 @@ func (c *Conn) binUpdate(x binCtx, op uint8, quiet bool, r *protocol.BinRequest)
 		c.binError(x, protocol.StatusTooLarge)
 		return
 	}
-	h := r.Header
-	var flags uint32
-	var exp int64
-	mode := memcache.ModeAppend
-	switch op {
-	case protocol.OpSet, protocol.OpAdd, protocol.OpReplace:
-		flags = binary.BigEndian.Uint32(r.Extras[0:4])
-		exp = int64(binary.BigEndian.Uint32(r.Extras[4:8]))
-		switch op {
-		case protocol.OpSet:
-			mode = memcache.ModeSet
-		case protocol.OpAdd:
-			mode = memcache.ModeAdd
-		default:
-			mode = memcache.ModeReplace
-		}
-		if h.Cas != 0 {
-			mode = memcache.ModeCAS
-		}
-	case protocol.OpPrepend:
-		mode = memcache.ModePrepend
-	}
-	res, cas, err := c.cache.Store(mode, r.Key, flags, exp, r.Value, memcache.StoreOptions{CAS: h.Cas})
+	mode, flags, exp, opt := binStoreArgs(op, r)
+	res, cas, err := c.store(mode, r.Key, flags, exp, r.Value, opt)
 	if err != nil {
 		c.binError(x, protocol.StatusInvalidArgs)
 		return
@@ -270,6 +249,33 @@ func (c *Conn) binUpdate(x binCtx, op uint8, quiet bool, r *protocol.BinRequest)
 			c.binError(x, protocol.StatusNotStored)
 		}
 	}
+}
+
+// binStoreArgs is how a binary set, add, replace, append or prepend
+// stores.
+func binStoreArgs(op uint8, r *protocol.BinRequest) (memcache.Mode, uint32, int64, memcache.StoreOptions) {
+	var flags uint32
+	var exp int64
+	mode := memcache.ModeAppend
+	switch op {
+	case protocol.OpSet, protocol.OpAdd, protocol.OpReplace:
+		flags = binary.BigEndian.Uint32(r.Extras[0:4])
+		exp = int64(binary.BigEndian.Uint32(r.Extras[4:8]))
+		switch op {
+		case protocol.OpSet:
+			mode = memcache.ModeSet
+		case protocol.OpAdd:
+			mode = memcache.ModeAdd
+		default:
+			mode = memcache.ModeReplace
+		}
+		if r.Header.Cas != 0 {
+			mode = memcache.ModeCAS
+		}
+	case protocol.OpPrepend:
+		mode = memcache.ModePrepend
+	}
+	return mode, flags, exp, memcache.StoreOptions{CAS: r.Header.Cas}
 }
 
 func (c *Conn) binGet(x binCtx, op uint8, quiet bool, r *protocol.BinRequest) {

@@ -40,8 +40,9 @@ var stateNames = [...]string{
 // complete there; we close instead of buffering it.
 const maxAuthValue = 16384
 
-// maxIdleBuffer is the buffer capacity a connection keeps between requests;
-// larger buffers (grown for big values) are released once drained.
+// maxIdleBuffer is the output buffer capacity a connection keeps between
+// requests; larger buffers (grown for big values) are released once
+// drained.
 const maxIdleBuffer = 64 << 10
 
 // maxPendingOutput bounds the replies a connection produces before its
@@ -51,8 +52,10 @@ const maxIdleBuffer = 64 << 10
 // get naming a large value many times would hold that many copies. Past
 // it, Process stops as at the -R limit, and a multi-get stops between two
 // keys, until the host has sent the output; a connection then holds at
-// most this much plus one value.
-const maxPendingOutput = 256 << 10
+// most this much plus one value. It is a Diggi message's worth of replies
+// rather than more, because a client that does not read holds it for as
+// long as it does not read (bench/RESULTS.md, noread case).
+const maxPendingOutput = 64 << 10
 
 // Conn is one client connection's protocol state machine. All methods
 // except State and LastCmd must be called from one goroutine at a time;
@@ -74,6 +77,8 @@ type Conn struct {
 	nread bool
 
 	swallow int // bytes still to discard
+
+	nr nread // a large value being read into its item (nread.go)
 
 	out  []byte // pending output; out[sent:] is unsent
 	sent int
@@ -128,16 +133,31 @@ func New(cache *memcache.Cache, host Host, shared *Shared, set Settings) *Conn {
 	return c
 }
 
-// Feed appends in to the connection's input and processes it, like
-// Process. The connection copies in; the caller may reuse it.
+// Feed processes in after the connection's buffered input, like Process.
+// The connection keeps no reference to in; the caller may reuse it.
+//
+// When nothing is buffered (the common case: whole requests in one read)
+// the requests are parsed straight from in, and only an incomplete request
+// left at its end is copied: the input buffer exists only while a request
+// is incomplete or a yield left requests behind, and is given back as
+// soon as it is drained (memcached hands an idle connection's read
+// buffer back too).
 func (c *Conn) Feed(in []byte) (more bool) {
 	if c.closed {
 		return false
 	}
 	c.shared.BytesRead.Add(uint64(len(in)))
+	if c.nr.active && c.off == len(c.in) {
+		// Straight into the item: the value never passes through c.in.
+		in = in[c.nr.fill(in):]
+	}
 	if c.off == len(c.in) {
-		c.in, c.off = c.in[:0], 0
-	} else if c.off > 0 && c.off >= len(c.in)/2 {
+		c.in, c.off = in, 0
+		more = c.Process()
+		c.keepRest()
+		return more
+	}
+	if c.off > 0 && c.off >= len(c.in)/2 {
 		// Compact when the consumed prefix dominates, so copying stays
 		// linear in the bytes received.
 		n := copy(c.in, c.in[c.off:])
@@ -146,6 +166,24 @@ func (c *Conn) Feed(in []byte) (more bool) {
 	c.in = append(c.in, in...)
 	return c.Process()
 }
+
+// keepRest copies the input Process left unconsumed, which may alias the
+// caller's buffer, into a buffer of the connection's own. Nothing else
+// refers to the input past Process: a suspended multi-get owns its keys
+// (pendingGet.own), a value being read has its head copied (nread).
+func (c *Conn) keepRest() {
+	rest := c.in[c.off:]
+	c.off = 0
+	if len(rest) == 0 {
+		c.in = nil
+		return
+	}
+	c.in = append(make([]byte, 0, max(2*len(rest), minInputBuffer)), rest...)
+}
+
+// minInputBuffer is the smallest input buffer a connection allocates for
+// an incomplete request.
+const minInputBuffer = 4 << 10
 
 // Process handles buffered requests, at most Settings.ReqsPerEvent of
 // them. It returns true when it stopped with work left: at that limit with
@@ -177,6 +215,12 @@ func (c *Conn) Process() (more bool) {
 		if c.get.active {
 			if !c.resumeGet() {
 				return true
+			}
+			continue
+		}
+		if c.nr.active {
+			if !c.resumeNread() {
+				return false
 			}
 			continue
 		}
@@ -228,6 +272,9 @@ func (c *Conn) step() bool {
 	if c.proto == ProtocolBinary {
 		n, need := c.bin.Parse(buf, &c.binReq)
 		if n == 0 {
+			if c.startNread(buf, need) {
+				return true
+			}
 			c.need, c.nread = need, need > protocol.BinHeaderLen && len(buf) >= protocol.BinHeaderLen
 			return false
 		}
@@ -244,6 +291,9 @@ func (c *Conn) step() bool {
 	if n == 0 {
 		// The parser asks for one more byte while it looks for the end of
 		// the line, and for the whole block once it knows the value length.
+		if c.startNread(buf, need) {
+			return true
+		}
 		c.need, c.nread = need, need > len(buf)+1
 		return false
 	}
@@ -266,17 +316,14 @@ func (c *Conn) touchLastCmd() {
 	}
 }
 
-// idle runs when Process returns: it releases a drained input buffer grown
-// for a large request (and the parsed requests' references into it), so an
-// idle connection does not pin megabytes, then publishes the state.
+// idle runs when Process returns: it gives back a drained input buffer
+// (and drops the parsed requests' references into it), so an idle
+// connection holds no input buffer, then publishes the state.
 func (c *Conn) idle() {
-	if c.off == len(c.in) && c.swallow == 0 {
-		if cap(c.in) > maxIdleBuffer {
-			c.in = nil
-			c.req.Forget()
-			c.binReq = protocol.BinRequest{}
-		}
-		c.in, c.off = c.in[:0], 0
+	if c.off == len(c.in) && c.swallow == 0 && !c.nr.active && c.in != nil {
+		c.in, c.off = nil, 0
+		c.req.Forget()
+		c.binReq = protocol.BinRequest{}
 	}
 	c.updateState()
 }
@@ -287,7 +334,7 @@ func (c *Conn) updateState() {
 		c.setState(stateClosing)
 	case c.swallow > 0:
 		c.setState(stateSwallow)
-	case c.need > 0 && (c.nread || c.authPending > 0):
+	case c.nr.active || c.need > 0 && (c.nread || c.authPending > 0):
 		c.setState(stateNread)
 	case len(c.in)-c.off > 0:
 		c.setState(stateRead)
@@ -324,8 +371,11 @@ func (c *Conn) Sent(n int) {
 // Output still holds, then closes the socket.
 func (c *Conn) Closed() bool { return c.closed }
 
-// Close tells the connection its socket is gone; it drops its buffers.
+// Close tells the connection its socket is gone; it drops its buffers and
+// releases the item a value was being read into. Like Feed, it calls the
+// engine.
 func (c *Conn) Close() {
+	c.abortNread()
 	c.unwatch()
 	c.watchConnEvent(false)
 	c.ops.transport = "" // logged once

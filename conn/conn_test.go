@@ -137,11 +137,28 @@ func TestLargeValueLinear(t *testing.T) {
 	}
 }
 
+// TestIdleReleasesLargeBuffers: an idle connection holds no input buffer
+// and at most maxIdleBuffer of output buffer.
 func TestIdleReleasesLargeBuffers(t *testing.T) {
 	r := newRig(t, Settings{})
 	r.run("set big 0 0 500000\r\n"+strings.Repeat("v", 500000)+"\r\n", 0)
-	if cap(r.conn.in) > maxIdleBuffer || r.conn.req.Value != nil {
+	if cap(r.conn.in) != 0 || r.conn.req.Value != nil {
 		t.Fatalf("idle connection keeps %d bytes of input buffer", cap(r.conn.in))
+	}
+	// An incomplete request keeps only itself, copied out of the caller's
+	// buffer, which the caller may then overwrite.
+	in := []byte("get big\r\nget bi")
+	r.conn.Feed(in)
+	if got := string(r.conn.in[r.conn.off:]); got != "get bi" || cap(r.conn.in) > minInputBuffer {
+		t.Fatalf("kept %q in %d bytes", got, cap(r.conn.in))
+	}
+	copy(in, "XXXXXXXXXXXXXXXX")
+	r.conn.Sent(len(r.conn.Output()))
+	if got := r.run("g\r\n", 0); !strings.HasPrefix(got, "VALUE big ") {
+		t.Fatalf("rest of the request: %.40q", got)
+	}
+	if cap(r.conn.in) != 0 {
+		t.Fatalf("drained input buffer of %d bytes kept", cap(r.conn.in))
 	}
 	r.run("get big\r\n", 0)
 	if cap(r.conn.out) > maxIdleBuffer {

@@ -84,14 +84,8 @@ func (c *Conn) execMetaSet(r *protocol.Request) {
 		c.reply(protocol.ReplyBadDataChunk)
 		return
 	}
-	opt := memcache.StoreOptions{
-		CAS:        m.Cas,
-		Invalidate: m.SetStale,
-		NewCAS:     m.NewCas,
-		Vivify:     m.Vivify,
-		VivifyTTL:  int64(m.VivifyTTL),
-	}
-	res, cas, err := c.cache.Store(metaSetMode(m), r.Key, m.ClientFlags, int64(m.TTL), r.Value, opt)
+	mode, flags, exp, opt := metaStoreArgs(r)
+	res, cas, err := c.store(mode, r.Key, flags, exp, r.Value, opt)
 	if err != nil {
 		c.reply(protocol.ReplyBadFormat)
 		return
@@ -113,6 +107,18 @@ func (c *Conn) execMetaSet(r *protocol.Request) {
 		c.reply(protocol.ReplyOutOfMemory)
 	default:
 		c.metaStatus("NS", m, &it, "Okc")
+	}
+}
+
+// metaStoreArgs is how an ms request stores.
+func metaStoreArgs(r *protocol.Request) (memcache.Mode, uint32, int64, memcache.StoreOptions) {
+	m := &r.Meta
+	return metaSetMode(m), m.ClientFlags, int64(m.TTL), memcache.StoreOptions{
+		CAS:        m.Cas,
+		Invalidate: m.SetStale,
+		NewCAS:     m.NewCas,
+		Vivify:     m.Vivify,
+		VivifyTTL:  int64(m.VivifyTTL),
 	}
 }
 

@@ -101,3 +101,72 @@ func TestSuspendedGetKeepsItsKeys(t *testing.T) {
 		t.Fatalf("answer differs (%d bytes, want %d)", got.Len(), want.Len())
 	}
 }
+
+// TestSuspendedGetConcurrentWrites: while a multi-get is suspended between
+// shares, another client overwrites, deletes and re-sizes keys, ones
+// already sent and ones still to come. Each value is copied whole from its
+// item when its turn comes, so every reply carries one whole version of
+// its key (the new one for keys not yet sent: memcached would send the
+// version it had looked up first), never a torn mix, and a deleted key is
+// skipped.
+func TestSuspendedGetConcurrentWrites(t *testing.T) {
+	r := newRig(t, Settings{})
+	other := New(r.cache, r.host, r.shared, Settings{})
+	val := func(i int, c byte) string { return strings.Repeat(string(c), 30<<10+i) }
+	var keys []string
+	for i := range 30 {
+		k := fmt.Sprintf("k%02d", i)
+		r.run(fmt.Sprintf("set %s 0 0 %d\r\n%s\r\n", k, len(val(i, 'a')), val(i, 'a')), 0)
+		keys = append(keys, k)
+	}
+	more := r.conn.Feed([]byte("get " + strings.Join(keys, " ") + "\r\n"))
+	var got strings.Builder
+	share := 0
+	for {
+		o := r.conn.Output()
+		got.Write(o)
+		r.conn.Sent(len(o))
+		if !more {
+			break
+		}
+		// Between shares: rewrite every key (bigger, so into another
+		// chunk), delete one still to come, then set it back smaller.
+		var w strings.Builder
+		for i, k := range keys {
+			v := val(i+share+1, byte('b'+share%20))
+			fmt.Fprintf(&w, "set %s 0 0 %d noreply\r\n%s\r\n", k, len(v), v)
+		}
+		fmt.Fprintf(&w, "delete k29 noreply\r\n")
+		other.Feed([]byte(w.String()))
+		if out := other.Output(); len(out) != 0 {
+			t.Fatalf("writer got %q", out)
+		}
+		share++
+		more = r.conn.Process()
+	}
+	if share < 3 {
+		t.Fatalf("the get was answered in %d shares; the test needs it suspended", share+1)
+	}
+	rest := got.String()
+	seen := 0
+	for strings.HasPrefix(rest, "VALUE ") {
+		var k string
+		var flags, n int
+		if _, err := fmt.Sscanf(rest, "VALUE %s %d %d\r\n", &k, &flags, &n); err != nil {
+			t.Fatalf("reply %d: %v in %.60q", seen, err, rest)
+		}
+		rest = rest[strings.Index(rest, "\r\n")+2:]
+		v := rest[:n]
+		if strings.Count(v, v[:1]) != n || rest[n:n+2] != "\r\n" {
+			t.Fatalf("%s: torn value of %d bytes", k, n)
+		}
+		if k != keys[seen] {
+			t.Fatalf("reply %d is %s, want %s", seen, k, keys[seen])
+		}
+		rest = rest[n+2:]
+		seen++
+	}
+	if rest != "END\r\n" || seen != 29 {
+		t.Fatalf("%d values then %.40q; want 29 (k29 deleted before its turn) then END", seen, rest)
+	}
+}

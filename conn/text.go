@@ -272,10 +272,10 @@ func (c *Conn) execUpdate(r *protocol.Request) {
 		c.replyUnlessNoreply(r, protocol.ReplyBadDataChunk)
 		return
 	}
-	res, _, err := c.cache.Store(textMode(r.Cmd), r.Key, r.Flags, int64(r.Exptime), r.Value,
-		memcache.StoreOptions{CAS: r.Cas})
+	mode, flags, exp, opt := textStoreArgs(r)
+	res, _, err := c.store(mode, r.Key, flags, exp, r.Value, opt)
 	if err == nil && c.watching(watchMutations) {
-		c.watchStore(textMode(r.Cmd), r.Key, r.Flags, int64(r.Exptime), len(r.Value), res)
+		c.watchStore(mode, r.Key, flags, exp, len(r.Value), res)
 	}
 	if err != nil {
 		// The parser only passes keys of 1..250 bytes and known modes.
@@ -283,6 +283,12 @@ func (c *Conn) execUpdate(r *protocol.Request) {
 		return
 	}
 	c.replyUnlessNoreply(r, storeReply(res))
+}
+
+// textStoreArgs is how a set, add, replace, append, prepend or cas
+// request stores.
+func textStoreArgs(r *protocol.Request) (memcache.Mode, uint32, int64, memcache.StoreOptions) {
+	return textMode(r.Cmd), r.Flags, int64(r.Exptime), memcache.StoreOptions{CAS: r.Cas}
 }
 
 func storeReply(res memcache.Result) string {

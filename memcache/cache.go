@@ -20,11 +20,10 @@ type Cache struct {
 	malloced  int64
 	classes   []slabClass
 	large     *largeChunk // -L's memory, which the pages are cut from
+	mem       *arena      // where page memory comes from (offheap.go)
 	pagePool  []uint32    // memcached's global page pool: pages no class holds
 	mover     rebalance   // the page being moved between classes, if any
 	automove  automover   // slab_automove 1's window of observations
-
-	prefetchSum uint32 // where Prefetch's loads end (see prefetch.go)
 
 	hash       assoc
 	expansions uint64
@@ -69,6 +68,7 @@ func New(cfg Config, now time.Time) (*Cache, error) {
 		return nil, wrapConfig("memory limit -m %d needs more than the %d pages a 32-bit item reference can address with %d-byte pages",
 			cfg.MaxBytes, c.maxPages, c.pageSize)
 	}
+	c.mem = newArena(c)
 	c.pageMem = make([][]byte, 1, 64)
 	c.pageChunk = make([]uint32, 1, 64)
 	if cfg.Preallocate {

@@ -16,12 +16,12 @@ const hugePageSize = 2 << 20
 // It is allocated in segments of largeSegment bytes rather than in one
 // piece: one Go allocation of many gigabytes that the kernel refuses is a
 // fatal runtime error, not an error value, and huge pages need alignment,
-// not contiguity. The memory stays in the Go heap (pointer-free, never
-// scanned), so values handed out from it keep it alive like any slice.
+// not contiguity. The memory comes from the cache's arena (offheap.go).
 type largeChunk struct {
 	seg    []byte // the current segment's uncut part
 	left   int64  // bytes of -m not yet in a segment
 	advise error  // why the kernel was not asked for huge pages, or nil
+	mem    *arena // where segments come from (nil: the Go heap)
 }
 
 // largeSegment is the allocation unit of a largeChunk: 32 huge pages.
@@ -39,7 +39,7 @@ func (p *largeChunk) take(n int) []byte {
 		size := max(largeSegment/n, 1) * n
 		size = int(min(int64(size), p.left/int64(n)*int64(n)))
 		p.left -= int64(size)
-		raw := make([]byte, size+hugePageSize)
+		raw := p.mem.alloc(size + hugePageSize)
 		off := (hugePageSize - int(uintptr(unsafe.Pointer(unsafe.SliceData(raw)))%hugePageSize)) % hugePageSize
 		p.seg = raw[off : off+size : off+size]
 		if err := adviseHugePages(p.seg); err != nil && p.advise == nil {

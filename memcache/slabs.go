@@ -139,7 +139,7 @@ func (c *Cache) allocPage() uint32 {
 		mem = c.large.take(c.pageSize)
 	}
 	if mem == nil {
-		mem = make([]byte, c.pageSize)
+		mem = c.mem.alloc(c.pageSize)
 	}
 	c.pageMem = append(c.pageMem, mem)
 	c.pageChunk = append(c.pageChunk, 0)
@@ -166,6 +166,7 @@ func (c *Cache) preallocate() error {
 			(need+1<<20-1)>>20, len(c.classes)-1)
 	}
 	c.large = newLargeChunk(c.cfg.MaxBytes / int64(c.pageSize) * int64(c.pageSize))
+	c.large.mem = c.mem
 	for id := 1; id < len(c.classes); id++ {
 		c.assignPage(id, c.allocPage())
 	}

@@ -143,6 +143,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	runtime.GOMAXPROCS(threads(layout))
+	setMemoryLimit(set)
 
 	// Signals are caught before anything starts: the first gateway serves
 	// clients while later agents are still starting, and a SIGTERM then

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -154,6 +155,29 @@ func TestChooseLayout(t *testing.T) {
 				t.Errorf("cache agent options %v: tls %v, want %v", cache.Options, got, tt.wantTLS)
 			}
 		})
+	}
+}
+
+// TestMemoryLimitFromConnLimit: the collector's limit follows -c and
+// replaces GOGC's pacing, and GOMEMLIMIT in the environment wins.
+func TestMemoryLimitFromConnLimit(t *testing.T) {
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	t.Setenv("GOMEMLIMIT", "")
+	t.Setenv("GOGC", "")
+	set, err := config.Parse([]string{"-c", "1024"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := setMemoryLimit(set), int64(64<<20+1024*64<<10); got != want || debug.SetMemoryLimit(-1) != want {
+		t.Fatalf("limit %d, runtime %d, want %d", got, debug.SetMemoryLimit(-1), want)
+	}
+	if gc := debug.SetGCPercent(100); gc != -1 {
+		t.Fatalf("GOGC %d, want off", gc)
+	}
+	t.Setenv("GOMEMLIMIT", "1GiB")
+	if got := setMemoryLimit(set); got != 0 {
+		t.Fatalf("with GOMEMLIMIT set: limit %d, want untouched", got)
 	}
 }
 
