@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Handshaker is implemented by a Channel that must exchange messages with
@@ -42,9 +43,33 @@ const maxHeld = 1024
 // errHandshakeAgain reports a peer that restarted a handshake mid-way.
 var errHandshakeAgain = errors.New("diggi: peer restarted the channel handshake")
 
+// handshakeTimeout bounds a channel handshake. A handshake message can
+// be lost without anyone noticing (dropped by the mover while the link to
+// the peer's instance is down, or with a link that breaks); after this
+// long the handshake fails its waiters (ErrHandshakeTimeout) and the next
+// message to the peer starts a new one. A variable for tests.
+var handshakeTimeout = 5 * time.Second
+
+// ErrHandshakeTimeout reports a channel handshake that did not finish
+// within its bound.
+var ErrHandshakeTimeout = errors.New("diggi: channel handshake timed out")
+
 func (mm *Manager) beginHandshake(p *peer, hs Handshaker) {
 	p.hs = hs
 	p.heldWait = make(chan struct{})
+	p.hsStop = mm.After(handshakeTimeout, func(time.Time) {
+		if p.hs != hs || mm.peers[p.id] != p {
+			return
+		}
+		p.hsStop = nil // fired: nothing to cancel
+		p.chErr = fmt.Errorf("channel %s to %s: handshake: %w", mm.self, p.id, ErrHandshakeTimeout)
+		mm.log.Warn("channel handshake timed out", "peer", p.id, "after", handshakeTimeout)
+		mm.endHandshake(p, p.chErr)
+		delete(mm.peers, p.id)
+		if mm.last == p {
+			mm.last = nil
+		}
+	})
 	first, err := hs.Begin()
 	if err != nil {
 		p.chErr = fmt.Errorf("channel %s to %s: handshake: %w", mm.self, p.id, err)
@@ -101,6 +126,10 @@ func (mm *Manager) handshake(m *Message) {
 // wakes senders waiting for room in the hold.
 func (mm *Manager) endHandshake(p *peer, failed error) {
 	p.hs = nil
+	if p.hsStop != nil {
+		p.hsStop()
+		p.hsStop = nil
+	}
 	if failed == nil {
 		p.flushing = true
 		for len(p.held) > 0 {
@@ -170,6 +199,29 @@ func (mm *Manager) hold(p *peer, t MsgType, flags Flags, session uint64, payload
 	m.Header = Header{Type: t, Flags: flags, Session: session, Len: uint32(len(payload))}
 	p.held = append(p.held, m)
 	return nil
+}
+
+// linkLost forgets the channels to every agent of instance inst, whose
+// link broke (see TypeLinkLost): a handshake in progress fails, so its
+// held requests and blocked senders get ErrLinkDown at once instead of
+// waiting for a reply the link lost; an established channel is dropped,
+// so the next message to or from that agent starts a new handshake and
+// waits for it in the hold rather than being sealed under a sequence
+// number the peer will refuse after the gap.
+func (mm *Manager) linkLost(inst InstanceID) {
+	for id, p := range mm.peers {
+		if id.Instance() != inst {
+			continue
+		}
+		if p.hs != nil {
+			p.chErr = fmt.Errorf("channel %s to %s: handshake: %w", mm.self, p.id, ErrLinkDown)
+			mm.endHandshake(p, p.chErr)
+		}
+		delete(mm.peers, id)
+		if mm.last == p {
+			mm.last = nil
+		}
+	}
 }
 
 // forget drops a peer's channel state so the next message asks the

@@ -83,6 +83,7 @@ type peer struct {
 	flushing bool
 	held     []*Message
 	heldWait chan struct{} // closed when the handshake ends
+	hsStop   func()        // cancels the handshake's timeout
 }
 
 func newManager(self Info, ep *endpoint, s *Scheduler, dir *Directory, cf ChannelFactory, log *slog.Logger) *Manager {
@@ -325,6 +326,14 @@ func (mm *Manager) peer(id AgentID) (*peer, error) {
 		if p.chErr != nil {
 			p.chErr = fmt.Errorf("channel %s to %s: %w", mm.self, info, p.chErr)
 		} else if hs, ok := p.ch.(Handshaker); ok {
+			if e := mm.ep.mover.lookup(id); id.Instance() != mm.self.ID.Instance() && e != nil && e.gone.Load() {
+				// The link to the agent's instance is down: the mover
+				// would drop the opening, and the senders would wait for
+				// the handshake's timeout. Fail now; the next message
+				// tries again.
+				delete(mm.peers, id)
+				return nil, fmt.Errorf("channel %s to %s: %w", mm.self, info, ErrLinkDown)
+			}
 			mm.beginHandshake(p, hs)
 		}
 	}
@@ -416,6 +425,16 @@ func (mm *Manager) dispatch(m *Message) {
 		cb(m, nil)
 	case TypeTimer:
 		mm.timers.fire(m)
+	case TypeLinkLost:
+		inst, ok := LinkLostPeer(m)
+		if !ok || m.Src != mm.runtime {
+			mm.rejected.Add(1)
+			return
+		}
+		mm.linkLost(inst)
+		if h := mm.handlers[TypeLinkLost]; h != nil {
+			h(m)
+		}
 	default:
 		h := mm.handlers[m.Type]
 		if h == nil {

@@ -20,6 +20,7 @@ const (
 	TypeNetIO     MsgType = 4 // socket I/O (diggi/posix)
 	TypeTimer     MsgType = 5 // clock tick or timeout from the runtime
 	TypeHandshake MsgType = 6 // a Channel's key exchange (never sealed)
+	TypeLinkLost  MsgType = 7 // the runtime: the link to an instance broke (see Instance.LinkLost)
 	TypeUser      MsgType = 32
 )
 
@@ -37,6 +38,8 @@ func (t MsgType) String() string {
 		return "timer"
 	case TypeHandshake:
 		return "handshake"
+	case TypeLinkLost:
+		return "linklost"
 	}
 	return "type" + strconv.Itoa(int(t))
 }

@@ -1,6 +1,7 @@
 package diggi
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 )
@@ -166,4 +167,80 @@ func (m *mover) detach(id AgentID) {
 		}
 	}
 	m.table.Store(&next)
+}
+
+// A link that breaks loses what it carried without telling either end:
+// messages of a socket stream, a channel's handshake message, sealed
+// messages whose sequence numbers the receiver never sees. So when a link
+// session ends, the runtime tells every local agent with a TypeLinkLost
+// message from its agent-agent (local 0), whose payload is the peer
+// instance's id (4 bytes, big endian). The manager then forgets its
+// channels to that instance's agents (a handshake in progress fails its
+// waiters with ErrLinkDown; an established channel re-handshakes on the
+// next message, which waits in the hold until then, so nothing is sealed
+// under a sequence the peer will refuse), and hands the message to a
+// subscribed handler (diggi/posix resets its sockets with that instance).
+// Only the local runtime can send it: a link refuses messages that claim
+// to come from this instance's agent-agent, and a local agent's messages
+// carry its own id. A trusted agent does not have to believe it: the
+// runtime that sends it could as well drop the messages, and a false
+// notice costs a new attested handshake (fresh keys and sequences), never
+// a key or a replay.
+
+// linkLostLen is the TypeLinkLost payload: the peer's InstanceID.
+const linkLostLen = 4
+
+func (in *Instance) linkLostMessage(dst AgentID, peer InstanceID) *Message {
+	m := NewMessage(linkLostLen)
+	binary.BigEndian.PutUint32(m.buf, uint32(peer))
+	m.Header = Header{Src: MakeAgentID(in.id, 0), Dst: dst, Type: TypeLinkLost, Len: linkLostLen}
+	return m
+}
+
+// LinkLost tells the local agents that the link to instance peer broke
+// (see TypeLinkLost). For an agent the link delivered to, via returns the
+// Import that carried its messages: the notice then goes through that
+// Import, behind them, so an agent never forgets a channel before opening
+// what arrived under it. via may return nil (and be nil). An Import that
+// is full takes its notice as soon as its agent makes room, or never if
+// done closes first.
+func (in *Instance) LinkLost(peer InstanceID, via func(AgentID) *Import, done <-chan struct{}) {
+	for _, a := range in.agents {
+		id := a.ctx.info.ID
+		var im *Import
+		if via != nil {
+			im = via(id)
+		}
+		m := in.linkLostMessage(id, peer)
+		if im == nil {
+			in.mover.inject(m)
+			continue
+		}
+		if im.Push(m) {
+			continue
+		}
+		go func() {
+			for !im.Push(m) {
+				ch := im.SpaceWait()
+				if im.Push(m) {
+					return
+				}
+				select {
+				case <-ch:
+				case <-done:
+					Release(m)
+					return
+				}
+			}
+		}()
+	}
+}
+
+// LinkLostPeer returns the instance a TypeLinkLost message names; false
+// if m is not the local runtime's notice.
+func LinkLostPeer(m *Message) (InstanceID, bool) {
+	if m.Type != TypeLinkLost || m.Src.Local() != 0 || m.Src.Instance() != m.Dst.Instance() || len(m.Payload()) != linkLostLen {
+		return 0, false
+	}
+	return InstanceID(binary.BigEndian.Uint32(m.Payload())), true
 }

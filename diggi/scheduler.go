@@ -342,6 +342,12 @@ func (s *Scheduler) handoff() {
 // grantWorker hands the (taken) baton to a parked worker or a new one.
 // s.mu is held.
 func (s *Scheduler) grantWorker() {
+	if s.closed {
+		// Close is waiting for the workers (s.workers.Wait): adding one
+		// now would race it, and a closed scheduler runs no more tasks.
+		s.held = false
+		return
+	}
 	if n := len(s.parked); n > 0 {
 		w := s.parked[n-1]
 		s.parked = s.parked[:n-1]

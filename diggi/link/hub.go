@@ -59,6 +59,7 @@ type Hub struct {
 	mu     sync.Mutex
 	peers  map[string]*Peer
 	closed bool
+	done   chan struct{} // closed by Close
 }
 
 // New returns a hub. It makes this instance's link certificate now, so a
@@ -77,7 +78,7 @@ func New(opts Options) (*Hub, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Hub{opts: opts, tls: c, log: opts.Logger.With("instance", opts.Instance.Name()), peers: map[string]*Peer{}}, nil
+	return &Hub{opts: opts, tls: c, log: opts.Logger.With("instance", opts.Instance.Name()), peers: map[string]*Peer{}, done: make(chan struct{})}, nil
 }
 
 // ServerConfig is the TLS configuration a listener for links and gossip
@@ -191,6 +192,9 @@ func (h *Hub) Forget(name string) {
 // Close ends every session and removes every remote agent.
 func (h *Hub) Close() {
 	h.mu.Lock()
+	if !h.closed {
+		close(h.done)
+	}
 	h.closed = true
 	peers := h.peers
 	h.peers = map[string]*Peer{}

@@ -108,6 +108,9 @@ func (p *Peer) shutdown(why error) {
 		r.ra.Detach()
 		p.drainDown(r)
 	}
+	// Sockets connected while the link was down (their connect was lost)
+	// learn it now; see diggi.TypeLinkLost.
+	p.hub.opts.Instance.LinkLost(p.id, nil, nil)
 }
 
 // run carries one session; see Hub.Run.
@@ -165,6 +168,11 @@ func (p *Peer) run(conn *tls.Conn, br *bufio.Reader, hello Hello, attested bool)
 	for _, r := range agents {
 		p.drainDown(r)
 	}
+	// What the session carried may be lost (nothing is retransmitted):
+	// the local agents forget their channels to the peer's agents and
+	// reset their sockets with them. For an agent this session delivered
+	// to, the notice follows what it delivered, through the same Import.
+	p.hub.opts.Instance.LinkLost(p.id, func(id diggi.AgentID) *diggi.Import { return s.imports[id] }, p.hub.done)
 	err = s.err()
 	p.stats.end(err)
 	p.hub.log.Info("link down", "peer", p.name, "err", err)

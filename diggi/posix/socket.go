@@ -598,6 +598,31 @@ func (s *Sys) onSegment(src diggi.AgentID, session uint64, sg segment) {
 	sk.bump(sk)
 }
 
+// onLinkLost resets every connection with an agent of an instance whose
+// link broke (diggi.TypeLinkLost): segments of it may have been lost, so
+// the stream cannot go on, and a peer that died will never send the reset
+// itself. A blocked read or write wakes with ECONNRESET (a connect in
+// progress fails with ECONNREFUSED), as TCP's would on a reset.
+func (s *Sys) onLinkLost(m *diggi.Message) {
+	inst, ok := diggi.LinkLostPeer(m)
+	if !ok {
+		return
+	}
+	for key, sk := range s.conns {
+		if key.peer.Instance() != inst {
+			continue
+		}
+		delete(s.conns, key)
+		if sk.state == sockConnecting {
+			sk.state = sockFailed
+			sk.connErr = ECONNREFUSED
+		} else {
+			sk.reset = true
+		}
+		sk.bump(sk)
+	}
+}
+
 // onConnect accepts a new connection into a listener's backlog, or refuses
 // it.
 func (s *Sys) onConnect(key connKey, sg segment) {

@@ -74,6 +74,7 @@ func For(ctx *diggi.Context) *Sys {
 			RecvBuffer: DefaultRecvBuffer,
 		}
 		s.mm.Subscribe(diggi.TypeNetIO, s.onMessage)
+		s.mm.Subscribe(diggi.TypeLinkLost, s.onLinkLost)
 		s.mm.OnRoom(s.onRoom)
 		ctx.AtStop(s.shutdown)
 		return s

@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -45,6 +46,9 @@ type Proxy struct {
 	conns  map[net.Conn]bool
 	wg     sync.WaitGroup
 	closed bool
+	// silent drops every byte in both directions and keeps connections
+	// open: a partition that neither end hears about (SetSilent).
+	silent atomic.Bool
 }
 
 // New starts a proxy on 127.0.0.1 relaying to target (which may be set
@@ -82,6 +86,11 @@ func (p *Proxy) SetDown(down bool) {
 		p.Cut()
 	}
 }
+
+// SetSilent partitions without a sound (true): connections stay open,
+// new ones are accepted, and every byte is dropped, as when a cable is
+// pulled or a firewall drops packets. Ends only learn it from timeouts.
+func (p *Proxy) SetSilent(silent bool) { p.silent.Store(silent) }
 
 // SetMode sets the attack applied to the next connections.
 func (p *Proxy) SetMode(a Attack) {
@@ -146,13 +155,13 @@ func (p *Proxy) accept() {
 		p.wg.Add(2)
 		go func() {
 			defer p.wg.Done()
-			relay(u, c, mode)
+			relay(u, c, mode, &p.silent)
 			u.Close()
 			c.Close()
 		}()
 		go func() {
 			defer p.wg.Done()
-			relay(c, u, None)
+			relay(c, u, None, &p.silent)
 			u.Close()
 			c.Close()
 		}()
@@ -160,14 +169,14 @@ func (p *Proxy) accept() {
 }
 
 // relay copies src to dst, applying the Attack once after AttackAfter
-// bytes.
-func relay(dst, src net.Conn, mode Attack) {
+// bytes, and dropping everything while silent is set.
+func relay(dst, src net.Conn, mode Attack, silent *atomic.Bool) {
 	buf := make([]byte, 32<<10)
 	var prev, held []byte
 	total, done := 0, false
 	for {
 		n, err := src.Read(buf)
-		if n > 0 {
+		if n > 0 && !silent.Load() {
 			chunk := buf[:n]
 			total += n
 			out := [][]byte{chunk}
