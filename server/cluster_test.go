@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"io"
 	"net"
 	"strings"
@@ -11,6 +12,8 @@ import (
 	"github.com/securecached/securecached/diggi"
 	"github.com/securecached/securecached/diggi/cluster"
 	"github.com/securecached/securecached/gateway"
+	"github.com/securecached/securecached/trust"
+	"github.com/securecached/securecached/trust/ca"
 )
 
 // TestDeploymentAcrossInstances: a layout with a cluster section. One
@@ -62,5 +65,60 @@ func TestParseLayoutCluster(t *testing.T) {
 		"cluster": {"listen": "127.0.0.1:7100", "bogus": 1}}`))
 	if err == nil || !strings.Contains(err.Error(), "bogus") {
 		t.Fatalf("unknown cluster field: %v", err)
+	}
+}
+
+// TestDeploymentLinksOnCACertificates: two instances whose cluster
+// sections name an attestation-gated CA attest their link keys to it, link
+// on the certificates it issues for their instance names, and carry a
+// memcached client's traffic from one's gateway to the other's trusted
+// cache agent. An instance the CA refuses (its policy trusts another sim
+// root than this platform's) gets no link certificate and does not start.
+func TestDeploymentLinksOnCACertificates(t *testing.T) {
+	dir := t.TempDir()
+	root, err := trust.LoadOrCreateSimRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	url, caFile := startCA(t, root.Certificate())
+	cacheCfg := diggi.Config{Instance: "cachenode", Agents: []diggi.AgentConfig{
+		{Name: "cache", Kind: cacheagent.Kind, Trusted: true},
+	}}
+	gwCfg := diggi.Config{Instance: "gwnode", Agents: []diggi.AgentConfig{
+		{Name: "gateway", Kind: gateway.Kind, Options: diggi.Options{gateway.OptListen: "127.0.0.1:0", gateway.OptBackend: "cachenode/cache:11211"}},
+	}}
+	// No allow_simulated: the links admit sim evidence only through the
+	// CA, whose policy accepts it.
+	caCfg := &cluster.CAConfig{URL: url, Cert: caFile}
+	cacheNode := start(t, Layout{Diggi: cacheCfg, Trust: TrustOptions{Backend: BackendSim, StateDir: dir},
+		Cluster: &cluster.Config{Listen: "127.0.0.1:0", CA: caCfg, Peers: []diggi.Config{gwCfg}}}, Options{})
+	gwNode := start(t, Layout{Diggi: gwCfg, Trust: TrustOptions{Backend: BackendSim, StateDir: dir},
+		Cluster: &cluster.Config{Listen: "127.0.0.1:0", Seeds: []string{cacheNode.ClusterAddr()}, CA: caCfg, Peers: []diggi.Config{cacheCfg}}}, Options{})
+
+	c, err := net.Dial("tcp", gwNode.Addrs()[0].String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	io.WriteString(c, "set k 0 0 5\r\nhello\r\nget k\r\n")
+	want := "STORED\r\nVALUE k 0 5\r\nhello\r\nEND\r\n"
+	got := make([]byte, len(want))
+	if _, err := io.ReadFull(c, got); err != nil || string(got) != want {
+		t.Fatalf("got %q, %v", got, err)
+	}
+
+	// A CA that refuses this platform: the instance does not start.
+	otherDir := t.TempDir()
+	otherRoot, err := trust.LoadOrCreateSimRoot(otherDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refusingURL, refusingFile := startCA(t, otherRoot.Certificate()) // another sim world's root
+	_, err = Start(Layout{Diggi: cacheCfg, Trust: TrustOptions{Backend: BackendSim, StateDir: dir},
+		Cluster: &cluster.Config{Listen: "127.0.0.1:0", CA: &cluster.CAConfig{URL: refusingURL, Cert: refusingFile}}}, Options{})
+	var refused *ca.RefusedError
+	if !errors.As(err, &refused) {
+		t.Fatalf("an instance the CA refused started its links: %v", err)
 	}
 }

@@ -49,6 +49,9 @@ type Deployment struct {
 	factory  *diggichannel.Factory
 	simRoot  *trust.SimRoot
 	stateDir string
+	// peerCheckers verify other instances' confidential VMs under the
+	// cluster's hardware policy (nil without a cluster section).
+	peerCheckers map[string]trust.Checker
 	// level is the whole process's log level: the highest of -v and the
 	// levels clients set on each cache agent with the verbosity command.
 	// Each agent still filters its own lines by its own level, so a client
@@ -95,6 +98,15 @@ func Start(l Layout, o Options) (*Deployment, error) {
 		}
 	}
 	chOpts := diggichannel.Options{Backend: backend, Agents: spec, AllowPlaintext: l.Trust.AllowPlaintext, Logger: log}
+	if l.Cluster != nil {
+		// A trusted agent whose peer runs on another instance's
+		// confidential VM checks that VM's evidence under the cluster's
+		// hardware policy, as the link does.
+		if d.peerCheckers, err = clusterCheckers(*l.Cluster); err != nil {
+			return nil, err
+		}
+		chOpts.PeerCheckers = d.peerCheckers
+	}
 	if d.simRoot != nil {
 		chOpts.AllowSimulated = true
 		chOpts.SimRoots = []*x509.Certificate{d.simRoot.Certificate()}
@@ -143,13 +155,15 @@ func Start(l Layout, o Options) (*Deployment, error) {
 const backendWait = 30 * time.Second
 
 // joinCluster starts this instance's cluster node: the link certificate
-// carries the evidence of a link enclave (sim backend) or none (trust
-// backend none: an untrusted instance), and peers are admitted by the
-// section's policy, securecached's signer by default. It then waits for the
-// remote agents the gateways name ("instance/agent:port").
+// carries the evidence of a link enclave (any trusted backend) or none
+// (trust backend none: an untrusted instance), or, with the section's CA,
+// is the one the CA issued to that enclave for the instance's name. Peers
+// are admitted by the section's policy, securecached's signer by default,
+// or by the CA's chain. It then waits for the remote agents the gateways
+// name ("instance/agent:port").
 func (d *Deployment) joinCluster(cc cluster.Config, backend trust.Backend, l Layout, log *slog.Logger) error {
 	var tr link.Trust
-	if d.simRoot != nil {
+	if backend.Name() != BackendNone {
 		bin, err := trust.ExecutableHash()
 		if err != nil {
 			return err
@@ -169,10 +183,15 @@ func (d *Deployment) joinCluster(cc cluster.Config, backend trust.Backend, l Lay
 	if p.AllowSimulated && d.simRoot != nil {
 		p.SimRoots = append(p.SimRoots, d.simRoot.Certificate())
 	}
-	if tr.Verifier, err = trust.NewVerifier(p); err != nil {
+	if tr.Verifier, err = trust.NewVerifier(p, verifierOptions(d.peerCheckers)...); err != nil {
 		return fmt.Errorf("cluster policy: %w", err)
 	}
 	tr.AdmitUntrusted = cc.AdmitUntrusted
+	if cc.CA != nil {
+		if tr.CA, err = linkCA(cc.CA, tr.Enclave, d.in.Name()); err != nil {
+			return err
+		}
+	}
 	if d.node, err = cluster.Start(cluster.Options{Instance: d.in, Config: cc, Trust: tr, Logger: log}); err != nil {
 		return err
 	}
@@ -360,3 +379,15 @@ func (d *Deployment) Done() <-chan struct{} { return d.done }
 
 // Err is the instance's stop error, after Done.
 func (d *Deployment) Err() error { return d.stopErr }
+
+// clusterCheckers is the cluster section's hardware policy.
+func clusterCheckers(cc cluster.Config) (map[string]trust.Checker, error) {
+	c, err := HardwarePolicy{
+		SNPMeasurements: cc.SNPMeasurements, SNPMinTCB: cc.SNPMinTCB,
+		TDXMeasurements: cc.TDXMeasurements, TDXMinTCB: cc.TDXMinTCB,
+	}.Checkers()
+	if err != nil {
+		return nil, fmt.Errorf("cluster policy: %w", err)
+	}
+	return c, nil
+}

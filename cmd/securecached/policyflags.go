@@ -1,9 +1,6 @@
 package main
 
 import (
-	"encoding/hex"
-	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -11,8 +8,6 @@ import (
 
 	"github.com/securecached/securecached/server"
 	"github.com/securecached/securecached/trust"
-	"github.com/securecached/securecached/trust/snp"
-	"github.com/securecached/securecached/trust/tdx"
 )
 
 // policyFlags are the verification policy flags "attest" and "ca" share:
@@ -55,60 +50,25 @@ func (f *policyFlags) verifier(now func() time.Time) (*trust.Verifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := []trust.VerifierOption{trust.WithClock(now)}
-	if len(*f.snpMeasurements) > 0 {
-		sp := snp.Policy{CheckRevocation: *f.snpRevocation, MaxVMPL: *f.snpMaxVMPL}
-		for _, s := range *f.snpMeasurements {
-			m, err := snp.ParseMeasurement(s)
-			if err != nil {
-				return nil, fmt.Errorf("--snp-measurement: %w", err)
-			}
-			sp.Measurements = append(sp.Measurements, m)
-		}
-		if sp.MinTCB, err = parseSNPTCB(*f.snpMinTCB); err != nil {
-			return nil, err
-		}
-		c, err := snp.NewChecker(sp)
-		if err != nil {
-			return nil, err
-		}
-		opts = append(opts, trust.WithBackend(trust.BackendSNP, c))
+	hp := server.HardwarePolicy{
+		SNPMeasurements: *f.snpMeasurements, SNPCheckRevocation: *f.snpRevocation, SNPMaxVMPL: *f.snpMaxVMPL,
+		TDXMeasurements: *f.tdxMeasurements, TDXSkipCollateral: *f.tdxSkipCollateral,
 	}
-	if len(*f.tdxMeasurements) > 0 {
-		tp := tdx.Policy{SkipCollateral: *f.tdxSkipCollateral}
-		for _, s := range *f.tdxMeasurements {
-			m, err := tdx.ParseMeasurement(s)
-			if err != nil {
-				return nil, fmt.Errorf("--tdx-measurement: %w", err)
-			}
-			tp.Measurements = append(tp.Measurements, m)
-		}
-		b, err := hex.DecodeString(*f.tdxMinTCB)
-		if err != nil || len(b) != len(tp.MinTCB) {
-			return nil, fmt.Errorf("--tdx-min-tcb: want %d hex digits", 2*len(tp.MinTCB))
-		}
-		copy(tp.MinTCB[:], b)
-		c, err := tdx.NewChecker(tp)
-		if err != nil {
-			return nil, err
-		}
-		opts = append(opts, trust.WithBackend(trust.BackendTDX, c))
+	// The minimums have defaults; they mean something only for a backend
+	// whose measurements are given.
+	if len(hp.SNPMeasurements) > 0 {
+		hp.SNPMinTCB = *f.snpMinTCB
+	}
+	if len(hp.TDXMeasurements) > 0 {
+		hp.TDXMinTCB = *f.tdxMinTCB
+	}
+	checkers, err := hp.Checkers()
+	if err != nil {
+		return nil, err
+	}
+	opts := []trust.VerifierOption{trust.WithClock(now)}
+	for name, c := range checkers {
+		opts = append(opts, trust.WithBackend(name, c))
 	}
 	return trust.NewVerifier(p, opts...)
-}
-
-func parseSNPTCB(s string) (snp.TCB, error) {
-	parts := strings.Split(s, ":")
-	if len(parts) != 4 {
-		return snp.TCB{}, fmt.Errorf("--snp-min-tcb %q: want bootloader:tee:snp:microcode", s)
-	}
-	var v [4]uint8
-	for i, p := range parts {
-		n, err := strconv.ParseUint(p, 10, 8)
-		if err != nil {
-			return snp.TCB{}, fmt.Errorf("--snp-min-tcb %q: %w", s, err)
-		}
-		v[i] = uint8(n)
-	}
-	return snp.TCB{Bootloader: v[0], TEE: v[1], SNP: v[2], Microcode: v[3]}, nil
 }

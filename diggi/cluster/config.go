@@ -40,14 +40,41 @@ type Config struct {
 	Signers        []string `json:"signers,omitempty"`
 	AllowSimulated bool     `json:"allow_simulated,omitempty"`
 	SimRoots       []string `json:"sim_roots,omitempty"`
+	// The policy for peers on confidential VMs: SEV-SNP launch digests
+	// and minimum TCB (bootloader:tee:snp:microcode), TDX
+	// MRTD:RTMR0:RTMR1:RTMR2:RTMR3 and minimum TEE TCB SVN (hex). Their
+	// evidence is checked with the vendor's verifier, on the link and by
+	// every trusted agent whose peer runs there; a backend not listed is
+	// not admitted.
+	SNPMeasurements []string `json:"snp_measurements,omitempty"`
+	SNPMinTCB       string   `json:"snp_min_tcb,omitempty"`
+	TDXMeasurements []string `json:"tdx_measurements,omitempty"`
+	TDXMinTCB       string   `json:"tdx_min_tcb,omitempty"`
 	// AdmitUntrusted admits instances that present no evidence (their
 	// agents are all untrusted: a gateway on an ordinary host).
 	AdmitUntrusted bool `json:"admit_untrusted,omitempty"`
+	// CA, if set, puts the links on certificates of an attestation-gated
+	// CA (securecached ca) instead of RA-TLS evidence (see CAConfig).
+	CA *CAConfig `json:"ca,omitempty"`
 	// Peers describe the other instances' agents as their layouts do
 	// ("instance" and "agents"). A trusted agent verifies a remote peer
 	// against this description (its measurement, its trust flag), never
 	// against what the runtime or a link announces.
 	Peers []diggi.Config `json:"peers,omitempty"`
+}
+
+// CAConfig names the attestation-gated CA whose certificates the links
+// present and accept. The instance attests its link key to the CA and
+// presents the certificate issued for its instance name; a peer is
+// admitted as attested when its certificate chains to the CA's and names
+// the instance it says it is. The CA's policy, which checked the peer's
+// evidence at issuance, then stands in for the measurements and signers
+// above; those still admit peers that present RA-TLS evidence.
+type CAConfig struct {
+	// URL is the CA's address (https://host:port).
+	URL string `json:"url"`
+	// Cert is a PEM file with the CA's certificate (its ca.pem).
+	Cert string `json:"cert"`
 }
 
 // ParseConfig decodes a cluster section; unknown fields are errors. An
@@ -82,6 +109,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Window < 0 || c.Window > 1<<16 {
 		return fmt.Errorf("%w: window %d out of range [0, %d]", ErrConfig, c.Window, 1<<16)
+	}
+	if c.CA != nil && (c.CA.URL == "" || c.CA.Cert == "") {
+		return fmt.Errorf("%w: ca needs url and cert", ErrConfig)
 	}
 	for i := range c.Peers {
 		if err := c.Peers[i].Validate(); err != nil {

@@ -19,6 +19,10 @@ func TestParseConfig(t *testing.T) {
 		{`{"peers": [{"instance": "b", "agents": [{"name": "c", "kind": "k"}]}]}`, true}, // listen defaults
 		{`{"listen": "127.0.0.1:7100", "peers": [{"instance": "", "agents": []}]}`, false},
 		{`{"listen": "127.0.0.1:7100", "sedes": []}`, false}, // typo
+		{`{"listen": "127.0.0.1:7100", "ca": {"url": "https://127.0.0.1:8443", "cert": "ca.pem"}}`, true},
+		{`{"listen": "127.0.0.1:7100", "ca": {"url": "https://127.0.0.1:8443"}}`, false},        // no cert
+		{`{"listen": "127.0.0.1:7100", "ca": {"cert": "ca.pem"}}`, false},                       // no url
+		{`{"listen": "127.0.0.1:7100", "snp_measurements": ["ab"], "tdx_min_tcb": "00"}`, true}, // checked at start
 	}
 	for _, c := range cases {
 		_, err := ParseConfig([]byte(c.in), "127.0.0.1:7100")

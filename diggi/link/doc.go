@@ -2,7 +2,11 @@
 // one long-lived, mutually authenticated TLS 1.3 connection per instance
 // pair, whose certificates carry each instance's attestation evidence
 // (RA-TLS, bound to the TLS key) and which is admitted only if the peer's
-// evidence satisfies the cluster's policy (Trust).
+// evidence satisfies the cluster's policy (Trust). With Trust.CA the
+// certificates are instead those an attestation-gated CA issued for each
+// instance's name, and the chain to the CA stands for the CA's check of
+// the instance's evidence. Inside the session a message whose source is
+// not an agent of the peer instance is refused.
 //
 // On the connection, length-prefixed frames carry Diggi messages, many per
 // write, plus per-destination credit and the membership layer's packets.

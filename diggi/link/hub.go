@@ -110,7 +110,12 @@ func (h *Hub) Dial(ctx context.Context, addr, proto string) (*tls.Conn, error) {
 // returns why the session ended; conn is closed.
 func (h *Hub) Run(conn *tls.Conn) error {
 	defer conn.Close()
-	attested := Attested(conn.ConnectionState())
+	cs := conn.ConnectionState()
+	how, err := h.opts.Trust.admit(cs) // as the handshake did: how, not whether
+	if err != nil {
+		return err
+	}
+	attested := how.attested()
 	br := bufio.NewReaderSize(conn, 64<<10)
 	conn.SetDeadline(time.Now().Add(handshakeTimeout))
 	if err := writeHello(conn, HelloFor(h.opts.Instance, h.opts.Address, h.opts.Window)); err != nil {
@@ -123,6 +128,9 @@ func (h *Hub) Run(conn *tls.Conn) error {
 	conn.SetDeadline(time.Time{})
 	if hello.ID == h.opts.Instance.ID() || hello.Instance == h.opts.Instance.Name() {
 		return fmt.Errorf("%w: peer %s (%d) collides with this instance", ErrProtocol, hello.Instance, hello.ID)
+	}
+	if err := checkName(how, cs, hello.Instance); err != nil {
+		return err
 	}
 	if !attested {
 		for _, a := range hello.Agents {

@@ -40,7 +40,39 @@ type Trust struct {
 	// (an instance running only untrusted agents, such as a gateway on an
 	// ordinary host). Their agents may never be trusted.
 	AdmitUntrusted bool
+	// CA, if set, puts the links on certificates of an attestation-gated
+	// CA (trust/ca) instead of RA-TLS: see CA.
+	CA *CA
 }
+
+// CA is the link configuration for certificates that an attestation-gated
+// CA issued. This instance presents its CA-issued certificate, and a peer
+// whose certificate chains to Roots is admitted as attested when the
+// certificate names the instance the peer says it is (checked against its
+// hello). The admission policy is then the CA's: the CA verified the
+// peer's evidence under its policy when it issued the certificate, and
+// the chain stands for that check. Peers that present RA-TLS evidence are
+// still admitted by Trust.Verifier, so a cluster can move to the CA one
+// instance at a time.
+type CA struct {
+	// Roots holds the CA's certificate.
+	Roots *x509.CertPool
+	// Certificate returns this instance's current certificate, issued for
+	// its instance name (a ca.Renewer's, which renews it before it
+	// expires). It is asked on every handshake.
+	Certificate func() (*tls.Certificate, error)
+}
+
+// admission is how a peer was admitted.
+type admission int
+
+const (
+	admittedUntrusted admission = iota // no evidence, AdmitUntrusted
+	admittedEvidence                   // RA-TLS evidence under Verifier
+	admittedCA                         // a CA-issued certificate
+)
+
+func (a admission) attested() bool { return a != admittedUntrusted }
 
 // certRenew is how long one link certificate is presented before fresh
 // evidence is made: half the default evidence age a verifier accepts.
@@ -73,6 +105,13 @@ func newTLSConfigs(t Trust) (*tlsConfigs, error) {
 // current returns the certificate to present, renewing it when its
 // evidence is getting old.
 func (c *tlsConfigs) current() (*tls.Certificate, error) {
+	if c.t.CA != nil {
+		cert, err := c.t.CA.Certificate()
+		if err != nil {
+			return nil, fmt.Errorf("link certificate from the CA: %w", err)
+		}
+		return cert, nil
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.cert != nil && time.Since(c.issued) < certRenew {
@@ -92,27 +131,65 @@ func (c *tlsConfigs) current() (*tls.Certificate, error) {
 	return c.cert, nil
 }
 
-// admit is the cluster policy applied to a peer's leaf certificate: its
-// evidence must satisfy the verifier, or it must carry none and the policy
-// must admit untrusted instances. It reports whether the peer is attested.
-func (t Trust) admit(cs tls.ConnectionState) (attested bool, err error) {
+// admit is the cluster policy applied to a peer's certificates: RA-TLS
+// evidence in the leaf must satisfy the verifier; failing that, a chain to
+// the CA's root (with Trust.CA) admits it as attested, pending the name
+// check against its hello (checkName); failing that, the policy must admit
+// untrusted instances.
+func (t Trust) admit(cs tls.ConnectionState) (admission, error) {
 	if len(cs.PeerCertificates) == 0 {
-		return false, fmt.Errorf("%w: %w", ErrRefused, ratls.ErrNoPeerCert)
+		return 0, fmt.Errorf("%w: %w", ErrRefused, ratls.ErrNoPeerCert)
 	}
 	cert := cs.PeerCertificates[0]
-	if !hasEvidence(cert) {
-		if t.AdmitUntrusted {
-			return false, nil
+	if hasEvidence(cert) {
+		if t.Verifier == nil {
+			return 0, fmt.Errorf("%w: no policy for attested peers", ErrRefused)
 		}
-		return false, fmt.Errorf("%w: %w and untrusted instances are not admitted", ErrRefused, ratls.ErrNoEvidence)
+		if _, err := ratls.VerifyCertificate(t.Verifier, cert, [32]byte{}); err != nil {
+			return 0, fmt.Errorf("%w: %w", ErrRefused, err)
+		}
+		return admittedEvidence, nil
 	}
-	if t.Verifier == nil {
-		return false, fmt.Errorf("%w: no policy for attested peers", ErrRefused)
+	var caErr error
+	if t.CA != nil {
+		if caErr = t.verifyChain(cs.PeerCertificates); caErr == nil {
+			return admittedCA, nil
+		}
 	}
-	if _, err := ratls.VerifyCertificate(t.Verifier, cert, [32]byte{}); err != nil {
-		return false, fmt.Errorf("%w: %w", ErrRefused, err)
+	if t.AdmitUntrusted {
+		return admittedUntrusted, nil
 	}
-	return true, nil
+	if caErr != nil {
+		return 0, fmt.Errorf("%w: no evidence, and not issued by the cluster's CA: %w", ErrRefused, caErr)
+	}
+	return 0, fmt.Errorf("%w: %w and untrusted instances are not admitted", ErrRefused, ratls.ErrNoEvidence)
+}
+
+// verifyChain checks that a peer's certificates chain to the CA's root,
+// now, for a TLS client or server.
+func (t Trust) verifyChain(certs []*x509.Certificate) error {
+	inter := x509.NewCertPool()
+	for _, c := range certs[1:] {
+		inter.AddCert(c)
+	}
+	_, err := certs[0].Verify(x509.VerifyOptions{
+		Roots: t.CA.Roots, Intermediates: inter,
+		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+	})
+	return err
+}
+
+// checkName holds a CA-admitted peer to its certificate: the instance its
+// hello names must be a name the CA issued the certificate for. Without
+// it any instance that passed the CA's policy could speak as any other.
+func checkName(how admission, cs tls.ConnectionState, instance string) error {
+	if how != admittedCA {
+		return nil
+	}
+	if err := cs.PeerCertificates[0].VerifyHostname(instance); err != nil {
+		return fmt.Errorf("%w: instance %q: %w", ErrRefused, instance, err)
+	}
+	return nil
 }
 
 func hasEvidence(cert *x509.Certificate) bool {
@@ -122,12 +199,6 @@ func hasEvidence(cert *x509.Certificate) bool {
 		}
 	}
 	return false
-}
-
-// Attested reports whether a connection's peer presented evidence (which
-// the handshake has verified: an unverifiable peer never gets this far).
-func Attested(cs tls.ConnectionState) bool {
-	return len(cs.PeerCertificates) > 0 && hasEvidence(cs.PeerCertificates[0])
 }
 
 func (c *tlsConfigs) server() *tls.Config {
@@ -144,8 +215,10 @@ func (c *tlsConfigs) client(proto string) *tls.Config {
 	return &tls.Config{
 		MinVersion: tls.VersionTLS13,
 		NextProtos: []string{proto},
-		// Chain verification is replaced, not skipped: there is no CA, and
-		// VerifyConnection checks the peer's evidence on every handshake.
+		// Chain verification is replaced, not skipped: VerifyConnection
+		// checks the peer's evidence, or its chain to the cluster's CA, on
+		// every handshake (the CA's certificates name instances, not the
+		// addresses dialled).
 		InsecureSkipVerify:   true,
 		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return c.current() },
 		VerifyConnection:     func(cs tls.ConnectionState) error { _, err := c.t.admit(cs); return err },

@@ -96,7 +96,22 @@ type Instance struct {
 // of the test, after cleanups registered later (links) have run.
 func Start(t testing.TB, world *testsim.World, cfg diggi.Config, all ...diggi.Config) *Instance {
 	t.Helper()
-	n, err := New(world, cfg, all...)
+	return StartWith(t, world, Options{}, cfg, all...)
+}
+
+// Options adjust an instance of StartWith.
+type Options struct {
+	// Backend, if set, launches the instance's trusted agents instead of
+	// the world's backend (a testsim.World.StandIn).
+	Backend trust.Backend
+	// QueueTap is the instance's diggi.InstanceOptions.QueueTap.
+	QueueTap func(*diggi.Message)
+}
+
+// StartWith is Start with options.
+func StartWith(t testing.TB, world *testsim.World, o Options, cfg diggi.Config, all ...diggi.Config) *Instance {
+	t.Helper()
+	n, err := newWith(world, o, cfg, all...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,6 +126,13 @@ func Start(t testing.TB, world *testsim.World, cfg diggi.Config, all ...diggi.Co
 // New is Start for a process that is not a test (a test's child
 // process); the caller stops the instance.
 func New(world *testsim.World, cfg diggi.Config, all ...diggi.Config) (*Instance, error) {
+	return newWith(world, Options{}, cfg, all...)
+}
+
+func newWith(world *testsim.World, o Options, cfg diggi.Config, all ...diggi.Config) (*Instance, error) {
+	if o.Backend == nil {
+		o.Backend = world.Backend
+	}
 	n := &Instance{Agents: map[string]*Recorder{}}
 	reg := diggi.NewRegistry()
 	trusted := false
@@ -134,13 +156,13 @@ func New(world *testsim.World, cfg diggi.Config, all ...diggi.Config) (*Instance
 		}
 	}
 	f, err := diggichannel.New(diggichannel.Options{
-		Backend: world.Backend, Agents: agents, AllowSimulated: true, SimRoots: world.SimRoots(),
+		Backend: o.Backend, Agents: agents, AllowSimulated: true, SimRoots: world.SimRoots(),
 		AllowPlaintext: !trusted, Logger: Quiet,
 	})
 	if err != nil {
 		return nil, err
 	}
-	n.In, err = diggi.NewInstance(cfg, diggi.InstanceOptions{Registry: reg, Channels: f.ChannelFactory(), Logger: Quiet})
+	n.In, err = diggi.NewInstance(cfg, diggi.InstanceOptions{Registry: reg, Channels: f.ChannelFactory(), Logger: Quiet, QueueTap: o.QueueTap})
 	if err != nil {
 		return nil, err
 	}

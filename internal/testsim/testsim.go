@@ -76,3 +76,24 @@ func Load(dir string) (*World, error) {
 	}
 	return &World{Root: root, Platform: p, Backend: b}, nil
 }
+
+// StandIn is the world's sim backend under the name of another backend
+// (trust.BackendSNP, trust.BackendTDX). Only its trust domain
+// (trust.DomainOf its name) differs from sim's, and that is all the seal
+// decision looks at; its enclaves still make sim evidence, which the
+// world's policy accepts. It stands in for a confidential VM where tests
+// check where plaintext may appear, never where the vendor's evidence is
+// checked.
+func (w *World) StandIn(name string) trust.Backend {
+	if name == trust.BackendSim {
+		return w.Backend
+	}
+	return standIn{Backend: w.Backend, name: name}
+}
+
+type standIn struct {
+	trust.Backend
+	name string
+}
+
+func (b standIn) Name() string { return b.name }

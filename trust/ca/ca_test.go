@@ -33,6 +33,12 @@ func (c *clock) add(d time.Duration) {
 // setup is a CA served over HTTPS whose policy is p, and a client of it.
 func setup(t *testing.T, p trust.Policy, clk *clock) (*Authority, *Client) {
 	t.Helper()
+	return setupLifetime(t, p, clk, 30*time.Minute)
+}
+
+// setupLifetime is setup with the lifetime of issued certificates.
+func setupLifetime(t *testing.T, p trust.Policy, clk *clock, lifetime time.Duration) (*Authority, *Client) {
+	t.Helper()
 	v, err := trust.NewVerifier(p)
 	if err != nil {
 		t.Fatal(err)
@@ -41,7 +47,7 @@ func setup(t *testing.T, p trust.Policy, clk *clock) (*Authority, *Client) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := New(key, cert, Options{Verifier: v, Now: clk.now, Lifetime: 30 * time.Minute})
+	a, err := New(key, cert, Options{Verifier: v, Now: clk.now, Lifetime: lifetime})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,6 +174,34 @@ func TestRenewer(t *testing.T) {
 	}
 	if !second.Leaf.PublicKey.(*ecdsa.PublicKey).Equal(first.Leaf.PublicKey) {
 		t.Fatal("renewal changed the key")
+	}
+}
+
+// TestRenewerShortLifetime: renewal is due two thirds of the way from
+// when the certificate arrived to its expiry, not from its NotBefore,
+// which the CA backdates a minute against clock skew; with a one-minute
+// lifetime that would renew on every handshake after 20 s.
+func TestRenewerShortLifetime(t *testing.T) {
+	w := testsim.New(t)
+	e := w.Launch(t, trust.LaunchSpec{Identity: trust.CodeIdentity{Kind: "cache"}, Signer: trust.Signer{1}})
+	clk := &clock{t: time.Now()}
+	_, c := setupLifetime(t, w.Policy(e), clk, time.Minute)
+	r, err := NewRenewer(context.Background(), c, e, []string{"localhost"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.now = clk.now
+	first, _ := r.GetCertificate(nil)
+	if first.Leaf.NotAfter.Sub(first.Leaf.NotBefore) <= time.Minute {
+		t.Fatal("NotBefore is not backdated; this test checks nothing")
+	}
+	clk.add(30 * time.Second)
+	if again, _ := r.GetCertificate(nil); again != first {
+		t.Fatal("renewed at half the lifetime")
+	}
+	clk.add(15 * time.Second)
+	if second, err := r.GetCertificate(nil); err != nil || second == first {
+		t.Fatalf("not renewed at three quarters of the lifetime: %v", err)
 	}
 }
 

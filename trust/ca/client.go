@@ -164,6 +164,7 @@ type Renewer struct {
 
 	mu    sync.Mutex
 	cert  *tls.Certificate
+	due   time.Time // when cert is to be renewed
 	err   error     // last renewal failure
 	retry time.Time // no renewal attempt before this, after a failure
 }
@@ -182,6 +183,7 @@ func NewRenewer(ctx context.Context, c *Client, e trust.Enclave, names []string)
 	if r.cert, err = c.Obtain(ctx, e, key, names); err != nil {
 		return nil, err
 	}
+	r.due = renewAt(r.now(), r.cert.Leaf)
 	return r, nil
 }
 
@@ -191,14 +193,14 @@ func (r *Renewer) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error)
 	defer r.mu.Unlock()
 	now := r.now()
 	leaf := r.cert.Leaf
-	if now.Before(renewAt(leaf)) || (now.Before(r.retry) && now.Before(leaf.NotAfter)) {
+	if now.Before(r.due) || (now.Before(r.retry) && now.Before(leaf.NotAfter)) {
 		return r.cert, nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	cert, err := r.c.Obtain(ctx, r.e, r.key, r.names)
 	if err == nil {
-		r.cert, r.err = cert, nil
+		r.cert, r.due, r.err = cert, renewAt(now, cert.Leaf), nil
 		return cert, nil
 	}
 	r.err, r.retry = err, now.Add(retryBackoff)
@@ -216,7 +218,10 @@ func (r *Renewer) Current() (*tls.Certificate, error) {
 	return r.cert, r.err
 }
 
-// renewAt is two thirds into the certificate's lifetime.
-func renewAt(c *x509.Certificate) time.Time {
-	return c.NotBefore.Add(c.NotAfter.Sub(c.NotBefore) * 2 / 3)
+// renewAt is two thirds of the way from obtained, when the certificate
+// arrived, to its expiry. It is not measured from NotBefore, which the CA
+// backdates against clock skew: with a short lifetime that would make
+// every handshake renew.
+func renewAt(obtained time.Time, c *x509.Certificate) time.Time {
+	return obtained.Add(c.NotAfter.Sub(obtained) * 2 / 3)
 }

@@ -126,9 +126,9 @@ func canaryRoundTrip(t *testing.T, tb *testbed, tp *tap, wantVisible bool) {
 // Under sev-snp and tdx the instance is one confidential VM: between two of
 // its trusted agents the canary travels in the clear, through queues that
 // are in the VM's protected memory, while to or from an untrusted agent it
-// is sealed. A message to another instance is always sealed (the factory
-// gives the pair a channel; links do not exist yet to carry it, so that
-// part is checked at the factory).
+// is sealed. A message to another instance is always sealed: checked here
+// at the factory, and across a real link by diggi/link's
+// TestLinkCanaryTrustDomains.
 func TestCanaryTrustDomains(t *testing.T) {
 	for _, backend := range []string{trust.BackendSim, trust.BackendSNP, trust.BackendTDX} {
 		oneDomain := trust.DomainOf(backend) == trust.DomainInstance

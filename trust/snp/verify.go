@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/go-sev-guest/abi"
@@ -46,6 +48,23 @@ type TCB struct {
 
 func (t TCB) String() string {
 	return fmt.Sprintf("bootloader=%d tee=%d snp=%d microcode=%d", t.Bootloader, t.TEE, t.SNP, t.Microcode)
+}
+
+// ParseTCB decodes "bootloader:tee:snp:microcode", four decimal SVNs.
+func ParseTCB(s string) (TCB, error) {
+	parts := strings.Split(s, ":")
+	if len(parts) != 4 {
+		return TCB{}, fmt.Errorf("sev-snp TCB %q: want bootloader:tee:snp:microcode", s)
+	}
+	var v [4]uint8
+	for i, p := range parts {
+		n, err := strconv.ParseUint(p, 10, 8)
+		if err != nil {
+			return TCB{}, fmt.Errorf("sev-snp TCB %q: %w", s, err)
+		}
+		v[i] = uint8(n)
+	}
+	return TCB{Bootloader: v[0], TEE: v[1], SNP: v[2], Microcode: v[3]}, nil
 }
 
 // atLeast reports whether every component of t is at least min's.

@@ -58,6 +58,17 @@ func (m Measurement) String() string {
 // components' security versions.
 type TCB [16]byte
 
+// ParseTCB decodes 32 hex digits.
+func ParseTCB(s string) (TCB, error) {
+	var t TCB
+	b, err := hex.DecodeString(s)
+	if err != nil || len(b) != len(t) {
+		return t, fmt.Errorf("tdx TCB %q: want %d hex digits", s, 2*len(t))
+	}
+	copy(t[:], b)
+	return t, nil
+}
+
 func (t TCB) atLeast(min TCB) bool {
 	for i := range t {
 		if t[i] < min[i] {
