@@ -92,9 +92,6 @@ func (s *Sys) onBatch(src diggi.AgentID, sg segment) {
 		s.ctx.Log().Warn("bad socket batch", "from", src, "err", err)
 		return
 	}
-	if s.observer != nil {
-		s.observe(sg)
-	}
 	for p := sg.data; len(p) > 0; {
 		var r batchRecord
 		r, p = nextRecord(p)
@@ -113,28 +110,6 @@ type batchRecord struct {
 func nextRecord(p []byte) (batchRecord, []byte) {
 	end := batchRecHeader + int(binary.BigEndian.Uint32(p[9:]))
 	return batchRecord{session: binary.BigEndian.Uint64(p), flags: p[8], data: p[batchRecHeader:end:end]}, p[end:]
-}
-
-// ObserveBatches makes fn see the data of each well-formed batch of socket
-// records that arrives (one slice per record, in order) before any of it
-// reaches a socket, and so before any read event for it runs. fn runs
-// under the baton; it must not block, keep the slices or write to them. A
-// server that serves a whole batch at once can prepare for it: the cache
-// agent prefetches the cache lines its requests will touch
-// (memcache.Cache.Prefetch). nil stops observing.
-func (s *Sys) ObserveBatches(fn func(data [][]byte)) { s.observer = fn }
-
-// observe hands a checked batch's record data to the observer.
-func (s *Sys) observe(sg segment) {
-	recs := s.observed[:0]
-	for p := sg.data; len(p) > 0; {
-		var r batchRecord
-		r, p = nextRecord(p)
-		recs = append(recs, r.data)
-	}
-	s.observer(recs)
-	clear(recs) // the slices point into a message about to be recycled
-	s.observed = recs[:0]
 }
 
 // checkBatch reports whether a batch's records exactly fill its payload.

@@ -7,7 +7,6 @@ import (
 	"io"
 	"syscall"
 	"testing"
-	"time"
 )
 
 // connectN opens n connections from s to the agent named server.
@@ -136,18 +135,12 @@ func TestMalformedBatchIsDropped(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		observed := 0
-		s.ObserveBatches(func([][]byte) { observed++ })
 		for name, p := range cases {
 			sg, err := parseSegment(p)
 			if err != nil {
 				continue // refused even earlier
 			}
 			s.onBatch(client.ID, sg)
-			if observed != 0 {
-				t.Errorf("%s: the observer saw a malformed batch", name)
-				observed = 0
-			}
 			if ev := s.PollFD(fd); ev&PollIn != 0 {
 				t.Errorf("%s: batch applied in part", name)
 			}
@@ -157,9 +150,6 @@ func TestMalformedBatchIsDropped(t *testing.T) {
 			t.Fatal(err)
 		}
 		s.onBatch(client.ID, sg)
-		if observed != 1 {
-			t.Errorf("the observer saw the good batch %d times, want 1", observed)
-		}
 		buf := make([]byte, 10)
 		if n, err := s.Read(fd, buf); string(buf[:n]) != "abcdef" {
 			t.Errorf("good batch delivered %q, %v", buf[:n], err)
@@ -186,68 +176,4 @@ func FuzzCheckBatch(f *testing.F) {
 			t.Fatalf("accepted batch leaves %d bytes", len(rest))
 		}
 	})
-}
-
-// The batch observer sees a corked batch's records, in order, before any
-// of their data reaches a socket.
-func TestObserveBatchesSeesRecordsFirst(t *testing.T) {
-	_, ctxs := boot(t, "server", "client")
-	const n = 5
-	lfd := listen(t, ctxs["server"], 7)
-	accepted := make(chan struct{}) // closed once the observer is set
-	var observed [][]byte
-	var readableEarly int
-	spawn(t, ctxs["server"], func(s *Sys) {
-		var fds []int
-		for range n {
-			fd, _, err := s.Accept(lfd)
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			fds = append(fds, fd)
-		}
-		s.ObserveBatches(func(recs [][]byte) {
-			for _, r := range recs {
-				observed = append(observed, bytes.Clone(r))
-			}
-			for _, fd := range fds {
-				if s.PollFD(fd)&PollIn != 0 {
-					readableEarly++
-				}
-			}
-		})
-		close(accepted)
-	})
-	var msgs [][]byte
-	wait(t, spawn(t, ctxs["client"], func(s *Sys) {
-		fds := connectN(t, s, "server", 7, n)
-		// The server sets its observer once it has accepted them all.
-		s.Scheduler().Block(func() { <-accepted })
-		s.Cork()
-		for i, fd := range fds {
-			msgs = append(msgs, []byte(fmt.Sprintf("get key%d\r\n", i)))
-			if _, err := s.Write(fd, msgs[i]); err != nil {
-				t.Fatal(err)
-			}
-		}
-		s.Uncork()
-	}), "client")
-	// Observed under the server's baton; read it there too.
-	wait(t, spawn(t, ctxs["server"], func(s *Sys) {
-		for deadline := time.Now().Add(10 * time.Second); len(observed) < n && time.Now().Before(deadline); {
-			s.Scheduler().Block(func() { time.Sleep(time.Millisecond) })
-		}
-		if readableEarly != 0 {
-			t.Errorf("%d sockets readable when the observer ran, want 0", readableEarly)
-		}
-		if len(observed) != n {
-			t.Fatalf("observed %d records, want %d", len(observed), n)
-		}
-		for i := range msgs {
-			if !bytes.Equal(observed[i], msgs[i]) {
-				t.Errorf("record %d: %q, want %q", i, observed[i], msgs[i])
-			}
-		}
-	}), "server")
 }

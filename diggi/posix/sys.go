@@ -37,9 +37,6 @@ type Sys struct {
 	unsent     []unsentSeg
 	roomWaiter []*socket
 
-	observer func([][]byte) // ObserveBatches
-	observed [][]byte       // observer's argument, reused
-
 	stopped bool
 
 	// RecvBuffer is the receive window a new socket advertises, in bytes.
