@@ -20,7 +20,6 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
-	"gonum.org/v1/plot/vg/vgimg"
 )
 
 // multiInstanceArgs run each cache instance with one gateway relay, so
@@ -373,13 +372,5 @@ func plotMulti(w io.Writer, scaling []scalePoint, failures []failureRun) error {
 	}
 	tl.Y.Min, tl.Y.Max = 0, 1.3*maxY
 
-	const width, height = 16 * vg.Centimeter, 18 * vg.Centimeter
-	img := vgimg.New(width, height)
-	dc := draw.New(img)
-	tiles := draw.Tiles{Rows: 2, Cols: 1, PadX: vg.Millimeter, PadY: 4 * vg.Millimeter, PadTop: 2 * vg.Millimeter, PadBottom: 2 * vg.Millimeter, PadLeft: 2 * vg.Millimeter, PadRight: 4 * vg.Millimeter}
-	canvases := plot.Align([][]*plot.Plot{{sc}, {tl}}, tiles, dc)
-	sc.Draw(canvases[0][0])
-	tl.Draw(canvases[1][0])
-	_, err = vgimg.PngCanvas{Canvas: img}.WriteTo(w)
-	return err
+	return writeStacked(w, sc, tl)
 }

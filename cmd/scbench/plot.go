@@ -93,13 +93,23 @@ func plotSweep(w io.Writer, title string, all []series, ci float64) error {
 		p.X.Min, p.X.Max = 0.5, float64(maxClients)+0.5
 	}
 
+	return writeStacked(w, lat, thr)
+}
+
+// writeStacked draws plots one above the other, their axes aligned, as
+// one PNG of the thesis's figure size.
+func writeStacked(w io.Writer, plots ...*plot.Plot) error {
 	const width, height = 16 * vg.Centimeter, 18 * vg.Centimeter
 	img := vgimg.New(width, height)
-	dc := draw.New(img)
-	tiles := draw.Tiles{Rows: 2, Cols: 1, PadX: vg.Millimeter, PadY: 4 * vg.Millimeter, PadTop: 2 * vg.Millimeter, PadBottom: 2 * vg.Millimeter, PadLeft: 2 * vg.Millimeter, PadRight: 4 * vg.Millimeter}
-	canvases := plot.Align([][]*plot.Plot{{lat}, {thr}}, tiles, dc)
-	lat.Draw(canvases[0][0])
-	thr.Draw(canvases[1][0])
+	tiles := draw.Tiles{Rows: len(plots), Cols: 1, PadX: vg.Millimeter, PadY: 4 * vg.Millimeter, PadTop: 2 * vg.Millimeter, PadBottom: 2 * vg.Millimeter, PadLeft: 2 * vg.Millimeter, PadRight: 4 * vg.Millimeter}
+	rows := make([][]*plot.Plot, len(plots))
+	for i, p := range plots {
+		rows[i] = []*plot.Plot{p}
+	}
+	canvases := plot.Align(rows, tiles, draw.New(img))
+	for i, p := range plots {
+		p.Draw(canvases[i][0])
+	}
 	_, err := vgimg.PngCanvas{Canvas: img}.WriteTo(w)
 	return err
 }
