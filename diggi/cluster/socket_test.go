@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"context"
 	"errors"
 	"net"
 	"syscall"
@@ -9,8 +8,6 @@ import (
 	"time"
 
 	"github.com/securecached/securecached/diggi"
-	"github.com/securecached/securecached/diggi/netconn"
-	"github.com/securecached/securecached/diggi/posix"
 	"github.com/securecached/securecached/internal/testpeers"
 	"github.com/securecached/securecached/internal/testproxy"
 	"github.com/securecached/securecached/internal/testsim"
@@ -35,44 +32,7 @@ func TestClusterSilentPartitionResetsSockets(t *testing.T) {
 	waitMember(t, b, "a", true, 10*time.Second)
 	a.WaitAgent(t, "b/tb")
 
-	var asys *posix.Sys
-	var ln *netconn.Listener
-	b.Run(t, "tb", func(ctx *diggi.Context) error {
-		var err error
-		ln, err = netconn.Listen(posix.For(ctx), 7400)
-		return err
-	})
-	defer ln.Close()
-	a.Run(t, "ta", func(ctx *diggi.Context) error { asys = posix.For(ctx); return nil })
-	accepted := make(chan net.Conn, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			close(accepted)
-			return
-		}
-		accepted <- c
-	}()
-	dctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	ac, err := netconn.Dial(dctx, asys, "b/tb:7400")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ac.Close()
-	bc, ok := <-accepted
-	if !ok {
-		t.Fatal("accept failed")
-	}
-	defer bc.Close()
-	if _, err := bc.Write([]byte("x")); err != nil {
-		t.Fatal(err)
-	}
-	ac.SetReadDeadline(time.Now().Add(10 * time.Second))
-	if _, err := ac.Read(make([]byte, 1)); err != nil {
-		t.Fatal(err)
-	}
-	ac.SetReadDeadline(time.Time{})
+	ac, bc := testpeers.ConnectedPair(t, a.Instance, "ta", b.Instance, "tb", 7400)
 
 	reads := make(chan error, 2)
 	for _, c := range []net.Conn{ac, bc} {

@@ -13,8 +13,6 @@ import (
 	"time"
 
 	"github.com/securecached/securecached/diggi"
-	"github.com/securecached/securecached/diggi/netconn"
-	"github.com/securecached/securecached/diggi/posix"
 	"github.com/securecached/securecached/internal/testpeers"
 	"github.com/securecached/securecached/internal/testproxy"
 )
@@ -36,54 +34,7 @@ func TestLinkLostResetsBlockedSocketRead(t *testing.T) {
 			var px *testproxy.Proxy
 			link(t, a, b, func(target string) string { px = testproxy.New(t, target); return px.Addr() })
 			a.WaitAgent(t, "b/rx")
-			var asys *posix.Sys
-			var ln *netconn.Listener
-			b.Run(t, "rx", func(ctx *diggi.Context) error {
-				var err error
-				ln, err = netconn.Listen(posix.For(ctx), 7300)
-				return err
-			})
-			defer ln.Close()
-			a.Run(t, "tx1", func(ctx *diggi.Context) error { asys = posix.For(ctx); return nil })
-
-			accepted := make(chan net.Conn, 1)
-			go func() {
-				c, err := ln.Accept()
-				if err != nil {
-					close(accepted)
-					return
-				}
-				accepted <- c
-			}()
-			dctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			ac, err := netconn.Dial(dctx, asys, "b/rx:7300")
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer ac.Close()
-			var bc net.Conn
-			select {
-			case c, ok := <-accepted:
-				if !ok {
-					t.Fatal("accept failed")
-				}
-				bc = c
-			case <-time.After(10 * time.Second):
-				t.Fatal("no connection accepted")
-			}
-			defer bc.Close()
-			// A byte each way: both ends are connected across the link.
-			for _, p := range [][2]net.Conn{{ac, bc}, {bc, ac}} {
-				if _, err := p[0].Write([]byte("x")); err != nil {
-					t.Fatal(err)
-				}
-				p[1].SetReadDeadline(time.Now().Add(10 * time.Second))
-				if _, err := p[1].Read(make([]byte, 1)); err != nil {
-					t.Fatal(err)
-				}
-				p[1].SetReadDeadline(time.Time{})
-			}
+			ac, bc := testpeers.ConnectedPair(t, a.Instance, "tx1", b.Instance, "rx", 7300)
 
 			reads := make(chan error, 2)
 			for _, c := range []net.Conn{ac, bc} {

@@ -6,9 +6,11 @@
 package testpeers
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,6 +18,8 @@ import (
 	"time"
 
 	"github.com/securecached/securecached/diggi"
+	"github.com/securecached/securecached/diggi/netconn"
+	"github.com/securecached/securecached/diggi/posix"
 	"github.com/securecached/securecached/internal/testsim"
 	"github.com/securecached/securecached/trust"
 	"github.com/securecached/securecached/trust/diggichannel"
@@ -273,4 +277,58 @@ func CheckOrdered(t testing.TB, got [][]byte, gaps bool) map[string]int {
 		count[sender]++
 	}
 	return count
+}
+
+// ConnectedPair connects a Diggi socket of agent dialer in instance a to a
+// listener that agent listener of instance b opens on port, over whatever
+// joins the two instances, and checks that a byte crosses each way. Both
+// ends, and the listener, are closed when the test ends.
+func ConnectedPair(t testing.TB, a *Instance, dialer string, b *Instance, listener string, port uint16) (ac, bc net.Conn) {
+	t.Helper()
+	var ln *netconn.Listener
+	b.Run(t, listener, func(ctx *diggi.Context) (err error) {
+		ln, err = netconn.Listen(posix.For(ctx), port)
+		return err
+	})
+	t.Cleanup(func() { ln.Close() })
+	var asys *posix.Sys
+	a.Run(t, dialer, func(ctx *diggi.Context) error { asys = posix.For(ctx); return nil })
+
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			close(accepted)
+			return
+		}
+		accepted <- c
+	}()
+	dctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ac, err := netconn.Dial(dctx, asys, b.In.Name()+"/"+listener+":"+strconv.Itoa(int(port)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ac.Close() })
+	select {
+	case c, ok := <-accepted:
+		if !ok {
+			t.Fatal("accept failed")
+		}
+		bc = c
+	case <-time.After(10 * time.Second):
+		t.Fatal("no connection accepted")
+	}
+	t.Cleanup(func() { bc.Close() })
+	for _, p := range [][2]net.Conn{{ac, bc}, {bc, ac}} {
+		if _, err := p[0].Write([]byte("x")); err != nil {
+			t.Fatal(err)
+		}
+		p[1].SetReadDeadline(time.Now().Add(10 * time.Second))
+		if _, err := p[1].Read(make([]byte, 1)); err != nil {
+			t.Fatal(err)
+		}
+		p[1].SetReadDeadline(time.Time{})
+	}
+	return ac, bc
 }
