@@ -18,6 +18,25 @@ type LaunchSpec struct {
 	Signer   Signer
 }
 
+// Identity is what every backend's enclave knows of its agent from the
+// launch: the measurement (code identity and configuration) and the
+// signer. Backends embed it for the Enclave methods of the same names.
+type Identity struct {
+	m Measurement
+	s Signer
+}
+
+// IdentityOf measures spec.
+func IdentityOf(spec LaunchSpec) Identity {
+	return Identity{m: Measure(spec.Identity, spec.Config), s: spec.Signer}
+}
+
+// Measurement is the agent's measurement.
+func (i Identity) Measurement() Measurement { return i.m }
+
+// Signer is the agent's signer.
+func (i Identity) Signer() Signer { return i.s }
+
 // Backend creates enclaves for agents. A real TEE backend (SEV-SNP, TDX,
 // SGX) implements this and Enclave; agents and channels only see these two
 // interfaces, so adding one touches no agent code.

@@ -29,23 +29,19 @@ func (b *SimBackend) Name() string { return BackendSim }
 func (b *SimBackend) Launch(spec LaunchSpec) (Enclave, error) {
 	return &simEnclave{
 		platform: b.platform,
-		m:        Measure(spec.Identity, spec.Config),
-		s:        spec.Signer,
+		Identity: IdentityOf(spec),
 		now:      b.now,
 	}, nil
 }
 
 type simEnclave struct {
+	Identity
 	platform *Platform
-	m        Measurement
-	s        Signer
 	now      func() time.Time
 }
 
-func (e *simEnclave) Backend() string          { return BackendSim }
-func (e *simEnclave) Trusted() bool            { return true }
-func (e *simEnclave) Measurement() Measurement { return e.m }
-func (e *simEnclave) Signer() Signer           { return e.s }
+func (e *simEnclave) Backend() string { return BackendSim }
+func (e *simEnclave) Trusted() bool   { return true }
 
 func (e *simEnclave) Attest(rd ReportData) (*Evidence, error) {
 	ev := &Evidence{

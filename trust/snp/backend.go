@@ -86,19 +86,16 @@ func (b *Backend) Name() string { return trust.BackendSNP }
 // (code identity and configuration) still names it, for sealing; what a
 // verifier sees is the VM's launch digest.
 func (b *Backend) Launch(spec trust.LaunchSpec) (trust.Enclave, error) {
-	return &enclave{b: b, m: trust.Measure(spec.Identity, spec.Config), s: spec.Signer}, nil
+	return &enclave{Identity: trust.IdentityOf(spec), b: b}, nil
 }
 
 type enclave struct {
+	trust.Identity
 	b *Backend
-	m trust.Measurement
-	s trust.Signer
 }
 
-func (e *enclave) Backend() string                { return trust.BackendSNP }
-func (e *enclave) Trusted() bool                  { return true }
-func (e *enclave) Measurement() trust.Measurement { return e.m }
-func (e *enclave) Signer() trust.Signer           { return e.s }
+func (e *enclave) Backend() string { return trust.BackendSNP }
+func (e *enclave) Trusted() bool   { return true }
 
 // Attest asks the firmware for a report binding rd, with the certificate
 // chain the host supplies (fetching what is missing from AMD's KDS).
@@ -238,7 +235,8 @@ func (e *enclave) sealKey(policy trust.SealPolicy, salt []byte) ([]byte, error) 
 		return nil, err
 	}
 	defer clear(secret)
-	return trust.DeriveSealKey(secret, policy, e.m[:], salt)
+	m := e.Measurement()
+	return trust.DeriveSealKey(secret, policy, m[:], salt)
 }
 
 // derivedKey asks the firmware for a key derived from the chip's VCEK

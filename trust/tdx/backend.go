@@ -104,19 +104,16 @@ func (b *Backend) Name() string { return trust.BackendTDX }
 
 // Launch returns the agent's view of the TD.
 func (b *Backend) Launch(spec trust.LaunchSpec) (trust.Enclave, error) {
-	return &enclave{b: b, m: trust.Measure(spec.Identity, spec.Config), s: spec.Signer}, nil
+	return &enclave{Identity: trust.IdentityOf(spec), b: b}, nil
 }
 
 type enclave struct {
+	trust.Identity
 	b *Backend
-	m trust.Measurement
-	s trust.Signer
 }
 
-func (e *enclave) Backend() string                { return trust.BackendTDX }
-func (e *enclave) Trusted() bool                  { return true }
-func (e *enclave) Measurement() trust.Measurement { return e.m }
-func (e *enclave) Signer() trust.Signer           { return e.s }
+func (e *enclave) Backend() string { return trust.BackendTDX }
+func (e *enclave) Trusted() bool   { return true }
 
 // Attest asks for a quote binding rd and adds the platform's collateral.
 func (e *enclave) Attest(rd trust.ReportData) (*trust.Evidence, error) {
