@@ -20,7 +20,6 @@ type Cache struct {
 	malloced  int64
 	classes   []slabClass
 	large     *largeChunk // -L's memory, which the pages are cut from
-	pages     *largeChunk // where pages come from without -L, or past it
 	mem       *arena      // where page memory comes from (offheap.go)
 	pagePool  []uint32    // memcached's global page pool: pages no class holds
 	mover     rebalance   // the page being moved between classes, if any
@@ -70,7 +69,6 @@ func New(cfg Config, now time.Time) (*Cache, error) {
 			cfg.MaxBytes, c.maxPages, c.pageSize)
 	}
 	c.mem = newArena(c)
-	c.pages = &largeChunk{left: math.MaxInt64, mem: c.mem}
 	c.pageMem = make([][]byte, 1, 64)
 	c.pageChunk = make([]uint32, 1, 64)
 	if cfg.Preallocate {

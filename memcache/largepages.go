@@ -7,16 +7,11 @@ import "unsafe"
 // can be one TLB entry.
 const hugePageSize = 2 << 20
 
-// largeChunk is memory aligned to and advised for huge pages, from which
-// the slab pages are cut in order: with -L, all of -m reserved at start
-// (memcached's alloc_large_chunk, Cache.large); without it, as classes need
-// pages (Cache.pages, with no bound of its own: -m is checked before a page
-// is taken). Items are scattered over all the pages and a get touches a
+// largeChunk is -L's memory (memcached's alloc_large_chunk): all of -m,
+// aligned to and advised for huge pages, from which the slab pages are cut
+// in order. Items are scattered over the whole of -m and a get touches a
 // random one, so with 4 KB pages nearly every request misses the TLB; with
-// 2 MB pages a gigabyte needs 512 entries instead of 262,144. Memory is
-// resident only once touched, and pages are cut in order, so huge pages
-// cost at most one 2 MB page touched beyond the pages handed out.
-// bench/RESULTS.md (2026-12-07, pages in huge pages) has the measurement.
+// 2 MB pages a gigabyte needs 512 entries instead of 262,144.
 //
 // It is allocated in segments of largeSegment bytes rather than in one
 // piece: one Go allocation of many gigabytes that the kernel refuses is a
@@ -24,7 +19,7 @@ const hugePageSize = 2 << 20
 // not contiguity. The memory comes from the cache's arena (offheap.go).
 type largeChunk struct {
 	seg    []byte // the current segment's uncut part
-	left   int64  // bytes not yet in a segment (-L: of -m)
+	left   int64  // bytes of -m not yet in a segment
 	advise error  // why the kernel was not asked for huge pages, or nil
 	mem    *arena // where segments come from (nil: the Go heap)
 }
@@ -34,7 +29,7 @@ const largeSegment = 64 << 20
 
 func newLargeChunk(size int64) *largeChunk { return &largeChunk{left: size} }
 
-// take cuts the next n bytes, or returns nil when left is used up.
+// take cuts the next n bytes, or returns nil when -m is used up.
 func (p *largeChunk) take(n int) []byte {
 	if len(p.seg) < n {
 		if p.left < int64(n) {

@@ -87,33 +87,6 @@ func TestLargePagesOffByDefault(t *testing.T) {
 	}
 }
 
-// Without -L, pages are still cut in order from huge-page segments as
-// classes need them (Cache.pages): only -m's reservation and the first
-// page of every class are -L's.
-func TestDefaultPagesHuge(t *testing.T) {
-	c := newTestCache(t, func(cfg *Config) { cfg.MaxBytes = 64 << 20 })
-	if len(c.pageMem) != 1 {
-		t.Fatalf("%d pages before any store, want none", len(c.pageMem)-1)
-	}
-	set(t, c, "a", kb)
-	set(t, c, "b", strings.Repeat("v", 100<<10))
-	if len(c.pageMem) != 3 {
-		t.Fatalf("%d pages after stores of two sizes, want 2", len(c.pageMem)-1)
-	}
-	if addr(c.pageMem[1])%hugePageSize != 0 {
-		t.Fatalf("first page at %#x is not 2 MB aligned", addr(c.pageMem[1]))
-	}
-	if addr(c.pageMem[2]) != addr(c.pageMem[1])+uintptr(c.pageSize) {
-		t.Fatal("second page is not cut right after the first")
-	}
-	if haveTHP() {
-		if flags := vmFlags(t, addr(c.pageMem[1])); !strings.Contains(" "+flags+" ", " hg ") {
-			t.Errorf("page mapping flags %q lack hg (MADV_HUGEPAGE)", flags)
-		}
-	}
-	checkInvariants(t, c)
-}
-
 // haveTHP reports whether the kernel has transparent huge pages (the hint
 // fails with EINVAL without them).
 func haveTHP() bool {

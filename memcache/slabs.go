@@ -139,7 +139,7 @@ func (c *Cache) allocPage() uint32 {
 		mem = c.large.take(c.pageSize)
 	}
 	if mem == nil {
-		mem = c.pages.take(c.pageSize)
+		mem = c.mem.alloc(c.pageSize)
 	}
 	c.pageMem = append(c.pageMem, mem)
 	c.pageChunk = append(c.pageChunk, 0)
