@@ -210,8 +210,7 @@ func (e *epollRelay) adopt(fd int, origin posix.Origin, s *slot) {
 	}
 	c := &relayConn{fd: fd, dfd: -1, active: time.Now(), slot: s}
 	e.conns[fd] = c
-	g.grp.conns.Add(1)
-	g.grp.total.Add(1)
+	g.conns.Add(1)
 	dfd, err := g.sys.Socket()
 	if err != nil {
 		e.fail(c, "socket", err)
@@ -476,7 +475,7 @@ func (e *epollRelay) closed(c *relayConn) {
 	}
 	syscall.Close(c.fd)
 	delete(e.conns, c.fd)
-	g.grp.conns.Add(-1)
+	g.conns.Add(-1)
 	c.slot.release()
 }
 
@@ -486,7 +485,7 @@ func (e *epollRelay) closeIdle(now time.Time) {
 	limit := now.Add(-e.g.gs.idleTimeout)
 	for _, c := range e.conns {
 		if c.active.Before(limit) && c.r.idle() {
-			e.g.grp.idleKicks.Add(1)
+			e.g.idleKicks.Add(1)
 			e.close(c)
 		}
 	}

@@ -111,7 +111,7 @@ func (g *Agent) pump(c *client, src net.Conn, dir Direction) {
 				}
 			}
 			if idle > 0 && errors.Is(err, os.ErrDeadlineExceeded) {
-				g.grp.idleKicks.Add(1)
+				g.idleKicks.Add(1)
 				g.ctx.Log().Debug("closing idle connection", "client", c.tcp.RemoteAddr())
 			}
 			c.close()
