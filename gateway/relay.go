@@ -37,6 +37,9 @@ package gateway
 //     only, and the driver releases the client's -c slot (slot) there, so
 //     a slot is released once, and on every path that ends a client.
 //
+// Once closed, a relay ignores every input: a write under way when the
+// other side ended, or bytes a blocked read returned meanwhile.
+//
 // A reply given to a writer that sends later (an io_uring batch) is in
 // flight until clientTook reports it: meanwhile the relay keeps wanting
 // cache reads, and the driver settles the writer before it reads the cache
@@ -80,6 +83,9 @@ func (r *relay) want() want {
 // fromClient takes a chunk read from the client; p stays the driver's and
 // is borrowed until the next cacheTook.
 func (r *relay) fromClient(p []byte) {
+	if r.closed {
+		return
+	}
 	if !r.want().readClient {
 		panic("gateway: relay read the client while it wanted no bytes")
 	}
@@ -88,6 +94,9 @@ func (r *relay) fromClient(p []byte) {
 
 // clientEOF reports the client's half-close.
 func (r *relay) clientEOF() {
+	if r.closed {
+		return
+	}
 	if !r.want().readClient {
 		panic("gateway: relay read the client while it wanted no bytes")
 	}
@@ -106,6 +115,9 @@ func (r *relay) toCache() []byte {
 // cacheTook reports that the Diggi socket took n bytes of toCache (fewer
 // when its window or queue is full: the rest waits for cacheWritable).
 func (r *relay) cacheTook(n int) {
+	if r.closed {
+		return
+	}
 	r.up = r.keep(r.up[n:], &r.upBuf)
 }
 
@@ -123,6 +135,9 @@ func (r *relay) shutCache() bool {
 // fromCache takes a chunk read from the Diggi socket; p stays the
 // driver's and is borrowed until the next clientTook.
 func (r *relay) fromCache(p []byte) {
+	if r.closed {
+		return
+	}
 	if !r.want().readCache || len(r.down) > 0 {
 		panic("gateway: relay read the cache agent while a reply was unsettled")
 	}
@@ -150,6 +165,9 @@ func (r *relay) toClient() []byte {
 // clientTook reports that the client's socket took n bytes of toClient
 // (fewer when it is full: the rest waits for clientWritable).
 func (r *relay) clientTook(n int) {
+	if r.closed {
+		return
+	}
 	if !r.inFlight {
 		panic("gateway: relay settled a reply it had not given out")
 	}
@@ -187,6 +205,6 @@ func (r *relay) close() bool {
 		return false
 	}
 	r.closed = true
-	r.up, r.down, r.upBuf, r.downBuf = nil, nil, nil, nil
+	r.up, r.down, r.upBuf, r.downBuf, r.inFlight = nil, nil, nil, nil, false
 	return true
 }

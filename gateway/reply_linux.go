@@ -129,6 +129,17 @@ func (w *ringWriter) flush() error {
 		return nil
 	}
 	defer w.reset()
+	// A client closed since its reply was queued is skipped: its
+	// descriptor's number may already be another client's.
+	live := w.queued[:0]
+	replies := w.replies[:0]
+	for i, c := range w.queued {
+		if !c.r.closed {
+			live = append(live, c)
+			replies = append(replies, w.replies[i])
+		}
+	}
+	w.queued, w.replies = live, replies
 	for i, c := range w.queued {
 		if err := w.ring.Send(c.fd, w.replies[i]); err != nil {
 			// The ring was closed, or is full (which room prevents):
@@ -138,6 +149,9 @@ func (w *ringWriter) flush() error {
 			}
 			return err
 		}
+	}
+	if len(w.queued) == 0 {
+		return nil
 	}
 	w.maxFlush = max(w.maxFlush, len(w.queued))
 	// Submit settles every send, those it did not make with ErrNotSent.
