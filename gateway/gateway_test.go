@@ -93,8 +93,10 @@ func TestGatewayConnectionLimit(t *testing.T) {
 func TestGatewayGroupSharesListener(t *testing.T) {
 	forEachRelay(t, func(t *testing.T, relay string) {
 		st := newStack(t, stackOptions{relay: relay, gwArgs: "-c 4", gateways: 2})
+		var first []net.Conn
 		for i := range 4 {
 			c := st.dial(t)
+			first = append(first, c)
 			testwire.Exchange(t, c, bufio.NewReader(c), fmt.Sprintf("set k%d 0 0 1\r\nx\r\nget k%d\r\n", i, i), "STORED\r\nVALUE k"+fmt.Sprint(i)+" 0 1\r\nx\r\nEND\r\n")
 		}
 		for i, g := range st.gws {
@@ -112,6 +114,16 @@ func TestGatewayGroupSharesListener(t *testing.T) {
 		}
 		if rejected != 1 || conns != 4 || st.gws[1].Rejected() != 0 {
 			t.Errorf("group: rejected %d, conns %d; want 1 and 4, the rejection the leader's", rejected, conns)
+		}
+		// The member gives its clients' slots back to the leader by
+		// message: once every client has gone, -c admits four again.
+		for _, c := range first {
+			c.Close()
+		}
+		waitFor(t, "the group's slots to come back", func() bool { return len(st.gws[0].leader.slots.tokens) == 0 })
+		for i := range 4 {
+			c := st.dial(t)
+			testwire.Exchange(t, c, bufio.NewReader(c), "get k"+fmt.Sprint(i)+"\r\n", "VALUE k"+fmt.Sprint(i)+" 0 1\r\nx\r\nEND\r\n")
 		}
 	})
 }
