@@ -14,7 +14,9 @@ package gateway
 // wait for (want), and whether the client is finished (close's result).
 //
 // Invariants, each enforced here (the randomized test in relay_test.go
-// drives every input order against them, with a seed it prints):
+// checks them after every input, in random orders of all inputs with a
+// seed it prints, and that a relay left with nothing to want has moved
+// every byte: a want never armed would leave bytes behind):
 //
 //   - Bytes are never reordered or lost: what the cache agent receives is a
 //     prefix of what the client sent, in order, and the same the other way;
