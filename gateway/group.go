@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/securecached/securecached/diggi"
+	"github.com/securecached/securecached/diggi/posix"
 )
 
 // A group is the gateways of one instance that share their listeners, as
@@ -34,7 +35,7 @@ import (
 // fails), and leaves it at Stop. The messages between them:
 //
 //	member -> leader  msgJoin (a request)  options; the reply accepts or refuses
-//	leader -> member  msgClient            an accepted client's descriptor
+//	leader -> member  msgClient            an accepted client's descriptor and origin
 //	member -> leader  msgRelease           a client of the member ended: its -c slot is free
 //	member -> leader  msgLeave             take no more clients for this member
 //
@@ -159,13 +160,14 @@ func (l *leader) dispatch(nc net.Conn, s *slot) {
 		l.g.handoff(nc, s)
 		return
 	}
+	origin := originOf(nc)
 	fd, err := detachFD(nc)
 	if err != nil {
 		l.g.ctx.Log().Warn("hand client to group member", "err", err)
 		s.release()
 		return
 	}
-	msg := binary.BigEndian.AppendUint32([]byte{msgClient}, uint32(fd))
+	msg := appendClient(nil, fd, origin)
 	var sendErr error
 	if err := l.g.ctx.Scheduler().Run(func() { sendErr = l.g.ctx.Messages().Send(id, msg) }); err != nil || sendErr != nil {
 		closeFD(fd)
@@ -233,23 +235,56 @@ func (g *Agent) leave() {
 }
 
 // receiveClient adopts a client the leader sent (a task). The slot is the
-// leader's: this member gives it back by message, once.
+// leader's: this member gives it back by message, once. The epoll relay
+// takes the descriptor as it is; the goroutine relay needs a net.Conn.
 func (g *Agent) receiveClient(p []byte) {
-	if len(p) != 5 {
+	fd, origin, ok := parseClient(p)
+	if !ok {
 		return
 	}
-	fd := int(binary.BigEndian.Uint32(p[1:]))
 	s := newSlot(func() { g.ctx.Messages().Send(g.leaderID, []byte{msgRelease}) })
-	if g.stopping() {
+	switch {
+	case g.stopping():
 		closeFD(fd)
 		s.release()
-		return
+	case g.epoll != nil:
+		g.epoll.adopt(fd, origin, s)
+	default:
+		nc, err := attachFD(fd)
+		if err != nil {
+			g.ctx.Log().Warn("client from group leader", "err", err)
+			s.release()
+			return
+		}
+		g.handoff(nc, s)
 	}
-	nc, err := attachFD(fd)
-	if err != nil {
-		g.ctx.Log().Warn("client from group leader", "err", err)
-		s.release()
-		return
+}
+
+// appendClient encodes a msgClient: the descriptor, then the origin's two
+// names, each after its length.
+func appendClient(b []byte, fd int, o posix.Origin) []byte {
+	b = append(b, msgClient)
+	b = binary.BigEndian.AppendUint32(b, uint32(fd))
+	for _, name := range []string{o.Peer, o.Local} {
+		b = binary.BigEndian.AppendUint16(b, uint16(len(name)))
+		b = append(b, name...)
 	}
-	g.handoff(nc, s)
+	return b
+}
+
+func parseClient(p []byte) (fd int, o posix.Origin, ok bool) {
+	if len(p) < 5 || p[0] != msgClient {
+		return 0, o, false
+	}
+	fd = int(binary.BigEndian.Uint32(p[1:]))
+	p = p[5:]
+	var names [2]string
+	for i := range names {
+		if len(p) < 2 || len(p) < 2+int(binary.BigEndian.Uint16(p)) {
+			return 0, o, false
+		}
+		n := int(binary.BigEndian.Uint16(p))
+		names[i], p = string(p[2:2+n]), p[2+n:]
+	}
+	return fd, posix.Origin{Peer: names[0], Local: names[1]}, len(p) == 0
 }

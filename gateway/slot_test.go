@@ -1,6 +1,10 @@
 package gateway
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/securecached/securecached/diggi/posix"
+)
 
 // A -c slot is given back once however often its client's paths release
 // it: a second release must not free a slot another client holds.
@@ -33,5 +37,24 @@ func TestSlotReleasesOnce(t *testing.T) {
 	close(done)
 	if ss.take() != nil {
 		t.Fatal("take returned a slot beyond -c once the listeners closed")
+	}
+}
+
+// A client handed to a group member keeps its descriptor and origin; a
+// message cut short is refused, not misread.
+func TestClientMessage(t *testing.T) {
+	o := posix.Origin{Peer: "tcp:127.0.0.1:5000", Local: "tcp:127.0.0.1:11211"}
+	msg := appendClient(nil, 42, o)
+	fd, got, ok := parseClient(msg)
+	if !ok || fd != 42 || got != o {
+		t.Fatalf("parseClient = %d, %+v, %v; want 42, %+v", fd, got, ok, o)
+	}
+	for n := range len(msg) {
+		if _, _, ok := parseClient(msg[:n]); ok {
+			t.Fatalf("a message cut to %d of %d bytes parsed", n, len(msg))
+		}
+	}
+	if _, _, ok := parseClient(append(msg, 'x')); ok {
+		t.Fatal("a message with trailing bytes parsed")
 	}
 }
