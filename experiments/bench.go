@@ -55,6 +55,10 @@ type Setup struct {
 	// Remote, if set, leaves the cache agent out: it lives in another
 	// instance, reached over an attested link (remote.go).
 	Remote *Remote
+	// TCPTargets are TCP servers ("HOST:PORT") the client agents put on
+	// one ketama ring beside the cache agent: a pool mixing the two
+	// kinds (OptTarget). They are never trusted.
+	TCPTargets []string
 }
 
 // Bench is a running in-process deployment.
@@ -104,6 +108,9 @@ func (s *Setup) config() diggi.Config {
 	if s.Remote != nil {
 		cfg = diggi.Config{Instance: s.Remote.Instance}
 		target = s.Remote.CacheInstance + "/" + target
+	}
+	for _, t := range s.TCPTargets {
+		target += "," + tcpScheme + t
 	}
 	for i := range s.Clients {
 		o := diggi.Options{
