@@ -82,10 +82,9 @@ type ClientAgent struct {
 	sys *posix.Sys
 	cl  *client.Client
 
-	// The cache agent's address and the per-call timeout, for the
-	// pipelined model's own sockets.
-	target     string
-	targets    int  // how many cache agents the client spreads keys over
+	// The servers the client spreads keys over and the per-call
+	// timeout, for the pipelined model's own sockets.
+	servers    []client.ServerConfig
 	tcpTargets bool // some are TCP servers, which the pipelined model cannot reach
 	timeout    time.Duration
 
@@ -116,7 +115,7 @@ func (a *ClientAgent) Init(ctx *diggi.Context) error {
 	if err != nil {
 		return fmt.Errorf("client agent %s: %w", ctx.Info(), err)
 	}
-	a.target, a.targets = servers[0].Addr, len(servers)
+	a.servers = servers
 	a.tcpTargets = slices.ContainsFunc(servers, func(s client.ServerConfig) bool { return s.Network == "tcp" })
 	a.timeout = cmp.Or(timeout, defaultTimeout)
 	var nd net.Dialer
@@ -227,9 +226,6 @@ func (a *ClientAgent) run(ctx context.Context, j *job) error {
 	db := memcachedb.New(a.cl, j.table)
 	if j.window > 0 && a.tcpTargets {
 		return fmt.Errorf("client agent %s: the pipelined model reaches cache agents by Diggi address only, not tcp:// targets", a.ctx.Info())
-	}
-	if j.window > 0 && a.targets > 1 {
-		return fmt.Errorf("client agent %s: the pipelined model drives one cache agent, not %d", a.ctx.Info(), a.targets)
 	}
 	share := func(p *ycsb.Plan, i int) error {
 		if j.window > 0 {

@@ -59,6 +59,10 @@ type Setup struct {
 	// one ketama ring beside the cache agent: a pool mixing the two
 	// kinds (OptTarget). They are never trusted.
 	TCPTargets []string
+	// Caches is the number of cache agents in the instance (default 1):
+	// "cache", "cache1", "cache2" ... The client agents spread keys over
+	// them with ketama, in both client models.
+	Caches int
 }
 
 // Bench is a running in-process deployment.
@@ -92,19 +96,31 @@ func (s *Setup) check() error {
 	if s.Window > 0 && s.Threads != 1 {
 		return fmt.Errorf("%w: %d threads per agent with a window (the pipelined model runs one client per agent)", ErrSetup, s.Threads)
 	}
+	if s.Caches == 0 {
+		s.Caches = 1
+	}
+	if s.Caches < 1 || s.Caches > 16 || (s.Caches > 1 && s.Remote != nil) {
+		return fmt.Errorf("%w: %d cache agents (want 1..16, and 1 with Remote)", ErrSetup, s.Caches)
+	}
 	if s.Logger == nil {
 		s.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	return nil
 }
 
-// config is the instance: the cache agent, then the client agents.
+// config is the instance: the cache agents, then the client agents.
 func (s *Setup) config() diggi.Config {
 	cfg := diggi.Config{Instance: "inproc", Agents: []diggi.AgentConfig{{
 		Name: CacheName, Kind: cacheagent.Kind, Trusted: s.Trusted,
 		Options: cacheagent.Options(s.CacheArgs, cacheagent.DefaultPort, false),
 	}}}
 	target := fmt.Sprintf("%s:%d", CacheName, cacheagent.DefaultPort)
+	for i := 1; i < s.Caches; i++ {
+		name := fmt.Sprintf("%s%d", CacheName, i)
+		cfg.Agents = append(cfg.Agents, diggi.AgentConfig{Name: name, Kind: cacheagent.Kind, Trusted: s.Trusted,
+			Options: cacheagent.Options(s.CacheArgs, cacheagent.DefaultPort, false)})
+		target += fmt.Sprintf(",%s:%d", name, cacheagent.DefaultPort)
+	}
 	if s.Remote != nil {
 		cfg = diggi.Config{Instance: s.Remote.Instance}
 		target = s.Remote.CacheInstance + "/" + target
