@@ -26,6 +26,33 @@ import (
 // that n instances compete for the machine's cores on equal terms.
 var multiInstanceArgs = []string{"-t", "1", "-m", "256"}
 
+// multiCoresPerInstance is each instance's CPU budget (a cgroup quota):
+// the emulated machine it stands for. It is small enough that 2
+// instances and the load generator driving them fit in 2 cores, so the
+// scaling measured is the instances' (bench/RESULTS.md, multi).
+const multiCoresPerInstance = 0.2
+
+// budget is how the instances of one run share the CPU.
+type budget struct {
+	cores float64 // per instance; 0: none, the instances share the machine
+	note  string  // how, for the output
+}
+
+// multiBudget gives each instance multiCoresPerInstance cores if cgroups
+// allow it, and says so; without them the instances share the machine's
+// cores with each other and the load generator, which the output states.
+func multiBudget() budget {
+	g, err := newCPUGroup("probe", multiCoresPerInstance)
+	if err != nil {
+		return budget{note: "none (" + err.Error() + "): instances and load generator share the machine"}
+	}
+	if err := g.remove(); err != nil {
+		return budget{note: "none (" + err.Error() + "): instances and load generator share the machine"}
+	}
+	return budget{cores: multiCoresPerInstance,
+		note: fmt.Sprintf("%.2g core per instance (cgroup CPU quota); the load generator gets the rest", multiCoresPerInstance)}
+}
+
 // scalePoint is one scaling run: n instances behind the ketama client.
 type scalePoint struct {
 	instances int
@@ -35,6 +62,10 @@ type scalePoint struct {
 	// generator) and the servers together. Their sum against the
 	// machine's cores is the bound on scaling.
 	loadCores, serverCores float64
+	// throttled is the share of the instances' CPU budget periods that
+	// ended with the budget used up (0 without budgets): near 1, the
+	// instances were the bound.
+	throttled float64
 }
 
 // failureRun is one kill-an-instance run, in 100 ms buckets.
@@ -58,13 +89,15 @@ type failureRun struct {
 // pool, one instance is killed (SIGKILL) a third into the run, once with
 // the client's rehash mode and once without.
 func runMulti(ctx context.Context, e *expEnv) (map[string]any, error) {
-	pools, records, ops, threads, failFor := []int{1, 2, 4}, 10_000, int64(200_000), 16, 9*time.Second
+	pools, records, ops, threads, failFor := []int{1, 2, 4}, 10_000, int64(100_000), 128, 9*time.Second
 	if e.short {
 		pools, records, ops, failFor = []int{1, 2}, 1_000, 4_000, 3*time.Second
 	}
+	bud := multiBudget()
+	fmt.Fprintf(e.stderr, "multi: CPU budget: %s\n", bud.note)
 	var scaling []scalePoint
 	for _, n := range pools {
-		p, err := scaleRun(ctx, e, n, records, ops, threads)
+		p, err := scaleRun(ctx, e, bud, n, records, ops, threads)
 		if err != nil {
 			return nil, err
 		}
@@ -72,7 +105,7 @@ func runMulti(ctx context.Context, e *expEnv) (map[string]any, error) {
 	}
 	var failures []failureRun
 	for _, rehash := range []bool{false, true} {
-		f, err := killRun(ctx, e, pools[len(pools)-1], records, threads, failFor, rehash)
+		f, err := killRun(ctx, e, bud, pools[len(pools)-1], records, threads, failFor, rehash)
 		if err != nil {
 			return nil, err
 		}
@@ -89,10 +122,22 @@ func runMulti(ctx context.Context, e *expEnv) (map[string]any, error) {
 		head[fmt.Sprintf("instances_%d_ops_s", p.instances)] = round(p.opsPerSec)
 		head[fmt.Sprintf("instances_%d_loadgen_cores", p.instances)] = round(100*p.loadCores) / 100
 		head[fmt.Sprintf("instances_%d_server_cores", p.instances)] = round(100*p.serverCores) / 100
+		if bud.cores > 0 {
+			head[fmt.Sprintf("instances_%d_throttled", p.instances)] = round(100*p.throttled) / 100
+		}
 	}
 	head["machine_cores"] = runtime.NumCPU()
-	if len(scaling) > 1 {
-		head["speedup_2_vs_1"] = round(100*scaling[1].opsPerSec/scaling[0].opsPerSec) / 100
+	head["cpu_budget"] = bud.note
+	head["cpu_budget_cores_per_instance"] = bud.cores
+	for _, p := range scaling[1:] {
+		head[fmt.Sprintf("speedup_%d_vs_1", p.instances)] = round(100*p.opsPerSec/scaling[0].opsPerSec) / 100
+	}
+	if bud.cores > 0 {
+		// Each instance costs its budget plus the load generator's CPU
+		// to drive it (measured with one): the most instances the
+		// machine's cores hold before the load generator, not the
+		// instances, becomes the limit.
+		head["bound_instances"] = round(10*float64(runtime.NumCPU())/(bud.cores+scaling[0].loadCores)) / 10
 	}
 	for _, f := range failures {
 		mode := "no_rehash"
@@ -108,35 +153,72 @@ func runMulti(ctx context.Context, e *expEnv) (map[string]any, error) {
 	return head, nil
 }
 
-func startPool(ctx context.Context, e *expEnv, n int) ([]*process, []client.ServerConfig, error) {
-	var procs []*process
-	var servers []client.ServerConfig
+// pool is n securecached instances, each in its own CPU budget when b
+// gives one.
+type pool struct {
+	procs   []*process
+	groups  []*cpuGroup
+	servers []client.ServerConfig
+}
+
+func startPool(ctx context.Context, e *expEnv, b budget, n int) (*pool, error) {
+	pl := &pool{}
 	for i := range n {
 		p, err := startServer(ctx, fmt.Sprintf("securecached-%d", i), e.securecached, false, multiInstanceArgs, nil)
 		if err != nil {
-			stopPool(procs)
-			return nil, nil, err
+			pl.stop()
+			return nil, err
 		}
-		procs = append(procs, p)
-		servers = append(servers, client.ServerConfig{Addr: p.addr, Weight: 1, Trusted: true})
+		pl.procs = append(pl.procs, p)
+		pl.servers = append(pl.servers, client.ServerConfig{Addr: p.addr, Weight: 1, Trusted: true})
+		if b.cores == 0 {
+			continue
+		}
+		g, err := newCPUGroup(fmt.Sprintf("instance%d", i), b.cores)
+		if err == nil {
+			pl.groups = append(pl.groups, g)
+			err = g.add(p.cmd.Process.Pid)
+		}
+		if err != nil {
+			pl.stop()
+			return nil, err
+		}
 	}
-	return procs, servers, nil
+	return pl, nil
 }
 
-func stopPool(procs []*process) {
-	for _, p := range procs {
+// throttleStats sums the budget periods of the pool's instances and those
+// that used up their budget.
+func (pl *pool) throttleStats() (periods, throttled int64, err error) {
+	for _, g := range pl.groups {
+		p, t, err := g.throttleStats()
+		if err != nil {
+			return 0, 0, err
+		}
+		periods, throttled = periods+p, throttled+t
+	}
+	return periods, throttled, nil
+}
+
+// stop ends the instances and removes their budgets.
+func (pl *pool) stop() {
+	for _, p := range pl.procs {
 		p.stop()
+	}
+	for _, g := range pl.groups {
+		_ = g.remove()
 	}
 }
 
 // scaleRun loads the records over n instances, then runs YCSB-B with
 // threads clients, one outstanding request each.
-func scaleRun(ctx context.Context, e *expEnv, n, records int, ops int64, threads int) (scalePoint, error) {
-	procs, servers, err := startPool(ctx, e, n)
+func scaleRun(ctx context.Context, e *expEnv, bud budget, n, records int, ops int64, threads int) (scalePoint, error) {
+	pl, err := startPool(ctx, e, bud, n)
 	if err != nil {
 		return scalePoint{}, err
 	}
-	defer stopPool(procs)
+	defer pl.stop()
+	procs, servers := pl.procs, pl.servers
 	b := benchFlags{seed: e.seed, protocol: "binary", ciLevel: 0.96, timeout: 5 * time.Second, distrib: "ketama", noProgess: e.quiet}
 	thesisWorkload(&b, records)
 	b.props = append(b.props, "operationcount="+strconv.FormatInt(ops, 10))
@@ -153,6 +235,10 @@ func scaleRun(ctx context.Context, e *expEnv, n, records int, ops int64, threads
 	if err != nil {
 		return scalePoint{}, err
 	}
+	per0, thr0, err := pl.throttleStats()
+	if err != nil {
+		return scalePoint{}, err
+	}
 	res, err := b.execute(ctx, w, table, ycsb.PhaseRun, servers, threads, fmt.Sprintf("multi: %d instances", n))
 	if err != nil {
 		return scalePoint{}, err
@@ -162,19 +248,28 @@ func scaleRun(ctx context.Context, e *expEnv, n, records int, ops int64, threads
 	if err != nil {
 		return scalePoint{}, err
 	}
-	return scalePoint{instances: n, opsPerSec: res.Throughput(), errors: res.Overall.Errors(),
-		loadCores: (selfCPU() - self0).Seconds() / wall, serverCores: (srv1 - srv0).Seconds() / wall}, nil
+	per1, thr1, err := pl.throttleStats()
+	if err != nil {
+		return scalePoint{}, err
+	}
+	p := scalePoint{instances: n, opsPerSec: res.Throughput(), errors: res.Overall.Errors(),
+		loadCores: (selfCPU() - self0).Seconds() / wall, serverCores: (srv1 - srv0).Seconds() / wall}
+	if per1 > per0 {
+		p.throttled = float64(thr1-thr0) / float64(per1-per0)
+	}
+	return p, nil
 }
 
 // killRun runs a closed loop of threads clients (95 % gets, 5 % sets of
 // 1 KB values, uniform keys) over n instances for d, and kills instance 0
 // with SIGKILL at d/3.
-func killRun(ctx context.Context, e *expEnv, n, records, threads int, d time.Duration, rehash bool) (failureRun, error) {
-	procs, servers, err := startPool(ctx, e, n)
+func killRun(ctx context.Context, e *expEnv, bud budget, n, records, threads int, d time.Duration, rehash bool) (failureRun, error) {
+	pl, err := startPool(ctx, e, bud, n)
 	if err != nil {
 		return failureRun{}, err
 	}
-	defer stopPool(procs)
+	defer pl.stop()
+	procs, servers := pl.procs, pl.servers
 	c, err := client.New(client.Config{Servers: servers, Timeout: time.Second, Rehash: rehash, MaxConnsPerServer: 2})
 	if err != nil {
 		return failureRun{}, err
