@@ -59,9 +59,10 @@ type Setup struct {
 	// one ketama ring beside the cache agent: a pool mixing the two
 	// kinds (OptTarget). They are never trusted.
 	TCPTargets []string
-	// Caches is the number of cache agents in the instance (default 1):
-	// "cache", "cache1", "cache2" ... The client agents spread keys over
-	// them with ketama, in both client models.
+	// Caches is the number of cache agents (default 1): "cache",
+	// "cache1", "cache2" ... in the instance, or with Remote one in each
+	// of CacheInstances. The client agents spread keys over them with
+	// ketama, in both client models.
 	Caches int
 }
 
@@ -99,8 +100,8 @@ func (s *Setup) check() error {
 	if s.Caches == 0 {
 		s.Caches = 1
 	}
-	if s.Caches < 1 || s.Caches > 16 || (s.Caches > 1 && s.Remote != nil) {
-		return fmt.Errorf("%w: %d cache agents (want 1..16, and 1 with Remote)", ErrSetup, s.Caches)
+	if s.Caches < 1 || s.Caches > 16 {
+		return fmt.Errorf("%w: %d cache agents (want 1..16)", ErrSetup, s.Caches)
 	}
 	if s.Logger == nil {
 		s.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -115,15 +116,20 @@ func (s *Setup) config() diggi.Config {
 		Options: cacheagent.Options(s.CacheArgs, cacheagent.DefaultPort, false),
 	}}}
 	target := fmt.Sprintf("%s:%d", CacheName, cacheagent.DefaultPort)
-	for i := 1; i < s.Caches; i++ {
-		name := fmt.Sprintf("%s%d", CacheName, i)
-		cfg.Agents = append(cfg.Agents, diggi.AgentConfig{Name: name, Kind: cacheagent.Kind, Trusted: s.Trusted,
-			Options: cacheagent.Options(s.CacheArgs, cacheagent.DefaultPort, false)})
-		target += fmt.Sprintf(",%s:%d", name, cacheagent.DefaultPort)
-	}
 	if s.Remote != nil {
 		cfg = diggi.Config{Instance: s.Remote.Instance}
-		target = s.Remote.CacheInstance + "/" + target
+		var targets []string
+		for _, inst := range s.CacheInstances() {
+			targets = append(targets, inst+"/"+target)
+		}
+		target = strings.Join(targets, ",")
+	} else {
+		for i := 1; i < s.Caches; i++ {
+			name := fmt.Sprintf("%s%d", CacheName, i)
+			cfg.Agents = append(cfg.Agents, diggi.AgentConfig{Name: name, Kind: cacheagent.Kind, Trusted: s.Trusted,
+				Options: cacheagent.Options(s.CacheArgs, cacheagent.DefaultPort, false)})
+			target += fmt.Sprintf(",%s:%d", name, cacheagent.DefaultPort)
+		}
 	}
 	for _, t := range s.TCPTargets {
 		target += "," + tcpScheme + t
@@ -174,8 +180,10 @@ func Start(s Setup) (*Bench, error) {
 		return nil, fmt.Errorf("experiments: %w", err)
 	}
 	if s.Remote != nil {
-		if err := spec.Add(s.Remote.CacheConfig()); err != nil {
-			return nil, fmt.Errorf("experiments: %w", err)
+		for _, inst := range s.CacheInstances() {
+			if err := spec.Add(s.Remote.CacheConfigFor(inst)); err != nil {
+				return nil, fmt.Errorf("experiments: %w", err)
+			}
 		}
 	}
 	b := &Bench{setup: s}
