@@ -32,10 +32,11 @@ import (
 // that n instances compete for the machine's cores on equal terms.
 var multiInstanceArgs = []string{"-t", "1", "-m", "256"}
 
-// multiCoresPerInstance is each instance's CPU budget (a cgroup quota):
-// the emulated machine it stands for. It is small enough that 2
-// instances and the load generator driving them fit in 2 cores, so the
-// scaling measured is the instances' (bench/RESULTS.md, multi).
+// multiCoresPerInstance is the default of each instance's CPU budget (a
+// cgroup quota, --cpu-budget): the emulated machine it stands for. It is
+// small enough that 4 instances and the load generator driving them fit
+// in 2 cores, so the scaling measured is the instances' (bench/RESULTS.md,
+// multi); at least 1 ms per 10 ms period, the least a quota may be.
 const multiCoresPerInstance = 0.1
 
 // budget is how the instances of one run share the CPU.
@@ -44,12 +45,15 @@ type budget struct {
 	note  string  // how, for the output
 }
 
-// multiBudget gives each instance multiCoresPerInstance cores if cgroups
-// allow it, and the load generator (this process) the rest, both ahead of
-// other work on the machine; done moves this process back. Without
-// cgroups the instances share the machine's cores with each other and the
-// load generator, and the note says so.
-func multiBudget() (b budget, done func()) {
+// multiBudget gives each instance cores if cgroups allow it, and the load
+// generator (this process) the rest, both ahead of other work on the
+// machine; done moves this process back. With cores 0, or without
+// cgroups, the instances share the machine's cores with each other and
+// the load generator, and the note says so.
+func multiBudget(cores float64) (b budget, done func()) {
+	if cores <= 0 {
+		return budget{note: "none (--cpu-budget 0): instances and load generator share the machine"}, func() {}
+	}
 	none := func(err error) (budget, func()) {
 		return budget{note: "none (" + err.Error() + "): instances and load generator share the machine"}, func() {}
 	}
@@ -62,8 +66,8 @@ func multiBudget() (b budget, done func()) {
 		_ = g.remove()
 		return none(err)
 	}
-	return budget{cores: multiCoresPerInstance,
-			note: fmt.Sprintf("%.2g core per instance (cgroup CPU quota); the load generator gets the rest; both weighted ahead of other work", multiCoresPerInstance)},
+	return budget{cores: cores,
+			note: fmt.Sprintf("%.2g core per instance (cgroup CPU quota); the load generator gets the rest; both weighted ahead of other work", cores)},
 		func() {
 			if err := errors.Join(leave(), g.remove()); err != nil {
 				fmt.Fprintln(os.Stderr, "scbench multi:", err)
@@ -145,7 +149,7 @@ func runMulti(ctx context.Context, e *expEnv) (map[string]any, error) {
 	if e.short {
 		pools, records, ops, failFor, rounds = []int{1, 2}, 1_000, 2_000, 3*time.Second, 1
 	}
-	bud, done := multiBudget()
+	bud, done := multiBudget(e.budget)
 	defer done()
 	fmt.Fprintf(e.stderr, "multi: CPU budget: %s\n", bud.note)
 	// Rounds alternate the pool sizes, so that load from outside the
@@ -225,12 +229,76 @@ func runMulti(ctx context.Context, e *expEnv) (map[string]any, error) {
 	return head, nil
 }
 
-// pool is n securecached instances, each in its own CPU budget when b
-// gives one.
+// pool is n cache instances, each in its own CPU budget when b gives
+// one: securecached processes over TCP (procs, servers), or processes of
+// this binary holding a cache agent (the pipelined model).
 type pool struct {
 	procs   []*process
+	pids    []int // every instance's process, for its CPU use
 	groups  []*cpuGroup
 	servers []client.ServerConfig
+}
+
+// budget puts instance i (process pid) in a cgroup of its own with b's
+// budget, if b has one.
+func (pl *pool) budget(b budget, i, pid int) error {
+	pl.pids = append(pl.pids, pid)
+	if b.cores == 0 {
+		return nil
+	}
+	g, err := newCPUGroup(fmt.Sprintf("instance%d", i), b.cores)
+	if err != nil {
+		return err
+	}
+	pl.groups = append(pl.groups, g)
+	return g.add(pid)
+}
+
+// cpu is the CPU time the instances have used.
+func (pl *pool) cpu() (time.Duration, error) {
+	var sum time.Duration
+	for _, pid := range pl.pids {
+		d, err := procCPU(pid)
+		if err != nil {
+			return 0, err
+		}
+		sum += d
+	}
+	return sum, nil
+}
+
+// measure runs one run phase and returns its throughput with the CPU the
+// load generator and the instances used meanwhile, and how often the
+// instances ran out of budget.
+func (pl *pool) measure(n int, run func() (*ycsb.Result, error)) (scalePoint, error) {
+	self0, begin := selfCPU(), time.Now()
+	srv0, err := pl.cpu()
+	if err != nil {
+		return scalePoint{}, err
+	}
+	per0, thr0, err := pl.throttleStats()
+	if err != nil {
+		return scalePoint{}, err
+	}
+	res, err := run()
+	if err != nil {
+		return scalePoint{}, err
+	}
+	wall := time.Since(begin).Seconds()
+	srv1, err := pl.cpu()
+	if err != nil {
+		return scalePoint{}, err
+	}
+	per1, thr1, err := pl.throttleStats()
+	if err != nil {
+		return scalePoint{}, err
+	}
+	p := scalePoint{instances: n, opsPerSec: res.Throughput(), errors: res.Overall.Errors(),
+		loadCores: (selfCPU() - self0).Seconds() / wall, serverCores: (srv1 - srv0).Seconds() / wall}
+	if per1 > per0 {
+		p.throttled = float64(thr1-thr0) / float64(per1-per0)
+	}
+	return p, nil
 }
 
 func startPool(ctx context.Context, e *expEnv, b budget, n int) (*pool, error) {
@@ -243,15 +311,7 @@ func startPool(ctx context.Context, e *expEnv, b budget, n int) (*pool, error) {
 		}
 		pl.procs = append(pl.procs, p)
 		pl.servers = append(pl.servers, client.ServerConfig{Addr: p.addr, Weight: 1, Trusted: true})
-		if b.cores == 0 {
-			continue
-		}
-		g, err := newCPUGroup(fmt.Sprintf("instance%d", i), b.cores)
-		if err == nil {
-			pl.groups = append(pl.groups, g)
-			err = g.add(p.cmd.Process.Pid)
-		}
-		if err != nil {
+		if err := pl.budget(b, i, p.cmd.Process.Pid); err != nil {
 			pl.stop()
 			return nil, err
 		}
@@ -290,7 +350,7 @@ func scaleRun(ctx context.Context, e *expEnv, bud budget, n, records int, ops in
 		return scalePoint{}, err
 	}
 	defer pl.stop()
-	procs, servers := pl.procs, pl.servers
+	servers := pl.servers
 	b := benchFlags{seed: e.seed, protocol: "binary", ciLevel: 0.96, timeout: 5 * time.Second, distrib: "ketama", noProgess: e.quiet}
 	thesisWorkload(&b, records)
 	b.props = append(b.props, "operationcount="+strconv.FormatInt(ops, 10))
@@ -302,34 +362,9 @@ func scaleRun(ctx context.Context, e *expEnv, bud budget, n, records int, ops in
 	if _, err := b.execute(ctx, w, table, ycsb.PhaseLoad, servers, 4, fmt.Sprintf("multi: load over %d", n)); err != nil {
 		return scalePoint{}, err
 	}
-	self0, begin := selfCPU(), time.Now()
-	srv0, err := poolCPU(procs)
-	if err != nil {
-		return scalePoint{}, err
-	}
-	per0, thr0, err := pl.throttleStats()
-	if err != nil {
-		return scalePoint{}, err
-	}
-	res, err := b.execute(ctx, w, table, ycsb.PhaseRun, servers, threads, fmt.Sprintf("multi: %d instances", n))
-	if err != nil {
-		return scalePoint{}, err
-	}
-	wall := time.Since(begin).Seconds()
-	srv1, err := poolCPU(procs)
-	if err != nil {
-		return scalePoint{}, err
-	}
-	per1, thr1, err := pl.throttleStats()
-	if err != nil {
-		return scalePoint{}, err
-	}
-	p := scalePoint{instances: n, opsPerSec: res.Throughput(), errors: res.Overall.Errors(),
-		loadCores: (selfCPU() - self0).Seconds() / wall, serverCores: (srv1 - srv0).Seconds() / wall}
-	if per1 > per0 {
-		p.throttled = float64(thr1-thr0) / float64(per1-per0)
-	}
-	return p, nil
+	return pl.measure(n, func() (*ycsb.Result, error) {
+		return b.execute(ctx, w, table, ycsb.PhaseRun, servers, threads, fmt.Sprintf("multi: %d instances", n))
+	})
 }
 
 // multiThreads is the YCSB model's client threads (one outstanding request
@@ -383,14 +418,12 @@ func pipeScaleRun(ctx context.Context, e *expEnv, bud budget, n, records int, op
 	}
 	defer bench.Close()
 	var procs []*cacheProc
-	var groups []*cpuGroup
+	pl := &pool{}
 	defer func() {
 		for _, p := range procs {
 			p.stop()
 		}
-		for _, g := range groups {
-			_ = g.remove()
-		}
+		pl.stop()
 	}()
 	for i, inst := range s.CacheInstances() {
 		l := layoutFile{
@@ -404,15 +437,8 @@ func pipeScaleRun(ctx context.Context, e *expEnv, bud budget, n, records int, op
 			return scalePoint{}, err
 		}
 		procs = append(procs, p)
-		if bud.cores > 0 {
-			g, err := newCPUGroup(fmt.Sprintf("pipelined%d", i), bud.cores)
-			if err != nil {
-				return scalePoint{}, err
-			}
-			groups = append(groups, g)
-			if err := g.add(p.cmd.Process.Pid); err != nil {
-				return scalePoint{}, err
-			}
+		if err := pl.budget(bud, i, p.cmd.Process.Pid); err != nil {
+			return scalePoint{}, err
 		}
 	}
 	for _, p := range procs {
@@ -424,50 +450,13 @@ func pipeScaleRun(ctx context.Context, e *expEnv, bud budget, n, records int, op
 	if _, err := bench.Execute(ctx, w, ycsb.PhaseLoad, experiments.RunOptions{Table: table}); err != nil {
 		return scalePoint{}, err
 	}
-	pl := &pool{groups: groups}
-	cpu := func() (time.Duration, error) {
-		var sum time.Duration
-		for _, p := range procs {
-			d, err := procCPU(p.cmd.Process.Pid)
-			if err != nil {
-				return 0, err
-			}
-			sum += d
-		}
-		return sum, nil
-	}
-	self0, begin := selfCPU(), time.Now()
-	srv0, err := cpu()
-	if err != nil {
-		return scalePoint{}, err
-	}
-	per0, thr0, err := pl.throttleStats()
-	if err != nil {
-		return scalePoint{}, err
-	}
 	opts := experiments.RunOptions{PlanOptions: ycsb.PlanOptions{Seed: e.seed}, Table: table}
 	if !e.quiet {
 		opts.Progress = progressLine(os.Stderr, fmt.Sprintf("multi: pipelined, %d instances", n))
 	}
-	res, err := bench.Execute(ctx, w, ycsb.PhaseRun, opts)
-	if err != nil {
-		return scalePoint{}, err
-	}
-	wall := time.Since(begin).Seconds()
-	srv1, err := cpu()
-	if err != nil {
-		return scalePoint{}, err
-	}
-	per1, thr1, err := pl.throttleStats()
-	if err != nil {
-		return scalePoint{}, err
-	}
-	p := scalePoint{pipelined: true, instances: n, opsPerSec: res.Throughput(), errors: res.Overall.Errors(),
-		loadCores: (selfCPU() - self0).Seconds() / wall, serverCores: (srv1 - srv0).Seconds() / wall}
-	if per1 > per0 {
-		p.throttled = float64(thr1-thr0) / float64(per1-per0)
-	}
-	return p, nil
+	p, err := pl.measure(n, func() (*ycsb.Result, error) { return bench.Execute(ctx, w, ycsb.PhaseRun, opts) })
+	p.pipelined = true
+	return p, err
 }
 
 // killRun runs a closed loop of threads clients (95 % gets, 5 % sets of
