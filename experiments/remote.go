@@ -4,12 +4,14 @@ import (
 	"context"
 	"crypto/x509"
 	"fmt"
+	"net"
 	"time"
 
 	"github.com/securecached/securecached/cacheagent"
 	"github.com/securecached/securecached/diggi"
 	"github.com/securecached/securecached/diggi/cluster"
 	"github.com/securecached/securecached/diggi/link"
+	"github.com/securecached/securecached/diggi/netconn"
 	"github.com/securecached/securecached/trust"
 )
 
@@ -121,7 +123,9 @@ func (b *Bench) LinkAddr() string {
 }
 
 // WaitCache waits until the remote cache agents are in this instance's
-// directory (their instances linked), or ctx ends.
+// directory (their instances linked) and accept connections, or ctx ends.
+// A deployment joins its cluster before its agents start, so an agent
+// can be known before it listens.
 func (b *Bench) WaitCache(ctx context.Context) error {
 	for _, inst := range b.setup.CacheInstances() {
 		if err := b.waitAgent(ctx, inst+"/"+CacheName); err != nil {
@@ -132,12 +136,20 @@ func (b *Bench) WaitCache(ctx context.Context) error {
 }
 
 func (b *Bench) waitAgent(ctx context.Context, name string) error {
+	addr := fmt.Sprintf("%s:%d", name, cacheagent.DefaultPort)
+	var err error
 	for {
 		if _, ok := b.in.Directory().Lookup(name); ok {
-			return nil
+			var c net.Conn
+			if c, err = netconn.Dial(ctx, b.agents[0].sys, addr); err == nil {
+				return c.Close()
+			}
 		}
 		select {
 		case <-ctx.Done():
+			if err != nil {
+				return fmt.Errorf("experiments: %s not accepting: %w (%w)", name, err, context.Cause(ctx))
+			}
 			return fmt.Errorf("experiments: %s not linked: %w", name, context.Cause(ctx))
 		case <-time.After(20 * time.Millisecond):
 		}
