@@ -183,7 +183,7 @@ func runMulti(ctx context.Context, e *expEnv) (map[string]any, error) {
 	if err := writeFile(e.path("multi", "csv"), func(w io.Writer) error { return writeMultiCSV(w, all, failures) }); err != nil {
 		return nil, err
 	}
-	if err := writeFile(e.path("multi", "png"), func(w io.Writer) error { return plotMulti(w, all, failures) }); err != nil {
+	if err := writeFile(e.path("multi", "png"), func(w io.Writer) error { return plotMulti(w, bud, all, failures) }); err != nil {
 		return nil, err
 	}
 	head := map[string]any{"threads_per_instance": threads, "rounds": rounds, "kill_threads": multiKillThreads,
@@ -606,9 +606,12 @@ func writeMultiCSV(w io.Writer, scaling []scalePoint, failures []failureRun) err
 
 // plotMulti draws throughput against instances on top, and throughput over
 // time around the kill below, one line per client mode.
-func plotMulti(w io.Writer, scaling []scalePoint, failures []failureRun) error {
+func plotMulti(w io.Writer, bud budget, scaling []scalePoint, failures []failureRun) error {
 	sc := plot.New()
-	sc.Title.Text = "Cache instances behind the ketama client (YCSB-B, 1 KB)"
+	sc.Title.Text = "Cache instances behind the ketama client (YCSB-B, 1 KB; no CPU budget)"
+	if bud.cores > 0 {
+		sc.Title.Text = fmt.Sprintf("Cache instances behind the ketama client (YCSB-B, 1 KB; %.2g core each)", bud.cores)
+	}
 	sc.X.Label.Text = "Instances"
 	sc.Y.Label.Text = "Throughput (K ops/s)"
 	sc.X.Tick.Marker = integerTicks{}
@@ -639,7 +642,7 @@ func plotMulti(w io.Writer, scaling []scalePoint, failures []failureRun) error {
 		}
 		sc.Legend.Add(name, line, points)
 	}
-	sc.X.Min, sc.X.Max, sc.Y.Min, sc.Y.Max = 0.5, float64(maxN)+0.5, 0, 1.2*maxThr
+	sc.X.Min, sc.X.Max, sc.Y.Min, sc.Y.Max = 0.5, float64(maxN)+0.5, 0, 1.4*maxThr
 
 	tl := plot.New()
 	tl.Title.Text = "One instance killed (SIGKILL) at the dashed line"
