@@ -198,3 +198,29 @@ func outcome(err error) string {
 	}
 	return "ok"
 }
+
+// TestParseTargets: a target list mixes Diggi addresses and tcp:// servers;
+// TCP servers are never trusted, Diggi targets are unless listed
+// untrusted or the agent itself is not; bad targets are errors.
+func TestParseTargets(t *testing.T) {
+	got, err := parseTargets("b/cache:11211, tcp://127.0.0.1:11311 ,c/cache:11211", "c/cache:11211,tcp://127.0.0.1:11311", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []client.ServerConfig{
+		{Addr: "b/cache:11211", Weight: 1, Network: netconn.Network, Trusted: true},
+		{Addr: "127.0.0.1:11311", Weight: 1, Network: "tcp"},
+		{Addr: "c/cache:11211", Weight: 1, Network: netconn.Network},
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %+v\nwant %+v", got, want)
+	}
+	if got, _ := parseTargets("b/cache:11211", "", false); got[0].Trusted {
+		t.Error("an untrusted agent's target is trusted")
+	}
+	for _, bad := range []string{"tcp://nohost", "tcp://", "cache", "cache:port", "b/cache:11211,"} {
+		if _, err := parseTargets(bad, "", true); err == nil {
+			t.Errorf("target %q accepted", bad)
+		}
+	}
+}
