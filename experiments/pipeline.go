@@ -90,7 +90,9 @@ func (a *ClientAgent) runPipelined(ctx context.Context, plan *ycsb.Plan, i, wind
 	for _, s := range a.servers {
 		fd, err := a.dialRaw(ctx, s.Addr)
 		if err != nil {
-			r.closeLegs()
+			// The sockets dialed so far close under the baton, as every
+			// posix call.
+			_ = a.ctx.Scheduler().Run(r.closeLegs)
 			return err
 		}
 		r.legs = append(r.legs, &pipeLeg{r: r, fd: fd, codec: newPipeCodec(w, table, window), in: make([]byte, 0, 2*minRead)})
@@ -121,7 +123,8 @@ func (a *ClientAgent) runPipelined(ctx context.Context, plan *ycsb.Plan, i, wind
 	return nil
 }
 
-// closeLegs closes the sockets dialed so far, for a run that never began.
+// closeLegs closes the sockets dialed so far, for a run that never began;
+// under the baton.
 func (r *pipeRun) closeLegs() {
 	for _, l := range r.legs {
 		_ = r.sys.Close(l.fd)
