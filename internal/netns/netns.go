@@ -10,6 +10,14 @@
 // or loss to a veth link. A packet's only extra cost here is one read and
 // one write by this process.
 //
+// Accuracy: a packet is never delivered before it is due, and after it by
+// as little as the kernel allows (see waker). What remains is the time a
+// packet waits for this process to read it and to be scheduled after its
+// write, which grows with the machine's load: on an idle machine a TCP
+// round trip gets within tens of microseconds of what was asked, on a
+// busy one more. TestWireRoundTrip logs what it gets; bench/RESULTS.md
+// has the measurements that chose the waker.
+//
 // Processes run inside a host with Command; this process can also open
 // sockets there (Listen, DialContext), so one test can drive several
 // "machines". Addresses are in 10.213.N.0/24, private to the namespaces
@@ -270,10 +278,15 @@ func (n *Net) read(src *host) {
 }
 
 // deliver writes one pair's packets into the destination when each is due.
+// It keeps its OS thread, with a timer slack of 1 ns and its own waker
+// (see waker), for as long as the pair exists.
 func (n *Net) deliver(dst *host, ch chan packet) {
 	defer n.deliverers.Done()
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	w := newWaker()
 	for p := range ch {
-		sleepUntil(p.due)
+		w.sleepUntil(p.due)
 		_, err := dst.tun.Write(p.data)
 		b := p.data[:cap(p.data)]
 		bufPool.Put(&b)
@@ -285,20 +298,48 @@ func (n *Net) deliver(dst *host, ch chan packet) {
 	}
 }
 
-// sleepUntil blocks this goroutine's thread in nanosleep until t. Not
-// time.Sleep: when the process has nothing else to do, Go's timers wait
-// in epoll with whole milliseconds, so a 0.19 ms half round trip became
-// about 1 ms each way (a TCP ping-pong measured 2.2 ms instead of the
-// 0.38 ms asked for); the kernel's high-resolution sleep keeps it to
-// tens of microseconds. The thread is in a system call meanwhile, so the
-// scheduler runs other goroutines elsewhere.
-func sleepUntil(t time.Time) {
-	d := time.Until(t)
-	if d <= 0 {
-		return
+// maxLead bounds how early a waker wakes before a packet is due, and so
+// the time it spins per packet.
+const maxLead = 200 * time.Microsecond
+
+// waker sleeps its thread until a packet is due, as precisely as the
+// kernel lets a user-space wire be. Three things stood between a sleep
+// and its due time:
+//   - Go's timers: when the process has nothing else to do they wait in
+//     epoll with whole milliseconds (a 0.19 ms half round trip became
+//     about 1 ms), so it sleeps in nanosleep, a high-resolution timer,
+//     on a thread of its own (the scheduler runs other goroutines
+//     elsewhere meanwhile);
+//   - the thread's timer slack, 50 µs by default, by which the kernel may
+//     delay any sleep to batch wake-ups: it is set to 1 ns
+//     (PR_SET_TIMERSLACK), so it is the thread's alone, locked to it;
+//   - the wake-up itself, tens of microseconds on a busy machine: the
+//     waker learns it (lead, a moving average of how late it woke), goes
+//     to sleep that much before the due time and spins the rest, so it
+//     spins only for as long as the kernel keeps wakes late.
+//
+// Only the goroutine that made it (locked to its thread) may use it.
+type waker struct {
+	lead time.Duration
+}
+
+func newWaker() *waker {
+	// Best effort: without it the wire is only less precise.
+	_ = unix.Prctl(unix.PR_SET_TIMERSLACK, 1, 0, 0, 0)
+	return &waker{}
+}
+
+// sleepUntil returns at t or just after it.
+func (w *waker) sleepUntil(t time.Time) {
+	wake := t.Add(-w.lead)
+	if d := time.Until(wake); d > 0 {
+		ts := unix.NsecToTimespec(d.Nanoseconds())
+		for unix.Nanosleep(&ts, &ts) == unix.EINTR {
+		}
+		late := min(max(time.Since(wake), 0), maxLead)
+		w.lead += (late - w.lead) / 8
 	}
-	ts := unix.NsecToTimespec(d.Nanoseconds())
-	for unix.Nanosleep(&ts, &ts) == unix.EINTR {
+	for time.Now().Before(t) {
 	}
 }
 
