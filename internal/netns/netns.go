@@ -11,18 +11,20 @@
 // one write by this process.
 //
 // Accuracy: a packet is never delivered before it is due, and after it by
-// as little as the kernel allows (see waker). What remains is the time a
-// packet waits for this process to read it and to be scheduled after its
-// write, which grows with the machine's load: on an idle machine a TCP
-// round trip gets within tens of microseconds of what was asked, on a
-// busy one more. TestWireRoundTrip logs what it gets; bench/RESULTS.md
-// has the measurements that chose the waker.
+// as little as the kernel allows (see wire.go). What remains is the time a
+// packet waits for this process to read it, and for the receiver to be
+// scheduled after the write, which grows with the machine's load. On 2
+// cores under a load of about 20 (2026-12-07), a TCP ping-pong's median
+// round trip was 50-90 µs above the 369-475 µs asked (before this wire:
+// 170-210 µs above). TestWireRoundTrip measures it (go test -v -run
+// WireRoundTrip); bench/RESULTS.md has the runs.
 //
 // Processes run inside a host with Command; this process can also open
 // sockets there (Listen, DialContext), so one test can drive several
 // "machines". Addresses are in 10.213.N.0/24, private to the namespaces
 // this package creates; nothing is routed to or from the machine's own
-// network, and Close deletes every namespace.
+// network, and Close deletes every namespace. One thread of this process
+// carries every packet (wire.go).
 //
 // It needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN for setns) and iproute2's ip.
 // The package never depends on SecureCached.
@@ -33,7 +35,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -74,9 +75,7 @@ type Net struct {
 	byIP   [256]*host // by the last octet of the address
 	order  []string
 	closed bool
-	// Close waits for the readers before it closes the pair queues they
-	// send on, then for the deliverers.
-	readers, deliverers sync.WaitGroup
+	w      *wire // nil until every host exists
 }
 
 type host struct {
@@ -84,19 +83,13 @@ type host struct {
 	spec Host // guarded by net.mu after New
 	ns   string
 	addr string
-	tun  *os.File
-	// out[d] carries packets from this host to host d, in order; one
-	// goroutine per pair delivers them when due.
-	out     map[*host]chan packet
-	nextOut time.Time // when the link is free for the next packet (Rate); the reader's alone
+	tun  int // the TUN device's descriptor (non-blocking), -1 once closed
+	// out[d] holds packets from this host to host d, in order, until
+	// they are due; nextOut is when the link is free for the next packet
+	// (Rate). Both are the wire thread's alone.
+	out     map[*host]*pair
+	nextOut time.Time
 }
-
-type packet struct {
-	data []byte
-	due  time.Time
-}
-
-var bufPool = sync.Pool{New: func() any { b := make([]byte, MTU); return &b }}
 
 // Available reports whether this process can build networks: it runs as
 // root and finds ip. The error says what is missing.
@@ -140,22 +133,12 @@ func New(hosts ...Host) (*Net, error) {
 			return nil, err
 		}
 	}
-	for _, src := range nw.hosts {
-		src.out = map[*host]chan packet{}
-		for _, dst := range nw.hosts {
-			if dst == src {
-				continue
-			}
-			ch := make(chan packet, 4096)
-			src.out[dst] = ch
-			nw.deliverers.Add(1)
-			go nw.deliver(dst, ch)
-		}
+	w, err := startWire(nw)
+	if err != nil {
+		nw.Close()
+		return nil, err
 	}
-	for _, h := range nw.hosts {
-		nw.readers.Add(1)
-		go nw.read(h)
-	}
+	nw.w = w
 	return nw, nil
 }
 
@@ -181,7 +164,7 @@ func (n *Net) addHost(i int, spec Host) error {
 	if err := checkLink(spec.Loss, spec.Rate); err != nil {
 		return err
 	}
-	h := &host{net: n, spec: spec, ns: n.prefix + "-" + spec.Name, addr: fmt.Sprintf("10.213.%d.%d", n.subnet, i+1)}
+	h := &host{net: n, spec: spec, ns: n.prefix + "-" + spec.Name, addr: fmt.Sprintf("10.213.%d.%d", n.subnet, i+1), tun: -1}
 	if _, err := run("ip", "netns", "add", h.ns); err != nil {
 		return err
 	}
@@ -214,133 +197,20 @@ func checkLink(loss, rate float64) error {
 }
 
 // openTUN creates a TUN interface without packet information in the
-// calling thread's namespace, non-blocking so reads park in Go's poller.
-func openTUN(name string) (*os.File, error) {
+// calling thread's namespace, non-blocking (the wire thread polls it).
+func openTUN(name string) (int, error) {
 	fd, err := unix.Open("/dev/net/tun", unix.O_RDWR|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
 	if err != nil {
-		return nil, fmt.Errorf("netns: open /dev/net/tun: %w", err)
+		return -1, fmt.Errorf("netns: open /dev/net/tun: %w", err)
 	}
 	var req [unix.IFNAMSIZ + 64]byte
 	copy(req[:], name)
 	*(*uint16)(unsafe.Pointer(&req[unix.IFNAMSIZ])) = unix.IFF_TUN | unix.IFF_NO_PI
 	if _, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.TUNSETIFF, uintptr(unsafe.Pointer(&req[0]))); e != 0 {
 		unix.Close(fd)
-		return nil, fmt.Errorf("netns: TUNSETIFF: %w", e)
+		return -1, fmt.Errorf("netns: TUNSETIFF: %w", e)
 	}
-	return os.NewFile(uintptr(fd), "tun:"+name), nil
-}
-
-// read moves the packets a host sends to the pair queue of their
-// destination, after loss and the link's rate.
-func (n *Net) read(src *host) {
-	defer n.readers.Done()
-	for {
-		bp := bufPool.Get().(*[]byte)
-		m, err := src.tun.Read(*bp)
-		if err != nil {
-			bufPool.Put(bp)
-			return // closed
-		}
-		p := (*bp)[:m]
-		// IPv4 only; the destination's last octet names the host.
-		if m < 20 || p[0]>>4 != 4 {
-			bufPool.Put(bp)
-			continue
-		}
-		dst := n.byIP[p[19]]
-		if dst == nil || dst == src {
-			bufPool.Put(bp)
-			continue
-		}
-		n.mu.Lock()
-		s, d := src.spec, dst.spec
-		n.mu.Unlock()
-		if loss := 1 - (1-s.Loss)*(1-d.Loss); loss > 0 && rand.Float64() < loss {
-			bufPool.Put(bp)
-			continue
-		}
-		now := time.Now()
-		depart := now
-		if s.Rate > 0 {
-			if src.nextOut.After(now) {
-				depart = src.nextOut
-			}
-			depart = depart.Add(time.Duration(float64(m*8) / s.Rate * float64(time.Second)))
-			src.nextOut = depart
-		}
-		due := depart.Add(s.Delay/2 + d.Delay/2)
-		select {
-		case src.out[dst] <- packet{data: p, due: due}:
-		default:
-			bufPool.Put(bp) // the queue is full: drop, as a router would
-		}
-	}
-}
-
-// deliver writes one pair's packets into the destination when each is due.
-// It keeps its OS thread, with a timer slack of 1 ns and its own waker
-// (see waker), for as long as the pair exists.
-func (n *Net) deliver(dst *host, ch chan packet) {
-	defer n.deliverers.Done()
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	w := newWaker()
-	for p := range ch {
-		w.sleepUntil(p.due)
-		_, err := dst.tun.Write(p.data)
-		b := p.data[:cap(p.data)]
-		bufPool.Put(&b)
-		if err != nil && errors.Is(err, os.ErrClosed) {
-			for range ch { // drain until Close closes the channel
-			}
-			return
-		}
-	}
-}
-
-// maxLead bounds how early a waker wakes before a packet is due, and so
-// the time it spins per packet.
-const maxLead = 200 * time.Microsecond
-
-// waker sleeps its thread until a packet is due, as precisely as the
-// kernel lets a user-space wire be. Three things stood between a sleep
-// and its due time:
-//   - Go's timers: when the process has nothing else to do they wait in
-//     epoll with whole milliseconds (a 0.19 ms half round trip became
-//     about 1 ms), so it sleeps in nanosleep, a high-resolution timer,
-//     on a thread of its own (the scheduler runs other goroutines
-//     elsewhere meanwhile);
-//   - the thread's timer slack, 50 µs by default, by which the kernel may
-//     delay any sleep to batch wake-ups: it is set to 1 ns
-//     (PR_SET_TIMERSLACK), so it is the thread's alone, locked to it;
-//   - the wake-up itself, tens of microseconds on a busy machine: the
-//     waker learns it (lead, a moving average of how late it woke), goes
-//     to sleep that much before the due time and spins the rest, so it
-//     spins only for as long as the kernel keeps wakes late.
-//
-// Only the goroutine that made it (locked to its thread) may use it.
-type waker struct {
-	lead time.Duration
-}
-
-func newWaker() *waker {
-	// Best effort: without it the wire is only less precise.
-	_ = unix.Prctl(unix.PR_SET_TIMERSLACK, 1, 0, 0, 0)
-	return &waker{}
-}
-
-// sleepUntil returns at t or just after it.
-func (w *waker) sleepUntil(t time.Time) {
-	wake := t.Add(-w.lead)
-	if d := time.Until(wake); d > 0 {
-		ts := unix.NsecToTimespec(d.Nanoseconds())
-		for unix.Nanosleep(&ts, &ts) == unix.EINTR {
-		}
-		late := min(max(time.Since(wake), 0), maxLead)
-		w.lead += (late - w.lead) / 8
-	}
-	for time.Now().Before(t) {
-	}
+	return fd, nil
 }
 
 // SetLink changes a host's link at run time: delay, loss and rate. Loss 1
@@ -460,18 +330,15 @@ func (n *Net) Close() error {
 	}
 	n.closed = true
 	n.mu.Unlock()
+	if n.w != nil {
+		n.w.stop()
+	}
 	for _, h := range n.hosts {
-		if h.tun != nil {
-			h.tun.Close()
+		if h.tun >= 0 {
+			unix.Close(h.tun)
+			h.tun = -1
 		}
 	}
-	n.readers.Wait()
-	for _, h := range n.hosts {
-		for _, ch := range h.out {
-			close(ch)
-		}
-	}
-	n.deliverers.Wait()
 	var errs []error
 	for _, name := range n.order {
 		if _, err := run("ip", "netns", "delete", n.hosts[name].ns); err != nil {

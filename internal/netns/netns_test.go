@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -168,6 +169,8 @@ func TestWireRoundTrip(t *testing.T) {
 		c.SetDeadline(time.Now().Add(20 * time.Second))
 		buf := make([]byte, 64)
 		var rtts []time.Duration
+		var ru0, ru1 syscall.Rusage
+		syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
 		for range 300 {
 			start := time.Now()
 			if _, err := c.Write(buf); err != nil {
@@ -178,10 +181,13 @@ func TestWireRoundTrip(t *testing.T) {
 			}
 			rtts = append(rtts, time.Since(start))
 		}
+		syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
 		c.Close()
 		slices.Sort(rtts)
 		p50, p90 := rtts[len(rtts)/2], rtts[len(rtts)*9/10]
-		t.Logf("asked %v: p50 %v (+%v), p90 %v, min %v", d, p50, p50-d, p90, rtts[0])
+		cpu := time.Duration(ru1.Utime.Nano() + ru1.Stime.Nano() - ru0.Utime.Nano() - ru0.Stime.Nano())
+		t.Logf("asked %v: p50 %v (+%v), p90 %v, min %v; per round trip %v CPU, %.1f context switches",
+			d, p50, p50-d, p90, rtts[0], cpu/300, float64(ru1.Nvcsw+ru1.Nivcsw-ru0.Nvcsw-ru0.Nivcsw)/300)
 		if rtts[0] < d {
 			t.Errorf("asked %v, a round trip took %v", d, rtts[0])
 		}
