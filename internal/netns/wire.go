@@ -34,22 +34,39 @@ import (
 // how long it polls without sleeping.
 const maxLead = 200 * time.Microsecond
 
-// maxQueue bounds a pair's queue; a packet beyond it is dropped, as a
-// router drops when its queue is full.
-const maxQueue = 4096
+// maxQueue and maxQueueBytes bound a pair's queue; a packet beyond them
+// is dropped, as a router drops when its queue is full.
+const (
+	maxQueue      = 4096
+	maxQueueBytes = 16 << 20
+)
+
+// maxPacket is the largest packet a device hands over: an IP packet of
+// 64 KB after its virtio_net_hdr.
+const maxPacket = vnetHdrLen + 65535
 
 type packet struct {
 	data []byte
 	due  time.Time
 }
 
-var bufPool = sync.Pool{New: func() any { b := make([]byte, MTU); return &b }}
+// Packet buffers: Ethernet-sized ones are pooled; larger ones (offload)
+// are allocated to size.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, vnetHdrLen+MTU); return &b }}
+
+func release(b []byte) {
+	if cap(b) == vnetHdrLen+MTU {
+		b = b[:cap(b)]
+		bufPool.Put(&b)
+	}
+}
 
 // pair is the queue of packets from one host to another, in order.
 type pair struct {
-	dst  *host
-	q    []packet
-	head int
+	dst   *host
+	q     []packet
+	head  int
+	bytes int
 }
 
 func (p *pair) len() int { return len(p.q) - p.head }
@@ -59,9 +76,11 @@ func (p *pair) push(pk packet) {
 		p.q, p.head = p.q[:0], 0
 	}
 	p.q = append(p.q, pk)
+	p.bytes += len(pk.data)
 }
 
 func (p *pair) pop() {
+	p.bytes -= len(p.q[p.head].data)
 	p.q[p.head] = packet{}
 	p.head++
 }
@@ -72,6 +91,7 @@ type wire struct {
 	evfd  int // written by stop: the thread exits
 	hosts []*host
 	pairs []*pair
+	buf   []byte // where packets are read
 	done  chan struct{}
 	lead  time.Duration
 	// noPwait2: the kernel has no epoll_pwait2 (before Linux 5.11), so
@@ -81,7 +101,7 @@ type wire struct {
 
 // startWire makes every pair's queue and starts the wire thread.
 func startWire(n *Net) (*wire, error) {
-	w := &wire{n: n, epfd: -1, evfd: -1, done: make(chan struct{})}
+	w := &wire{n: n, epfd: -1, evfd: -1, done: make(chan struct{}), buf: make([]byte, maxPacket)}
 	var err error
 	if w.epfd, err = unix.EpollCreate1(unix.EPOLL_CLOEXEC); err != nil {
 		return nil, err
@@ -200,38 +220,40 @@ func (w *wire) wait(events []unix.EpollEvent, timeout time.Duration) (int, error
 // destination, after loss and the link's rate.
 func (w *wire) readAll(src *host) {
 	for {
-		bp := bufPool.Get().(*[]byte)
-		m, err := unix.Read(src.tun, *bp)
+		m, err := unix.Read(src.tun, w.buf)
 		if err != nil || m <= 0 {
-			bufPool.Put(bp)
 			return // EAGAIN: read everything
 		}
-		w.route(src, (*bp)[:m], bp)
+		w.route(src, w.buf[:m])
 	}
 }
 
-func (w *wire) route(src *host, p []byte, bp *[]byte) {
+// route queues a copy of p, as read from src's device.
+func (w *wire) route(src *host, p []byte) {
+	ip := p
+	if w.n.offload {
+		if len(p) < vnetHdrLen {
+			return
+		}
+		ip = p[vnetHdrLen:]
+	}
 	// IPv4 only; the destination's last octet names the host.
-	if len(p) < 20 || p[0]>>4 != 4 {
-		bufPool.Put(bp)
+	if len(ip) < 20 || ip[0]>>4 != 4 {
 		return
 	}
-	dst := w.n.byIP[p[19]]
+	dst := w.n.byIP[ip[19]]
 	if dst == nil || dst == src {
-		bufPool.Put(bp)
 		return
 	}
 	w.n.mu.Lock()
 	s, d := src.spec, dst.spec
 	w.n.mu.Unlock()
 	if loss := 1 - (1-s.Loss)*(1-d.Loss); loss > 0 && rand.Float64() < loss {
-		bufPool.Put(bp)
 		return
 	}
 	q := src.out[dst]
-	if q.len() >= maxQueue {
-		bufPool.Put(bp) // the queue is full: drop, as a router would
-		return
+	if q.len() >= maxQueue || q.bytes+len(p) > maxQueueBytes {
+		return // the queue is full: drop, as a router would
 	}
 	now := time.Now()
 	depart := now
@@ -239,10 +261,17 @@ func (w *wire) route(src *host, p []byte, bp *[]byte) {
 		if src.nextOut.After(now) {
 			depart = src.nextOut
 		}
-		depart = depart.Add(time.Duration(float64(len(p)*8) / s.Rate * float64(time.Second)))
+		depart = depart.Add(time.Duration(float64(len(ip)*8) / s.Rate * float64(time.Second)))
 		src.nextOut = depart
 	}
-	q.push(packet{data: p, due: depart.Add(s.Delay/2 + d.Delay/2)})
+	var b []byte
+	if len(p) <= vnetHdrLen+MTU {
+		b = (*bufPool.Get().(*[]byte))[:len(p)]
+	} else {
+		b = make([]byte, len(p))
+	}
+	copy(b, p)
+	q.push(packet{data: b, due: depart.Add(s.Delay/2 + d.Delay/2)})
 }
 
 // deliverDue writes every packet due by now, each pair in order.
@@ -252,8 +281,7 @@ func (w *wire) deliverDue(now time.Time) {
 			pk := q.q[q.head]
 			q.pop()
 			_, _ = unix.Write(q.dst.tun, pk.data) // a full device drops, as a link would
-			b := pk.data[:cap(pk.data)]
-			bufPool.Put(&b)
+			release(pk.data)
 		}
 	}
 }
