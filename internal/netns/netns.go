@@ -8,7 +8,9 @@
 // Why a wire in user space: the kernels these tests run on are built
 // without netem (CONFIG_NET_SCH_NETEM is not set), so tc cannot add delay
 // or loss to a veth link. A packet's only extra cost here is one read and
-// one write by this process.
+// one write by this process; with TUN offloads (unless a host starts with
+// loss or a rate) a packet is a whole TCP segment of up to 64 KB, as the
+// sender's stack hands it over, so bulk transfers cost few of them.
 //
 // Accuracy: a packet is never delivered before it is due, and after it by
 // as little as the kernel allows (see wire.go). What remains is the time a
