@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"image/png"
 	"os"
 	"path/filepath"
@@ -59,12 +60,14 @@ func TestExperimentsShort(t *testing.T) {
 		}
 	}
 	fig = summary["fig5.3"]
-	for _, k := range []string{"trusted_YCSB_model_max_ops_s", "trusted_pipelined_window_16_max_ops_s"} {
+	pipe53 := fmt.Sprintf("trusted_pipelined_window_%d", remoteWindow)
+	for _, k := range []string{"trusted_YCSB_model_max_ops_s", pipe53 + "_max_ops_s",
+		"trusted_YCSB_model_cpu_us_per_op", pipe53 + "_cpu_us_per_op", pipe53 + "_switches_per_op"} {
 		if v, _ := fig[k].(float64); v <= 0 {
 			t.Errorf("fig5.3 %s = %v", k, fig[k])
 		}
 	}
-	for _, k := range []string{"trusted_YCSB_model_errors", "trusted_pipelined_window_16_errors"} {
+	for _, k := range []string{"trusted_YCSB_model_errors", pipe53 + "_errors"} {
 		if v, ok := fig[k].(float64); !ok || v != 0 {
 			t.Errorf("fig5.3 %s = %v", k, fig[k])
 		}
@@ -73,7 +76,9 @@ func TestExperimentsShort(t *testing.T) {
 	// errors, and the emulated wire's round trips measured.
 	checkPNG(t, filepath.Join(dir, "fig5.6.png"))
 	fig = summary["fig5.5"]
-	for _, k := range []string{"ycsb_ops_s", "pipelined_w16_ops_s", "ycsb_bound_ops_s", "m1_wire_rtt_p50_ms", "m4_wire_rtt_p50_ms"} {
+	pipe55 := fmt.Sprintf("pipelined_w%d", remoteWindow)
+	for _, k := range []string{"ycsb_ops_s", pipe55 + "_ops_s", "ycsb_bound_ops_s", "m1_wire_rtt_p50_ms", "m4_wire_rtt_p50_ms",
+		"ycsb_cpu_us_per_op", "ycsb_switches_per_op", pipe55 + "_cpu_us_per_op"} {
 		if v, _ := fig[k].(float64); v <= 0 {
 			t.Errorf("fig5.5 %s = %v", k, fig[k])
 		}
