@@ -52,9 +52,9 @@ func (s *Sys) Uncork() {
 }
 
 // batchData adds n bytes of bufs, from skip on, to the held batch as a
-// record for sk. The caller has checked that the outbound queue has room
+// record for sk with the segment flags flags. The caller has checked that the outbound queue has room
 // (tryWrite), so a batch is only ever started when it could be sent.
-func (s *Sys) batchData(sk *socket, bufs [][]byte, skip, n int) {
+func (s *Sys) batchData(sk *socket, bufs [][]byte, skip, n int, flags uint8) {
 	peer := sk.key.peer
 	if s.batchN > 0 && (s.batchTo != peer || len(s.batch)+batchRecHeader+n > maxBatch) {
 		s.flushBatch()
@@ -64,7 +64,7 @@ func (s *Sys) batchData(sk *socket, bufs [][]byte, skip, n int) {
 		s.batch = appendSegment(s.batch[:0], segment{op: opBatch})
 	}
 	s.batch = binary.BigEndian.AppendUint64(s.batch, sk.key.session)
-	s.batch = append(s.batch, sk.flags())
+	s.batch = append(s.batch, flags)
 	s.batch = binary.BigEndian.AppendUint32(s.batch, uint32(n))
 	s.batch = gather(s.batch, bufs, skip, n)
 	s.batchN++

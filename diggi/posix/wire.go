@@ -29,6 +29,11 @@ const (
 // sessions apart.
 const fromInitiator = 1
 
+// windowLimited marks a data segment its sender cut short because the
+// receiver's window had no more room for what it was writing: the receiver
+// grows the window once its reader has emptied the buffer (window.go).
+const windowLimited = 2
+
 type segment struct {
 	op    op
 	flags uint8
