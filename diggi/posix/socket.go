@@ -48,9 +48,11 @@ type socket struct {
 	rqLen    int    // unread bytes, len(rq)-rqOff
 	rcvBuf   int    // advertised window: unread, in flight, consumed and the peer's credit
 	rcvMax   int    // the most rcvBuf may grow to (Sys.RecvBuffer when the socket was made)
+	rcvWant  int    // the window rcvBuf shrinks towards (window.go)
 	consumed int    // bytes read and not yet granted back to the peer
 	limited  bool   // the peer was held back by the window since the buffer last drained
 	quiet    uint8  // drains in a row with the peer not held back
+	heldBack bool   // a write found no window: the next segment says so (windowLimited)
 	sendWnd  int    // bytes the peer lets us send
 	rcvFin   bool
 	sentFin  bool
@@ -427,6 +429,7 @@ func (sk *socket) tryWrite(bufs [][]byte, skip int) (int, error) {
 		case sk.sentFin:
 			return written, fdErr("write", sk.fd, EPIPE)
 		case sk.sendWnd == 0:
+			sk.heldBack = true
 			return written, EAGAIN // the peer's window grant bumps sk
 		case !s.roomNow():
 			s.waitRoom(sk)
@@ -434,8 +437,9 @@ func (sk *socket) tryWrite(bufs [][]byte, skip int) (int, error) {
 		}
 		n := min(want-written, sk.sendWnd, maxChunk)
 		flags := sk.flags()
-		if n == sk.sendWnd && n < want-written {
+		if sk.heldBack || n == sk.sendWnd && n < want-written {
 			flags |= windowLimited
+			sk.heldBack = false
 		}
 		if s.cork > 0 && n <= maxBatched {
 			s.batchData(sk, bufs, skip+written, n, flags)
@@ -521,6 +525,7 @@ func (s *Sys) credit(sk *socket, n int) {
 	if sk.rqLen == 0 {
 		s.tuneWindow(sk)
 	}
+	s.withhold(sk)
 	if sk.consumed < sk.rcvBuf/4 || sk.rcvFin || sk.reset || sk.state != sockConnected {
 		return
 	}

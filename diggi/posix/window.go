@@ -15,7 +15,7 @@ package posix
 //     flow to a draining reader gets the window it needs;
 //   - it halves, down to the start, after shrinkAfter drains in a row
 //     without the sender held back: the flow no longer needs it, and the
-//     window is given back.
+//     window is given back as the reader consumes (below).
 //
 // Growth past the start comes from one budget per agent (Sys.WindowBudget),
 // as Linux's tcp_mem stops socket buffers from growing under memory
@@ -45,14 +45,16 @@ const DefaultWindowBudget = 8 << 20
 func (s *Sys) initWindow(sk *socket) {
 	sk.rcvMax = max(s.RecvBuffer, 1)
 	sk.rcvBuf = baseWindow(sk)
+	sk.rcvWant = sk.rcvBuf
 }
 
 func baseWindow(sk *socket) int { return min(minWindow, sk.rcvMax) }
 
-// tuneWindow grows or shrinks sk's window once its reader has emptied the
-// receive buffer (see the rules above). Growth is granted with the next
-// window update, which credit then sends at once (the grown part alone is
-// at least a quarter of the window).
+// tuneWindow grows sk's window, or decides to shrink it, once its reader
+// has emptied the receive buffer (see the rules above). Growth is granted
+// with the next window update, which credit then sends at once (the grown
+// part alone is at least a quarter of the window); a shrink is carried out
+// by withholding (withhold).
 func (s *Sys) tuneWindow(sk *socket) {
 	if sk.limited {
 		sk.limited, sk.quiet = false, 0
@@ -61,19 +63,26 @@ func (s *Sys) tuneWindow(sk *socket) {
 			sk.consumed += d
 			s.grown += d
 		}
+		sk.rcvWant = sk.rcvBuf
 		return
 	}
-	if sk.rcvBuf <= baseWindow(sk) {
+	if sk.rcvWant <= baseWindow(sk) {
 		return
 	}
-	if sk.quiet++; sk.quiet < shrinkAfter {
-		return
+	if sk.quiet++; sk.quiet >= shrinkAfter {
+		sk.quiet = 0
+		sk.rcvWant = max(sk.rcvWant/2, baseWindow(sk))
 	}
-	sk.quiet = 0
-	cut := min(sk.rcvBuf-max(sk.rcvBuf/2, baseWindow(sk)), sk.consumed)
-	sk.rcvBuf -= cut
-	sk.consumed -= cut
-	s.grown -= cut
+}
+
+// withhold shrinks sk's window towards rcvWant by keeping consumed bytes
+// from the next grant.
+func (s *Sys) withhold(sk *socket) {
+	if cut := min(sk.consumed, sk.rcvBuf-sk.rcvWant); cut > 0 {
+		sk.rcvBuf -= cut
+		sk.consumed -= cut
+		s.grown -= cut
+	}
 }
 
 // releaseWindow returns sk's grown window to the budget when the
@@ -81,6 +90,6 @@ func (s *Sys) tuneWindow(sk *socket) {
 func (s *Sys) releaseWindow(sk *socket) {
 	if base := baseWindow(sk); sk.rcvBuf > base {
 		s.grown -= sk.rcvBuf - base
-		sk.rcvBuf = base
+		sk.rcvBuf, sk.rcvWant = base, base
 	}
 }

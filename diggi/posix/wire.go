@@ -29,9 +29,10 @@ const (
 // sessions apart.
 const fromInitiator = 1
 
-// windowLimited marks a data segment its sender cut short because the
-// receiver's window had no more room for what it was writing: the receiver
-// grows the window once its reader has emptied the buffer (window.go).
+// windowLimited marks a data segment whose sender was held back by the
+// receiver's window: the segment used up the window with more to write,
+// or the write before it found no window at all. The receiver grows the
+// window once its reader has emptied the buffer (window.go).
 const windowLimited = 2
 
 type segment struct {
