@@ -46,6 +46,7 @@ func TestCloseNeverHandsTheBatonAway(t *testing.T) {
 		for _, sk := range s.conns {
 			d := s.RecvBuffer - sk.rcvBuf
 			sk.rcvBuf += d
+			sk.rcvWant = sk.rcvBuf
 			s.credit(sk, d)
 		}
 	}), "grant")
