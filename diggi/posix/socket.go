@@ -441,15 +441,16 @@ func (sk *socket) tryWrite(bufs [][]byte, skip int) (int, error) {
 			flags |= windowLimited
 			sk.heldBack = false
 		}
+		grant := sk.takeGrant()
 		if s.cork > 0 && n <= maxBatched {
-			s.batchData(sk, bufs, skip+written, n, flags)
+			s.batchData(sk, bufs, skip+written, n, flags, grant)
 		} else {
 			s.flushBatch()
 			if !s.roomNow() { // the batch took the last of the room
 				s.waitRoom(sk)
 				return written, EAGAIN
 			}
-			s.scratch = appendSegment(s.scratch[:0], segment{op: opData, flags: flags})
+			s.scratch = appendSegment(s.scratch[:0], segment{op: opData, flags: flags, value: uint32(grant)})
 			s.scratch = gather(s.scratch, bufs, skip+written, n)
 			if err := s.out(sk.key.peer, sk.key.session, s.scratch); err != nil {
 				return written, fmt.Errorf("write fd %d: %w: %w", sk.fd, ECONNRESET, err)
@@ -518,7 +519,8 @@ func (s *Sys) discard(sk *socket) {
 
 // credit grants consumed input back to the peer once a quarter of the
 // window has been read, so window updates cost one message per quarter
-// window, not one per read. It also tunes the window (window.go) each time
+// window, not one per read; until then a data segment sk sends carries
+// the grant (takeGrant), which usually leaves none to send alone. It also tunes the window (window.go) each time
 // the reader empties the buffer.
 func (s *Sys) credit(sk *socket, n int) {
 	sk.consumed += n
@@ -526,12 +528,24 @@ func (s *Sys) credit(sk *socket, n int) {
 		s.tuneWindow(sk)
 	}
 	s.withhold(sk)
-	if sk.consumed < sk.rcvBuf/4 || sk.rcvFin || sk.reset || sk.state != sockConnected {
+	if sk.consumed < sk.rcvBuf/4 {
 		return
 	}
-	grant := sk.consumed
+	if grant := sk.takeGrant(); grant > 0 {
+		_ = s.post(sk, segment{op: opWindow, value: uint32(grant)})
+	}
+}
+
+// takeGrant returns the consumed bytes to grant back with a data segment
+// sk sends now (zero if none, or if the peer may send no more), and counts
+// them granted.
+func (sk *socket) takeGrant() int {
+	g := sk.consumed
+	if g == 0 || sk.rcvFin || sk.reset || sk.state != sockConnected {
+		return 0
+	}
 	sk.consumed = 0
-	_ = s.post(sk, segment{op: opWindow, value: uint32(grant)})
+	return g
 }
 
 // post sends a control segment for sk, after any data held by Cork (a FIN
@@ -588,6 +602,9 @@ func (s *Sys) onSegment(src diggi.AgentID, session uint64, sg segment) {
 			sk.connErr = ECONNREFUSED
 		}
 	case opData:
+		if sg.value > 0 {
+			sk.sendWnd = min(sk.sendWnd+int(sg.value), maxWindow)
+		}
 		if sk.shutRd {
 			s.credit(sk, len(sg.data))
 			break

@@ -1,7 +1,9 @@
 package posix
 
 import (
+	"bytes"
 	"errors"
+	"io"
 	"syscall"
 	"testing"
 
@@ -160,3 +162,54 @@ func TestWindowGrowsWhileDrainedAndShrinksWhenQuiet(t *testing.T) {
 		}
 	}), "check shrink")
 }
+
+// Window grants ride on data going the other way: a request and reply
+// exchange sends one message per request and one per reply, and no
+// grant of its own, however many windows of bytes it moves.
+func TestGrantsRideOnReplies(t *testing.T) {
+	_, ctxs := boot(t, "server", "client")
+	echoServer(t, ctxs["server"], 23)
+	const exchanges = 200 // 200 KB each way: six starting windows
+	sentBy := func(name string) uint64 {
+		var n uint64
+		wait(t, spawn(t, ctxs[name], func(s *Sys) { n = s.Context().Messages().Stats().Sent }), "stats")
+		return n
+	}
+	var fd int
+	wait(t, spawn(t, ctxs["client"], func(s *Sys) {
+		fd, _ = s.Socket()
+		if err := s.ConnectName(fd, "server", 23); err != nil {
+			t.Error(err)
+		}
+	}), "connect")
+	server0, client0 := sentBy("server"), sentBy("client")
+	wait(t, spawn(t, ctxs["client"], func(s *Sys) {
+		req := bytes.Repeat([]byte("r"), 1000) // the echo server reads 1000 at a time
+		got := make([]byte, len(req))
+		for i := range exchanges {
+			if _, err := s.Write(fd, req); err != nil {
+				t.Errorf("exchange %d: %v", i, err)
+				return
+			}
+			if _, err := io.ReadFull(readerOf(s, fd), got); err != nil {
+				t.Errorf("exchange %d: %v", i, err)
+				return
+			}
+		}
+	}), "exchanges")
+	server, client := sentBy("server")-server0, sentBy("client")-client0
+	if server > exchanges || client > exchanges {
+		t.Errorf("%d exchanges sent %d messages from the server and %d from the client, want at most %d each (no grants alone)", exchanges, server, client, exchanges)
+	}
+	wait(t, spawn(t, ctxs["client"], func(s *Sys) { s.Close(fd) }), "close")
+}
+
+// readerOf reads fd of s (under the baton, blocking) as an io.Reader.
+func readerOf(s *Sys, fd int) io.Reader { return fdReader{s, fd} }
+
+type fdReader struct {
+	s  *Sys
+	fd int
+}
+
+func (r fdReader) Read(p []byte) (int, error) { return r.s.Read(r.fd, p) }
