@@ -178,7 +178,12 @@ func (c *Conn) keepRest() {
 		c.in = nil
 		return
 	}
-	c.in = append(make([]byte, 0, max(2*len(rest), minInputBuffer)), rest...)
+	// Room for the rest and a quarter more, not twice the rest: the rest
+	// is often many whole requests left behind while the output is
+	// blocked (a client that pipelines and does not read), and it is held
+	// for as long as the client does not read; append grows the buffer
+	// if an incomplete request needs more.
+	c.in = append(make([]byte, 0, max(len(rest)+len(rest)/4, minInputBuffer)), rest...)
 }
 
 // minInputBuffer is the smallest input buffer a connection allocates for

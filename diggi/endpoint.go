@@ -29,8 +29,12 @@ type endpoint struct {
 	room          func()      // schedules the agent's OnRoom task
 	spaceMu       sync.Mutex
 	spaceCh       chan struct{} // closed when the mover makes room in out
-	armed         atomic.Bool   // a drain task is scheduled or running
-	gone          atomic.Bool   // detached: deliveries fail
+	// consumedCh is closed once out's head reaches consumedAt (0: nobody
+	// waits); see consumedWait. Under spaceMu, like spaceCh.
+	consumedCh chan struct{}
+	consumedAt atomic.Uint64
+	armed      atomic.Bool // a drain task is scheduled or running
+	gone       atomic.Bool // detached: deliveries fail
 
 	// routed counts the messages of out the mover has routed; when it
 	// equals out's tail nothing the agent sent is still on its way, so a
@@ -166,10 +170,34 @@ func (e *endpoint) spaceWait() <-chan struct{} {
 	return ch
 }
 
+// consumedWait returns a channel that is closed once the mover has taken
+// n messages from out since the endpoint was made (out's head reaches n).
+// One goroutine waits at a time. The caller checks the count itself after
+// this call: a pop that reached n before it may have come first.
+func (e *endpoint) consumedWait(n uint64) <-chan struct{} {
+	e.spaceMu.Lock()
+	if e.consumedCh == nil {
+		e.consumedCh = make(chan struct{})
+	}
+	ch := e.consumedCh
+	e.spaceMu.Unlock()
+	e.consumedAt.Store(n)
+	return ch
+}
+
 // spaceMade wakes every goroutine waiting in spaceWait, and schedules the
 // agent's OnRoom task if a non-blocking sender armed it (see
-// Manager.AwaitRoom). The mover calls it after each pop from out.
+// Manager.AwaitRoom); and it wakes the consumedWait waiter once its count
+// is reached. The mover calls it after each pop from out.
 func (e *endpoint) spaceMade() {
+	if at := e.consumedAt.Load(); at != 0 && e.out.head.Load() >= at && e.consumedAt.CompareAndSwap(at, 0) {
+		e.spaceMu.Lock()
+		if e.consumedCh != nil {
+			close(e.consumedCh)
+			e.consumedCh = nil
+		}
+		e.spaceMu.Unlock()
+	}
 	if !e.senderWaiting.Load() || !e.senderWaiting.CompareAndSwap(true, false) {
 		return
 	}

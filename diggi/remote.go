@@ -151,6 +151,12 @@ func (im *Import) Consumed() uint64 { return im.ep.out.head.Load() }
 // the Import after this call.
 func (im *Import) SpaceWait() <-chan struct{} { return im.ep.spaceWait() }
 
+// ConsumedWait returns a channel closed once Consumed reaches n, without a
+// wake-up for every message before (a link returns credit in batches).
+// One goroutine at a time may wait; it must check Consumed after the call,
+// since the count may have reached n before it.
+func (im *Import) ConsumedWait(n uint64) <-chan struct{} { return im.ep.consumedWait(n) }
+
 // detach removes an endpoint from the routing table (copy on write, like
 // attach).
 func (m *mover) detach(id AgentID) {

@@ -48,15 +48,62 @@ func procCPU(pid int) (time.Duration, error) {
 	return time.Duration(ticks) * 10 * time.Millisecond, nil
 }
 
-// poolCPU is the CPU time the servers of a pool have used.
-func poolCPU(procs []*process) (time.Duration, error) {
-	var sum time.Duration
-	for _, p := range procs {
-		d, err := procCPU(p.cmd.Process.Pid)
-		if err != nil {
-			return 0, err
-		}
-		sum += d
+// cost is what processes cost over a stretch of an experiment: CPU time
+// (user + system) and context switches (voluntary and not), summed over
+// their threads.
+type cost struct {
+	CPU      time.Duration `json:"cpu_ns"`
+	Switches int64         `json:"switches"`
+}
+
+func (u cost) add(v cost) cost { return cost{u.CPU + v.CPU, u.Switches + v.Switches} }
+func (u cost) sub(v cost) cost { return cost{u.CPU - v.CPU, u.Switches - v.Switches} }
+
+// selfUsage is this process's cost so far (getrusage sums the threads).
+func selfUsage() cost {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return cost{}
 	}
-	return sum, nil
+	return cost{time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), ru.Nvcsw + ru.Nivcsw}
+}
+
+// procUsage is process pid's cost so far: CPU from /proc/PID/stat, and
+// the context switches of its live threads from /proc/PID/task/*/status
+// (a Go process keeps its threads, so none are lost to exits).
+func procUsage(pid int) (cost, error) {
+	cpu, err := procCPU(pid)
+	if err != nil {
+		return cost{}, err
+	}
+	u := cost{CPU: cpu}
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		return cost{}, err
+	}
+	for _, t := range tasks {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/status", pid, t.Name()))
+		if err != nil {
+			continue // the thread ended meanwhile
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			k, v, ok := strings.Cut(line, ":")
+			if ok && (k == "voluntary_ctxt_switches" || k == "nonvoluntary_ctxt_switches") {
+				n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+				if err != nil {
+					return cost{}, fmt.Errorf("/proc/%d/task/%s/status: %w", pid, t.Name(), err)
+				}
+				u.Switches += n
+			}
+		}
+	}
+	return u, nil
+}
+
+// perOp is u per operation: CPU in microseconds and context switches.
+func (u cost) perOp(ops int64) (cpuUs, switches float64) {
+	if ops <= 0 {
+		return 0, 0
+	}
+	return float64(u.CPU.Microseconds()) / float64(ops), float64(u.Switches) / float64(ops)
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"image/png"
 	"os"
 	"path/filepath"
@@ -59,12 +60,14 @@ func TestExperimentsShort(t *testing.T) {
 		}
 	}
 	fig = summary["fig5.3"]
-	for _, k := range []string{"trusted_YCSB_model_max_ops_s", "trusted_pipelined_window_16_max_ops_s"} {
+	pipe53 := fmt.Sprintf("trusted_pipelined_window_%d", remoteWindow)
+	for _, k := range []string{"trusted_YCSB_model_max_ops_s", pipe53 + "_max_ops_s",
+		"trusted_YCSB_model_cpu_us_per_op", pipe53 + "_cpu_us_per_op", pipe53 + "_switches_per_op"} {
 		if v, _ := fig[k].(float64); v <= 0 {
 			t.Errorf("fig5.3 %s = %v", k, fig[k])
 		}
 	}
-	for _, k := range []string{"trusted_YCSB_model_errors", "trusted_pipelined_window_16_errors"} {
+	for _, k := range []string{"trusted_YCSB_model_errors", pipe53 + "_errors"} {
 		if v, ok := fig[k].(float64); !ok || v != 0 {
 			t.Errorf("fig5.3 %s = %v", k, fig[k])
 		}
@@ -73,7 +76,9 @@ func TestExperimentsShort(t *testing.T) {
 	// errors, and the emulated wire's round trips measured.
 	checkPNG(t, filepath.Join(dir, "fig5.6.png"))
 	fig = summary["fig5.5"]
-	for _, k := range []string{"ycsb_ops_s", "pipelined_w16_ops_s", "ycsb_bound_ops_s", "m1_wire_rtt_p50_ms", "m4_wire_rtt_p50_ms"} {
+	pipe55 := fmt.Sprintf("pipelined_w%d", remoteWindow)
+	for _, k := range []string{"ycsb_ops_s", pipe55 + "_ops_s", "ycsb_bound_ops_s", "m1_wire_rtt_p50_ms", "m4_wire_rtt_p50_ms",
+		"ycsb_cpu_us_per_op", "ycsb_switches_per_op", pipe55 + "_cpu_us_per_op"} {
 		if v, _ := fig[k].(float64); v <= 0 {
 			t.Errorf("fig5.5 %s = %v", k, fig[k])
 		}
@@ -83,10 +88,24 @@ func TestExperimentsShort(t *testing.T) {
 	}
 	multi := summary["multi"]
 	for _, k := range []string{"instances_1_ops_s", "instances_2_ops_s", "rehash_ops_s_after", "no_rehash_ops_s_before",
-		"instances_1_loadgen_cores", "instances_1_server_cores", "instances_2_server_cores"} {
+		"instances_1_loadgen_cores", "instances_1_server_cores", "instances_2_server_cores",
+		"pipelined_instances_1_ops_s", "pipelined_instances_2_ops_s", "speedup_2_vs_1", "pipelined_speedup_2_vs_1"} {
 		if v, _ := multi[k].(float64); v <= 0 {
 			t.Errorf("multi %s = %v", k, multi[k])
 		}
+	}
+	// Each instance runs in a CPU budget of its own (a cgroup), or the
+	// summary says why not. A kernel or container without a cgroup cpu
+	// controller cannot be given one by installing anything, so only
+	// where the controller exists must CI (as root) have budgets.
+	if v, _ := multi["cpu_budget_cores_per_instance"].(float64); v <= 0 {
+		if _, _, cgErr := cgroupRoot(); os.Getenv(testenv.RequireToolsEnv) == "1" && cgErr == nil {
+			t.Errorf("multi ran without CPU budgets: %v", multi["cpu_budget"])
+		} else {
+			t.Logf("multi ran without CPU budgets: %v", multi["cpu_budget"])
+		}
+	} else if v, _ := multi["instances_1_throttled"].(float64); v <= 0 {
+		t.Errorf("a budgeted instance was never throttled: %v", multi)
 	}
 	// Without rehash the killed instance's keys fail; with rehash they
 	// move, so once the client has noticed, gets of them miss instead.

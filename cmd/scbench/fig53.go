@@ -13,6 +13,14 @@ import (
 	"github.com/securecached/securecached/ycsb"
 )
 
+// remoteWindow is the pipelined model's window per client agent in the
+// experiments across instances (fig5.3, fig5.5): requests outstanding per
+// agent. The thesis's asynchronous client names no window; a wider one
+// carries more operations per message and per write, and so costs less
+// CPU per operation where the two cores are the bound (bench/RESULTS.md,
+// 2026-12-07).
+const remoteWindow = 64
+
 // runFig53 is Figure 5.3: inter-process. One securecached process holds a
 // trusted cache agent (instance "cachenode", no gateway); this process
 // hosts a second Diggi instance with 1-5 trusted YCSB client agents, linked
@@ -35,9 +43,10 @@ func runFig53(ctx context.Context, e *expEnv) (map[string]any, error) {
 	}
 	defer os.RemoveAll(state)
 	var all []series
+	costs := map[string][][2]float64{} // per series and point: CPU µs and switches per op
 	for _, model := range []inprocFlags{
 		{trusted: "true", cacheArgs: "-m 1024", pipeline: 1},
-		{trusted: "true", cacheArgs: "-m 1024", pipeline: 1, window: 16},
+		{trusted: "true", cacheArgs: "-m 1024", pipeline: 1, window: remoteWindow},
 	} {
 		s := series{name: "trusted, YCSB model"}
 		if model.window > 0 {
@@ -46,11 +55,17 @@ func runFig53(ctx context.Context, e *expEnv) (map[string]any, error) {
 		for _, n := range counts {
 			wn := *w
 			wn.OperationCount = ops * int64(n)
-			res, err := model.remotePhase(ctx, &b, e, state, &wn, table, n, fmt.Sprintf("fig5.3 %s %d clients", s.name, n))
+			res, u, err := model.remotePhase(ctx, &b, e, state, &wn, table, n, fmt.Sprintf("fig5.3 %s %d clients", s.name, n))
 			if err != nil {
 				return nil, fmt.Errorf("%s with %d clients: %w", s.name, n, err)
 			}
 			s.points = append(s.points, pointFrom(n, res, b.ciLevel))
+			cpu, sw := u.perOp(phaseOps(res))
+			costs[s.name] = append(costs[s.name], [2]float64{cpu, sw})
+			if !e.quiet {
+				fmt.Fprintf(e.stderr, "fig5.3 %s, %d clients: %.0f ops/s, %.1f us CPU and %.2f context switches per op (both processes)\n",
+					s.name, n, res.ThesisThroughput(), cpu, sw)
+			}
 		}
 		all = append(all, s)
 	}
@@ -63,7 +78,38 @@ func runFig53(ctx context.Context, e *expEnv) (map[string]any, error) {
 	}
 	head := map[string]any{"thesis_ops_s": 40_000, "thesis_note": "inter-process, SGX, YCSB model"}
 	headlines(head, all)
+	costHeadlines(head, all, costs)
 	return head, nil
+}
+
+// costHeadlines adds, for each series, the CPU time and context switches
+// per operation of its processes at the point of its best throughput.
+func costHeadlines(head map[string]any, all []series, costs map[string][][2]float64) {
+	for _, s := range all {
+		i := 0
+		for j, p := range s.points {
+			if p.throughput > s.points[i].throughput {
+				i = j
+			}
+		}
+		c := costs[s.name]
+		if i >= len(c) {
+			continue
+		}
+		key := strings.NewReplacer(", ", "_", " ", "_", "(", "", ")", "").Replace(s.name)
+		head[key+"_cpu_us_per_op"] = c[i][0]
+		head[key+"_switches_per_op"] = c[i][1]
+	}
+}
+
+// phaseOps counts the operations of a run phase and of its preload, the
+// work the processes' cost covers.
+func phaseOps(res *ycsb.Result) int64 {
+	n := res.TotalOps()
+	if res.Preload != nil {
+		n += res.Preload.TotalOps()
+	}
+	return n
 }
 
 // headlines adds each series' best throughput, where it was reached, and
@@ -80,24 +126,24 @@ func headlines(head map[string]any, all []series) {
 
 // remotePhase runs one run phase with n client agents in this process's
 // instance against a fresh cache process: agent 0 preloads, then starts
-// the others.
-func (f *inprocFlags) remotePhase(ctx context.Context, b *benchFlags, e *expEnv, state string, w *ycsb.Workload, table string, n int, label string) (*ycsb.Result, error) {
+// the others. The cost is both processes', over the preload and the run.
+func (f *inprocFlags) remotePhase(ctx context.Context, b *benchFlags, e *expEnv, state string, w *ycsb.Workload, table string, n int, label string) (*ycsb.Result, cost, error) {
 	s, err := f.remoteSetup(b, n, "127.0.0.1:0", state)
 	if err != nil {
-		return nil, err
+		return nil, cost{}, err
 	}
 	bench, err := experiments.Start(s)
 	if err != nil {
-		return nil, err
+		return nil, cost{}, err
 	}
 	defer bench.Close()
 	cache, err := startCache(state, cacheInstance, cacheLayout(s.Remote, "127.0.0.1:0", []string{bench.LinkAddr()}, s.Config()), nil)
 	if err != nil {
-		return nil, err
+		return nil, cost{}, err
 	}
 	defer cache.stop()
 	if err := waitLinked(ctx, bench, cache); err != nil {
-		return nil, err
+		return nil, cost{}, err
 	}
 	opts := experiments.RunOptions{
 		PlanOptions: ycsb.PlanOptions{Target: b.rate, Seed: b.seed, SliceKeys: b.slice},
@@ -106,7 +152,21 @@ func (f *inprocFlags) remotePhase(ctx context.Context, b *benchFlags, e *expEnv,
 	if !b.noProgess {
 		opts.Progress = progressLine(os.Stderr, label)
 	}
-	return bench.Execute(ctx, w, ycsb.PhaseRun, opts)
+	pid := cache.cmd.Process.Pid
+	c0, err := procUsage(pid)
+	if err != nil {
+		return nil, cost{}, err
+	}
+	s0 := selfUsage()
+	res, err := bench.Execute(ctx, w, ycsb.PhaseRun, opts)
+	if err != nil {
+		return nil, cost{}, err
+	}
+	c1, err := procUsage(pid)
+	if err != nil {
+		return nil, cost{}, err
+	}
+	return res, selfUsage().sub(s0).add(c1.sub(c0)), nil
 }
 
 // fig53Flags are Fig. 5.3's workload and client settings: the thesis's

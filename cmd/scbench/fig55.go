@@ -70,6 +70,7 @@ type hostReply struct {
 	P99Us     int64   `json:"p99_us"`
 	Errors    int64   `json:"errors"`
 	OpsPerSec float64 `json:"ops_s"`
+	Cost      cost    `json:"cost"` // the client host's process over the phase
 }
 
 const clientHostEnv = "SCBENCH_CLIENT_HOST"
@@ -136,13 +137,15 @@ func runHostCmd(bench *experiments.Bench, c hostCmd) hostReply {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
+	u0 := selfUsage()
 	res, err := bench.Execute(ctx, w, phase, experiments.RunOptions{Agents: c.Agents, Table: props.String("table", "usertable"),
 		PlanOptions: ycsb.PlanOptions{Seed: c.Seed, SliceKeys: true}})
 	if err != nil {
 		return hostReply{Error: err.Error()}
 	}
 	r := hostReply{Ops: res.Overall.Count, MeanUs: res.Overall.Mean(), CIUs: res.Overall.CI(0.96),
-		P99Us: res.Overall.Hist.ValueAtQuantile(99), Errors: res.Overall.Errors(), OpsPerSec: res.ThesisThroughput()}
+		P99Us: res.Overall.Hist.ValueAtQuantile(99), Errors: res.Overall.Errors(), OpsPerSec: res.ThesisThroughput(),
+		Cost: selfUsage().sub(u0)}
 	for _, t := range res.ClientTimes {
 		r.SlowestS = max(r.SlowestS, t.Seconds())
 	}
@@ -248,6 +251,9 @@ type fig55Row struct {
 	rttMs   float64
 	reply   hostReply
 	boundS  float64 // the YCSB model's bound: agents ÷ RTT, ops/s
+	// cost of the point (machine "all" only): the client hosts, the
+	// cache's process and this one (the wire), over the run phase
+	cost cost
 }
 
 // runFig55 is Figures 5.5 and 5.6: one trusted cache agent on a "server"
@@ -290,7 +296,7 @@ func runFig55(ctx context.Context, e *expEnv) (map[string]any, error) {
 		return nil, err
 	}
 	var rows []fig55Row
-	for _, window := range []int{0, 16} {
+	for _, window := range []int{0, remoteWindow} {
 		r, err := fig55Model(ctx, e, n, state, window, maxClients, ops, records)
 		if err != nil {
 			return nil, err
@@ -318,6 +324,7 @@ func runFig55(ctx context.Context, e *expEnv) (map[string]any, error) {
 		head[r.model+"_bound_ops_s"] = round(r.boundS)
 		head[r.model+"_of_bound"] = r.reply.OpsPerSec / r.boundS
 		head[r.model+"_mean_us"] = r.reply.MeanUs
+		head[r.model+"_cpu_us_per_op"], head[r.model+"_switches_per_op"] = r.cost.perOp(r.reply.Ops)
 		head["clients"] = r.clients
 	}
 	var errs int64
@@ -400,6 +407,10 @@ func fig55Model(ctx context.Context, e *expEnv, n *netns.Net, state string, wind
 			agents[k%len(procs)]++
 		}
 		errs := make([]error, len(procs))
+		c0, err := fig55Usage(cache)
+		if err != nil {
+			return nil, err
+		}
 		var wg sync.WaitGroup
 		for i, p := range procs {
 			if agents[i] == 0 {
@@ -414,7 +425,11 @@ func fig55Model(ctx context.Context, e *expEnv, n *netns.Net, state string, wind
 		if err := errors.Join(errs...); err != nil {
 			return nil, fmt.Errorf("%s, %d clients: %w", model, c, err)
 		}
-		total := fig55Row{model: model, clients: c, machine: "all", agents: c}
+		c1, err := fig55Usage(cache)
+		if err != nil {
+			return nil, err
+		}
+		total := fig55Row{model: model, clients: c, machine: "all", agents: c, cost: c1.sub(c0)}
 		var latSum float64
 		for i := range procs {
 			if agents[i] == 0 {
@@ -425,6 +440,7 @@ func fig55Model(ctx context.Context, e *expEnv, n *netns.Net, state string, wind
 				reply: replies[i], boundS: float64(agents[i]) / table51[i].Seconds()}
 			rows = append(rows, row)
 			total.reply.Ops += row.reply.Ops
+			total.cost = total.cost.add(row.reply.Cost)
 			total.reply.Errors += row.reply.Errors
 			total.reply.SlowestS = max(total.reply.SlowestS, row.reply.SlowestS)
 			total.boundS += row.boundS
@@ -438,21 +454,37 @@ func fig55Model(ctx context.Context, e *expEnv, n *netns.Net, state string, wind
 		}
 		rows = append(rows, total)
 		if !e.quiet {
-			fmt.Fprintf(e.stderr, "fig5.5 %s: %2d clients: %8.0f ops/s (YCSB bound %8.0f), mean %6.0f us\n",
-				model, c, total.reply.OpsPerSec, total.boundS, total.reply.MeanUs)
+			cpu, sw := total.cost.perOp(total.reply.Ops)
+			fmt.Fprintf(e.stderr, "fig5.5 %s: %2d clients: %8.0f ops/s (YCSB bound %8.0f), mean %6.0f us, %.1f us CPU and %.2f switches per op\n",
+				model, c, total.reply.OpsPerSec, total.boundS, total.reply.MeanUs, cpu, sw)
 		}
 	}
 	return rows, nil
 }
 
+// fig55Usage is what the cache's process and this one (the wire, and
+// nothing else while a point runs) have cost so far.
+func fig55Usage(cache *cacheProc) (cost, error) {
+	u, err := procUsage(cache.cmd.Process.Pid)
+	if err != nil {
+		return cost{}, err
+	}
+	return u.add(selfUsage()), nil
+}
+
 func writeFig55CSV(w io.Writer, rows []fig55Row) error {
 	cw := csv.NewWriter(w)
-	_ = cw.Write([]string{"model", "clients", "machine", "agents", "rtt_ms", "ops", "throughput_ops_sec", "mean_latency_us", "ci_half_width_us", "p99_us", "errors", "ycsb_bound_ops_sec"})
+	_ = cw.Write([]string{"model", "clients", "machine", "agents", "rtt_ms", "ops", "throughput_ops_sec", "mean_latency_us", "ci_half_width_us", "p99_us", "errors", "ycsb_bound_ops_sec", "cpu_us_per_op", "switches_per_op"})
 	f := func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
 	for _, r := range rows {
+		cpu, sw := "", ""
+		if r.machine == "all" {
+			c, s := r.cost.perOp(r.reply.Ops)
+			cpu, sw = f(c), strconv.FormatFloat(s, 'f', 2, 64)
+		}
 		_ = cw.Write([]string{r.model, strconv.Itoa(r.clients), r.machine, strconv.Itoa(r.agents), f(r.rttMs),
 			strconv.FormatInt(r.reply.Ops, 10), f(r.reply.OpsPerSec), f(r.reply.MeanUs), f(r.reply.CIUs),
-			strconv.FormatInt(r.reply.P99Us, 10), strconv.FormatInt(r.reply.Errors, 10), f(r.boundS)})
+			strconv.FormatInt(r.reply.P99Us, 10), strconv.FormatInt(r.reply.Errors, 10), f(r.boundS), cpu, sw})
 	}
 	cw.Flush()
 	return cw.Error()

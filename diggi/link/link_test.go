@@ -115,6 +115,48 @@ func TestLinkSlowAgentDoesNotBlockOthers(t *testing.T) {
 	}
 }
 
+// TestLinkReturnsCreditInBatches: the receiver returns credit once per
+// creditBatch messages taken, not per message (in request-response
+// traffic that was one credit frame per request and per response), and
+// the sender never stalls on the credit held back.
+func TestLinkReturnsCreditInBatches(t *testing.T) {
+	var credits atomic.Int64
+	countCredit := func(b []byte) {
+		// b is one frame, or several credit frames written together.
+		for len(b) >= 5 && b[4] == kindCredit {
+			credits.Add(1)
+			b = b[5+12:]
+		}
+	}
+	a, b := pairOf(t, false, nil, countCredit)
+	link(t, a, b, nil)
+	rx := a.WaitAgent(t, "b/rx")
+	const calls = 500
+	a.Run(t, "tx1", func(ctx *diggi.Context) error {
+		for i := range calls {
+			c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			resp, err := ctx.Messages().Call(c, rx, []byte(fmt.Sprint(i)))
+			cancel()
+			if err != nil {
+				return err
+			}
+			if string(resp) != fmt.Sprint(i) {
+				return fmt.Errorf("call %d: echo %q", i, resp)
+			}
+		}
+		return nil
+	})
+	const n = 20 * DefaultWindow
+	a.SendSeq(t, "tx1", rx, n)
+	testpeers.WaitUntil(t, "all messages", func() bool { return b.Agents["rx"].Count() == n })
+	// Both ways (b's credit for the requests and messages, a's for the
+	// responses), one frame per batch taken.
+	batch := int64(creditBatch(DefaultWindow))
+	if got, most := credits.Load(), (calls+n)/batch+calls/batch; got < 1 || got > most {
+		t.Fatalf("%d credit frames for %d calls and %d messages, want 1..%d (one per %d taken)", got, calls, n, most, batch)
+	}
+}
+
 // frameTap records every frame the links carry (inside TLS).
 type frameTap struct {
 	mu  sync.Mutex

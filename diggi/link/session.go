@@ -443,15 +443,23 @@ func (s *session) importFor(dst diggi.AgentID) *diggi.Import {
 }
 
 // returnCredit sends credit for dst as the mover takes messages from im,
-// until the session ends. spaceWait is armed before Consumed is read, so a
-// message taken in between is seen on the next round.
+// until the session ends: in batches of creditBatch messages, so that a
+// message costs no credit frame of its own (one more TLS record, often
+// one more TCP segment, and a wake-up of this goroutine and of the writer
+// on each side). Holding credit back cannot stall the sender: it runs out
+// only when all window messages are either in im, which the mover
+// empties, or taken and not yet credited, which then number at least the
+// batch. ConsumedWait is armed before Consumed is read, so a message taken
+// in between is seen.
 func (s *session) returnCredit(dst diggi.AgentID, im *diggi.Import) {
+	batch := creditBatch(s.p.hub.opts.Window)
 	var acked uint64
 	for {
-		ch := im.SpaceWait()
-		if c := im.Consumed(); c > acked {
+		ch := im.ConsumedWait(acked + batch)
+		if c := im.Consumed(); c >= acked+batch {
 			s.queueCredit(dst, c-acked)
 			acked = c
+			continue
 		}
 		select {
 		case <-ch:
@@ -460,6 +468,11 @@ func (s *session) returnCredit(dst diggi.AgentID, im *diggi.Import) {
 		}
 	}
 }
+
+// creditBatch is how many messages a receiver takes before it returns
+// their credit: a quarter of its window, so a sender holds most of its
+// window while the credit for the rest is on its way.
+func creditBatch(window int) uint64 { return uint64(max(1, window/4)) }
 
 // Why a session ended, for the counters.
 const (

@@ -24,8 +24,12 @@ import (
 //
 // A batch is a TypeNetIO message with Session 0 (sessions start at 1)
 // whose payload is a segment header (op opBatch, value = record count)
-// followed by the records: session(8) flags(1) length(4) data.
-const batchRecHeader = 13
+// followed by the records: session(8) flags(1) length(4), then, if flags
+// has withGrant, a window grant(4), then the data.
+const (
+	batchRecHeader = 13
+	recGrantLen    = 4
+)
 
 // maxBatched is the largest write a batch takes; larger ones gain nothing
 // from sharing a message and go on their own.
@@ -52,11 +56,16 @@ func (s *Sys) Uncork() {
 }
 
 // batchData adds n bytes of bufs, from skip on, to the held batch as a
-// record for sk. The caller has checked that the outbound queue has room
-// (tryWrite), so a batch is only ever started when it could be sent.
-func (s *Sys) batchData(sk *socket, bufs [][]byte, skip, n int) {
+// record for sk with the segment flags flags, carrying a window grant for
+// sk's peer if grant is not 0. The caller has checked that the outbound
+// queue has room (tryWrite), so a batch is only ever started when it
+// could be sent.
+func (s *Sys) batchData(sk *socket, bufs [][]byte, skip, n int, flags uint8, grant int) {
 	peer := sk.key.peer
-	if s.batchN > 0 && (s.batchTo != peer || len(s.batch)+batchRecHeader+n > maxBatch) {
+	if grant > 0 {
+		flags |= withGrant
+	}
+	if s.batchN > 0 && (s.batchTo != peer || len(s.batch)+batchRecHeader+recGrantLen+n > maxBatch) {
 		s.flushBatch()
 	}
 	if s.batchN == 0 {
@@ -64,8 +73,11 @@ func (s *Sys) batchData(sk *socket, bufs [][]byte, skip, n int) {
 		s.batch = appendSegment(s.batch[:0], segment{op: opBatch})
 	}
 	s.batch = binary.BigEndian.AppendUint64(s.batch, sk.key.session)
-	s.batch = append(s.batch, sk.flags())
+	s.batch = append(s.batch, flags)
 	s.batch = binary.BigEndian.AppendUint32(s.batch, uint32(n))
+	if grant > 0 {
+		s.batch = binary.BigEndian.AppendUint32(s.batch, uint32(grant))
+	}
 	s.batch = gather(s.batch, bufs, skip, n)
 	s.batchN++
 }
@@ -95,7 +107,7 @@ func (s *Sys) onBatch(src diggi.AgentID, sg segment) {
 	for p := sg.data; len(p) > 0; {
 		var r batchRecord
 		r, p = nextRecord(p)
-		s.onSegment(src, r.session, segment{op: opData, flags: r.flags, data: r.data})
+		s.onSegment(src, r.session, segment{op: opData, flags: r.flags, value: r.grant, data: r.data})
 	}
 }
 
@@ -103,13 +115,28 @@ func (s *Sys) onBatch(src diggi.AgentID, sg segment) {
 type batchRecord struct {
 	session uint64
 	flags   uint8
+	grant   uint32 // window grant riding on the record (withGrant), or 0
 	data    []byte // capped: appending to it cannot reach the next record
+}
+
+// recHeader is the length of a record's header with flags flags.
+func recHeader(flags uint8) int {
+	if flags&withGrant != 0 {
+		return batchRecHeader + recGrantLen
+	}
+	return batchRecHeader
 }
 
 // nextRecord splits the first record off a checked batch payload.
 func nextRecord(p []byte) (batchRecord, []byte) {
-	end := batchRecHeader + int(binary.BigEndian.Uint32(p[9:]))
-	return batchRecord{session: binary.BigEndian.Uint64(p), flags: p[8], data: p[batchRecHeader:end:end]}, p[end:]
+	r := batchRecord{session: binary.BigEndian.Uint64(p), flags: p[8]}
+	hdr := recHeader(r.flags)
+	if hdr > batchRecHeader {
+		r.grant = binary.BigEndian.Uint32(p[batchRecHeader:])
+	}
+	end := hdr + int(binary.BigEndian.Uint32(p[9:]))
+	r.data = p[hdr:end:end]
+	return r, p[end:]
 }
 
 // checkBatch reports whether a batch's records exactly fill its payload.
@@ -119,14 +146,15 @@ func checkBatch(sg segment) error {
 	}
 	p := sg.data
 	for i := uint32(0); i < sg.value; i++ {
-		if len(p) < batchRecHeader {
+		if len(p) < batchRecHeader || len(p) < recHeader(p[8]) {
 			return fmt.Errorf("record %d of %d: truncated header", i, sg.value)
 		}
+		hdr := recHeader(p[8])
 		n := binary.BigEndian.Uint32(p[9:])
-		if uint64(n) > uint64(len(p)-batchRecHeader) {
-			return fmt.Errorf("record %d of %d: %d data bytes, %d left", i, sg.value, n, len(p)-batchRecHeader)
+		if uint64(n) > uint64(len(p)-hdr) {
+			return fmt.Errorf("record %d of %d: %d data bytes, %d left", i, sg.value, n, len(p)-hdr)
 		}
-		p = p[batchRecHeader+int(n):]
+		p = p[hdr+int(n):]
 	}
 	if len(p) != 0 {
 		return fmt.Errorf("%d bytes after %d records", len(p), sg.value)

@@ -14,15 +14,20 @@ func TestSocketRecvBuffer(t *testing.T) {
 		name     string
 		segments []int // sizes of successive segments
 		read     int   // bytes read after each segment
+		window   int   // the socket's window; 0 means DefaultRecvBuffer
 		wantKept bool  // buffer memory kept after the final drain
 	}{
 		{name: "read whole segments", segments: []int{100, 200, 300}, read: 1000, wantKept: true},
 		{name: "partial reads compact", segments: []int{700, 700, 700, 700}, read: 500, wantKept: true},
 		{name: "burst above keepRecv is released", segments: []int{keepRecv, keepRecv}, read: 10, wantKept: false},
+		{name: "buffer above a window that shrank is released", window: 4096, segments: []int{8192}, read: 10000, wantKept: false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			sk := &socket{}
+			sk := &socket{rcvBuf: DefaultRecvBuffer}
+			if tt.window > 0 {
+				sk.rcvBuf = tt.window
+			}
 			var sent, got []byte
 			next := byte(0)
 			buf := make([]byte, tt.read)
@@ -60,7 +65,7 @@ func TestSocketRecvBuffer(t *testing.T) {
 
 // Steady request traffic (enqueue a segment, read it all) reuses memory.
 func TestSocketRecvBufferSteadyStateAllocs(t *testing.T) {
-	sk := &socket{}
+	sk := &socket{rcvBuf: minWindow}
 	seg := make([]byte, 1100)
 	buf := make([]byte, 2048)
 	allocs := testing.AllocsPerRun(100, func() {

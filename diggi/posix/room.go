@@ -19,9 +19,9 @@ import (
 //     order it was made, and sent from the room task. The list is bounded
 //     without a limit of its own: a data write is refused while it is not
 //     empty (so at most one batch is in it), and a socket adds at most a
-//     connect or accept, four window grants (one per quarter of its
-//     window: no more data comes in until they are sent) and a FIN or
-//     reset.
+//     connect or accept, five window grants (one per quarter of its
+//     window and one that grows it, window.go: no more data comes in
+//     until they are sent) and a FIN or reset.
 //   - A write refused for lack of room (tryWrite), and a socket that Poll
 //     reports unwritable for lack of room although its window is open, is
 //     listed in s.roomWaiter.

@@ -39,6 +39,27 @@ func TestCloseNeverHandsTheBatonAway(t *testing.T) {
 		}
 	}), "connect")
 
+	// b grants a 16 MB window at once (a window grows only as its reader
+	// drains, window.go), so that a's writes stop for lack of queue room,
+	// not of window.
+	wait(t, spawn(t, bctx, func(s *Sys) {
+		for _, sk := range s.conns {
+			d := s.RecvBuffer - sk.rcvBuf
+			sk.rcvBuf += d
+			sk.rcvWant = sk.rcvBuf
+			s.credit(sk, d)
+		}
+	}), "grant")
+	wait(t, spawn(t, actx, func(s *Sys) {
+		sk, err := s.socket("wait", fd)
+		for err == nil && sk.sendWnd < 1<<20 {
+			err = s.block(sk.wait())
+		}
+		if err != nil {
+			t.Error(err)
+		}
+	}), "window grant")
+
 	// b holds its baton, so nothing it is sent is taken off the queues.
 	hold := make(chan struct{})
 	bheld := make(chan struct{})

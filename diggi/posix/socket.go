@@ -46,8 +46,13 @@ type socket struct {
 	rq       []byte // received bytes; rq[rqOff:] is unread, reused once drained
 	rqOff    int    // bytes of rq already read
 	rqLen    int    // unread bytes, len(rq)-rqOff
-	rcvBuf   int    // advertised window
+	rcvBuf   int    // advertised window: unread, in flight, consumed and the peer's credit
+	rcvMax   int    // the most rcvBuf may grow to (Sys.RecvBuffer when the socket was made)
+	rcvWant  int    // the window rcvBuf shrinks towards (window.go)
 	consumed int    // bytes read and not yet granted back to the peer
+	limited  bool   // the peer was held back by the window since the buffer last drained
+	quiet    uint8  // drains in a row with the peer not held back
+	heldBack bool   // a write found no window: the next segment says so (windowLimited)
 	sendWnd  int    // bytes the peer lets us send
 	rcvFin   bool
 	sentFin  bool
@@ -195,7 +200,7 @@ func (s *Sys) Connect(fd int, dst diggi.AgentID, port uint16) error {
 	s.nextSession++
 	sk.key = connKey{peer: dst, session: s.nextSession, initiator: true}
 	sk.peerPort = port
-	sk.rcvBuf = s.RecvBuffer
+	s.initWindow(sk)
 	sk.state = sockConnecting
 	s.conns[sk.key] = sk
 	if err := s.post(sk, segment{op: opConnect, port: port, value: uint32(sk.rcvBuf), data: appendOrigin(nil, sk.origin)}); err != nil {
@@ -395,9 +400,11 @@ func (sk *socket) enqueue(data []byte) {
 }
 
 // dropRecv empties the receive buffer, keeping its memory for reuse unless
-// a burst grew it past keepRecv.
+// a burst grew it past keepRecv or past the window (which may have shrunk
+// since: window.go), so a socket whose flow slowed keeps no more than its
+// flow needs.
 func (sk *socket) dropRecv() {
-	if cap(sk.rq) > keepRecv {
+	if cap(sk.rq) > min(keepRecv, sk.rcvBuf) {
 		sk.rq = nil
 	} else {
 		sk.rq = sk.rq[:0]
@@ -422,21 +429,28 @@ func (sk *socket) tryWrite(bufs [][]byte, skip int) (int, error) {
 		case sk.sentFin:
 			return written, fdErr("write", sk.fd, EPIPE)
 		case sk.sendWnd == 0:
+			sk.heldBack = true
 			return written, EAGAIN // the peer's window grant bumps sk
 		case !s.roomNow():
 			s.waitRoom(sk)
 			return written, EAGAIN
 		}
 		n := min(want-written, sk.sendWnd, maxChunk)
+		flags := sk.flags()
+		if sk.heldBack || n == sk.sendWnd && n < want-written {
+			flags |= windowLimited
+			sk.heldBack = false
+		}
+		grant := sk.takeGrant()
 		if s.cork > 0 && n <= maxBatched {
-			s.batchData(sk, bufs, skip+written, n)
+			s.batchData(sk, bufs, skip+written, n, flags, grant)
 		} else {
 			s.flushBatch()
 			if !s.roomNow() { // the batch took the last of the room
 				s.waitRoom(sk)
 				return written, EAGAIN
 			}
-			s.scratch = appendSegment(s.scratch[:0], segment{op: opData, flags: sk.flags()})
+			s.scratch = appendSegment(s.scratch[:0], segment{op: opData, flags: flags, value: uint32(grant)})
 			s.scratch = gather(s.scratch, bufs, skip+written, n)
 			if err := s.out(sk.key.peer, sk.key.session, s.scratch); err != nil {
 				return written, fmt.Errorf("write fd %d: %w: %w", sk.fd, ECONNRESET, err)
@@ -470,6 +484,7 @@ func (sk *socket) close() error {
 		sk.backlog = nil
 	case sockConnecting, sockConnected:
 		delete(s.conns, sk.key)
+		s.releaseWindow(sk)
 		if !sk.reset {
 			// Neither waits (see room.go): close never hands the
 			// agent's baton away.
@@ -488,6 +503,7 @@ func (sk *socket) close() error {
 // abort resets a connection that has no descriptor.
 func (s *Sys) abort(c *socket) {
 	delete(s.conns, c.key)
+	s.releaseWindow(c)
 	if !c.reset {
 		_ = s.post(c, segment{op: opReset})
 	}
@@ -503,15 +519,33 @@ func (s *Sys) discard(sk *socket) {
 
 // credit grants consumed input back to the peer once a quarter of the
 // window has been read, so window updates cost one message per quarter
-// window, not one per read.
+// window, not one per read; until then a data segment sk sends carries
+// the grant (takeGrant), which usually leaves none to send alone. It also tunes the window (window.go) each time
+// the reader empties the buffer.
 func (s *Sys) credit(sk *socket, n int) {
 	sk.consumed += n
-	if sk.consumed < sk.rcvBuf/4 || sk.rcvFin || sk.reset || sk.state != sockConnected {
+	if sk.rqLen == 0 {
+		s.tuneWindow(sk)
+	}
+	s.withhold(sk)
+	if sk.consumed < sk.rcvBuf/4 {
 		return
 	}
-	grant := sk.consumed
+	if grant := sk.takeGrant(); grant > 0 {
+		_ = s.post(sk, segment{op: opWindow, value: uint32(grant)})
+	}
+}
+
+// takeGrant returns the consumed bytes to grant back with a data segment
+// sk sends now (zero if none, or if the peer may send no more), and counts
+// them granted.
+func (sk *socket) takeGrant() int {
+	g := sk.consumed
+	if g == 0 || sk.rcvFin || sk.reset || sk.state != sockConnected {
+		return 0
+	}
 	sk.consumed = 0
-	_ = s.post(sk, segment{op: opWindow, value: uint32(grant)})
+	return g
 }
 
 // post sends a control segment for sk, after any data held by Cork (a FIN
@@ -568,6 +602,9 @@ func (s *Sys) onSegment(src diggi.AgentID, session uint64, sg segment) {
 			sk.connErr = ECONNREFUSED
 		}
 	case opData:
+		if sg.value > 0 {
+			sk.sendWnd = min(sk.sendWnd+int(sg.value), maxWindow)
+		}
 		if sk.shutRd {
 			s.credit(sk, len(sg.data))
 			break
@@ -582,6 +619,9 @@ func (s *Sys) onSegment(src diggi.AgentID, session uint64, sg segment) {
 			break
 		}
 		sk.enqueue(sg.data)
+		if sg.flags&windowLimited != 0 {
+			sk.limited = true
+		}
 	case opWindow:
 		sk.sendWnd = min(sk.sendWnd+int(sg.value), maxWindow)
 	case opFin:
@@ -645,10 +685,10 @@ func (s *Sys) onConnect(key connKey, sg segment) {
 		state:      sockConnected,
 		key:        key,
 		peerPort:   sg.port,
-		rcvBuf:     s.RecvBuffer,
 		sendWnd:    int(min(sg.value, maxWindow)),
 		origin:     origin,
 	}
+	s.initWindow(c)
 	s.conns[key] = c
 	if err := s.post(c, segment{op: opAccept, value: uint32(c.rcvBuf)}); err != nil {
 		delete(s.conns, key)

@@ -54,18 +54,30 @@ func TestSocketEchoPartialReadsAndEOF(t *testing.T) {
 			t.Error(err)
 			return
 		}
-		if n, err := s.Write(fd, msg); err != nil || n != len(msg) {
-			t.Errorf("write: %d, %v", n, err)
+		// The message is written by a task of its own while this one
+		// reads: echoed bytes the client did not read would hold the
+		// echo, and so the write, once they fill the windows (which
+		// start small: window.go).
+		written := make(chan struct{})
+		if err := s.Scheduler().Schedule(func() {
+			defer close(written)
+			if n, err := s.Write(fd, msg); err != nil || n != len(msg) {
+				t.Errorf("write: %d, %v", n, err)
+				return
+			}
+			// Half-close: the server sees EOF after the data, echoes it
+			// all and closes; we still read everything it sends.
+			if err := s.Shutdown(fd, syscall.SHUT_WR); err != nil {
+				t.Error(err)
+			}
+			if _, err := s.Write(fd, []byte("x")); !errors.Is(err, EPIPE) {
+				t.Errorf("write after SHUT_WR: %v, want EPIPE", err)
+			}
+		}); err != nil {
+			t.Error(err)
 			return
 		}
-		// Half-close: the server sees EOF after the data, echoes it all and
-		// closes; we still read everything it sends.
-		if err := s.Shutdown(fd, syscall.SHUT_WR); err != nil {
-			t.Error(err)
-		}
-		if _, err := s.Write(fd, []byte("x")); !errors.Is(err, EPIPE) {
-			t.Errorf("write after SHUT_WR: %v, want EPIPE", err)
-		}
+		defer s.block(written)
 		var got []byte
 		buf := make([]byte, 777) // smaller than a chunk: partial reads
 		reads := 0

@@ -39,8 +39,12 @@ type Sys struct {
 
 	stopped bool
 
-	// RecvBuffer is the receive window a new socket advertises, in bytes.
-	RecvBuffer int
+	// RecvBuffer is the most a socket's receive window grows to, in
+	// bytes; WindowBudget bounds the growth of all of the agent's
+	// windows together (window.go), and grown is that growth now.
+	RecvBuffer   int
+	WindowBudget int
+	grown        int
 }
 
 // connKey names a connection from this agent's side: the peer, the
@@ -53,7 +57,7 @@ type connKey struct {
 
 type sysKey struct{}
 
-// DefaultRecvBuffer is the default per-socket receive window.
+// DefaultRecvBuffer is the default bound of a socket's receive window.
 const DefaultRecvBuffer = 256 << 10
 
 // For returns the agent's POSIX layer, creating it on first use (call it
@@ -62,13 +66,14 @@ const DefaultRecvBuffer = 256 << 10
 func For(ctx *diggi.Context) *Sys {
 	return ctx.Extension(sysKey{}, func() any {
 		s := &Sys{
-			ctx:        ctx,
-			mm:         ctx.Messages(),
-			sched:      ctx.Scheduler(),
-			nextFD:     3, // 0-2 are stdio by convention
-			ports:      map[uint16]*socket{},
-			conns:      map[connKey]*socket{},
-			RecvBuffer: DefaultRecvBuffer,
+			ctx:          ctx,
+			mm:           ctx.Messages(),
+			sched:        ctx.Scheduler(),
+			nextFD:       3, // 0-2 are stdio by convention
+			ports:        map[uint16]*socket{},
+			conns:        map[connKey]*socket{},
+			RecvBuffer:   DefaultRecvBuffer,
+			WindowBudget: DefaultWindowBudget,
 		}
 		s.mm.Subscribe(diggi.TypeNetIO, s.onMessage)
 		s.mm.Subscribe(diggi.TypeLinkLost, s.onLinkLost)

@@ -17,7 +17,7 @@ const (
 	opConnect op = iota + 1 // open a connection to port; value = initiator's receive window; data = its Origin, if any
 	opAccept                // connection accepted; value = acceptor's receive window
 	opRefuse                // nothing listens on port (or its backlog is full)
-	opData                  // stream bytes
+	opData                  // stream bytes; value = a window grant riding on them, or 0
 	opWindow                // value = more bytes the sender may send
 	opFin                   // the sender will send no more data (half-close)
 	opReset                 // the connection is aborted
@@ -28,6 +28,19 @@ const (
 // agent that both dials and accepts to the same peer keeps the two sets of
 // sessions apart.
 const fromInitiator = 1
+
+// windowLimited marks a data segment whose sender was held back by the
+// receiver's window: the segment used up the window with more to write,
+// or the write before it found no window at all. The receiver grows the
+// window once its reader has emptied the buffer (window.go).
+const windowLimited = 2
+
+// withGrant marks a batch record that carries a window grant for the
+// socket's peer (batch.go); a data segment carries one in its value.
+// Grants ride on data going the other way whenever there is some, as
+// TCP's window updates ride on its ACKs, so request and reply traffic
+// sends few messages of grants alone.
+const withGrant = 4
 
 type segment struct {
 	op    op

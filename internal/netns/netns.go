@@ -8,13 +8,25 @@
 // Why a wire in user space: the kernels these tests run on are built
 // without netem (CONFIG_NET_SCH_NETEM is not set), so tc cannot add delay
 // or loss to a veth link. A packet's only extra cost here is one read and
-// one write by this process.
+// one write by this process; with TUN offloads (unless a host starts with
+// loss or a rate) a packet is a whole TCP segment of up to 64 KB, as the
+// sender's stack hands it over, so bulk transfers cost few of them.
+//
+// Accuracy: a packet is never delivered before it is due, and after it by
+// as little as the kernel allows (see wire.go). What remains is the time a
+// packet waits for this process to read it, and for the receiver to be
+// scheduled after the write, which grows with the machine's load. On 2
+// cores under a load of about 20 (2026-12-07), a TCP ping-pong's median
+// round trip was 50-90 µs above the 369-475 µs asked (before this wire:
+// 170-210 µs above). TestWireRoundTrip measures it (go test -v -run
+// WireRoundTrip); bench/RESULTS.md has the runs.
 //
 // Processes run inside a host with Command; this process can also open
 // sockets there (Listen, DialContext), so one test can drive several
 // "machines". Addresses are in 10.213.N.0/24, private to the namespaces
 // this package creates; nothing is routed to or from the machine's own
-// network, and Close deletes every namespace.
+// network, and Close deletes every namespace. One thread of this process
+// carries every packet (wire.go).
 //
 // It needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN for setns) and iproute2's ip.
 // The package never depends on SecureCached.
@@ -25,7 +37,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -66,9 +77,11 @@ type Net struct {
 	byIP   [256]*host // by the last octet of the address
 	order  []string
 	closed bool
-	// Close waits for the readers before it closes the pair queues they
-	// send on, then for the deliverers.
-	readers, deliverers sync.WaitGroup
+	w      *wire // nil until every host exists
+	// offload: the TUN devices hand over and take whole TCP segments of
+	// up to 64 KB (TSO), each after a virtio_net_hdr of vnetHdrLen bytes
+	// that the wire passes through (see New).
+	offload bool
 }
 
 type host struct {
@@ -76,19 +89,13 @@ type host struct {
 	spec Host // guarded by net.mu after New
 	ns   string
 	addr string
-	tun  *os.File
-	// out[d] carries packets from this host to host d, in order; one
-	// goroutine per pair delivers them when due.
-	out     map[*host]chan packet
-	nextOut time.Time // when the link is free for the next packet (Rate); the reader's alone
+	tun  int // the TUN device's descriptor (non-blocking), -1 once closed
+	// out[d] holds packets from this host to host d, in order, until
+	// they are due; nextOut is when the link is free for the next packet
+	// (Rate). Both are the wire thread's alone.
+	out     map[*host]*pair
+	nextOut time.Time
 }
-
-type packet struct {
-	data []byte
-	due  time.Time
-}
-
-var bufPool = sync.Pool{New: func() any { b := make([]byte, MTU); return &b }}
 
 // Available reports whether this process can build networks: it runs as
 // root and finds ip. The error says what is missing.
@@ -122,9 +129,20 @@ func New(hosts ...Host) (*Net, error) {
 	n := seq.Add(1)
 	pid := os.Getpid()
 	nw := &Net{
-		prefix: fmt.Sprintf("sc%d-%d", pid%100000, n),
-		subnet: int((int32(pid) + n) % 250),
-		hosts:  map[string]*host{},
+		prefix:  fmt.Sprintf("sc%d-%d", pid%100000, n),
+		subnet:  int((int32(pid) + n) % 250),
+		hosts:   map[string]*host{},
+		offload: true,
+	}
+	// With offloads the wire carries what a host's stack hands over at
+	// once, up to 64 KB, as one packet: a bulk transfer costs this process
+	// one read and one write per 64 KB instead of per 1.5 KB. Loss and
+	// rate are per packet, so a network whose hosts start with either
+	// gets Ethernet-sized packets instead.
+	for _, h := range hosts {
+		if h.Loss > 0 || h.Rate > 0 {
+			nw.offload = false
+		}
 	}
 	for i, h := range hosts {
 		if err := nw.addHost(i, h); err != nil {
@@ -132,22 +150,12 @@ func New(hosts ...Host) (*Net, error) {
 			return nil, err
 		}
 	}
-	for _, src := range nw.hosts {
-		src.out = map[*host]chan packet{}
-		for _, dst := range nw.hosts {
-			if dst == src {
-				continue
-			}
-			ch := make(chan packet, 4096)
-			src.out[dst] = ch
-			nw.deliverers.Add(1)
-			go nw.deliver(dst, ch)
-		}
+	w, err := startWire(nw)
+	if err != nil {
+		nw.Close()
+		return nil, err
 	}
-	for _, h := range nw.hosts {
-		nw.readers.Add(1)
-		go nw.read(h)
-	}
+	nw.w = w
 	return nw, nil
 }
 
@@ -173,14 +181,14 @@ func (n *Net) addHost(i int, spec Host) error {
 	if err := checkLink(spec.Loss, spec.Rate); err != nil {
 		return err
 	}
-	h := &host{net: n, spec: spec, ns: n.prefix + "-" + spec.Name, addr: fmt.Sprintf("10.213.%d.%d", n.subnet, i+1)}
+	h := &host{net: n, spec: spec, ns: n.prefix + "-" + spec.Name, addr: fmt.Sprintf("10.213.%d.%d", n.subnet, i+1), tun: -1}
 	if _, err := run("ip", "netns", "add", h.ns); err != nil {
 		return err
 	}
 	n.hosts[spec.Name] = h
 	n.byIP[i+1] = h
 	n.order = append(n.order, spec.Name)
-	if err := n.inNamespace(h, func() (err error) { h.tun, err = openTUN("tun0"); return err }); err != nil {
+	if err := n.inNamespace(h, func() (err error) { h.tun, err = openTUN("tun0", n.offload); return err }); err != nil {
 		return err
 	}
 	for _, s := range [][]string{
@@ -205,101 +213,44 @@ func checkLink(loss, rate float64) error {
 	return nil
 }
 
+// TUN offload flags (linux/if_tun.h): checksums, TCP segmentation.
+const (
+	tunFCsum = 0x01
+	tunFTSO4 = 0x02
+	tunFTSO6 = 0x04
+)
+
+// vnetHdrLen is the size of struct virtio_net_hdr, which precedes every
+// packet on a device opened with IFF_VNET_HDR.
+const vnetHdrLen = 10
+
 // openTUN creates a TUN interface without packet information in the
-// calling thread's namespace, non-blocking so reads park in Go's poller.
-func openTUN(name string) (*os.File, error) {
+// calling thread's namespace, non-blocking (the wire thread polls it);
+// with offload, packets carry a virtio_net_hdr and may be TCP segments of
+// up to 64 KB.
+func openTUN(name string, offload bool) (int, error) {
 	fd, err := unix.Open("/dev/net/tun", unix.O_RDWR|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
 	if err != nil {
-		return nil, fmt.Errorf("netns: open /dev/net/tun: %w", err)
+		return -1, fmt.Errorf("netns: open /dev/net/tun: %w", err)
 	}
 	var req [unix.IFNAMSIZ + 64]byte
 	copy(req[:], name)
-	*(*uint16)(unsafe.Pointer(&req[unix.IFNAMSIZ])) = unix.IFF_TUN | unix.IFF_NO_PI
+	flags := uint16(unix.IFF_TUN | unix.IFF_NO_PI)
+	if offload {
+		flags |= unix.IFF_VNET_HDR
+	}
+	*(*uint16)(unsafe.Pointer(&req[unix.IFNAMSIZ])) = flags
 	if _, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.TUNSETIFF, uintptr(unsafe.Pointer(&req[0]))); e != 0 {
 		unix.Close(fd)
-		return nil, fmt.Errorf("netns: TUNSETIFF: %w", e)
+		return -1, fmt.Errorf("netns: TUNSETIFF: %w", e)
 	}
-	return os.NewFile(uintptr(fd), "tun:"+name), nil
-}
-
-// read moves the packets a host sends to the pair queue of their
-// destination, after loss and the link's rate.
-func (n *Net) read(src *host) {
-	defer n.readers.Done()
-	for {
-		bp := bufPool.Get().(*[]byte)
-		m, err := src.tun.Read(*bp)
-		if err != nil {
-			bufPool.Put(bp)
-			return // closed
-		}
-		p := (*bp)[:m]
-		// IPv4 only; the destination's last octet names the host.
-		if m < 20 || p[0]>>4 != 4 {
-			bufPool.Put(bp)
-			continue
-		}
-		dst := n.byIP[p[19]]
-		if dst == nil || dst == src {
-			bufPool.Put(bp)
-			continue
-		}
-		n.mu.Lock()
-		s, d := src.spec, dst.spec
-		n.mu.Unlock()
-		if loss := 1 - (1-s.Loss)*(1-d.Loss); loss > 0 && rand.Float64() < loss {
-			bufPool.Put(bp)
-			continue
-		}
-		now := time.Now()
-		depart := now
-		if s.Rate > 0 {
-			if src.nextOut.After(now) {
-				depart = src.nextOut
-			}
-			depart = depart.Add(time.Duration(float64(m*8) / s.Rate * float64(time.Second)))
-			src.nextOut = depart
-		}
-		due := depart.Add(s.Delay/2 + d.Delay/2)
-		select {
-		case src.out[dst] <- packet{data: p, due: due}:
-		default:
-			bufPool.Put(bp) // the queue is full: drop, as a router would
+	if offload {
+		if _, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.TUNSETOFFLOAD, tunFCsum|tunFTSO4|tunFTSO6); e != 0 {
+			unix.Close(fd)
+			return -1, fmt.Errorf("netns: TUNSETOFFLOAD: %w", e)
 		}
 	}
-}
-
-// deliver writes one pair's packets into the destination when each is due.
-func (n *Net) deliver(dst *host, ch chan packet) {
-	defer n.deliverers.Done()
-	for p := range ch {
-		sleepUntil(p.due)
-		_, err := dst.tun.Write(p.data)
-		b := p.data[:cap(p.data)]
-		bufPool.Put(&b)
-		if err != nil && errors.Is(err, os.ErrClosed) {
-			for range ch { // drain until Close closes the channel
-			}
-			return
-		}
-	}
-}
-
-// sleepUntil blocks this goroutine's thread in nanosleep until t. Not
-// time.Sleep: when the process has nothing else to do, Go's timers wait
-// in epoll with whole milliseconds, so a 0.19 ms half round trip became
-// about 1 ms each way (a TCP ping-pong measured 2.2 ms instead of the
-// 0.38 ms asked for); the kernel's high-resolution sleep keeps it to
-// tens of microseconds. The thread is in a system call meanwhile, so the
-// scheduler runs other goroutines elsewhere.
-func sleepUntil(t time.Time) {
-	d := time.Until(t)
-	if d <= 0 {
-		return
-	}
-	ts := unix.NsecToTimespec(d.Nanoseconds())
-	for unix.Nanosleep(&ts, &ts) == unix.EINTR {
-	}
+	return fd, nil
 }
 
 // SetLink changes a host's link at run time: delay, loss and rate. Loss 1
@@ -419,18 +370,15 @@ func (n *Net) Close() error {
 	}
 	n.closed = true
 	n.mu.Unlock()
+	if n.w != nil {
+		n.w.stop()
+	}
 	for _, h := range n.hosts {
-		if h.tun != nil {
-			h.tun.Close()
+		if h.tun >= 0 {
+			unix.Close(h.tun)
+			h.tun = -1
 		}
 	}
-	n.readers.Wait()
-	for _, h := range n.hosts {
-		for _, ch := range h.out {
-			close(ch)
-		}
-	}
-	n.deliverers.Wait()
 	var errs []error
 	for _, name := range n.order {
 		if _, err := run("ip", "netns", "delete", n.hosts[name].ns); err != nil {
