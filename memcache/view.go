@@ -3,7 +3,7 @@ package memcache
 // View is a read-only look at one item. Key and Value alias the slab page
 // the item lives in: they are valid only until the next call into the
 // Cache (any method), because a later store may evict the item and reuse
-// its chunk. Copy what you keep.
+// its chunk. Copy what you keep, or Pin the item (pin.go).
 type View struct {
 	Key   []byte
 	Value []byte
@@ -26,4 +26,5 @@ type View struct {
 	Won, Stale, TokenSent bool
 	// Class is the slab class holding the item.
 	Class int
+	ref   uint32 // the item, for Pin
 }
