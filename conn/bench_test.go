@@ -18,7 +18,9 @@ func benchConnTraced(b *testing.B, tr Tracer, setup, req string) {
 	b.ReportAllocs()
 	for b.Loop() {
 		r.conn.Feed(in)
-		r.conn.Sent(len(r.conn.Output()))
+		for o := r.conn.Output(); len(o) > 0; o = r.conn.Output() {
+			r.conn.Sent(len(o))
+		}
 	}
 }
 

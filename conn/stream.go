@@ -1,0 +1,78 @@
+package conn
+
+import "github.com/securecached/securecached/memcache"
+
+// Large values go to the client from their item, not from a copy: the
+// reply pins the item (memcache.Pin, memcached's refcount) and Output
+// hands the host the item's bytes, a window's worth at a time as the host
+// takes them, so a multi-get of large values costs the connection no
+// buffer of the values' size, only the item pin. Smaller values are copied
+// into out, which is cheaper than a pin and keeps a multi-get of many
+// small values in one write (bench/RESULTS.md, "streamed values").
+//
+// Invariants, enforced here:
+//
+//   - A connection holds at most one pin: the value being streamed. A
+//     reply that would stream a second value waits (Process and resumeGet
+//     stop, as at maxPendingOutput) until the first has been sent.
+//   - The value belongs at offset st.at of out: Output yields out up to
+//     st.at, then the value, then the rest of out; Sent walks the same
+//     order.
+//   - The pin is released exactly once: when Sent passes the value's end,
+//     when discardQueued drops the reply it belongs to, or when Close
+//     ends the connection part way. Each of those runs where the engine
+//     may be called (see Sent).
+
+// sendFromItemMin is the smallest value sent from its pinned item; smaller ones
+// are copied into the output buffer.
+const sendFromItemMin = 16 << 10
+
+// stream is the value being sent from its item.
+type stream struct {
+	pin memcache.Pin // held while the value is unsent
+	at  int          // offset in out where the value goes
+	off int          // pin.Value[off:] is still to send
+}
+
+// streaming reports whether a value waits to be sent from its item.
+func (c *Conn) streaming() bool { return c.st.pin.Held() }
+
+// streamValue pins the item v shows and records its value to be sent at
+// the current end of out, if the value is large enough and the
+// connection holds no other pin. The caller then appends what follows the
+// value; on false it copies the value itself.
+func (c *Conn) streamValue(v memcache.View) bool {
+	if len(v.Value) < sendFromItemMin || c.streaming() {
+		return false
+	}
+	p, ok := c.cache.Pin(v)
+	if !ok {
+		return false
+	}
+	c.st = stream{pin: p, at: len(c.out)}
+	return true
+}
+
+// appendValue appends v's value to out, or streams it.
+func (c *Conn) appendValue(v memcache.View) {
+	if !c.streamValue(v) {
+		c.out = append(c.out, v.Value...)
+	}
+}
+
+// endStream releases the pin of the value being streamed.
+func (c *Conn) endStream() {
+	if c.streaming() {
+		c.cache.Unpin(&c.st.pin)
+	}
+	c.st = stream{}
+}
+
+// pending is the number of reply bytes not yet sent.
+func (c *Conn) pending() int {
+	n := len(c.out) - c.sent
+	if c.streaming() {
+		n += len(c.st.pin.Value) - c.st.off
+	}
+	return n
+}
