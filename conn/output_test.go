@@ -99,11 +99,11 @@ func TestSuspendedGetKeepsItsKeys(t *testing.T) {
 
 // TestSuspendedGetConcurrentWrites: while a multi-get is suspended between
 // shares, another client overwrites, deletes and re-sizes keys, ones
-// already sent and ones still to come. Each value is copied whole from its
-// item when its turn comes, so every reply carries one whole version of
-// its key (the new one for keys not yet sent: memcached would send the
-// version it had looked up first), never a torn mix, and a deleted key is
-// skipped.
+// already sent and ones still to come. Each value is looked up when its
+// turn comes and then copied or pinned whole, so every reply carries one
+// whole version of its key (the new one for keys not yet sent: memcached
+// would send the version it had looked up first), never a torn mix, and a
+// deleted key is skipped.
 func TestSuspendedGetConcurrentWrites(t *testing.T) {
 	r := newRig(t, Settings{})
 	other := New(r.cache, r.host, r.shared, Settings{})

@@ -25,7 +25,7 @@ import "github.com/securecached/securecached/memcache"
 
 // sendFromItemMin is the smallest value sent from its pinned item; smaller ones
 // are copied into the output buffer.
-const sendFromItemMin = 16 << 10
+var sendFromItemMin = 16 << 10
 
 // stream is the value being sent from its item.
 type stream struct {
