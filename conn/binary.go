@@ -319,7 +319,7 @@ func (c *Conn) binGet(x binCtx, op uint8, quiet bool, r *protocol.BinRequest) {
 	start := len(c.out)
 	c.out = protocol.AppendBinResponseHead(c.out, x.op, protocol.StatusOK, x.opaque, v.CAS, extras[:], key, n)
 	if n > 0 {
-		c.appendValue(v)
+		c.appendValue(&v)
 	}
 	if c.tracing {
 		// memcached dumps the header before it fills in the item's CAS.

@@ -363,6 +363,10 @@ func (c *Conn) Output() []byte {
 // pinned item a value was sent from, so the host calls it where it may
 // call the engine (like Feed).
 func (c *Conn) Sent(n int) {
+	if !c.streaming() {
+		c.sentOut(n)
+		return
+	}
 	total := 0
 	for n > 0 {
 		k := min(n, len(c.Output()))
@@ -384,7 +388,20 @@ func (c *Conn) Sent(n int) {
 		return
 	}
 	c.shared.BytesWritten.Add(uint64(total))
-	if c.sent == len(c.out) && !c.streaming() {
+	if !c.streaming() {
+		c.sentOut(0)
+	}
+}
+
+// sentOut is Sent while no value is sent from an item: n bytes of out
+// went, and a drained buffer is reset (or given back, if it grew large).
+func (c *Conn) sentOut(n int) {
+	n = max(0, min(n, len(c.out)-c.sent))
+	if n > 0 {
+		c.sent += n
+		c.shared.BytesWritten.Add(uint64(n))
+	}
+	if c.sent == len(c.out) && c.sent > 0 {
 		if cap(c.out) > maxIdleBuffer {
 			c.out = nil
 		}

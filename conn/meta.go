@@ -52,7 +52,11 @@ func (c *Conn) execMetaGet(r *protocol.Request) {
 	c.out = protocol.AppendMetaWinFlags(c.out, &it)
 	c.out = append(c.out, '\r', '\n')
 	if m.Value {
-		c.appendValue(v)
+		if c.fromItem(&v) {
+			c.appendValue(&v)
+		} else {
+			c.out = append(c.out, v.Value...)
+		}
 		c.out = append(c.out, '\r', '\n')
 	}
 }

@@ -37,27 +37,23 @@ type stream struct {
 // streaming reports whether a value waits to be sent from its item.
 func (c *Conn) streaming() bool { return c.st.pin.Held() }
 
-// streamValue pins the item v shows and records its value to be sent at
-// the current end of out, if the value is large enough and the
-// connection holds no other pin. The caller then appends what follows the
-// value; on false it copies the value itself.
-func (c *Conn) streamValue(v memcache.View) bool {
-	if len(v.Value) < sendFromItemMin || c.streaming() {
-		return false
-	}
-	p, ok := c.cache.Pin(v)
-	if !ok {
-		return false
-	}
-	c.st = stream{pin: p, at: len(c.out)}
-	return true
+// fromItem reports whether v's value would be sent from its item: it is
+// large enough and the connection holds no other pin. Replies test it
+// first, so that small values keep their one-append path.
+func (c *Conn) fromItem(v *memcache.View) bool {
+	return len(v.Value) >= sendFromItemMin && !c.streaming()
 }
 
-// appendValue appends v's value to out, or streams it.
-func (c *Conn) appendValue(v memcache.View) {
-	if !c.streamValue(v) {
-		c.out = append(c.out, v.Value...)
+// appendValue puts v's value at the end of out: as a pinned item to send
+// from, when fromItem, or as a copy.
+func (c *Conn) appendValue(v *memcache.View) {
+	if c.fromItem(v) {
+		if p, ok := c.cache.Pin(*v); ok {
+			c.st = stream{pin: p, at: len(c.out)}
+			return
+		}
 	}
+	c.out = append(c.out, v.Value...)
 }
 
 // endStream releases the pin of the value being streamed.

@@ -198,9 +198,13 @@ func (c *Conn) resumeGet() bool {
 			if c.tracing {
 				c.traceSendingKey(v.Key)
 			}
-			c.out = protocol.AppendValueLine(c.out, v.Key, v.Flags, len(v.Value), v.CAS, g.withCas)
-			c.appendValue(v)
-			c.out = append(c.out, '\r', '\n')
+			if c.fromItem(&v) {
+				c.out = protocol.AppendValueLine(c.out, v.Key, v.Flags, len(v.Value), v.CAS, g.withCas)
+				c.appendValue(&v)
+				c.out = append(c.out, '\r', '\n')
+			} else {
+				c.out = protocol.AppendValue(c.out, v.Key, v.Flags, v.Value, v.CAS, g.withCas)
+			}
 		}
 	}
 	g.active, g.keys = false, nil

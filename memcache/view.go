@@ -9,6 +9,7 @@ type View struct {
 	Value []byte
 	// Flags are the 32-bit client flags.
 	Flags uint32
+	ref   uint32 // the item, for Pin (here, it fills Flags' padding)
 	// CAS is the item's unique; 0 when the engine runs with NoCAS.
 	CAS uint64
 	// TTL is the remaining time to live in seconds, -1 for "never
@@ -26,5 +27,4 @@ type View struct {
 	Won, Stale, TokenSent bool
 	// Class is the slab class holding the item.
 	Class int
-	ref   uint32 // the item, for Pin
 }
