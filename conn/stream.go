@@ -8,13 +8,17 @@ import "github.com/securecached/securecached/memcache"
 // takes them, so a multi-get of large values costs the connection no
 // buffer of the values' size, only the item pin. Smaller values are copied
 // into out, which is cheaper than a pin and keeps a multi-get of many
-// small values in one write (bench/RESULTS.md, "streamed values").
+// small values in one write (bench/RESULTS.md, "values sent from their
+// pinned items").
 //
 // Invariants, enforced here:
 //
-//   - A connection holds at most one pin: the value being streamed. A
-//     reply that would stream a second value waits (Process and resumeGet
-//     stop, as at maxPendingOutput) until the first has been sent.
+//   - A connection holds at most one pin: the value being sent from its
+//     item (fromItem). A second large value that comes before the first
+//     has gone is copied, as every value was before. The value sent from
+//     its item counts in full toward maxPendingOutput, so a multi-get
+//     stops after a value of 64 KB or more until it has gone; only values
+//     between 16 and 64 KB can follow one and be copied.
 //   - The value belongs at offset st.at of out: Output yields out up to
 //     st.at, then the value, then the rest of out; Sent walks the same
 //     order.
@@ -23,8 +27,10 @@ import "github.com/securecached/securecached/memcache"
 //     ends the connection part way. Each of those runs where the engine
 //     may be called (see Sent).
 
-// sendFromItemMin is the smallest value sent from its pinned item; smaller ones
-// are copied into the output buffer.
+// sendFromItemMin is the smallest value sent from its pinned item; smaller
+// ones are copied into the output buffer, where a pin costs more than the
+// copy saves (measured in bench/RESULTS.md). A variable only so that
+// BenchmarkSendFromItem can compare both paths at every size.
 var sendFromItemMin = 16 << 10
 
 // stream is the value being sent from its item.
