@@ -1,6 +1,7 @@
 package memcache
 
 import (
+	"bytes"
 	"errors"
 	"sync/atomic"
 )
@@ -65,13 +66,15 @@ type pins struct {
 // Pin takes a hold on the item v shows. v must come from the latest call
 // into the Cache (a View dies at the next call), and from a lookup that
 // found an item (Get, GetAndTouch, MetaGet). ok is false for a View that
-// shows no item.
+// shows no item, or no longer the item it showed.
 func (c *Cache) Pin(v View) (p Pin, ok bool) {
 	if v.ref == 0 {
 		return Pin{}, false
 	}
 	it := c.chunk(v.ref)
-	if iflags(it)&itemLinked == 0 {
+	// A stale View (misuse) may name a chunk reused since: refuse one
+	// whose item is not the View's.
+	if iflags(it)&itemLinked == 0 || itCAS(it) != v.CAS || !bytes.Equal(itKey(it), v.Key) {
 		return Pin{}, false
 	}
 	c.pin(v.ref, it)

@@ -165,6 +165,13 @@ func TestUnpinMisuse(t *testing.T) {
 	if err := c.Unpin(&zero); !errors.Is(err, ErrNotPinned) {
 		t.Fatal(err)
 	}
+	set(t, c, "old", "v")
+	stale, _ := c.Get([]byte("old"))
+	c.Delete([]byte("old"), DeleteOptions{})
+	set(t, c, "new", "w") // takes the freed chunk
+	if _, ok := c.Pin(stale); ok {
+		t.Fatal("pinned through a stale View")
+	}
 	set(t, c, "k", "v")
 	p := pinKey(t, c, "k")
 	q := p // a copy must not release the pin twice
