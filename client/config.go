@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"crypto/tls"
+	"fmt"
 	"net"
 	"time"
 
@@ -14,11 +15,31 @@ import (
 // dialer for a client running inside an agent.
 type DialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
 
+// DialNetworks returns a DialFunc that dials each network with its own
+// dialer, so one pool can hold servers reached in different ways (TCP
+// servers beside cache agents reached by Diggi address). A network with
+// no dialer fails the dial, and counts against that server alone.
+func DialNetworks(dialers map[string]DialFunc) DialFunc {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		d, ok := dialers[network]
+		if !ok {
+			return nil, fmt.Errorf("%w: %q", ErrUnknownNetwork, network)
+		}
+		return d(ctx, network, addr)
+	}
+}
+
 // ServerConfig describes one server.
 type ServerConfig struct {
 	Addr    string // host:port as every client spells it (ketama hashes the text)
 	Weight  uint32 // share of the key space under ketama; 0 means 1
 	Trusted bool   // runs in a TEE: may hold items marked Sensitive
+	// Network is the network passed to Config.Dial for this server; ""
+	// means Config.Network. Servers of one pool may be reached over
+	// different networks (TCP and Diggi sockets, say) when Dial handles
+	// each: see DialNetworks. The ring hashes Addr alone, so a server's
+	// place does not depend on how it is reached.
+	Network string
 }
 
 // Distribution chooses how keys map to servers.

@@ -2,6 +2,7 @@ package client
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"fmt"
@@ -309,7 +310,7 @@ func tlsConfig(cfg *Config, addr string) (*tls.Config, error) {
 func dialConn(ctx context.Context, cfg *Config, srv *server, tc *tls.Config) (*conn, error) {
 	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
-	nc, err := cfg.Dial(ctx, cfg.Network, srv.cfg.Addr)
+	nc, err := cfg.Dial(ctx, cmp.Or(srv.cfg.Network, cfg.Network), srv.cfg.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("memcache: dial %s: %w", srv.cfg.Addr, err)
 	}

@@ -5,7 +5,11 @@
 // The transport is only a dialer (Config.Dial), so the same client runs over
 // TCP, TLS (Config.TLS, or Config.NewTLS for a configuration per connection
 // such as RA-TLS with a fresh nonce, wraps whatever the dialer returns) or a
-// Diggi socket.
+// Diggi socket. One pool may mix them: each server may name its own
+// network (ServerConfig.Network) and DialNetworks gives each network its
+// dialer, so TCP servers and cache agents reached by Diggi address share
+// one ketama ring, and Sensitive keys still go to Trusted servers only.
+// TLS, when set, covers every server of the pool.
 // Keys map to servers with libmemcached-compatible weighted ketama or modulo
 // hashing (package ketama), so a C client and this one agree on where every
 // key lives.

@@ -23,6 +23,7 @@ var (
 	ErrNoTrustedServer = errors.New("memcache: sensitive item but no trusted server")
 	ErrClosed          = errors.New("memcache: client closed")
 	ErrConnBroken      = errors.New("memcache: connection broken")
+	ErrUnknownNetwork  = errors.New("memcache: no dialer for the server's network")
 )
 
 // ServerError is a response status the client has no sentinel for.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"slices"
 	"strings"
 	"sync"
@@ -29,8 +30,10 @@ const ClientKind = "ycsb-client"
 const (
 	// OptTarget is the cache agent's Diggi address ("cache:11211"), or
 	// several, comma-separated ("b/cache:11211,c/cache:11211"): the
-	// client library spreads keys over them with ketama, as over TCP
-	// servers, wherever the agents live.
+	// client library spreads keys over them with ketama, wherever the
+	// agents live. A target may also be a TCP server, "tcp://HOST:PORT"
+	// (a securecached or memcached outside the deployment), on the same
+	// ring as the Diggi targets; it is never trusted (see parseTargets).
 	OptTarget = "target"
 	// OptUntrusted lists targets (comma-separated, as in OptTarget) whose
 	// cache agents run outside an enclave: keys marked Sensitive never go
@@ -79,11 +82,11 @@ type ClientAgent struct {
 	sys *posix.Sys
 	cl  *client.Client
 
-	// The cache agent's address and the per-call timeout, for the
-	// pipelined model's own sockets.
-	target  string
-	targets int // how many cache agents the client spreads keys over
-	timeout time.Duration
+	// The servers the client spreads keys over and the per-call
+	// timeout, for the pipelined model's own sockets.
+	servers    []client.ServerConfig
+	tcpTargets bool // some are TCP servers, which the pipelined model cannot reach
+	timeout    time.Duration
 
 	mu  sync.Mutex // guards job, read by Receive under the baton
 	job *job
@@ -108,21 +111,20 @@ func (a *ClientAgent) Init(ctx *diggi.Context) error {
 	if err != nil {
 		return fmt.Errorf("client agent %s: %w", ctx.Info(), err)
 	}
-	untrusted := strings.Split(o.String(OptUntrusted, ""), ",")
-	var servers []client.ServerConfig
-	for _, target := range strings.Split(o.String(OptTarget, CacheName+":11211"), ",") {
-		target = strings.TrimSpace(target)
-		if _, _, err = netconn.ParseAddress(target); err != nil {
-			return fmt.Errorf("client agent %s: %w", ctx.Info(), err)
-		}
-		servers = append(servers, client.ServerConfig{Addr: target, Weight: 1,
-			Trusted: ctx.Trusted() && !slices.Contains(untrusted, target)})
+	servers, err := parseTargets(o.String(OptTarget, CacheName+":11211"), o.String(OptUntrusted, ""), ctx.Trusted())
+	if err != nil {
+		return fmt.Errorf("client agent %s: %w", ctx.Info(), err)
 	}
-	a.target, a.targets = servers[0].Addr, len(servers)
+	a.servers = servers
+	a.tcpTargets = slices.ContainsFunc(servers, func(s client.ServerConfig) bool { return s.Network == "tcp" })
 	a.timeout = cmp.Or(timeout, defaultTimeout)
+	var nd net.Dialer
 	a.cl, err = client.New(client.Config{
 		Servers:  servers,
-		Protocol: proto, Dial: netconn.Dialer(a.sys), Network: netconn.Network,
+		Protocol: proto,
+		Dial: client.DialNetworks(map[string]client.DialFunc{
+			netconn.Network: netconn.Dialer(a.sys), "tcp": nd.DialContext,
+		}),
 		// One connection per agent, as each of the thesis's client agents
 		// has; extra threads pipeline on it.
 		MaxConnsPerServer: 1, Timeout: timeout,
@@ -131,6 +133,39 @@ func (a *ClientAgent) Init(ctx *diggi.Context) error {
 		return fmt.Errorf("client agent %s: %w", ctx.Info(), err)
 	}
 	return nil
+}
+
+// tcpScheme marks a target reached over TCP rather than by Diggi address.
+const tcpScheme = "tcp://"
+
+// parseTargets reads OptTarget and OptUntrusted into one pool: Diggi
+// addresses ("b/cache:11211") and TCP servers ("tcp://HOST:PORT") side by
+// side on one ketama ring. A Diggi target is trusted when this agent is
+// and OptUntrusted does not list it. A TCP target is never trusted: its
+// bytes cross the host's network in the clear, so keys marked Sensitive
+// never go to it.
+func parseTargets(targets, untrustedList string, trusted bool) ([]client.ServerConfig, error) {
+	untrusted := strings.Split(untrustedList, ",")
+	for i := range untrusted {
+		untrusted[i] = strings.TrimSpace(untrusted[i])
+	}
+	var servers []client.ServerConfig
+	for _, target := range strings.Split(targets, ",") {
+		target = strings.TrimSpace(target)
+		if hostport, ok := strings.CutPrefix(target, tcpScheme); ok {
+			if _, _, err := net.SplitHostPort(hostport); err != nil {
+				return nil, fmt.Errorf("target %q: %w", target, err)
+			}
+			servers = append(servers, client.ServerConfig{Addr: hostport, Weight: 1, Network: "tcp"})
+			continue
+		}
+		if _, _, err := netconn.ParseAddress(target); err != nil {
+			return nil, err
+		}
+		servers = append(servers, client.ServerConfig{Addr: target, Weight: 1, Network: netconn.Network,
+			Trusted: trusted && !slices.Contains(untrusted, target)})
+	}
+	return servers, nil
 }
 
 // Start reports the agent to the harness.
@@ -189,8 +224,8 @@ func (a *ClientAgent) setJob(j *job) {
 // never under the baton.
 func (a *ClientAgent) run(ctx context.Context, j *job) error {
 	db := memcachedb.New(a.cl, j.table)
-	if j.window > 0 && a.targets > 1 {
-		return fmt.Errorf("client agent %s: the pipelined model drives one cache agent, not %d", a.ctx.Info(), a.targets)
+	if j.window > 0 && a.tcpTargets {
+		return fmt.Errorf("client agent %s: the pipelined model reaches cache agents by Diggi address only, not tcp:// targets", a.ctx.Info())
 	}
 	share := func(p *ycsb.Plan, i int) error {
 		if j.window > 0 {

@@ -55,6 +55,15 @@ type Setup struct {
 	// Remote, if set, leaves the cache agent out: it lives in another
 	// instance, reached over an attested link (remote.go).
 	Remote *Remote
+	// TCPTargets are TCP servers ("HOST:PORT") the client agents put on
+	// one ketama ring beside the cache agent: a pool mixing the two
+	// kinds (OptTarget). They are never trusted.
+	TCPTargets []string
+	// Caches is the number of cache agents (default 1): "cache",
+	// "cache1", "cache2" ... in the instance, or with Remote one in each
+	// of CacheInstances. The client agents spread keys over them with
+	// ketama, in both client models.
+	Caches int
 }
 
 // Bench is a running in-process deployment.
@@ -88,13 +97,19 @@ func (s *Setup) check() error {
 	if s.Window > 0 && s.Threads != 1 {
 		return fmt.Errorf("%w: %d threads per agent with a window (the pipelined model runs one client per agent)", ErrSetup, s.Threads)
 	}
+	if s.Caches == 0 {
+		s.Caches = 1
+	}
+	if s.Caches < 1 || s.Caches > 16 {
+		return fmt.Errorf("%w: %d cache agents (want 1..16)", ErrSetup, s.Caches)
+	}
 	if s.Logger == nil {
 		s.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	return nil
 }
 
-// config is the instance: the cache agent, then the client agents.
+// config is the instance: the cache agents, then the client agents.
 func (s *Setup) config() diggi.Config {
 	cfg := diggi.Config{Instance: "inproc", Agents: []diggi.AgentConfig{{
 		Name: CacheName, Kind: cacheagent.Kind, Trusted: s.Trusted,
@@ -103,7 +118,21 @@ func (s *Setup) config() diggi.Config {
 	target := fmt.Sprintf("%s:%d", CacheName, cacheagent.DefaultPort)
 	if s.Remote != nil {
 		cfg = diggi.Config{Instance: s.Remote.Instance}
-		target = s.Remote.CacheInstance + "/" + target
+		var targets []string
+		for _, inst := range s.CacheInstances() {
+			targets = append(targets, inst+"/"+target)
+		}
+		target = strings.Join(targets, ",")
+	} else {
+		for i := 1; i < s.Caches; i++ {
+			name := fmt.Sprintf("%s%d", CacheName, i)
+			cfg.Agents = append(cfg.Agents, diggi.AgentConfig{Name: name, Kind: cacheagent.Kind, Trusted: s.Trusted,
+				Options: cacheagent.Options(s.CacheArgs, cacheagent.DefaultPort, false)})
+			target += fmt.Sprintf(",%s:%d", name, cacheagent.DefaultPort)
+		}
+	}
+	for _, t := range s.TCPTargets {
+		target += "," + tcpScheme + t
 	}
 	for i := range s.Clients {
 		o := diggi.Options{
@@ -151,8 +180,10 @@ func Start(s Setup) (*Bench, error) {
 		return nil, fmt.Errorf("experiments: %w", err)
 	}
 	if s.Remote != nil {
-		if err := spec.Add(s.Remote.CacheConfig()); err != nil {
-			return nil, fmt.Errorf("experiments: %w", err)
+		for _, inst := range s.CacheInstances() {
+			if err := spec.Add(s.Remote.CacheConfigFor(inst)); err != nil {
+				return nil, fmt.Errorf("experiments: %w", err)
+			}
 		}
 	}
 	b := &Bench{setup: s}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -268,4 +269,70 @@ func TestPipelinedMaxExecutionTime(t *testing.T) {
 	if !res.Interrupted || res.TotalOps() == 0 || res.TotalOps() >= 100000000 {
 		t.Fatalf("interrupted %v after %d operations", res.Interrupted, res.TotalOps())
 	}
+}
+
+// TestPipelinedSpreadsOverCaches: with two cache agents, the pipelined
+// model puts every record where the client library's ring says (the
+// blocking client then finds each one, on the agent it names), both
+// agents hold records, and a run's calls are all answered, each once.
+func TestPipelinedSpreadsOverCaches(t *testing.T) {
+	b := startBench(t, Setup{Clients: 2, Trusted: true, Window: 16, Caches: 2})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	const records = 400
+	w := mixedWorkload(t, records, 3000)
+	load, err := b.Execute(ctx, w, ycsb.PhaseLoad, RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkClean(t, "load", load, records)
+	a := b.Agents()[0]
+	perCache := map[string]int{}
+	if err := inAgent(t, a, func() error {
+		for i := range records {
+			key := "usertable-" + string(ycsb.AppendKeyName(nil, int64(i), w.ZeroPadding, w.OrderedInserts))
+			if _, err := a.Client().Get(ctx, key); err != nil {
+				return fmt.Errorf("record %s: %w", key, err)
+			}
+			where, err := a.Client().ServerFor(key)
+			if err != nil {
+				return err
+			}
+			perCache[where]++
+		}
+		st, err := a.Client().Stats(ctx, "")
+		if err != nil {
+			return err
+		}
+		for addr, s := range st {
+			if n, _ := strconv.Atoi(s["curr_items"]); n != perCache[addr] {
+				return fmt.Errorf("%s holds %d items, the ring gives it %d", addr, n, perCache[addr])
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(perCache) != 2 {
+		t.Fatalf("records per cache agent: %v; want both used", perCache)
+	}
+	before := cacheStats(t, a)
+	run, err := b.Execute(ctx, w, ycsb.PhaseRun, RunOptions{PlanOptions: ycsb.PlanOptions{Seed: 5}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := cacheStats(t, a)
+	if run.TotalOps() != 3000 || run.Interrupted {
+		t.Fatalf("run: %d operations, interrupted %v", run.TotalOps(), run.Interrupted)
+	}
+	for _, op := range []ycsb.Op{ycsb.OpRead, ycsb.OpUpdate, ycsb.OpInsert, ycsb.OpReadModifyWrite} {
+		if s := run.Ops[op]; s == nil || s.Returns[ycsb.StatusOK] != s.Count {
+			t.Fatalf("%s: %+v", op, s)
+		}
+	}
+	reads := run.Ops[ycsb.OpRead].Returns[ycsb.StatusOK]
+	if got := after["get_hits"] - before["get_hits"]; got != reads || after["get_misses"] != before["get_misses"] {
+		t.Errorf("caches: %d get hits, %d misses; client: %d reads", got, after["get_misses"]-before["get_misses"], reads)
+	}
+	t.Logf("records per cache agent: %v", perCache)
 }

@@ -4,12 +4,14 @@ import (
 	"context"
 	"crypto/x509"
 	"fmt"
+	"net"
 	"time"
 
 	"github.com/securecached/securecached/cacheagent"
 	"github.com/securecached/securecached/diggi"
 	"github.com/securecached/securecached/diggi/cluster"
 	"github.com/securecached/securecached/diggi/link"
+	"github.com/securecached/securecached/diggi/netconn"
 	"github.com/securecached/securecached/trust"
 )
 
@@ -35,8 +37,26 @@ type Remote struct {
 
 // CacheConfig is the cache's instance as its layout describes it: the
 // peer this instance verifies the cache agent against.
-func (r *Remote) CacheConfig() diggi.Config {
-	return diggi.Config{Instance: r.CacheInstance, Agents: []diggi.AgentConfig{{
+func (r *Remote) CacheConfig() diggi.Config { return r.CacheConfigFor(r.CacheInstance) }
+
+// CacheInstances are the instances holding the cache agents of a Setup
+// with Remote: CacheInstance, then CacheInstance1, CacheInstance2 ... up
+// to Setup.Caches, each with one cache agent as CacheConfig describes.
+func (s Setup) CacheInstances() []string {
+	if s.Remote == nil {
+		return nil
+	}
+	names := []string{s.Remote.CacheInstance}
+	for i := 1; i < s.Caches; i++ {
+		names = append(names, fmt.Sprintf("%s%d", s.Remote.CacheInstance, i))
+	}
+	return names
+}
+
+// CacheConfigFor is cache instance name (one of Setup.CacheInstances) as
+// its layout describes it.
+func (r *Remote) CacheConfigFor(name string) diggi.Config {
+	return diggi.Config{Instance: name, Agents: []diggi.AgentConfig{{
 		Name: CacheName, Kind: cacheagent.Kind, Trusted: r.CacheTrusted,
 		Options: cacheagent.Options(r.CacheArgs, cacheagent.DefaultPort, false),
 	}}}
@@ -102,19 +122,34 @@ func (b *Bench) LinkAddr() string {
 	return b.node.Address()
 }
 
-// WaitCache waits until the remote cache agent is in this instance's
-// directory (its instance linked), or ctx ends.
+// WaitCache waits until the remote cache agents are in this instance's
+// directory (their instances linked) and accept connections, or ctx ends.
+// A deployment joins its cluster before its agents start, so an agent
+// can be known before it listens.
 func (b *Bench) WaitCache(ctx context.Context) error {
-	if b.setup.Remote == nil {
-		return nil
+	for _, inst := range b.setup.CacheInstances() {
+		if err := b.waitAgent(ctx, inst+"/"+CacheName); err != nil {
+			return err
+		}
 	}
-	name := b.setup.Remote.CacheInstance + "/" + CacheName
+	return nil
+}
+
+func (b *Bench) waitAgent(ctx context.Context, name string) error {
+	addr := fmt.Sprintf("%s:%d", name, cacheagent.DefaultPort)
+	var err error
 	for {
 		if _, ok := b.in.Directory().Lookup(name); ok {
-			return nil
+			var c net.Conn
+			if c, err = netconn.Dial(ctx, b.agents[0].sys, addr); err == nil {
+				return c.Close()
+			}
 		}
 		select {
 		case <-ctx.Done():
+			if err != nil {
+				return fmt.Errorf("experiments: %s not accepting: %w (%w)", name, err, context.Cause(ctx))
+			}
 			return fmt.Errorf("experiments: %s not linked: %w", name, context.Cause(ctx))
 		case <-time.After(20 * time.Millisecond):
 		}

@@ -6,7 +6,6 @@ import (
 	"net"
 	"time"
 
-	"github.com/securecached/securecached/diggi"
 	"github.com/securecached/securecached/diggi/posix"
 )
 
@@ -28,53 +27,55 @@ const (
 )
 
 // acceptLoop accepts until the listener closes, enforcing -c, and hands
-// each client to the next member's relay (handoff owns nc and its -c slot).
-// Without maxconns_fast a slot is taken before accepting, as memcached
-// stops accepting at -c.
-// ctx is the first member's, for logging.
-func (gr *group) acceptLoop(ctx *diggi.Context, l net.Listener) {
-	defer gr.wg.Done()
-	fastReject := gr.fastReject
+// each client to the next member's relay (dispatch; the relay owns nc and
+// its -c slot). Without maxconns_fast a slot is taken before accepting, as
+// memcached stops accepting at -c.
+func (l *leader) acceptLoop(ln net.Listener) {
+	defer l.wg.Done()
+	log := l.g.ctx.Log()
 	for {
 		var s *slot
-		if !fastReject {
-			if s = gr.take(); s == nil {
+		if !l.fastReject {
+			if s = l.slots.take(); s == nil {
 				return
 			}
 		}
-		nc, err := l.Accept()
+		nc, err := ln.Accept()
 		if err != nil {
 			if s != nil {
 				s.release()
 			}
-			if errors.Is(err, net.ErrClosed) || gr.closed() {
+			if errors.Is(err, net.ErrClosed) || l.closed() {
 				return
 			}
 			// Out of descriptors and the like: back off, do not spin.
-			ctx.Log().Warn("accept failed", "err", err)
+			log.Warn("accept failed", "err", err)
 			select {
 			case <-time.After(10 * time.Millisecond):
-			case <-gr.done:
+			case <-l.done:
 				return
 			}
 			continue
 		}
-		if fastReject {
-			if s = gr.tryTake(); s == nil {
-				gr.rejected.Add(1)
+		if l.fastReject {
+			if s = l.slots.tryTake(); s == nil {
+				l.g.rejected.Add(1)
 				nc.SetWriteDeadline(time.Now().Add(time.Second))
 				nc.Write([]byte(tooManyConns))
 				nc.Close()
 				continue
 			}
 		}
-		g := gr.pick()
-		if g == nil {
-			nc.Close()
-			s.release()
-			continue
-		}
-		g.handoff(nc, s)
+		l.dispatch(nc, s)
+	}
+}
+
+func (l *leader) closed() bool {
+	select {
+	case <-l.done:
+		return true
+	default:
+		return false
 	}
 }
 

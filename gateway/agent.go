@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/securecached/securecached/config"
@@ -20,7 +21,7 @@ type Hooks struct {
 	// to prove what an untrusted agent can observe.
 	Tap func(dir Direction, p []byte)
 	// Listening receives the listener addresses once they accept: once
-	// per group, from the member that opened them.
+	// per group, from its leader, which opened them.
 	Listening func([]net.Addr)
 	// Started, if set, receives each gateway once it relays, so the
 	// process can report its counters (see Stats).
@@ -35,20 +36,27 @@ func Factory(h Hooks) diggi.Factory {
 // Register adds the gateway kind to r.
 func Register(r *diggi.Registry, h Hooks) error { return r.Register(Kind, Factory(h)) }
 
-// Agent is one gateway.
+// Agent is one gateway: a relay (epoll or goroutines) and, if it leads its
+// group (group.go), the listeners and -c.
 type Agent struct {
 	hooks Hooks
 	ctx   *diggi.Context
 	sys   *posix.Sys
 	gs    gatewaySettings
 
-	grp     *group                     // the gateways sharing this one's listeners
-	handoff func(nc net.Conn, s *slot) // gives an accepted client and its slot to this gateway's relay
-	done    chan struct{}              // closed at Stop
+	leader   *leader                    // set on the group's leader
+	leaderID diggi.AgentID              // a member's leader, once joined
+	handoff  func(nc net.Conn, s *slot) // gives an accepted client and its slot to this gateway's relay
+	done     chan struct{}              // closed at Stop
 
 	mu      sync.Mutex // guards clients and closing
 	clients map[*client]struct{}
 	closing bool
+
+	// This gateway's counts (its group's are their sums: SumStats).
+	conns     atomic.Int64
+	rejected  atomic.Uint64 // clients refused at -c (maxconns_fast): the leader's
+	idleKicks atomic.Uint64 // clients closed at idle_timeout
 
 	backend     diggi.Info // the cache agent, resolved at Start
 	backendPort uint16
@@ -59,7 +67,8 @@ type Agent struct {
 }
 
 // Init reads the options; the gateway is untrusted by design, but nothing
-// in it depends on that.
+// in it depends on that. The group's leader is ready for its members'
+// joins from here on (they may start first).
 func (g *Agent) Init(ctx *diggi.Context) error {
 	gs, err := parseOptions(ctx.Options())
 	if err != nil {
@@ -72,11 +81,14 @@ func (g *Agent) Init(ctx *diggi.Context) error {
 	g.sys = posix.For(ctx)
 	g.done = make(chan struct{})
 	g.clients = map[*client]struct{}{}
+	if g.leads() {
+		g.leader = newLeader(g)
+	}
 	return nil
 }
 
-// Start resolves the cache agent, joins its group (the first member opens
-// the listeners) and starts taking clients.
+// Start resolves the cache agent, opens the listeners (a leader) or joins
+// its group's leader (a member), and starts taking clients.
 func (g *Agent) Start(ctx *diggi.Context) error {
 	host, port, err := netconn.ParseAddress(g.gs.backend)
 	if err != nil {
@@ -87,13 +99,17 @@ func (g *Agent) Start(ctx *diggi.Context) error {
 		return fmt.Errorf("gateway %s: backend %q: no such agent", ctx.Info(), g.gs.backend)
 	}
 	g.backend, g.backendPort = info, port
-	if g.grp, err = joinGroup(g); err != nil {
+	if g.leader != nil {
+		err = g.leader.listen(g.gs)
+	} else {
+		err = g.join()
+	}
+	if err != nil {
 		return fmt.Errorf("gateway %s: %w", ctx.Info(), err)
 	}
 	if g.gs.relay == config.RelayEpoll && epollAvailable {
 		if err := g.startEpoll(); err != nil {
-			g.grp.leave(g)
-			g.grp = nil
+			g.stopGroup()
 			return fmt.Errorf("gateway %s: %w", ctx.Info(), err)
 		}
 		g.handoff = g.epoll.handoff
@@ -103,8 +119,9 @@ func (g *Agent) Start(ctx *diggi.Context) error {
 	} else {
 		g.handoff = g.startGoroutine
 	}
-	if g.grp.start(g) {
-		for _, a := range g.grp.addrs() {
+	if g.leader != nil {
+		g.leader.startAccepting()
+		for _, a := range g.leader.addrs() {
 			ctx.Log().Info("gateway listening", "addr", a.String(), "backend", g.gs.backend, "relay", g.gs.relay)
 		}
 		if g.hooks.Listening != nil {
@@ -117,10 +134,30 @@ func (g *Agent) Start(ctx *diggi.Context) error {
 	return nil
 }
 
-// Receive drops stray messages: the gateway speaks through sockets only.
-func (g *Agent) Receive(*diggi.Message) {}
+// Receive handles the group's messages (group.go); the gateway speaks to
+// its cache agent through sockets only.
+func (g *Agent) Receive(m *diggi.Message) {
+	p := m.Payload()
+	switch {
+	case len(p) == 0:
+	case g.leader != nil:
+		g.leader.receive(m)
+	case p[0] == msgClient && m.Src == g.leaderID && g.handoff != nil:
+		g.receiveClient(p)
+	}
+}
 
-// Stop leaves the group (the last member closes the listeners), closes
+// stopGroup closes a leader's listeners, or leaves a member's leader.
+func (g *Agent) stopGroup() {
+	switch {
+	case g.leader != nil:
+		g.ctx.Scheduler().Block(g.leader.stop)
+	case g.leaderID != 0:
+		g.leave()
+	}
+}
+
+// Stop closes the listeners (a leader; a member leaves its leader), closes
 // every client and waits, without the baton (the relays need it to
 // finish), for the goroutines to end.
 func (g *Agent) Stop(ctx *diggi.Context) {
@@ -131,12 +168,12 @@ func (g *Agent) Stop(ctx *diggi.Context) {
 		c.close()
 	}
 	g.mu.Unlock()
-	if g.grp == nil {
+	if g.handoff == nil {
 		return // Start failed
 	}
-	// A client accepted meanwhile goes to another member, or is closed by
-	// this one's relay, which sees done.
-	ctx.Scheduler().Block(func() { g.grp.leave(g) })
+	// A client the leader hands over meanwhile is closed by this one's
+	// relay, which sees done.
+	g.stopGroup()
 	if g.stopIdle != nil {
 		g.stopIdle()
 	}
@@ -149,15 +186,21 @@ func (g *Agent) Stop(ctx *diggi.Context) {
 	}
 }
 
-// Addrs returns the listeners' addresses.
-func (g *Agent) Addrs() []net.Addr { return g.grp.addrs() }
+// Addrs returns the listeners' addresses (none on a member, which has
+// none).
+func (g *Agent) Addrs() []net.Addr {
+	if g.leader == nil {
+		return nil
+	}
+	return g.leader.addrs()
+}
 
-// Rejected counts connections refused at -c (maxconns_fast) by this
-// gateway's group.
-func (g *Agent) Rejected() uint64 { return g.grp.rejected.Load() }
+// Rejected counts connections this gateway refused at -c (maxconns_fast):
+// only a leader accepts.
+func (g *Agent) Rejected() uint64 { return g.rejected.Load() }
 
-// Conns is the number of open client connections of this gateway's group.
-func (g *Agent) Conns() int { return int(g.grp.conns.Load()) }
+// Conns is the number of open client connections this gateway relays.
+func (g *Agent) Conns() int { return int(g.conns.Load()) }
 
 func (g *Agent) stopping() bool {
 	select {
@@ -176,8 +219,7 @@ func (g *Agent) register(c *client) bool {
 		return false
 	}
 	g.clients[c] = struct{}{}
-	g.grp.conns.Add(1)
-	g.grp.total.Add(1)
+	g.conns.Add(1)
 	return true
 }
 
@@ -185,6 +227,9 @@ func (g *Agent) unregister(c *client) {
 	g.mu.Lock()
 	delete(g.clients, c)
 	g.mu.Unlock()
-	g.grp.conns.Add(-1)
-	c.slot.release()
+	g.conns.Add(-1)
+	// A member's slot goes back by message, under the baton. Once the
+	// scheduler is closed the gateway has stopped, and its group's
+	// leader with it or before it: there is no one to give it to.
+	g.ctx.Scheduler().Run(c.slot.release)
 }

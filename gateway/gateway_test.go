@@ -93,8 +93,10 @@ func TestGatewayConnectionLimit(t *testing.T) {
 func TestGatewayGroupSharesListener(t *testing.T) {
 	forEachRelay(t, func(t *testing.T, relay string) {
 		st := newStack(t, stackOptions{relay: relay, gwArgs: "-c 4", gateways: 2})
+		var first []net.Conn
 		for i := range 4 {
 			c := st.dial(t)
+			first = append(first, c)
 			testwire.Exchange(t, c, bufio.NewReader(c), fmt.Sprintf("set k%d 0 0 1\r\nx\r\nget k%d\r\n", i, i), "STORED\r\nVALUE k"+fmt.Sprint(i)+" 0 1\r\nx\r\nEND\r\n")
 		}
 		for i, g := range st.gws {
@@ -104,10 +106,24 @@ func TestGatewayGroupSharesListener(t *testing.T) {
 		if got, _ := io.ReadAll(fifth); string(got) != tooManyConns {
 			t.Fatalf("fifth connection got %q, want %q", got, tooManyConns)
 		}
-		for i, g := range st.gws {
-			if g.Rejected() != 1 || g.Conns() != 4 {
-				t.Errorf("gateway %d: rejected %d, conns %d; want the group's 1 and 4", i, g.Rejected(), g.Conns())
-			}
+		var rejected uint64
+		var conns int
+		for _, g := range st.gws {
+			rejected += g.Rejected()
+			conns += g.Conns()
+		}
+		if rejected != 1 || conns != 4 || st.gws[1].Rejected() != 0 {
+			t.Errorf("group: rejected %d, conns %d; want 1 and 4, the rejection the leader's", rejected, conns)
+		}
+		// The member gives its clients' slots back to the leader by
+		// message: once every client has gone, -c admits four again.
+		for _, c := range first {
+			c.Close()
+		}
+		waitFor(t, "the group's slots to come back", func() bool { return len(st.gws[0].leader.slots.tokens) == 0 })
+		for i := range 4 {
+			c := st.dial(t)
+			testwire.Exchange(t, c, bufio.NewReader(c), "get k"+fmt.Sprint(i)+"\r\n", "VALUE k"+fmt.Sprint(i)+" 0 1\r\nx\r\nEND\r\n")
 		}
 	})
 }
@@ -143,8 +159,8 @@ func TestGatewayGroupServesBurstBeyondBatch(t *testing.T) {
 func TestGatewayGroupRefusesDifferentOptions(t *testing.T) {
 	reg := diggi.NewRegistry()
 	Register(reg, Hooks{})
-	base := diggi.Options{OptListen: "127.0.0.1:0", OptBackend: "g1:1", OptGroup: "gw"}
-	other := diggi.Options{OptListen: "127.0.0.1:0", OptBackend: "g1:1", OptGroup: "gw", OptArgs: "-c 5"}
+	base := diggi.Options{OptListen: "127.0.0.1:0", OptBackend: "g1:1", OptGroup: "g1"}
+	other := diggi.Options{OptListen: "127.0.0.1:0", OptBackend: "g1:1", OptGroup: "g1", OptArgs: "-c 5"}
 	in, err := diggi.NewInstance(diggi.Config{Instance: "bad", Agents: []diggi.AgentConfig{
 		{Name: "g1", Kind: Kind, Options: base},
 		{Name: "g2", Kind: Kind, Options: other},
@@ -154,7 +170,7 @@ func TestGatewayGroupRefusesDifferentOptions(t *testing.T) {
 			in.Stop()
 		}
 	}
-	if !errors.Is(err, ErrOptions) || !strings.Contains(err.Error(), `group "gw"`) {
+	if !errors.Is(err, ErrOptions) || !strings.Contains(err.Error(), `group "g1"`) {
 		t.Fatalf("err = %v, want ErrOptions naming the group", err)
 	}
 }
@@ -373,4 +389,38 @@ func TestGatewayBackpressure(t *testing.T) {
 			t.Fatalf("after the values: %q, %v", line, err)
 		}
 	})
+}
+
+// A group is named after its leader: a group naming no gateway of the
+// instance (the form before groups talked by messages) is refused with
+// the reason, and a member listed before its leader still joins it.
+func TestGatewayGroupNamesItsLeader(t *testing.T) {
+	reg := diggi.NewRegistry()
+	Register(reg, Hooks{})
+	opts := diggi.Options{OptListen: "127.0.0.1:0", OptBackend: "g1:1", OptGroup: "gw"}
+	in, err := diggi.NewInstance(diggi.Config{Instance: "old", Agents: []diggi.AgentConfig{
+		{Name: "g1", Kind: Kind, Options: opts},
+		{Name: "g2", Kind: Kind, Options: opts},
+	}}, diggi.InstanceOptions{Registry: reg, Logger: testdiggi.Quiet})
+	if err == nil {
+		if err = in.Start(); err == nil {
+			in.Stop()
+		}
+	}
+	if !errors.Is(err, ErrOptions) || !strings.Contains(err.Error(), `no gateway agent named "gw"`) {
+		t.Fatalf("err = %v, want ErrOptions saying no gateway leads the group", err)
+	}
+
+	opts[OptGroup], opts[OptBackend] = "lead", "lead:1"
+	in, err = diggi.NewInstance(diggi.Config{Instance: "order", Agents: []diggi.AgentConfig{
+		{Name: "member", Kind: Kind, Options: opts},
+		{Name: "lead", Kind: Kind, Options: opts},
+	}}, diggi.InstanceOptions{Registry: reg, Logger: testdiggi.Quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := in.Start(); err != nil {
+		t.Fatalf("a member listed before its leader: %v", err)
+	}
+	in.Stop()
 }

@@ -1,19 +1,23 @@
 package gateway
 
 import (
+	"context"
+	"encoding/binary"
 	"fmt"
 	"io/fs"
 	"net"
+	"slices"
 	"sync"
-	"sync/atomic"
+	"time"
 
 	"github.com/securecached/securecached/diggi"
+	"github.com/securecached/securecached/diggi/posix"
 )
 
 // A group is the gateways of one instance that share their listeners, as
 // memcached's worker threads share its listening socket: one accept loop
 // per listener hands each client to the next member in turn, and -c counts
-// the whole group. A gateway without OptGroup is a group of its own.
+// the whole group.
 //
 // Why several: a relay's goroutine does every kernel read and write of its
 // clients, and those system calls are most of a request's cost. With one
@@ -21,36 +25,48 @@ import (
 // waits its turn; with one relay per processor they run side by side, and
 // each relay carries its batch through the cache agent itself (see
 // diggi.Held.Run), as each of memcached's workers does.
-type group struct {
-	key        groupKey
+//
+// The members share no memory: they talk by Diggi messages. A group is
+// named after its leader, the gateway whose agent name is the group's
+// (OptGroup); a gateway without OptGroup leads a group of its own. The
+// leader owns the listeners, the -c slots and the accept loops. Every
+// other member joins it at Start with a request carrying the options it
+// must share (the leader refuses different ones, and the member's Start
+// fails), and leaves it at Stop. The messages between them:
+//
+//	member -> leader  msgJoin (a request)  options; the reply accepts or refuses
+//	leader -> member  msgClient            an accepted client's descriptor and origin
+//	member -> leader  msgRelease           a client of the member ended: its -c slot is free
+//	member -> leader  msgLeave             take no more clients for this member
+//
+// A client's slot is the leader's until the member's release message
+// arrives; the member's slot object (slot) sends it exactly once.
+// Descriptors cross only between agents of one process (the leader and
+// its members are in one instance).
+type leader struct {
+	g          *Agent
 	opts       string // the options every member must share
 	listeners  []net.Listener
-	slots      chan struct{} // one token per allowed connection (-c)
+	slots      slots
 	fastReject bool          // maxconns_fast
-	done       chan struct{} // closed when the last member leaves
+	done       chan struct{} // closed when the leader stops
 	wg         sync.WaitGroup
 
-	mu      sync.Mutex
-	members []*Agent // started members, which take clients
+	mu      sync.Mutex      // guards members and next: the accept loops read them, the leader's tasks change them
+	members []diggi.AgentID // the leader first, then members in join order
 	next    int
-	joined  int // members that joined and have not left
-
-	size      atomic.Int32 // members joined: more than one: each relay waits its turn for the cache agent
-	conns     atomic.Int64
-	rejected  atomic.Uint64
-	idleKicks atomic.Uint64 // clients closed at idle_timeout
-	total     atomic.Uint64
 }
 
-type groupKey struct {
-	dir  *diggi.Directory // one instance
-	name string
-}
+// Group message kinds, the first byte of a group message's payload.
+const (
+	msgJoin    = 'j'
+	msgClient  = 'c'
+	msgRelease = 'r'
+	msgLeave   = 'l'
+)
 
-var groups = struct {
-	sync.Mutex
-	m map[groupKey]*group
-}{m: map[groupKey]*group{}}
+// joinTimeout bounds a member's wait for its leader's answer at Start.
+const joinTimeout = 5 * time.Second
 
 // groupOptions are the options members of a group must agree on: the
 // listeners, the limits and the cache agent they relay to.
@@ -58,175 +74,217 @@ func groupOptions(o diggi.Options) string {
 	return fmt.Sprintf("%s=%q %s=%q %s=%q", OptArgs, o.String(OptArgs, ""), OptListen, o.String(OptListen, ""), OptBackend, o.String(OptBackend, DefaultBackend))
 }
 
-// joinGroup adds g to its group, opening the listeners if g is the first
-// member; g takes no clients until start.
-func joinGroup(g *Agent) (*group, error) {
-	name := g.ctx.Options().String(OptGroup, "")
-	opts := groupOptions(g.ctx.Options())
-	groups.Lock()
-	defer groups.Unlock()
-	key := groupKey{dir: g.ctx.Directory(), name: name}
-	if gr, ok := groups.m[key]; ok && name != "" {
-		if gr.opts != opts {
-			return nil, fmt.Errorf("%w: group %q: options %s differ from the group's %s", ErrOptions, name, opts, gr.opts)
-		}
-		gr.mu.Lock()
-		gr.joined++
-		gr.mu.Unlock()
-		gr.size.Add(1)
-		return gr, nil
+// groupName is the group g belongs to; g leads it when it is g's name.
+func (g *Agent) groupName() string {
+	if name := g.ctx.Options().String(OptGroup, ""); name != "" {
+		return name
 	}
-	gr := &group{key: key, opts: opts, slots: make(chan struct{}, g.gs.connLimit), fastReject: g.gs.fastReject, done: make(chan struct{}), joined: 1}
-	gr.size.Store(1)
-	if err := gr.listen(g.gs); err != nil {
-		return nil, err
-	}
-	if name != "" {
-		groups.m[key] = gr
-	}
-	return gr, nil
+	return g.ctx.Name()
 }
 
-func (gr *group) listen(gs gatewaySettings) error {
+// leads reports whether g is its group's leader.
+func (g *Agent) leads() bool { return g.groupName() == g.ctx.Name() }
+
+// newLeader makes g its group's leader (at Init): members may join from
+// then on; listen opens the listeners at Start, and clients are taken once
+// startAccepting runs.
+func newLeader(g *Agent) *leader {
+	l := &leader{g: g, opts: groupOptions(g.ctx.Options()), fastReject: g.gs.fastReject, done: make(chan struct{}), members: []diggi.AgentID{g.ctx.ID()}}
+	l.slots = slots{tokens: make(chan struct{}, g.gs.connLimit), done: l.done}
+	return l
+}
+
+func (l *leader) listen(gs gatewaySettings) error {
 	if gs.unixSocket != "" {
-		l, err := listenUnix(gs.unixSocket, fs.FileMode(gs.unixMask), gs.backlog)
+		ln, err := listenUnix(gs.unixSocket, fs.FileMode(gs.unixMask), gs.backlog)
 		if err != nil {
 			return err
 		}
-		gr.listeners = append(gr.listeners, l)
+		l.listeners = append(l.listeners, ln)
 	}
 	for _, a := range gs.listen {
-		l, err := listenTCP(a, gs.backlog)
+		ln, err := listenTCP(a, gs.backlog)
 		if err != nil {
-			gr.closeListeners()
+			l.closeListeners()
 			return err
 		}
-		gr.listeners = append(gr.listeners, l)
+		l.listeners = append(l.listeners, ln)
 	}
 	return nil
 }
 
-// start makes g a member that takes clients; the first one starts the
-// accept loops. It reports whether g was the first (which announces the
-// listeners).
-func (gr *group) start(g *Agent) (first bool) {
-	gr.mu.Lock()
-	defer gr.mu.Unlock()
-	gr.members = append(gr.members, g)
-	if len(gr.members) > 1 {
-		return false
-	}
-	for _, l := range gr.listeners {
-		gr.wg.Add(1)
-		go gr.acceptLoop(g.ctx, l)
-	}
-	return true
-}
-
-// pick returns the member to take the next client, or nil if none is left.
-func (gr *group) pick() *Agent {
-	gr.mu.Lock()
-	defer gr.mu.Unlock()
-	if len(gr.members) == 0 {
-		return nil
-	}
-	g := gr.members[gr.next%len(gr.members)]
-	gr.next++
-	return g
-}
-
-// leave removes g; the last member to leave closes the listeners and waits
-// for the accept loops.
-func (gr *group) leave(g *Agent) {
-	// Under the registry's lock, as joinGroup counts a member in: a
-	// gateway starting meanwhile either joins before the last one leaves
-	// or finds no group and opens the listeners anew.
-	groups.Lock()
-	gr.mu.Lock()
-	for i, m := range gr.members {
-		if m == g {
-			gr.members = append(gr.members[:i], gr.members[i+1:]...)
-			break
-		}
-	}
-	gr.joined--
-	last := gr.joined == 0
-	gr.mu.Unlock()
-	gr.size.Add(-1)
-	if last && groups.m[gr.key] == gr {
-		delete(groups.m, gr.key)
-	}
-	groups.Unlock()
-	if !last {
-		return
-	}
-	close(gr.done)
-	gr.closeListeners()
-	gr.wg.Wait()
-}
-
-func (gr *group) closeListeners() {
-	for _, l := range gr.listeners {
-		l.Close()
+func (l *leader) startAccepting() {
+	for _, ln := range l.listeners {
+		l.wg.Add(1)
+		go l.acceptLoop(ln)
 	}
 }
 
-func (gr *group) addrs() []net.Addr {
-	out := make([]net.Addr, len(gr.listeners))
-	for i, l := range gr.listeners {
-		out[i] = l.Addr()
+// stop closes the listeners and waits for the accept loops (without the
+// baton: dispatch needs it).
+func (l *leader) stop() {
+	close(l.done)
+	l.closeListeners()
+	l.wg.Wait()
+}
+
+func (l *leader) closeListeners() {
+	for _, ln := range l.listeners {
+		ln.Close()
+	}
+}
+
+func (l *leader) addrs() []net.Addr {
+	out := make([]net.Addr, len(l.listeners))
+	for i, ln := range l.listeners {
+		out[i] = ln.Addr()
 	}
 	return out
 }
 
-// slot is one of the group's -c connection slots, owned by one client
-// from accept to close. It is the only way a slot is given back, and gives
-// it back at most once, so a client's slot can neither leak (every path
-// that ends a client releases its slot) nor be freed twice (a second
-// release does nothing).
-type slot struct {
-	gr   *group
-	held atomic.Bool
+// pick returns the member to take the next client.
+func (l *leader) pick() diggi.AgentID {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	id := l.members[l.next%len(l.members)]
+	l.next++
+	return id
 }
 
-// take waits for a free slot, or returns nil when the group closes.
-func (gr *group) take() *slot {
-	select {
-	case gr.slots <- struct{}{}:
-		return gr.held()
-	case <-gr.done:
-		return nil
+// dispatch gives an accepted client and its slot to the next member: to
+// the leader's own relay, or by message to another member's (which owns
+// the descriptor from then on). It runs on an accept loop.
+func (l *leader) dispatch(nc net.Conn, s *slot) {
+	id := l.pick()
+	if id == l.g.ctx.ID() {
+		l.g.handoff(nc, s)
+		return
+	}
+	origin := originOf(nc)
+	fd, err := detachFD(nc)
+	if err != nil {
+		l.g.ctx.Log().Warn("hand client to group member", "err", err)
+		s.release()
+		return
+	}
+	msg := appendClient(nil, fd, origin)
+	var sendErr error
+	if err := l.g.ctx.Scheduler().Run(func() { sendErr = l.g.ctx.Messages().Send(id, msg) }); err != nil || sendErr != nil {
+		closeFD(fd)
+		s.release()
 	}
 }
 
-// tryTake takes a free slot if there is one (maxconns_fast).
-func (gr *group) tryTake() *slot {
-	select {
-	case gr.slots <- struct{}{}:
-		return gr.held()
+// receive handles a member's message to the leader (a task).
+func (l *leader) receive(m *diggi.Message) {
+	p := m.Payload()
+	if len(p) == 0 || !l.g.localGateway(m.Src) {
+		return
+	}
+	mm := l.g.ctx.Messages()
+	switch p[0] {
+	case msgJoin:
+		if m.Type != diggi.TypeRequest {
+			return
+		}
+		if opts := string(p[1:]); opts != l.opts {
+			mm.ReplyError(m, fmt.Sprintf("options %s differ from the group's %s", opts, l.opts))
+			return
+		}
+		l.mu.Lock()
+		if !slices.Contains(l.members, m.Src) {
+			l.members = append(l.members, m.Src)
+		}
+		l.mu.Unlock()
+		mm.Reply(m, nil)
+	case msgLeave:
+		l.mu.Lock()
+		l.members = slices.DeleteFunc(l.members, func(id diggi.AgentID) bool { return id == m.Src && id != l.g.ctx.ID() })
+		l.mu.Unlock()
+	case msgRelease:
+		l.slots.put()
+	}
+}
+
+// localGateway reports whether id is a gateway of g's own instance.
+func (g *Agent) localGateway(id diggi.AgentID) bool {
+	in, ok := g.ctx.Directory().ByID(id)
+	return ok && in.Kind == Kind && in.Instance == g.ctx.Info().Instance
+}
+
+// join makes g a member of the group its leader leads (at Start): a
+// request to the leader, which checks the shared options.
+func (g *Agent) join() error {
+	name := g.groupName()
+	info, ok := g.ctx.Directory().Lookup(name)
+	if !ok || info.Kind != Kind || info.Instance != g.ctx.Info().Instance {
+		return fmt.Errorf("%w: group %q: no gateway agent named %q in this instance: a group is named after the gateway that leads it (owns its listeners)", ErrOptions, name, name)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), joinTimeout)
+	defer cancel()
+	if _, err := g.ctx.Messages().Call(ctx, info.ID, append([]byte{msgJoin}, groupOptions(g.ctx.Options())...)); err != nil {
+		return fmt.Errorf("%w: group %q: %w", ErrOptions, name, err)
+	}
+	g.leaderID = info.ID
+	return nil
+}
+
+// leave tells the leader to send no more clients (a member's Stop).
+func (g *Agent) leave() {
+	g.ctx.Messages().Send(g.leaderID, []byte{msgLeave})
+}
+
+// receiveClient adopts a client the leader sent (a task). The slot is the
+// leader's: this member gives it back by message, once. The epoll relay
+// takes the descriptor as it is; the goroutine relay needs a net.Conn.
+func (g *Agent) receiveClient(p []byte) {
+	fd, origin, ok := parseClient(p)
+	if !ok {
+		return
+	}
+	s := newSlot(func() { g.ctx.Messages().Send(g.leaderID, []byte{msgRelease}) })
+	switch {
+	case g.stopping():
+		closeFD(fd)
+		s.release()
+	case g.epoll != nil:
+		g.epoll.adopt(fd, origin, s)
 	default:
-		return nil
+		nc, err := attachFD(fd)
+		if err != nil {
+			g.ctx.Log().Warn("client from group leader", "err", err)
+			s.release()
+			return
+		}
+		g.handoff(nc, s)
 	}
 }
 
-func (gr *group) held() *slot {
-	s := &slot{gr: gr}
-	s.held.Store(true)
-	return s
+// appendClient encodes a msgClient: the descriptor, then the origin's two
+// names, each after its length.
+func appendClient(b []byte, fd int, o posix.Origin) []byte {
+	b = append(b, msgClient)
+	b = binary.BigEndian.AppendUint32(b, uint32(fd))
+	for _, name := range []string{o.Peer, o.Local} {
+		b = binary.BigEndian.AppendUint16(b, uint16(len(name)))
+		b = append(b, name...)
+	}
+	return b
 }
 
-// release gives the slot back; only the first call does.
-func (s *slot) release() {
-	if s.held.Swap(false) {
-		<-s.gr.slots
+func parseClient(p []byte) (fd int, o posix.Origin, ok bool) {
+	if len(p) < 5 || p[0] != msgClient {
+		return 0, o, false
 	}
-}
-
-func (gr *group) closed() bool {
-	select {
-	case <-gr.done:
-		return true
-	default:
-		return false
+	fd = int(binary.BigEndian.Uint32(p[1:]))
+	p = p[5:]
+	var names [2]string
+	for i := range names {
+		if len(p) < 2 || len(p) < 2+int(binary.BigEndian.Uint16(p)) {
+			return 0, o, false
+		}
+		n := int(binary.BigEndian.Uint16(p))
+		names[i], p = string(p[2:2+n]), p[2+n:]
 	}
+	return fd, posix.Origin{Peer: names[0], Local: names[1]}, len(p) == 0
 }

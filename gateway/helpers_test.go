@@ -74,7 +74,7 @@ func newStack(t testing.TB, o stackOptions) *stack {
 		{Name: "gateway", Kind: Kind, Options: gwOpts},
 	}}
 	if o.gateways > 1 {
-		gwOpts[OptGroup] = "gw"
+		gwOpts[OptGroup] = "gateway" // the first gateway leads
 		for i := 2; i <= o.gateways; i++ {
 			cfg.Agents = append(cfg.Agents, diggi.AgentConfig{Name: fmt.Sprintf("gateway-%d", i), Kind: Kind, Options: gwOpts})
 		}

@@ -26,8 +26,10 @@ const (
 	// "cache:11211").
 	OptBackend = "backend"
 	// OptGroup names a group of gateways that share their listeners (see
-	// group): gateways of one instance with the same group must have the
-	// same args, listen and backend options, and -c counts the group.
+	// group.go): gateways of one instance with the same group must have
+	// the same args, listen and backend options, and -c counts the group.
+	// The group is named after its leader, the gateway whose agent name it
+	// is; without OptGroup a gateway leads a group of its own.
 	OptGroup = "group"
 )
 

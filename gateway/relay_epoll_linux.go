@@ -6,11 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
-	"runtime"
 	"syscall"
 	"time"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -20,116 +17,83 @@ import (
 )
 
 // The epoll relay serves kernel sockets from one event loop goroutine and
-// the gateway agent's own tasks, instead of two goroutines per client.
-// The loop waits in epoll_wait without the baton, then takes it once for
-// the whole batch of ready sockets (Scheduler.Run) and moves what each
-// returned into its Diggi socket: one message per read, and many clients
-// per baton hand-over. Replies come back as posix read events, whose
-// callbacks queue them, and a task behind those events sends them all to
-// their clients in one system call (flush). Back-pressure: while a
-// Diggi socket's window is full the client is not read (EPOLLIN off);
-// while a client's socket is full its Diggi socket is not read (read event
-// off), which closes the cache agent's window in turn.
+// the gateway agent's own tasks, instead of two goroutines per client. It
+// is a driver of relay state machines (relay.go): it does each client's
+// I/O, reports the outcome to the client's relay, and makes the sockets'
+// events match what the relay wants (apply). Replies leave through a
+// replyWriter (reply_linux.go), which does not change what the relay sees.
+//
+// The loop has one scheduling mode: it takes at most loopBatch ready
+// clients from epoll_wait, takes the gateway's baton once for them
+// (Scheduler.Run), moves what each sent into its Diggi socket, the batch
+// corked into one message to the cache agent, and then runs the cache
+// agent's drain itself (diggi's Hold and Held.Run, an enclave entry), as
+// each of memcached's workers serves its clients. The replies come back as
+// Diggi read events, whose callbacks give them to the writer, and a flush
+// task behind those events sends them. Then the loop polls briefly
+// (pollSpin) and sleeps in epoll_wait.
 
-// holdBatch is the largest batch of ready clients the loop serves to
-// completion itself (see loop). Measured with memcaslap (64 connections)
-// and scbench compare (4 closed-loop clients): serving every batch here
-// cost a fifth of the throughput under memcaslap, serving none added a
-// third to the latency of the closed-loop clients; 4 keeps both.
-const holdBatch = 4
+// loopBatch is the most ready clients the loop takes from epoll_wait at a
+// time. It carries each batch through the cache agent before it writes any
+// reply, so a large batch makes its first client wait for the last one's
+// read, and the other relays wait for the cache agent; the clients left
+// over stay ready for the next epoll_wait, which also sees the ones that
+// became ready meanwhile. (memcached's workers go further: each answers a
+// ready client before reading the next.) Measured under bench/memcaslap.sh's
+// load against a build taking 256, the two alternating in each round (what
+// its SECURECACHED_BASELINE does), six rounds: 8 gave +4% (median; +0.6% to
+// +6.1%), 16 no more than 256, 1 and 2 up to a fifth less (a message to the
+// cache agent per client or two).
+const loopBatch = 8
 
-// groupBatch is the most ready clients one of several relays takes from
-// epoll_wait at a time. It carries each batch through the cache agent
-// before it writes any reply, so a large batch makes its first client wait
-// for the last one's read, and the other relay wait for the cache agent;
-// the clients left over stay ready for the next epoll_wait, which also
-// sees the ones that became ready meanwhile. (memcached's workers go
-// further: each answers a ready client before reading the next.) Measured
-// under bench/memcaslap.sh's load against a build taking 256, the two
-// alternating in each round (what its SECURECACHED_BASELINE does), six
-// rounds: 8 gave +4% (median; +0.6% to +6.1%), 16 no more than 256, 1 and
-// 2 up to a fifth less (a message to the cache agent per client or two).
-const groupBatch = 8
-
-// batchReplies sends the replies of a burst together (package uring) where
-// the kernel allows it. Tests turn it off to cover the path that runs
-// where it does not (io_uring disabled, or filtered as container runtimes
-// do by default): one write(2) per reply.
-var batchReplies = true
-
-// replyBatch is the most replies one flush sends, and replyArena the
-// bytes they may take; minReplyRoom is the least room left in the arena
-// for reading another reply into it.
-const (
-	replyBatch   = 64
-	replyArena   = 4 * relayBufSize
-	minReplyRoom = 4 << 10
-)
-
-// relaySpin is how long one of several relays that finds no client ready
-// keeps polling (yielding its processor between polls) before it sleeps
-// in epoll_wait. It has just written a batch of replies, and those clients
-// answer within microseconds; a relay asleep by then must be woken, and
-// the wake-up is paid by the client whose request wakes it as well as by
-// the relay. Under bench/memcaslap.sh's load the machine's idle CPU per
-// operation fell from about 0.9 to 0.1 µs, and throughput rose 5% (median
-// of 7 rounds against the build before, SECURECACHED_BASELINE). The value
-// comes from a sweep in alternating rounds: 2, 5, 10 and 20 µs all beat
-// sleeping at once, 5 by the most; polling once without yielding did not.
+// relaySpin is how long a loop that finds no client ready keeps polling
+// (yielding its processor between polls) before it sleeps in epoll_wait.
+// It has just written a batch of replies, and those clients answer within
+// microseconds; a loop asleep by then must be woken, and the wake-up is
+// paid by the client whose request wakes it as well as by the relay. Under
+// bench/memcaslap.sh's load the machine's idle CPU per operation fell from
+// about 0.9 to 0.1 µs, and throughput rose 5% (median of 7 rounds against
+// the build before, SECURECACHED_BASELINE). The value comes from a sweep in
+// alternating rounds: 2, 5, 10 and 20 µs all beat sleeping at once, 5 by
+// the most; polling once without yielding did not.
 const relaySpin = 5 * time.Microsecond
 
 // epollAvailable says the epoll relay can run here.
 const epollAvailable = true
 
-// relayConn is one client on the epoll relay; touched only under the baton.
+// relayConn is one client on the epoll relay: its sockets, and its relay
+// state machine, which decides everything else. Touched only under the
+// gateway's baton.
 type relayConn struct {
-	fd        int // the client's kernel socket (non-blocking)
-	dfd       int // the Diggi socket to the cache agent
-	rev, wev  posix.Event
-	up        []byte // client bytes the cache agent's window has not taken yet
-	down      []byte // cache bytes the client's socket has not taken yet
-	interest  uint32 // current epoll interest
-	connected bool
-	rdClosed  bool // the client half-closed
-	closed    bool
-	active    time.Time // last read from the client; kept only with idle_timeout
-	slot      *slot     // the client's -c slot, released by close
-	reply     []byte    // the client's next reply, in the relay's arena, until flush sends it
+	fd       int // the client's kernel socket (non-blocking)
+	dfd      int // the Diggi socket to the cache agent
+	r        relay
+	rev, wev posix.Event
+	revOn    bool      // rev is pending
+	wevOn    bool      // wev is pending
+	inEpoll  bool      // fd is in the epoll set (from connect on)
+	interest uint32    // fd's epoll interest
+	active   time.Time // last read from the client; kept only with idle_timeout
+	slot     *slot     // the client's -c slot, released by close
 }
 
 type epollRelay struct {
 	g     *Agent
 	epfd  int
-	file  *os.File // epfd registered with Go's poller
-	wake  int      // eventfd in the epoll set: Stop wakes a blocked epoll_wait with it
+	wake  int // eventfd in the epoll set: Stop wakes a blocked epoll_wait with it
 	buf   []byte
 	conns map[int]*relayConn // by kernel fd
 
-	// Replies leave in batches (see package uring) when ring is set: a
-	// reply is read into arena and its client queued, and a task queued
-	// behind the burst's other read events (flushFn) sends them all.
-	ring      *uring.Ring
-	arena     []byte
-	used      int
-	replies   []*relayConn // queued, in order
-	sending   []*relayConn // given to the ring, by its index
-	scheduled bool         // a flush task is queued
+	plain     *plainWriter
+	out       replyWriter // plain, or a ringWriter while the kernel's io_uring works
+	scheduled bool        // a flush task is queued
 	flushFn   func()
-	maxFlush  int // the most replies one submission carried, for tests
 }
 
 func (g *Agent) startEpoll() error {
 	epfd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
 	if err != nil {
 		return fmt.Errorf("epoll_create1: %w", err)
-	}
-	// The loop waits for the epoll descriptor to become readable through
-	// Go's own poller, never in a blocking epoll_wait: a goroutine blocked
-	// in a system call keeps its P until sysmon notices, which with -t 2
-	// halves the processors serving everything else.
-	if err := syscall.SetNonblock(epfd, true); err != nil {
-		syscall.Close(epfd)
-		return fmt.Errorf("epoll nonblock: %w", err)
 	}
 	wake, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
 	if err != nil {
@@ -141,12 +105,13 @@ func (g *Agent) startEpoll() error {
 		syscall.Close(wake)
 		return fmt.Errorf("epoll_ctl eventfd: %w", err)
 	}
-	e := &epollRelay{g: g, epfd: epfd, file: os.NewFile(uintptr(epfd), "epoll"), wake: wake, buf: make([]byte, relayBufSize), conns: map[int]*relayConn{}}
+	e := &epollRelay{g: g, epfd: epfd, wake: wake, buf: make([]byte, relayBufSize), conns: map[int]*relayConn{}}
 	e.flushFn = e.flushTask
+	e.plain = newPlainWriter(e.settle)
+	e.out = e.plain
 	if batchReplies {
-		if ring, err := uring.New(replyBatch); err == nil {
-			e.ring = ring
-			e.arena = make([]byte, replyArena)
+		if w, err := newRingWriter(e.settle); err == nil {
+			e.out = w
 		} else {
 			g.ctx.Log().Info("io_uring unavailable: replies are written one at a time", "err", err)
 		}
@@ -158,77 +123,51 @@ func (g *Agent) startEpoll() error {
 }
 
 // loop waits for ready clients and serves each batch under the baton. It
-// ends when Stop closes the epoll file.
+// ends when Stop wakes it through the eventfd.
 func (e *epollRelay) loop() {
 	defer e.g.wg.Done()
-	rc, err := e.file.SyscallConn()
-	if err != nil {
-		e.g.ctx.Log().Error("epoll descriptor", "err", err)
-		return
-	}
-	events := make([]syscall.EpollEvent, 256)
+	events := make([]syscall.EpollEvent, loopBatch)
 	for {
-		several := e.g.grp.size.Load() > 1
-		n, werr := e.wait(rc, events, several)
-		if errors.Is(werr, syscall.EINTR) {
+		n, err := e.wait(events)
+		if errors.Is(err, syscall.EINTR) {
 			continue
 		}
 		if e.g.stopping() {
 			return
 		}
-		if werr != nil {
-			e.g.ctx.Log().Error("epoll_wait failed", "err", werr)
+		if err != nil {
+			e.g.ctx.Log().Error("epoll_wait failed", "err", err)
 			return
 		}
-		// A small batch is served to completion on this goroutine, replies
-		// included (diggi's Hold and Held.Run, an enclave entry): no worker
-		// wake-ups, so the latency of a lightly loaded server is
-		// memcached's. A larger batch means requests are queueing: a lone
-		// relay hands it to the cache agent's worker, which then runs
-		// beside this loop on the other processor. One of several relays
-		// (a group) serves every batch to completion, waiting its turn for
-		// the cache agent: the other relays are what runs beside it.
-		if !e.serve(events[:n], several || n <= holdBatch) {
+		if !e.serve(events[:n]) {
 			return
 		}
 	}
 }
 
-// wait returns the next batch of ready clients. One of several relays
-// sleeps in its own epoll_wait, as each of memcached's workers does, and
-// the kernel wakes it, not Go's poller (which would wake one thread to
-// hand the loop to another). The blocked call gives up its processor after
-// a moment (the runtime's sysmon), so the other goroutines run. At Stop
-// the eventfd wakes it and the loop's check ends it. Before it sleeps it
-// polls for a moment (pollSpin). A lone relay waits through Go's poller.
-func (e *epollRelay) wait(rc syscall.RawConn, events []syscall.EpollEvent, several bool) (n int, err error) {
-	if several {
-		n, err = pollSpin(e.epfd, events[:groupBatch])
-		if n == 0 && err == nil {
-			n, err = syscall.EpollWait(e.epfd, events[:groupBatch], -1)
-		}
-		return n, err
-	}
-	if perr := rc.Read(func(fd uintptr) bool {
-		n, err = syscall.EpollWait(int(fd), events, 0)
-		return n > 0 || (err != nil && !errors.Is(err, syscall.EINTR))
-	}); perr != nil {
-		return 0, perr // the poller failed
+// wait returns the next batch of ready clients. The loop sleeps in its own
+// epoll_wait, as each of memcached's workers does, and the kernel wakes
+// it, not Go's poller (which would wake one thread to hand the loop to
+// another). The blocked call gives up its processor after a moment (the
+// runtime's sysmon), so the other goroutines run. Before it sleeps it
+// polls for a moment (pollSpin).
+func (e *epollRelay) wait(events []syscall.EpollEvent) (int, error) {
+	n, err := pollSpin(e.epfd, events)
+	if n == 0 && err == nil {
+		n, err = syscall.EpollWait(e.epfd, events, -1)
 	}
 	return n, err
 }
 
 // serve moves a batch of ready clients' bytes under the baton, the
-// batch's requests corked into one message to the cache agent, and with
-// hold runs the cache agent's drain here afterwards (Held.Run). It reports
-// false once the gateway's scheduler is closed.
-func (e *epollRelay) serve(ready []syscall.EpollEvent, hold bool) bool {
+// batch's requests corked into one message to the cache agent, and then
+// runs the cache agent's drain here (Held.Run). It reports false once the
+// gateway's scheduler is closed.
+func (e *epollRelay) serve(ready []syscall.EpollEvent) bool {
 	msgs := e.g.ctx.Messages()
 	var held diggi.Held
 	if e.g.ctx.Scheduler().Run(func() {
-		if hold {
-			msgs.Hold()
-		}
+		msgs.Hold()
 		e.g.sys.Cork()
 		for _, ev := range ready {
 			if c, ok := e.conns[int(ev.Fd)]; ok {
@@ -236,9 +175,7 @@ func (e *epollRelay) serve(ready []syscall.EpollEvent, hold bool) bool {
 			}
 		}
 		e.g.sys.Uncork()
-		if hold {
-			held = msgs.Release()
-		}
+		held = msgs.Release()
 	}) != nil {
 		return false
 	}
@@ -273,8 +210,7 @@ func (e *epollRelay) adopt(fd int, origin posix.Origin, s *slot) {
 	}
 	c := &relayConn{fd: fd, dfd: -1, active: time.Now(), slot: s}
 	e.conns[fd] = c
-	g.grp.conns.Add(1)
-	g.grp.total.Add(1)
+	g.conns.Add(1)
 	dfd, err := g.sys.Socket()
 	if err != nil {
 		e.fail(c, "socket", err)
@@ -295,9 +231,7 @@ func (e *epollRelay) adopt(fd int, origin posix.Origin, s *slot) {
 		e.fail(c, "connect", err)
 		return
 	}
-	if err := g.sys.EventAdd(&c.wev); err != nil {
-		e.fail(c, "event_add", err)
-	}
+	e.apply(c) // the relay wants the connect's completion: cache writable
 }
 
 func (e *epollRelay) fail(c *relayConn, op string, err error) {
@@ -305,15 +239,65 @@ func (e *epollRelay) fail(c *relayConn, op string, err error) {
 	e.close(c)
 }
 
-// onCacheWritable completes the connect, or drains bytes held back by the
-// cache agent's window.
-func (e *epollRelay) onCacheWritable(c *relayConn) {
-	if c.closed {
+// apply makes c's events what its relay wants: EPOLLIN and EPOLLOUT on the
+// client's socket, the read and write events on its Diggi socket. Every
+// input to a relay is followed by apply, so a want is never left unarmed.
+func (e *epollRelay) apply(c *relayConn) {
+	if c.r.closed {
 		return
 	}
+	w := c.r.want()
 	sys := e.g.sys
-	if !c.connected {
-		ev := sys.PollFD(c.dfd)
+	if w.cacheWritable != c.wevOn {
+		c.wevOn = w.cacheWritable
+		if !c.wevOn {
+			sys.EventDel(&c.wev)
+		} else if err := sys.EventAdd(&c.wev); err != nil {
+			e.close(c)
+			return
+		}
+	}
+	if w.readCache != c.revOn {
+		c.revOn = w.readCache
+		if !c.revOn {
+			sys.EventDel(&c.rev)
+		} else if err := sys.EventAdd(&c.rev); err != nil {
+			e.close(c)
+			return
+		}
+	}
+	if !c.r.connected {
+		return
+	}
+	var interest uint32
+	if w.readClient {
+		interest |= syscall.EPOLLIN
+	}
+	if w.clientWritable {
+		interest |= syscall.EPOLLOUT
+	}
+	if c.inEpoll && interest == c.interest {
+		return
+	}
+	op := syscall.EPOLL_CTL_MOD
+	if !c.inEpoll {
+		op = syscall.EPOLL_CTL_ADD
+	}
+	if err := syscall.EpollCtl(e.epfd, op, c.fd, &syscall.EpollEvent{Events: interest, Fd: int32(c.fd)}); err != nil {
+		e.close(c)
+		return
+	}
+	c.inEpoll, c.interest = true, interest
+}
+
+// onCacheWritable completes the connect, or writes bytes held back by the
+// cache agent's window.
+func (e *epollRelay) onCacheWritable(c *relayConn) {
+	if c.r.closed {
+		return
+	}
+	if !c.r.connected {
+		ev := e.g.sys.PollFD(c.dfd)
 		if ev&posix.PollErr != 0 {
 			e.fail(c, "connect", syscall.ECONNREFUSED)
 			return
@@ -321,50 +305,42 @@ func (e *epollRelay) onCacheWritable(c *relayConn) {
 		if ev&posix.PollOut == 0 {
 			return
 		}
-		c.connected = true
-		sys.EventDel(&c.wev)
-		ev2 := syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: int32(c.fd)}
-		if err := syscall.EpollCtl(e.epfd, syscall.EPOLL_CTL_ADD, c.fd, &ev2); err != nil {
-			e.fail(c, "epoll_ctl add", err)
-			return
-		}
-		c.interest = syscall.EPOLLIN
-		if err := sys.EventAdd(&c.rev); err != nil {
-			e.close(c)
-		}
+		c.r.connect()
+		e.apply(c)
 		return
 	}
-	for len(c.up) > 0 {
-		n, err := sys.Write(c.dfd, c.up)
-		c.up = c.up[n:]
-		if err != nil {
-			if errors.Is(err, syscall.EAGAIN) {
-				return
-			}
+	e.toCache(c)
+}
+
+// toCache writes what c's relay has for the cache agent, and passes the
+// client's half-close on once it has.
+func (e *epollRelay) toCache(c *relayConn) {
+	if p := c.r.toCache(); len(p) > 0 {
+		n, err := e.g.sys.Write(c.dfd, p)
+		if err != nil && !errors.Is(err, syscall.EAGAIN) {
 			e.close(c)
 			return
 		}
+		c.r.cacheTook(max(n, 0))
 	}
-	c.up = nil
-	sys.EventDel(&c.wev)
-	if c.rdClosed {
-		sys.Shutdown(c.dfd, syscall.SHUT_WR)
+	if c.r.shutCache() {
+		e.g.sys.Shutdown(c.dfd, syscall.SHUT_WR)
 	}
-	e.setInterest(c)
+	e.apply(c)
 }
 
 // onClient handles epoll readiness for a client.
 func (e *epollRelay) onClient(c *relayConn, ev uint32) {
-	if ev&syscall.EPOLLOUT != 0 && len(c.down) > 0 {
-		e.writeDown(c)
-		if c.closed {
+	if ev&syscall.EPOLLOUT != 0 && c.r.want().clientWritable {
+		e.plain.send(c, c.r.toClient())
+		if c.r.closed {
 			return
 		}
 	}
 	if ev&(syscall.EPOLLIN|syscall.EPOLLHUP|syscall.EPOLLERR) == 0 {
 		return
 	}
-	if c.interest&syscall.EPOLLIN == 0 {
+	if !c.r.want().readClient {
 		// Not reading (window full or half-closed), yet hung up or in
 		// error: the client is gone.
 		if ev&(syscall.EPOLLHUP|syscall.EPOLLERR) != 0 {
@@ -372,11 +348,11 @@ func (e *epollRelay) onClient(c *relayConn, ev uint32) {
 		}
 		return
 	}
-	e.readUp(c)
+	e.fromClient(c)
 }
 
-// readUp moves what the client sent into the Diggi socket.
-func (e *epollRelay) readUp(c *relayConn) {
+// fromClient moves what the client sent into the Diggi socket.
+func (e *epollRelay) fromClient(c *relayConn) {
 	g := e.g
 	n, err := rawRead(c.fd, e.buf)
 	switch {
@@ -388,52 +364,34 @@ func (e *epollRelay) readUp(c *relayConn) {
 		if g.hooks.Tap != nil {
 			g.hooks.Tap(ToCache, p)
 		}
-		w, werr := g.sys.Write(c.dfd, p)
-		if werr != nil && !errors.Is(werr, syscall.EAGAIN) {
-			e.close(c)
-			return
-		}
-		if w < n {
-			c.up = append([]byte(nil), p[w:]...)
-			if err := g.sys.EventAdd(&c.wev); err != nil {
-				e.close(c)
-				return
-			}
-			e.setInterest(c)
-		}
+		c.r.fromClient(p)
+		e.toCache(c) // before e.buf is read into again
 	case n == 0:
 		// Half-close: memcached answers what it already has, then closes.
-		c.rdClosed = true
-		if len(c.up) == 0 {
-			g.sys.Shutdown(c.dfd, syscall.SHUT_WR)
-		}
-		e.setInterest(c)
+		c.r.clientEOF()
+		e.toCache(c)
 	case errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EINTR):
 	default:
 		e.close(c)
 	}
 }
 
-// onCache moves the cache agent's reply to the client (read event task):
-// with the ring, into the arena and the flush's queue; without it, straight
-// to the client's socket.
+// onCache reads the cache agent's reply and gives it to the writer (read
+// event task).
 func (e *epollRelay) onCache(c *relayConn) {
-	if c.closed || len(c.down) > 0 {
+	if c.r.inFlight {
+		e.flush() // settle c's last reply before reading the next
+	}
+	if !c.r.want().readCache {
 		return
 	}
-	// With the ring, a client has at most one reply in a flush, and the
-	// arena and the ring must have room. A flush runs no other task (a
-	// Diggi socket's Close never hands the baton away), so one makes room.
-	if e.ring != nil && (c.reply != nil || len(e.arena)-e.used < minReplyRoom || len(e.replies) == e.ring.Entries()) {
+	buf := e.out.room()
+	if buf == nil {
 		e.flush()
-		if c.closed || len(c.down) > 0 {
+		if !c.r.want().readCache {
 			return
 		}
-	}
-	batched := e.ring != nil
-	buf := e.buf
-	if batched {
-		buf = e.arena[e.used:]
+		buf = e.out.room()
 	}
 	g := e.g
 	n, err := g.sys.Read(c.dfd, buf)
@@ -442,33 +400,23 @@ func (e *epollRelay) onCache(c *relayConn) {
 		if g.hooks.Tap != nil {
 			g.hooks.Tap(ToClient, p)
 		}
-		if batched {
-			e.queueReply(c, p)
-		} else {
-			e.writeOut(c, p)
+		c.r.fromCache(p)
+		if e.out.send(c, c.r.toClient()) && !e.scheduled {
+			// A task behind the burst's other read events sends them all.
+			if g.ctx.Scheduler().Schedule(e.flushFn) == nil {
+				e.scheduled = true
+			} else {
+				e.flush()
+			}
 		}
 		return
 	}
 	if err != nil && !errors.Is(err, syscall.EAGAIN) {
 		// The cache agent closed (quit, protocol error, shutdown): close
 		// the client outright, as memcached does.
-		e.close(c)
-	}
-}
-
-// queueReply queues c's reply p, just read into the arena, for flush, and
-// makes sure a flush task follows the burst's other read events.
-func (e *epollRelay) queueReply(c *relayConn, p []byte) {
-	c.reply = p
-	e.used += len(p)
-	e.replies = append(e.replies, c)
-	if e.scheduled {
-		return
-	}
-	if e.g.ctx.Scheduler().Schedule(e.flushFn) == nil {
-		e.scheduled = true
-	} else {
-		e.flush()
+		if c.r.cacheEOF() {
+			e.closed(c)
+		}
 	}
 }
 
@@ -477,184 +425,57 @@ func (e *epollRelay) flushTask() {
 	e.flush()
 }
 
-// flush sends the queued replies in one system call, and deals with what
-// a client's socket did not take (holdBack), could not be sent by the ring
-// (writeOut) or failed (close) as each send completes. None of those runs
-// another task: a Diggi socket's Close never hands the baton away, so no
-// flush can start inside this one.
+// flush sends the writer's queued replies; a writer that breaks is
+// replaced by the plain one (its replies were settled unsent, and go out
+// when their clients' sockets report room).
 func (e *epollRelay) flush() {
-	if len(e.replies) == 0 {
+	if err := e.out.flush(); err != nil {
+		e.g.ctx.Log().Warn("batched reply writes failed; writing one at a time", "err", err)
+		e.out.close()
+		e.out = e.plain
+	}
+}
+
+// settle reports a reply's outcome to its relay (see settleFunc). A flush
+// runs no other task (a Diggi socket's Close never hands the baton away),
+// so no flush starts inside another.
+func (e *epollRelay) settle(c *relayConn, n int, err error) {
+	if c.r.closed {
 		return
 	}
-	var err error
-	for _, c := range e.replies {
-		p := c.reply
-		switch {
-		case c.closed:
-			c.reply = nil
-		case e.ring == nil:
-			c.reply = nil
-			e.writeOut(c, p)
-		default:
-			if err = e.ring.Send(c.fd, p); err == nil {
-				e.sending = append(e.sending, c)
-				continue
-			}
-			// The ring was closed, or is full (which onCache prevents):
-			// write the rest the old way, and stop using the ring.
-			e.g.ctx.Log().Warn("batched reply writes failed; writing one at a time", "err", err)
-			e.dropSending()
-			c.reply = nil
-			e.writeOut(c, p)
-		}
-	}
-	clear(e.replies)
-	e.replies = e.replies[:0]
-	if len(e.sending) > 0 {
-		e.maxFlush = max(e.maxFlush, len(e.sending))
-		if err := e.ring.Submit(func(i, n int, serr error) { e.settle(e.sending[i], n, serr) }); err != nil {
-			e.g.ctx.Log().Warn("batched reply writes failed; writing one at a time", "err", err)
-			e.dropRing() // Submit has settled every send
-		}
-		clear(e.sending)
-		e.sending = e.sending[:0]
-	}
-	e.used = 0
-}
-
-// dropSending goes back to one write(2) per reply for good: the replies
-// already given to the ring are written the old way, then the ring is
-// closed.
-func (e *epollRelay) dropSending() {
-	for _, c := range e.sending {
-		p := c.reply
-		c.reply = nil
-		e.writeOut(c, p)
-	}
-	clear(e.sending)
-	e.sending = e.sending[:0]
-	e.dropRing()
-}
-
-// dropRing closes the ring; replies are written one at a time from now on.
-func (e *epollRelay) dropRing() {
-	e.ring.Close()
-	e.ring, e.arena = nil, nil
-}
-
-// settle deals with the ring's send of c's reply: n bytes sent, or err.
-func (e *epollRelay) settle(c *relayConn, n int, err error) {
-	rest := c.reply[max(n, 0):]
-	c.reply = nil
+	c.r.clientTook(max(n, 0))
 	switch {
-	case c.closed:
-	case err == nil && len(rest) == 0:
-	case err == nil || errors.Is(err, syscall.EAGAIN):
-		e.holdBack(c, rest)
-	case errors.Is(err, uring.ErrNotSent), errors.Is(err, syscall.EINVAL):
+	case err == nil, errors.Is(err, syscall.EAGAIN),
 		// Not sent at all (EINVAL: a kernel whose ring lacks this
-		// operation): write it the old way.
-		e.writeOut(c, rest)
+		// operation): the rest goes out when the socket has room.
+		errors.Is(err, uring.ErrNotSent), errors.Is(err, syscall.EINVAL):
+		e.apply(c)
 	default:
 		e.close(c) // the client is gone
 	}
 }
 
-// writeOut writes p to the client, keeping what its socket does not take.
-func (e *epollRelay) writeOut(c *relayConn, p []byte) {
-	for len(p) > 0 {
-		w, werr := rawWrite(c.fd, p)
-		if w > 0 {
-			p = p[w:]
-			continue
-		}
-		if errors.Is(werr, syscall.EINTR) {
-			continue
-		}
-		if errors.Is(werr, syscall.EAGAIN) {
-			e.holdBack(c, p)
-			return
-		}
-		e.close(c)
-		return
-	}
-}
-
-// holdBack keeps reply bytes the client's socket had no room for.
-func (e *epollRelay) holdBack(c *relayConn, rest []byte) {
-	c.down = append(c.down[:0], rest...)
-	e.awaitRoom(c)
-}
-
-// awaitRoom stops reading the cache agent for c, whose held-back bytes
-// wait in c.down, until writeDown has sent them.
-func (e *epollRelay) awaitRoom(c *relayConn) {
-	e.g.sys.EventDel(&c.rev)
-	e.setInterest(c)
-}
-
-// writeDown drains held-back reply bytes once the client's socket has room.
-func (e *epollRelay) writeDown(c *relayConn) {
-	for len(c.down) > 0 {
-		w, err := rawWrite(c.fd, c.down)
-		if w > 0 {
-			c.down = c.down[w:]
-			continue
-		}
-		if errors.Is(err, syscall.EINTR) {
-			continue
-		}
-		if errors.Is(err, syscall.EAGAIN) {
-			return
-		}
-		e.close(c)
-		return
-	}
-	c.down = nil
-	if err := e.g.sys.EventAdd(&c.rev); err != nil {
-		e.close(c)
-		return
-	}
-	e.setInterest(c)
-}
-
-// setInterest tells epoll what the client's state needs.
-func (e *epollRelay) setInterest(c *relayConn) {
-	var want uint32
-	if c.connected && len(c.up) == 0 && !c.rdClosed {
-		want |= syscall.EPOLLIN
-	}
-	if len(c.down) > 0 {
-		want |= syscall.EPOLLOUT
-	}
-	if want == c.interest {
-		return
-	}
-	ev := syscall.EpollEvent{Events: want, Fd: int32(c.fd)}
-	if err := syscall.EpollCtl(e.epfd, syscall.EPOLL_CTL_MOD, c.fd, &ev); err != nil {
-		e.close(c)
-		return
-	}
-	c.interest = want
-}
-
+// close closes c, once: its relay decides (relay.close).
 func (e *epollRelay) close(c *relayConn) {
-	if c.closed {
-		return
+	if c.r.close() {
+		e.closed(c)
 	}
-	c.closed = true
+}
+
+// closed releases what c holds, after its relay closed.
+func (e *epollRelay) closed(c *relayConn) {
 	g := e.g
 	if c.dfd >= 0 {
 		g.sys.EventDel(&c.rev)
 		g.sys.EventDel(&c.wev)
 		g.sys.Close(c.dfd)
 	}
-	if c.connected {
+	if c.inEpoll {
 		syscall.EpollCtl(e.epfd, syscall.EPOLL_CTL_DEL, c.fd, nil)
 	}
 	syscall.Close(c.fd)
 	delete(e.conns, c.fd)
-	g.grp.conns.Add(-1)
+	g.conns.Add(-1)
 	c.slot.release()
 }
 
@@ -663,8 +484,8 @@ func (e *epollRelay) close(c *relayConn) {
 func (e *epollRelay) closeIdle(now time.Time) {
 	limit := now.Add(-e.g.gs.idleTimeout)
 	for _, c := range e.conns {
-		if c.active.Before(limit) && len(c.down) == 0 && c.reply == nil {
-			e.g.grp.idleKicks.Add(1)
+		if c.active.Before(limit) && c.r.idle() {
+			e.g.idleKicks.Add(1)
 			e.close(c)
 		}
 	}
@@ -675,96 +496,21 @@ func (e *epollRelay) clients() int { return len(e.conns) }
 
 // closeAll closes every client (Stop, under the baton) and ends the loop.
 func (e *epollRelay) closeAll() {
-	if e.ring != nil {
-		e.flush()
-		e.dropRing()
-	}
+	e.flush()
+	e.out.close()
+	e.out = e.plain
 	for _, c := range e.conns {
 		e.close(c)
 	}
 	// Any non-zero count makes the eventfd readable, whatever the byte
-	// order: the loop wakes, in epoll_wait or Go's poller, sees done and
-	// returns. The descriptors stay open until it has (closeFDs): closing
-	// epfd would not wake a blocked epoll_wait, and its number could be
-	// reused under the loop.
+	// order: the loop wakes, sees done and returns. The descriptors stay
+	// open until it has (closeFDs): closing epfd would not wake a blocked
+	// epoll_wait, and its number could be reused under the loop.
 	unix.Write(e.wake, []byte{1, 0, 0, 0, 0, 0, 0, 0})
 }
 
 // closeFDs closes the epoll and wake descriptors once the loop has ended.
 func (e *epollRelay) closeFDs() {
-	e.file.Close()
+	syscall.Close(e.epfd)
 	syscall.Close(e.wake)
-}
-
-// dupFD returns a close-on-exec duplicate of the connection's descriptor; it
-// shares the original's non-blocking mode.
-func dupFD(nc net.Conn) (int, error) {
-	sc, ok := nc.(syscall.Conn)
-	if !ok {
-		return -1, fmt.Errorf("%T has no file descriptor", nc)
-	}
-	raw, err := sc.SyscallConn()
-	if err != nil {
-		return -1, err
-	}
-	fd := -1
-	var derr error
-	if err := raw.Control(func(orig uintptr) {
-		r, _, errno := syscall.Syscall(syscall.SYS_FCNTL, orig, syscall.F_DUPFD_CLOEXEC, 0)
-		if errno != 0 {
-			derr = errno
-			return
-		}
-		fd = int(r)
-	}); err != nil {
-		return -1, err
-	}
-	return fd, derr
-}
-
-// pollSpin polls epfd for ready events until some come or relaySpin has
-// passed, yielding the processor between polls so the spin never delays
-// another goroutine. Under load the first poll finds clients ready, so the
-// clock is read only once one has come back empty.
-func pollSpin(epfd int, events []syscall.EpollEvent) (int, error) {
-	n, err := rawEpollPoll(epfd, events)
-	if n != 0 || err != nil {
-		return n, err
-	}
-	deadline := time.Now().Add(relaySpin)
-	for {
-		runtime.Gosched()
-		n, err = rawEpollPoll(epfd, events)
-		if n != 0 || err != nil || time.Now().After(deadline) {
-			return n, err
-		}
-	}
-}
-
-// rawRead and rawWrite skip the Go scheduler's syscall bookkeeping: the
-// sockets are non-blocking, so these calls never wait in the kernel.
-func rawRead(fd int, p []byte) (int, error) {
-	r, _, errno := syscall.RawSyscall(syscall.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)))
-	if errno != 0 {
-		return -1, errno
-	}
-	return int(r), nil
-}
-
-func rawWrite(fd int, p []byte) (int, error) {
-	r, _, errno := syscall.RawSyscall(syscall.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)))
-	if errno != 0 {
-		return -1, errno
-	}
-	return int(r), nil
-}
-
-// rawEpollPoll is epoll_wait with a timeout of 0 (epoll_pwait with no
-// signal mask, which every Linux architecture has): it never waits either.
-func rawEpollPoll(epfd int, events []syscall.EpollEvent) (int, error) {
-	r, _, errno := syscall.RawSyscall6(syscall.SYS_EPOLL_PWAIT, uintptr(epfd), uintptr(unsafe.Pointer(unsafe.SliceData(events))), uintptr(len(events)), 0, 0, 0)
-	if errno != 0 {
-		return 0, errno
-	}
-	return int(r), nil
 }

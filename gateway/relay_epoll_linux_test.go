@@ -36,7 +36,7 @@ func TestPollSpin(t *testing.T) {
 	if err := syscall.EpollCtl(epfd, syscall.EPOLL_CTL_ADD, efd, &syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: int32(efd)}); err != nil {
 		t.Fatal(err)
 	}
-	events := make([]syscall.EpollEvent, groupBatch)
+	events := make([]syscall.EpollEvent, loopBatch)
 
 	if n, err := pollSpin(epfd, events); n != 0 || err != nil {
 		t.Fatalf("nothing ready: pollSpin = %d, %v; want 0, nil", n, err)
@@ -60,7 +60,7 @@ func ringStack(t *testing.T) (*stack, *diggi.Scheduler) {
 	st := newStack(t, stackOptions{relay: config.RelayEpoll})
 	sched := st.gw.ctx.Scheduler()
 	var ring bool
-	sched.Run(func() { ring = st.gw.epoll.ring != nil })
+	sched.Run(func() { _, ring = st.gw.epoll.out.(*ringWriter) })
 	if !ring {
 		t.Skip("io_uring unavailable here: replies are written one at a time")
 	}
@@ -97,7 +97,7 @@ func TestEpollRelayBatchesReplies(t *testing.T) {
 		}
 	}
 	var most int
-	sched.Run(func() { most = st.gw.epoll.maxFlush })
+	sched.Run(func() { most = st.gw.epoll.out.(*ringWriter).maxFlush })
 	if most < 2 {
 		t.Fatalf("the most replies one submission carried: %d, want several", most)
 	}
@@ -185,10 +185,10 @@ func TestEpollRelayRingFailureFallsBack(t *testing.T) {
 	r := bufio.NewReader(c)
 	value := strings.Repeat("v", 3000)
 	testwire.Exchange(t, c, r, "set k 0 0 3000\r\n"+value+"\r\n", "STORED\r\n")
-	sched.Run(func() { st.gw.epoll.ring.Close() })
+	sched.Run(func() { st.gw.epoll.out.(*ringWriter).ring.Close() })
 	for i := range 3 {
 		testwire.Exchange(t, c, r, "get k\r\n", "VALUE k 0 3000\r\n"+value+"\r\nEND\r\n")
-		sched.Run(func() { ring = st.gw.epoll.ring != nil })
+		sched.Run(func() { _, ring = st.gw.epoll.out.(*ringWriter) })
 		if ring {
 			t.Fatalf("after reply %d the relay still uses its failed ring", i)
 		}

@@ -15,12 +15,15 @@ import (
 // dialTimeout bounds connecting to the cache agent.
 const dialTimeout = 5 * time.Second
 
-// client is one relayed connection.
+// client is one connection on the goroutine relay.
 type client struct {
 	tcp  net.Conn
 	dc   *netconn.Conn
 	slot *slot
-	once sync.Once
+	once sync.Once // closes the sockets: the relay's close, or Stop
+
+	mu sync.Mutex // guards r: the two copying goroutines drive it in turn
+	r  relay
 }
 
 func (c *client) close() {
@@ -33,8 +36,12 @@ func (c *client) close() {
 }
 
 // The goroutine relay: two copying goroutines per client over a
-// diggi/netconn connection. It runs on any OS and any net.Listener;
-// relay_epoll_linux.go is the fast path for kernel sockets.
+// diggi/netconn connection, driving the client's relay state machine
+// (relay.go) as the epoll relay does. It runs on any OS and any
+// net.Listener; relay_epoll_linux.go is the fast path for kernel sockets.
+// Its sockets block: a write returns when the other side took every byte
+// (or failed), so each goroutine reads again only once the relay has no
+// bytes of its direction left, which is when the relay wants the read.
 
 func (g *Agent) startGoroutine(nc net.Conn, s *slot) {
 	c := &client{tcp: nc, slot: s}
@@ -48,7 +55,7 @@ func (g *Agent) startGoroutine(nc net.Conn, s *slot) {
 }
 
 // serve connects the client to the cache agent and relays both ways until
-// either side is done.
+// the relay closes.
 func (g *Agent) serve(c *client) {
 	defer g.wg.Done()
 	defer g.unregister(c)
@@ -67,54 +74,121 @@ func (g *Agent) serve(c *client) {
 	if stopped {
 		return
 	}
+	c.r.connect()
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		g.pump(c, dc, ToClient)
+		g.pumpDown(c)
 	}()
-	g.pump(c, c.tcp, ToCache)
+	g.pumpUp(c)
 	wg.Wait()
 }
 
-// pump copies one direction. A clean end of stream is passed on as a
-// half-close (the other direction may still carry the reply); an error,
-// or idle_timeout on the client side, closes the whole connection.
-func (g *Agent) pump(c *client, src net.Conn, dir Direction) {
-	dst := net.Conn(c.dc)
-	if dir == ToClient {
-		dst = c.tcp
+// end reports a fatal error or the cache agent's end to the relay, and
+// closes the sockets if the relay closed here.
+func (c *client) end(cacheEOF bool) {
+	c.mu.Lock()
+	first := false
+	if cacheEOF && len(c.r.down) == 0 {
+		first = c.r.cacheEOF()
+	} else {
+		first = c.r.fail()
 	}
+	c.mu.Unlock()
+	if first {
+		c.close()
+	}
+}
+
+// pumpUp relays the client's bytes to the cache agent. idle_timeout closes
+// a client that sends nothing for that long.
+func (g *Agent) pumpUp(c *client) {
 	buf := make([]byte, relayBufSize)
 	idle := g.gs.idleTimeout
 	for {
-		if idle > 0 && dir == ToCache {
-			src.SetReadDeadline(time.Now().Add(idle))
+		if idle > 0 {
+			c.tcp.SetReadDeadline(time.Now().Add(idle))
 		}
-		n, err := src.Read(buf)
-		if n > 0 {
+		n, err := c.tcp.Read(buf)
+		c.mu.Lock()
+		if c.r.closed {
+			c.mu.Unlock()
+			return
+		}
+		var p []byte
+		switch {
+		case n > 0:
 			if g.hooks.Tap != nil {
-				g.hooks.Tap(dir, buf[:n])
+				g.hooks.Tap(ToCache, buf[:n])
 			}
-			if _, werr := dst.Write(buf[:n]); werr != nil {
-				c.close()
+			c.r.fromClient(buf[:n])
+			p = c.r.toCache()
+		case errors.Is(err, io.EOF):
+			// The client's half-close travels on: memcached answers
+			// what it already sent, then closes.
+			c.r.clientEOF()
+		}
+		c.mu.Unlock()
+		if len(p) > 0 {
+			w, werr := c.dc.Write(p)
+			c.mu.Lock()
+			c.r.cacheTook(w)
+			c.mu.Unlock()
+			if werr != nil {
+				c.end(false)
+				return
+			}
+		}
+		c.mu.Lock()
+		shut := c.r.shutCache()
+		c.mu.Unlock()
+		if shut {
+			if c.dc.CloseWrite() != nil {
+				c.end(false)
+			}
+			return
+		}
+		if err != nil && n == 0 && !errors.Is(err, io.EOF) {
+			if idle > 0 && errors.Is(err, os.ErrDeadlineExceeded) {
+				g.idleKicks.Add(1)
+				g.ctx.Log().Debug("closing idle connection", "client", c.tcp.RemoteAddr())
+			}
+			c.end(false)
+			return
+		}
+	}
+}
+
+// pumpDown relays the cache agent's bytes to the client; the cache
+// agent's end closes the client outright, as memcached's close does.
+func (g *Agent) pumpDown(c *client) {
+	buf := make([]byte, relayBufSize)
+	for {
+		n, err := c.dc.Read(buf)
+		if n > 0 {
+			c.mu.Lock()
+			if c.r.closed {
+				c.mu.Unlock()
+				return
+			}
+			if g.hooks.Tap != nil {
+				g.hooks.Tap(ToClient, buf[:n])
+			}
+			c.r.fromCache(buf[:n])
+			p := c.r.toClient()
+			c.mu.Unlock()
+			w, werr := c.tcp.Write(p)
+			c.mu.Lock()
+			c.r.clientTook(w)
+			c.mu.Unlock()
+			if werr != nil {
+				c.end(false)
 				return
 			}
 		}
 		if err != nil {
-			// The client's half-close travels on: memcached answers what
-			// it already sent, then closes. The cache agent's end closes
-			// the client outright, as memcached's close does.
-			if err == io.EOF && dir == ToCache {
-				if cw, ok := dst.(interface{ CloseWrite() error }); ok && cw.CloseWrite() == nil {
-					return
-				}
-			}
-			if idle > 0 && errors.Is(err, os.ErrDeadlineExceeded) {
-				g.grp.idleKicks.Add(1)
-				g.ctx.Log().Debug("closing idle connection", "client", c.tcp.RemoteAddr())
-			}
-			c.close()
+			c.end(errors.Is(err, io.EOF))
 			return
 		}
 	}

@@ -1,6 +1,6 @@
 package gateway
 
-// GroupStats are a gateway group's counters as memcached's "stats" reports
+// GroupStats are gateway groups' counters as memcached's "stats" reports
 // them for its listener and workers: the cache agent a group relays to
 // shows them (threads, rejected_connections, idle_kicks). They are the
 // untrusted gateway's own counts; nothing in them comes from a client's
@@ -11,19 +11,17 @@ type GroupStats struct {
 	IdleKicks uint64 // clients closed at idle_timeout
 }
 
-// SumStats adds up the groups of the given gateways that relay to the
-// cache agent named backend, each group once.
+// SumStats adds up the counts of the given gateways that relay to the
+// cache agent named backend: each gateway is one relay.
 func SumStats(gateways []*Agent, backend string) GroupStats {
 	var s GroupStats
-	seen := map[*group]bool{}
 	for _, g := range gateways {
-		if g.grp == nil || g.backend.Name != backend || seen[g.grp] {
+		if g.backend.Name != backend {
 			continue
 		}
-		seen[g.grp] = true
-		s.Relays += int(g.grp.size.Load())
-		s.Rejected += g.grp.rejected.Load()
-		s.IdleKicks += g.grp.idleKicks.Load()
+		s.Relays++
+		s.Rejected += g.rejected.Load()
+		s.IdleKicks += g.idleKicks.Load()
 	}
 	return s
 }

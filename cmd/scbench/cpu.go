@@ -47,16 +47,3 @@ func procCPU(pid int) (time.Duration, error) {
 	}
 	return time.Duration(ticks) * 10 * time.Millisecond, nil
 }
-
-// poolCPU is the CPU time the servers of a pool have used.
-func poolCPU(procs []*process) (time.Duration, error) {
-	var sum time.Duration
-	for _, p := range procs {
-		d, err := procCPU(p.cmd.Process.Pid)
-		if err != nil {
-			return 0, err
-		}
-		sum += d
-	}
-	return sum, nil
-}

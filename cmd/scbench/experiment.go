@@ -44,7 +44,8 @@ type expEnv struct {
 	seed         uint64
 	securecached string // the server binary, for experiments that start instances
 	stderr       io.Writer
-	quiet        bool // no live progress lines
+	quiet        bool    // no live progress lines
+	budget       float64 // multi: each instance's CPU budget in cores; 0 shares the machine
 }
 
 func (e *expEnv) path(name, ext string) string { return filepath.Join(e.out, name+"."+ext) }
@@ -57,6 +58,7 @@ func runExperiment(ctx context.Context, args []string, stdout, stderr io.Writer)
 	seed := fs.Uint64("seed", uint64(time.Now().UnixNano()), "random seed")
 	bin := fs.String("securecached", "", "securecached binary for experiments that start instances (default: built from this module)")
 	quiet := fs.Bool("no-progress", false, "never print the live progress line")
+	budget := fs.Float64("cpu-budget", multiCoresPerInstance, "multi: each instance's CPU budget in cores (a cgroup quota; root); 0 = none, instances and load generator share the machine")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: scbench experiment NAME|all --out DIR [--short]")
 		for _, x := range experimentList {
@@ -84,7 +86,7 @@ func runExperiment(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return err
 	}
-	e := &expEnv{out: *out, short: *short, seed: *seed, securecached: *bin, stderr: stderr, quiet: *quiet}
+	e := &expEnv{out: *out, short: *short, seed: *seed, securecached: *bin, stderr: stderr, quiet: *quiet, budget: *budget}
 	if e.securecached == "" {
 		path, cleanup, err := buildSecurecached(ctx)
 		if err != nil {

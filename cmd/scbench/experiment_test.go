@@ -83,10 +83,24 @@ func TestExperimentsShort(t *testing.T) {
 	}
 	multi := summary["multi"]
 	for _, k := range []string{"instances_1_ops_s", "instances_2_ops_s", "rehash_ops_s_after", "no_rehash_ops_s_before",
-		"instances_1_loadgen_cores", "instances_1_server_cores", "instances_2_server_cores"} {
+		"instances_1_loadgen_cores", "instances_1_server_cores", "instances_2_server_cores",
+		"pipelined_instances_1_ops_s", "pipelined_instances_2_ops_s", "speedup_2_vs_1", "pipelined_speedup_2_vs_1"} {
 		if v, _ := multi[k].(float64); v <= 0 {
 			t.Errorf("multi %s = %v", k, multi[k])
 		}
+	}
+	// Each instance runs in a CPU budget of its own (a cgroup), or the
+	// summary says why not. A kernel or container without a cgroup cpu
+	// controller cannot be given one by installing anything, so only
+	// where the controller exists must CI (as root) have budgets.
+	if v, _ := multi["cpu_budget_cores_per_instance"].(float64); v <= 0 {
+		if _, _, cgErr := cgroupRoot(); os.Getenv(testenv.RequireToolsEnv) == "1" && cgErr == nil {
+			t.Errorf("multi ran without CPU budgets: %v", multi["cpu_budget"])
+		} else {
+			t.Logf("multi ran without CPU budgets: %v", multi["cpu_budget"])
+		}
+	} else if v, _ := multi["instances_1_throttled"].(float64); v <= 0 {
+		t.Errorf("a budgeted instance was never throttled: %v", multi)
 	}
 	// Without rehash the killed instance's keys fail; with rehash they
 	// move, so once the client has noticed, gets of them miss instead.

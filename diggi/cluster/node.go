@@ -84,8 +84,12 @@ type Node struct {
 
 	mu      sync.Mutex
 	members map[string]*member
-	events  []Event
-	waiters []chan struct{}
+	// stopping is set (under mu) before stop waits for wg: memberlist
+	// declares members dead from suspicion timers that its Shutdown
+	// does not stop, and no NotifyLeave may Add to wg after that.
+	stopping bool
+	events   []Event
+	waiters  []chan struct{}
 }
 
 type member struct {
@@ -227,6 +231,9 @@ func (n *Node) stop(leave bool) error {
 		n.cancel()
 		n.ln.Close()
 		n.hub.Close()
+		n.mu.Lock()
+		n.stopping = true
+		n.mu.Unlock()
 		n.wg.Wait()
 	})
 	return err
@@ -294,8 +301,12 @@ func (n *Node) NotifyLeave(nd *memberlist.Node) {
 		m.cancel = nil
 	}
 	// Forget waits for the session to end: not on memberlist's goroutine.
-	// Membership is shut down before stop waits for n.wg, so no Add can
-	// race that Wait.
+	// Once stop waits for n.wg no Add may race that Wait; the hub is
+	// closed by then, has ended every session itself.
+	if n.stopping {
+		n.mu.Unlock()
+		return
+	}
 	n.wg.Add(1)
 	n.mu.Unlock()
 	go func() {
