@@ -184,8 +184,8 @@ func (a *Agent) Stop(ctx *diggi.Context) {
 	// Handshake goroutines end once their sockets are gone; they need the
 	// baton to notice, so wait without it.
 	ctx.Scheduler().Block(a.tlsWG.Wait)
-	// Sessions are closed, so no reservation is outstanding and no
-	// client changes the cache any more.
+	// Sessions are closed, so no reservation or item pin is outstanding
+	// and no client changes the cache any more.
 	if a.as.set.MemoryFile != "" && a.hooks.Graceful != nil && a.hooks.Graceful() {
 		if err := a.saveWarm(); err != nil {
 			ctx.Log().Error("warm restart: items not saved", "err", err)

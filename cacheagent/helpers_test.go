@@ -64,6 +64,16 @@ func newStack(t testing.TB, o stackOptions) *stack {
 	if err := reg.Register("idle", func() diggi.Agent { return idle{} }); err != nil {
 		t.Fatal(err)
 	}
+	// Registered before the instance's own cleanup, so it runs after the
+	// instance stopped: every session is closed then, and a reply that
+	// still holds an item pin is a leak.
+	t.Cleanup(func() {
+		if st.agent != nil {
+			if n := st.agent.engine.PinsHeld(); n != 0 {
+				t.Errorf("%d item pins held after the agent stopped", n)
+			}
+		}
+	})
 	st.in = testdiggi.Start(t, cfg, diggi.InstanceOptions{Registry: reg, Router: o.router, Channels: st.factory.ChannelFactory(), Logger: o.logger})
 	st.agent = <-started
 	ctx, _ := st.in.Context("client")

@@ -163,6 +163,9 @@ func (s *session) flush(more bool) bool {
 	s.more = more
 	s.a.corkBurst()
 	for out := s.c.Output(); len(out) > 0; out = s.c.Output() {
+		// out may be a large value's item memory (conn's stream.go):
+		// the records copy it, and Sent, under the baton like Feed,
+		// releases the item once all of it went.
 		n, full, err := s.rl.write(out)
 		s.c.Sent(n)
 		if err != nil {

@@ -308,15 +308,19 @@ func (c *Conn) binGet(x binCtx, op uint8, quiet bool, r *protocol.BinRequest) {
 	}
 	var extras [4]byte
 	binary.BigEndian.PutUint32(extras[:], v.Flags)
-	var key, value []byte
+	var key []byte
 	if withKey {
 		key = r.Key
 	}
-	if op != protocol.OpTouch {
-		value = v.Value
+	n := len(v.Value)
+	if op == protocol.OpTouch {
+		n = 0
 	}
 	start := len(c.out)
-	c.out = protocol.AppendBinResponse(c.out, x.op, protocol.StatusOK, x.opaque, v.CAS, extras[:], key, value)
+	c.out = protocol.AppendBinResponseHead(c.out, x.op, protocol.StatusOK, x.opaque, v.CAS, extras[:], key, n)
+	if n > 0 {
+		c.appendValue(&v)
+	}
 	if c.tracing {
 		// memcached dumps the header before it fills in the item's CAS.
 		var hdr [protocol.BinHeaderLen]byte

@@ -46,15 +46,16 @@ const maxAuthValue = 16384
 const maxIdleBuffer = 64 << 10
 
 // maxPendingOutput bounds the replies a connection produces before its
-// client has taken them. Replies are copies of the values (memcached's
-// point at the items instead), so without it a client that sends gets and
-// never reads would make the server hold -R values per connection, and one
-// get naming a large value many times would hold that many copies. Past
-// it, Process stops as at the -R limit, and a multi-get stops between two
-// keys, until the host has sent the output; a connection then holds at
-// most this much plus one value. It is a Diggi message's worth of replies
-// rather than more, because a client that does not read holds it for as
-// long as it does not read (bench/RESULTS.md, noread case).
+// client has taken them. Small values are copied into the replies (large
+// ones are sent from their pinned items, stream.go, and count here too),
+// so without it a client that sends gets and never reads would make the
+// server hold -R values per connection, and one get naming a value many
+// times would hold that many copies. Past it, Process stops as at the -R
+// limit, and a multi-get stops between two keys, until the host has sent
+// the output; a connection then holds at most this much plus one value.
+// It is a Diggi message's worth of replies rather than more, because a
+// client that does not read holds it for as long as it does not read
+// (bench/RESULTS.md, noread case).
 const maxPendingOutput = 64 << 10
 
 // Conn is one client connection's protocol state machine. All methods
@@ -82,6 +83,7 @@ type Conn struct {
 
 	out  []byte // pending output; out[sent:] is unsent
 	sent int
+	st   stream // a value sent from its pinned item, at st.at in out (stream.go)
 	// flushed is where memcached would have started transmitting: replies
 	// before it are beyond recall, replies after it are still queued and
 	// some error paths discard them (see discardQueued).
@@ -246,7 +248,7 @@ func (c *Conn) Process() (more bool) {
 			c.shared.ConnYields.Add(1)
 			return true
 		}
-		if len(c.out)-c.sent >= maxPendingOutput {
+		if c.pending() >= maxPendingOutput {
 			return true
 		}
 		if !c.step() {
@@ -348,23 +350,63 @@ func (c *Conn) updateState() {
 	}
 }
 
-// Output returns the bytes waiting to be sent. The slice is valid until the
-// next Feed, Process or Sent.
-func (c *Conn) Output() []byte { return c.out[c.sent:] }
+// Output returns the next bytes waiting to be sent: the replies, or a
+// large value's bytes straight from its item (stream.go). Empty means
+// nothing waits; a host sends until then. The slice is valid until the
+// next Feed, Process, Sent or Close.
+func (c *Conn) Output() []byte {
+	if c.streaming() {
+		if c.sent < c.st.at {
+			return c.out[c.sent:c.st.at]
+		}
+		return c.st.pin.Value[c.st.off:]
+	}
+	return c.out[c.sent:]
+}
 
-// Sent records that the host wrote n bytes of Output. It touches only this
-// connection and atomic counters, so the host may call it without the
-// engine lock.
+// Sent records that the host wrote n bytes of Output. It may release the
+// pinned item a value was sent from, so the host calls it where it may
+// call the engine (like Feed).
 func (c *Conn) Sent(n int) {
-	if n <= 0 {
+	if !c.streaming() {
+		c.sentOut(n)
 		return
 	}
-	if n > len(c.out)-c.sent {
-		n = len(c.out) - c.sent
+	total := 0
+	for n > 0 {
+		k := min(n, len(c.Output()))
+		if k == 0 {
+			break
+		}
+		n -= k
+		total += k
+		if c.streaming() && c.sent == c.st.at {
+			c.st.off += k
+			if c.st.off == len(c.st.pin.Value) {
+				c.endStream()
+			}
+			continue
+		}
+		c.sent += k
 	}
-	c.sent += n
-	c.shared.BytesWritten.Add(uint64(n))
-	if c.sent == len(c.out) {
+	if total == 0 {
+		return
+	}
+	c.shared.BytesWritten.Add(uint64(total))
+	if !c.streaming() {
+		c.sentOut(0)
+	}
+}
+
+// sentOut is Sent while no value is sent from an item: n bytes of out
+// went, and a drained buffer is reset (or given back, if it grew large).
+func (c *Conn) sentOut(n int) {
+	n = max(0, min(n, len(c.out)-c.sent))
+	if n > 0 {
+		c.sent += n
+		c.shared.BytesWritten.Add(uint64(n))
+	}
+	if c.sent == len(c.out) && c.sent > 0 {
 		if cap(c.out) > maxIdleBuffer {
 			c.out = nil
 		}
@@ -377,10 +419,11 @@ func (c *Conn) Sent(n int) {
 func (c *Conn) Closed() bool { return c.closed }
 
 // Close tells the connection its socket is gone; it drops its buffers and
-// releases the item a value was being read into. Like Feed, it calls the
-// engine.
+// releases the item a value was being read into and the item a value was
+// being sent from. Like Feed, it calls the engine.
 func (c *Conn) Close() {
 	c.abortNread()
+	c.endStream()
 	c.unwatch()
 	c.watchConnEvent(false)
 	c.ops.transport = "" // logged once
@@ -418,6 +461,9 @@ func (c *Conn) flush() { c.flushed = len(c.out) }
 // conn_release_items does when a multi-get fails part way.
 func (c *Conn) discardQueued() {
 	c.out = c.out[:max(c.flushed, c.sent)]
+	if c.streaming() && c.st.at > len(c.out) {
+		c.endStream() // its reply was among the dropped ones
+	}
 }
 
 // reply appends a text reply line: memcached's out_string.

@@ -52,6 +52,17 @@ func newCache(t testing.TB, mut func(*memcache.Config)) *memcache.Cache {
 	return c
 }
 
+// drain sends everything c has to send, as a host does (Output until it
+// is empty), and returns it.
+func drain(c *Conn) []byte {
+	var out []byte
+	for o := c.Output(); len(o) > 0; o = c.Output() {
+		out = append(out, o...)
+		c.Sent(len(o))
+	}
+	return out
+}
+
 // rig is one connection on a fresh cache.
 type rig struct {
 	cache  *memcache.Cache
@@ -73,9 +84,7 @@ func (r *rig) run(in string, split int) string {
 	feed := func(b []byte) {
 		more := r.conn.Feed(b)
 		for {
-			o := r.conn.Output()
-			out = append(out, o...)
-			r.conn.Sent(len(o))
+			out = append(out, drain(r.conn)...)
 			if !more {
 				return
 			}

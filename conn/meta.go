@@ -52,7 +52,7 @@ func (c *Conn) execMetaGet(r *protocol.Request) {
 	c.out = protocol.AppendMetaWinFlags(c.out, &it)
 	c.out = append(c.out, '\r', '\n')
 	if m.Value {
-		c.out = append(c.out, v.Value...)
+		c.appendValue(&v)
 		c.out = append(c.out, '\r', '\n')
 	}
 }

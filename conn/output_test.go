@@ -18,12 +18,10 @@ func TestMultiGetOutputBounded(t *testing.T) {
 	var got strings.Builder
 	shares := 0
 	for {
-		o := r.conn.Output()
-		if len(o) > maxPendingOutput+len(val)+100 {
-			t.Fatalf("share %d: %d bytes pending, bound %d", shares, len(o), maxPendingOutput+len(val)+100)
+		if n := r.conn.pending(); n > maxPendingOutput+len(val)+100 {
+			t.Fatalf("share %d: %d bytes pending, bound %d", shares, n, maxPendingOutput+len(val)+100)
 		}
-		got.Write(o)
-		r.conn.Sent(len(o))
+		got.Write(drain(r.conn))
 		shares++
 		if !more {
 			break
@@ -55,7 +53,7 @@ func TestStuckClientOutputBounded(t *testing.T) {
 	for range 10 { // the host keeps calling Process without sending
 		r.conn.Process()
 	}
-	if n := len(r.conn.Output()); n > maxPendingOutput+len(val)+100 {
+	if n := r.conn.pending(); n > maxPendingOutput+len(val)+100 {
 		t.Fatalf("%d bytes pending for a client that does not read, bound %d", n, maxPendingOutput+len(val)+100)
 	}
 }
@@ -78,14 +76,11 @@ func TestSuspendedGetKeepsItsKeys(t *testing.T) {
 		t.Fatal("the get was not suspended")
 	}
 	var got strings.Builder
-	got.Write(r.conn.Output())
-	r.conn.Sent(len(r.conn.Output()))
+	got.Write(drain(r.conn))
 	// Input that makes Feed compact the buffer over the consumed line.
 	more = r.conn.Feed([]byte(strings.Repeat("x", len(line)) + "\r\nversion\r\n"))
 	for {
-		o := r.conn.Output()
-		got.Write(o)
-		r.conn.Sent(len(o))
+		got.Write(drain(r.conn))
 		if !more {
 			break
 		}
@@ -104,11 +99,11 @@ func TestSuspendedGetKeepsItsKeys(t *testing.T) {
 
 // TestSuspendedGetConcurrentWrites: while a multi-get is suspended between
 // shares, another client overwrites, deletes and re-sizes keys, ones
-// already sent and ones still to come. Each value is copied whole from its
-// item when its turn comes, so every reply carries one whole version of
-// its key (the new one for keys not yet sent: memcached would send the
-// version it had looked up first), never a torn mix, and a deleted key is
-// skipped.
+// already sent and ones still to come. Each value is looked up when its
+// turn comes and then copied or pinned whole, so every reply carries one
+// whole version of its key (the new one for keys not yet sent: memcached
+// would send the version it had looked up first), never a torn mix, and a
+// deleted key is skipped.
 func TestSuspendedGetConcurrentWrites(t *testing.T) {
 	r := newRig(t, Settings{})
 	other := New(r.cache, r.host, r.shared, Settings{})
@@ -123,9 +118,7 @@ func TestSuspendedGetConcurrentWrites(t *testing.T) {
 	var got strings.Builder
 	share := 0
 	for {
-		o := r.conn.Output()
-		got.Write(o)
-		r.conn.Sent(len(o))
+		got.Write(drain(r.conn))
 		if !more {
 			break
 		}

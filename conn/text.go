@@ -178,7 +178,7 @@ type pendingGet struct {
 func (c *Conn) resumeGet() bool {
 	g := &c.get
 	for len(g.keys) > 0 {
-		if len(c.out)-c.sent >= maxPendingOutput {
+		if c.pending() >= maxPendingOutput {
 			// The replies so far go out now; the keys still point into
 			// the input, which Feed may compact, so keep copies.
 			c.flush()
@@ -198,7 +198,13 @@ func (c *Conn) resumeGet() bool {
 			if c.tracing {
 				c.traceSendingKey(v.Key)
 			}
-			c.out = protocol.AppendValue(c.out, v.Key, v.Flags, v.Value, v.CAS, g.withCas)
+			if c.fromItem(&v) {
+				c.out = protocol.AppendValueLine(c.out, v.Key, v.Flags, len(v.Value), v.CAS, g.withCas)
+				c.appendValue(&v)
+				c.out = append(c.out, '\r', '\n')
+			} else {
+				c.out = protocol.AppendValue(c.out, v.Key, v.Flags, v.Value, v.CAS, g.withCas)
+			}
 		}
 	}
 	g.active, g.keys = false, nil

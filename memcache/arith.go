@@ -117,7 +117,9 @@ func (c *Cache) addDelta(key []byte, incr bool, delta, cas, newCAS uint64) (uint
 	}
 	var buf [20]byte
 	num := strconv.AppendUint(buf[:0], value, 10)
-	if len(num) <= int(nbytes(it)) {
+	if len(num) <= int(nbytes(it)) && !pinned(it) {
+		// In place, as memcached does when it holds the only reference;
+		// a pinned value must not change under its reader (pin.go).
 		dst := itValue(it)
 		n := copy(dst, num)
 		for i := n; i < len(dst); i++ {
@@ -130,9 +132,9 @@ func (c *Cache) addDelta(key []byte, incr bool, delta, cas, newCAS uint64) (uint
 		c.touchTime(it)
 		return value, ref, it, Hit
 	}
-	c.pinned = ref
+	c.pin(ref, it)
 	nref, res := c.newItem(itKey(it), itHash(it), itFlags(it), exptime(it), len(num))
-	c.pinned = 0
+	c.unpin(ref, it)
 	if res != Stored {
 		return 0, 0, nil, NoMemory
 	}

@@ -38,9 +38,10 @@ type Cache struct {
 	oldestCAS  uint64 // flush_all: items with a lower CAS are invalid
 	casID      uint64
 
-	// pinned is an item the current call still reads while it allocates
-	// (append's old value, incr's old number); eviction skips it.
-	pinned uint32
+	// pins are the items held past the call that found them (pin.go),
+	// and the item the current call still reads while it allocates
+	// (append's old value, incr's old number), which eviction must skip.
+	pins pins
 
 	reserveGen uint32 // generation stamped into reserved chunks
 
@@ -193,7 +194,8 @@ func (c *Cache) link(ref uint32, it []byte, cas uint64) {
 }
 
 // unlink removes a linked item from the hash table and its LRU and frees
-// its chunk.
+// its chunk, unless a Pin holds it: then the chunk stays in use, flagged
+// itemPinned alone, and the last Unpin frees it (pin.go).
 func (c *Cache) unlink(ref uint32, it []byte) {
 	if iflags(it)&itemLinked == 0 {
 		return
@@ -204,6 +206,10 @@ func (c *Cache) unlink(ref uint32, it []byte) {
 	c.sizesRemove(n)
 	c.hashDelete(ref, it)
 	c.unlinkQ(ref, it)
+	if pinned(it) {
+		setIFlags(it, itemPinned)
+		return
+	}
 	c.slabsFree(ref, it)
 }
 

@@ -36,8 +36,12 @@
 //   - The slab page mover (slabs_rebalance.go, slab_automove.go) is not a
 //     thread: Tick drives it a bounded number of chunks at a time, so items
 //     move only between calls. Chunked items do not exist here, so
-//     slab_reassign_chunk_rescues stays 0, and since only a Reservation can
-//     hold a chunk (never a linked item), slab_reassign_busy_deletes too.
+//     slab_reassign_chunk_rescues stays 0. A busy chunk (a Reservation's,
+//     or a pinned item's) is waited for a bounded number of passes, then
+//     the page goes back to its class instead of being deleted under its
+//     holder, so slab_reassign_busy_deletes stays 0 too.
+//   - pin.go: item pins (memcached's refcount), which let a reply send a
+//     value from its chunk across calls.
 //   - The hash table holds 4-byte references, half of memcached's pointers.
 //   - Sizes used for class choice and for the "bytes" and mem_requested
 //     stats follow memcached's ITEM_ntotal formula (header, key+1, flags

@@ -34,7 +34,7 @@ func (c *Cache) lookupHashed(key []byte, hv uint32) (uint32, []byte) {
 }
 
 // view describes it as it is before the current call changes it.
-func (c *Cache) view(it []byte) View {
+func (c *Cache) view(ref uint32, it []byte) View {
 	f := iflags(it)
 	return View{
 		Key:        itKey(it),
@@ -47,6 +47,7 @@ func (c *Cache) view(it []byte) View {
 		Stale:      f&itemStale != 0,
 		TokenSent:  f&itemTokenSent != 0,
 		Class:      clsid(it),
+		ref:        ref,
 	}
 }
 
@@ -84,7 +85,7 @@ func (c *Cache) Get(key []byte) (View, bool) {
 	if ref == 0 {
 		return View{}, false
 	}
-	v := c.view(it)
+	v := c.view(ref, it)
 	c.recordHit(it)
 	c.bump(ref, it)
 	return v, true
@@ -99,7 +100,7 @@ func (c *Cache) GetAndTouch(key []byte, exptime int64) (View, bool) {
 	if ref == 0 {
 		return View{}, false
 	}
-	v := c.view(it)
+	v := c.view(ref, it)
 	c.touchHit(ref, it, exptime)
 	v.TTL = c.ttl(it)
 	return v, true
@@ -155,7 +156,7 @@ func (c *Cache) MetaGet(key []byte, opt MetaGetOptions) (v View, found bool) {
 		c.g.getMisses++
 		return View{}, false
 	}
-	v = c.view(it)
+	v = c.view(ref, it)
 	if opt.Touch {
 		setExptime(it, c.realtime(opt.TTL))
 	}

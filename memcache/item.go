@@ -52,6 +52,7 @@ const (
 	itemStale                 // marked stale by md I / ms I
 	itemTokenSent             // a W flag has been handed out
 	itemReserved              // allocated by Reserve, awaiting Commit
+	itemPinned                // held by a Pin (pin.go); freed at the last Unpin
 )
 
 // LRU segments.

@@ -126,8 +126,9 @@ func (c *Cache) pullTail(id, lru int, totalBytes uint64, maxAge uint32, evict bo
 	for tries := pullTailTries; tries > 0 && search != 0; tries-- {
 		it := c.chunk(search)
 		next := lprev(it)
-		if search == c.pinned {
-			// The caller holds this item (memcached: refcount > 1).
+		if pinned(it) {
+			// A Pin holds this item (memcached: refcount > 1): it can
+			// be neither freed nor moved, so it is left where it is.
 			p.is.lrutailReflocked++
 			search = next
 			continue

@@ -31,7 +31,9 @@ const itemHeaderLen = 1 + 4 + 8 + 8 + 4
 var ErrRestoreFormat = errors.New("memcache: malformed item stream")
 
 // SaveItems writes every live item to w and returns how many it wrote.
-// Expired, flushed and reserved items are left out.
+// Expired, flushed and reserved items are left out, and so are items
+// unlinked while a Pin held them; a pinned linked item is written whole,
+// since a pin never lets its bytes change (pin.go).
 func (c *Cache) SaveItems(w io.Writer) (int, error) {
 	var head [16]byte
 	copy(head[:], itemsMagic[:])

@@ -12,17 +12,20 @@ package memcache
 //     item in the page is rescued into a free chunk of the same class
 //     elsewhere (keeping its key, value, flags, TTL, CAS and LRU position),
 //     or evicted when the class has no free chunk; expired and flushed items
-//     are simply unlinked. A chunk held by an outstanding Reservation is
-//     busy: the caller still writes into it, so the pass is repeated until
-//     the reservation is committed or aborted.
+//     are simply unlinked. A chunk held by an outstanding Reservation (the
+//     caller still writes into it) or by a Pin (a reply still reads it) is
+//     busy, so the pass is repeated, one pass a Tick, until it is free. A
+//     page still busy after moverBusyPassesMax passes goes back to its
+//     class and the move ends undone: a client that never sends the rest
+//     of a value or never reads its reply stops one move, not the mover.
 //   - finish: the empty page is cleared and split into the destination's
 //     free list, or returned to the global pool, where newSlab takes it
 //     before allocating.
 //
 // Unlike memcached's, this mover is not a thread: the engine is
 // single-threaded, so the mover is incremental work that Tick drives, and
-// items move only between calls, never under a caller that holds a View
-// or a pinned item.
+// items move only between calls, never under a caller that holds a View;
+// a pinned item never moves (see pin.go).
 
 // Results of SlabsReassign, with the text memcached 1.6.18 answers.
 type ReassignResult uint8
@@ -74,7 +77,17 @@ type rebalance struct {
 	next      int    // automove 2: a class that evicted while a page moved
 
 	rescues, evictionsNomem, inlineReclaim, busyItems, busyDeletes, moved uint64
+
+	// busyAborts: moves given up after moverBusyPassesMax busy passes.
+	busyAborts uint64
 }
+
+// moverBusyPassesMax bounds the passes over a page that still holds busy
+// chunks. The cache agent ticks four times a second, so a page waits about
+// ten seconds for its reservations and pins before the move is given up;
+// memcached's mover similarly stops waiting for busy items after its
+// SLAB_MOVE_MAX_LOOPS tries.
+const moverBusyPassesMax = 40
 
 // SlabsReassign is "slabs reassign SRC DST": schedule moving one page from
 // class src (-1: any class with a spare page; 0: the global page pool) to
@@ -189,6 +202,10 @@ func (c *Cache) rebalanceWork(budget int) int {
 		r.busy = 0
 		r.pos = 0
 		r.busyLoops++
+		if r.busyLoops >= moverBusyPassesMax {
+			c.rebalanceAbort()
+			return budget
+		}
 		return 0
 	}
 	page := r.page
@@ -257,7 +274,7 @@ func (c *Cache) moveChunk(ref uint32) {
 	it := c.chunk(ref)
 	f := iflags(it)
 	switch {
-	case f&itemReserved != 0:
+	case f&(itemReserved|itemPinned) != 0:
 		r.busy++
 	case f&itemLinked != 0:
 		if exp := exptime(it); (exp != 0 && exp <= c.now) || c.isFlushed(it) {
@@ -308,6 +325,32 @@ func (c *Cache) relocate(oldRef uint32, old []byte, newRef uint32, nw []byte) {
 	setIFlags(old, 0)
 	old[offLRU] = lruNone
 	p.used--
+}
+
+// rebalanceAbort gives the page being emptied back to its class, whose
+// pages it never left: its free chunks (no flag set: never carved, freed,
+// or emptied by this move) go back on the free list, and the items still
+// in it (reserved, pinned, or not yet reached) stay where they are. The
+// move ends without moving anything.
+func (c *Cache) rebalanceAbort() {
+	r := &c.mover
+	p := &c.classes[r.src]
+	page := r.page
+	r.page = 0
+	for i := int(p.perSlab) - 1; i >= 0; i-- {
+		ref := page<<c.chunkBits | uint32(i)
+		it := c.chunk(ref)
+		if iflags(it) != 0 {
+			continue
+		}
+		it[offClsid] = uint8(r.src)
+		it[offLRU] = lruNone
+		setHNext(it, p.freeHead)
+		p.freeHead = ref
+		p.freeCount++
+	}
+	r.running = false
+	r.busyAborts++
 }
 
 // rebalanceFinish clears an empty page and gives it to the destination

@@ -33,7 +33,7 @@ func checkSlabs(t testing.TB, c *Cache) {
 			if c.mover.page != 0 && pi == c.mover.page {
 				t.Fatalf("class %d: free chunk %x on the page being moved", id, ref)
 			}
-			if f := iflags(c.chunk(ref)); f&(itemLinked|itemReserved) != 0 {
+			if f := iflags(c.chunk(ref)); f&(itemLinked|itemReserved|itemPinned) != 0 {
 				t.Fatalf("class %d: free chunk %x has flags %x", id, ref, f)
 			}
 			free++
@@ -59,7 +59,7 @@ func checkSlabs(t testing.TB, c *Cache) {
 			}
 			for i := uint32(0); i < end; i++ {
 				it := c.chunk(uint32(idx)<<c.chunkBits | i)
-				if iflags(it)&(itemLinked|itemReserved) != 0 {
+				if iflags(it)&(itemLinked|itemReserved|itemPinned) != 0 {
 					if clsid(it) != id {
 						t.Fatalf("class %d: item of class %d on its page", id, clsid(it))
 					}
@@ -413,6 +413,20 @@ func pageMoveModel(t *testing.T, seed int64, steps int) {
 	model := map[string]entry{}
 	var pending []Reservation
 	var pendingKey []string
+	// Pins taken on hits, with the value each must keep showing while
+	// stores, deletes, evictions and page moves go on around it.
+	type held struct {
+		pin  Pin
+		want []byte
+	}
+	var pins []held
+	checkPins := func(step int) {
+		for _, h := range pins {
+			if !bytes.Equal(h.pin.Value, h.want) {
+				t.Fatalf("seed %d step %d: a pinned value changed", seed, step)
+			}
+		}
+	}
 	lost := uint64(0)
 	for step := 0; step < steps; step++ {
 		k := "key" + strconv.Itoa(rng.Intn(20000))
@@ -468,6 +482,15 @@ func pageMoveModel(t *testing.T, seed int64, steps int) {
 			c.SlabsReassign(src, rng.Intn(c.SlabClasses()+1))
 		case op == 8:
 			c.Tick(c.Now())
+		case op == 9 && len(pins) > 0 && rng.Intn(2) == 0:
+			i := rng.Intn(len(pins))
+			if !bytes.Equal(pins[i].pin.Value, pins[i].want) {
+				t.Fatalf("seed %d step %d: a pinned value changed", seed, step)
+			}
+			if err := c.Unpin(&pins[i].pin); err != nil {
+				t.Fatalf("seed %d step %d: unpin: %v", seed, step, err)
+			}
+			pins = append(pins[:i], pins[i+1:]...)
 		default:
 			v, ok := c.Get([]byte(k))
 			m, inModel := model[k]
@@ -480,10 +503,28 @@ func pageMoveModel(t *testing.T, seed int64, steps int) {
 				delete(model, k) // evicted, by the LRU or a page move
 				lost++
 			}
+			if ok && rng.Intn(16) == 0 {
+				want := bytes.Clone(v.Value)
+				p, pinnedOK := c.Pin(v)
+				if !pinnedOK {
+					t.Fatalf("seed %d step %d: pin of a hit refused", seed, step)
+				}
+				pins = append(pins, held{p, want})
+			}
 		}
 		if step%4000 == 0 {
 			checkInvariants(t, c)
+			checkPins(step)
 		}
+	}
+	checkPins(steps)
+	for i := range pins {
+		if err := c.Unpin(&pins[i].pin); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := c.PinsHeld(); n != 0 {
+		t.Fatalf("seed %d: %d pins held after releasing all", seed, n)
 	}
 	for i := range pending {
 		if err := c.Abort(&pending[i]); err != nil {

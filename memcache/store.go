@@ -210,9 +210,9 @@ func (c *Cache) storeItem(ref uint32, it []byte, mode Mode, opt StoreOptions) (R
 // exptime with the two values joined.
 func (c *Cache) concat(oref uint32, oit []byte, ref uint32, it []byte, appendMode bool) (uint32, []byte, bool) {
 	ov, nv := itValue(oit), itValue(it)
-	c.pinned = oref
+	c.pin(oref, oit)
 	nref, res := c.newItem(itKey(oit), itHash(oit), itFlags(oit), exptime(oit), len(ov)+len(nv))
-	c.pinned = 0
+	c.unpin(oref, oit)
 	if res != Stored {
 		return 0, nil, false
 	}

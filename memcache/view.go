@@ -3,12 +3,13 @@ package memcache
 // View is a read-only look at one item. Key and Value alias the slab page
 // the item lives in: they are valid only until the next call into the
 // Cache (any method), because a later store may evict the item and reuse
-// its chunk. Copy what you keep.
+// its chunk. Copy what you keep, or Pin the item (pin.go).
 type View struct {
 	Key   []byte
 	Value []byte
 	// Flags are the 32-bit client flags.
 	Flags uint32
+	ref   uint32 // the item, for Pin (here, it fills Flags' padding)
 	// CAS is the item's unique; 0 when the engine runs with NoCAS.
 	CAS uint64
 	// TTL is the remaining time to live in seconds, -1 for "never

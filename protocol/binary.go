@@ -131,8 +131,18 @@ func AppendBinHeader(dst []byte, h BinHeader) []byte {
 
 // AppendBinResponse appends a complete response packet.
 func AppendBinResponse(dst []byte, opcode uint8, status uint16, opaque uint32, cas uint64, extras, key, value []byte) []byte {
-	h := BinHeader{Magic: MagicResponse, Opcode: opcode, Status: status, Opaque: opaque, Cas: cas}
-	return appendBinPacket(dst, h, extras, key, value)
+	dst = AppendBinResponseHead(dst, opcode, status, opaque, cas, extras, key, len(value))
+	return append(dst, value...)
+}
+
+// AppendBinResponseHead appends a response packet up to its value, for a
+// value of n bytes the caller sends itself right after.
+func AppendBinResponseHead(dst []byte, opcode uint8, status uint16, opaque uint32, cas uint64, extras, key []byte, n int) []byte {
+	h := BinHeader{Magic: MagicResponse, Opcode: opcode, Status: status, Opaque: opaque, Cas: cas,
+		KeyLen: uint16(len(key)), ExtLen: uint8(len(extras)), BodyLen: uint32(len(extras) + len(key) + n)}
+	dst = AppendBinHeader(dst, h)
+	dst = append(dst, extras...)
+	return append(dst, key...)
 }
 
 // AppendBinError appends memcached's error response for status: no extras,

@@ -13,18 +13,25 @@ func AppendLine(dst []byte, s string) []byte {
 
 // AppendValue appends a get/gets hit: "VALUE <key> <flags> <bytes>[ <cas>]\r\n<data>\r\n".
 func AppendValue(dst, key []byte, flags uint32, value []byte, cas uint64, withCas bool) []byte {
+	dst = AppendValueLine(dst, key, flags, len(value), cas, withCas)
+	dst = append(dst, value...)
+	return append(dst, '\r', '\n')
+}
+
+// AppendValueLine appends the "VALUE <key> <flags> <bytes> [<cas>]\r\n"
+// line of AppendValue alone, for a value of n bytes the caller sends
+// itself, followed by "\r\n".
+func AppendValueLine(dst, key []byte, flags uint32, n int, cas uint64, withCas bool) []byte {
 	dst = append(dst, "VALUE "...)
 	dst = append(dst, key...)
 	dst = append(dst, ' ')
 	dst = strconv.AppendUint(dst, uint64(flags), 10)
 	dst = append(dst, ' ')
-	dst = strconv.AppendUint(dst, uint64(len(value)), 10)
+	dst = strconv.AppendUint(dst, uint64(n), 10)
 	if withCas {
 		dst = append(dst, ' ')
 		dst = strconv.AppendUint(dst, cas, 10)
 	}
-	dst = append(dst, '\r', '\n')
-	dst = append(dst, value...)
 	return append(dst, '\r', '\n')
 }
 
