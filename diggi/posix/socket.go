@@ -436,20 +436,27 @@ func (sk *socket) tryWrite(bufs [][]byte, skip int) (int, error) {
 			return written, EAGAIN
 		}
 		n := min(want-written, sk.sendWnd, maxChunk)
+		batched := s.cork > 0 && n <= maxBatched
+		if !batched {
+			s.flushBatch()
+			if !s.roomNow() { // the batch took the last of the room
+				s.waitRoom(sk)
+				return written, EAGAIN
+			}
+		}
+		// From here the segment goes out, so the grant and the held-back
+		// mark it carries are taken only now: taken before a refusal,
+		// they would be lost, and a window that loses grants closes for
+		// good.
 		flags := sk.flags()
 		if sk.heldBack || n == sk.sendWnd && n < want-written {
 			flags |= windowLimited
 			sk.heldBack = false
 		}
 		grant := sk.takeGrant()
-		if s.cork > 0 && n <= maxBatched {
+		if batched {
 			s.batchData(sk, bufs, skip+written, n, flags, grant)
 		} else {
-			s.flushBatch()
-			if !s.roomNow() { // the batch took the last of the room
-				s.waitRoom(sk)
-				return written, EAGAIN
-			}
 			s.scratch = appendSegment(s.scratch[:0], segment{op: opData, flags: flags, value: uint32(grant)})
 			s.scratch = gather(s.scratch, bufs, skip+written, n)
 			if err := s.out(sk.key.peer, sk.key.session, s.scratch); err != nil {
