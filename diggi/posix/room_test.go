@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -116,4 +118,104 @@ func TestCloseNeverHandsTheBatonAway(t *testing.T) {
 	if !bytes.Equal(got, sent.Bytes()) {
 		t.Fatalf("read %d bytes before EOF, %d were written", len(got), sent.Len())
 	}
+}
+
+// A write refused for lack of room keeps the window grant it would have
+// carried. The grant is the only way the reader's consumed bytes reach
+// the peer; one lost stays lost, and enough of them close the peer's
+// window for good, stalling a one-way flow (a large upload, a large
+// reply). The refusal here is the narrow one: the write's own segment
+// needs room after the corked batch it flushes, and the batch takes the
+// last slot.
+func TestRefusedWriteKeepsItsGrant(t *testing.T) {
+	// The router freezes the mover on the client's first regular message
+	// after freeze is set, so the client's outbound queue is emptied and
+	// then held still: the test knows exactly how much room is left.
+	var freeze atomic.Bool
+	frozen, gate := make(chan struct{}), make(chan struct{})
+	router := diggi.RouterFunc(func(m *diggi.Message, fwd diggi.Forwarder) {
+		if m.Type == diggi.TypeRegular && freeze.CompareAndSwap(true, false) {
+			close(frozen)
+			<-gate
+		}
+		_ = fwd.Forward(m)
+	})
+	reg := diggi.NewRegistry()
+	if err := reg.Register("nop", func() diggi.Agent { return nopAgent{} }); err != nil {
+		t.Fatal(err)
+	}
+	const queue = 8 // a power of two: the queue's exact capacity
+	cfg := diggi.Config{Instance: "grant", QueueSize: queue, Agents: []diggi.AgentConfig{{Name: "server", Kind: "nop"}, {Name: "client", Kind: "nop"}}}
+	in := testdiggi.Start(t, cfg, diggi.InstanceOptions{Registry: reg, Router: router, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	var once sync.Once
+	open := func() { once.Do(func() { close(gate) }) }
+	t.Cleanup(open) // runs before the instance stops
+	ctxs := map[string]*diggi.Context{}
+	ctxs["server"], _ = in.Context("server")
+	ctxs["client"], _ = in.Context("client")
+	server, _ := ctxs["client"].Directory().Lookup("server")
+	cfds, sfds := windowPair(t, ctxs, 31, 2)
+	a, b := cfds[0], cfds[1]
+
+	// b's peer sends it less than a quarter window, which b reads: the
+	// grant for it waits to ride on b's next data segment.
+	const sent = 1000
+	wait(t, spawn(t, ctxs["server"], func(s *Sys) {
+		if n, err := s.Write(sfds[1], make([]byte, sent)); n != sent {
+			t.Errorf("server write: %d, %v", n, err)
+		}
+	}), "server write")
+	wait(t, spawn(t, ctxs["client"], func(s *Sys) {
+		s.SetNonblock(b, false)
+		if _, err := io.ReadFull(readerOf(s, b), make([]byte, sent)); err != nil {
+			t.Error(err)
+		}
+		if sk := s.fds.at(b).(*socket); sk.consumed != sent {
+			t.Errorf("b holds a grant of %d, want %d (sent alone?)", sk.consumed, sent)
+		}
+		freeze.Store(true)
+		if err := s.Context().Messages().TryPost(server.ID, diggi.TypeRegular, 0, []byte("freeze")); err != nil {
+			t.Error(err)
+		}
+	}), "read and freeze")
+	wait(t, frozen, "the mover to freeze")
+
+	big := make([]byte, maxBatched+4<<10) // too big to batch
+	wait(t, spawn(t, ctxs["client"], func(s *Sys) {
+		// All but one slot taken; a's small write is batched, and b's
+		// large one flushes the batch into the last slot.
+		for i := range queue - 1 {
+			if err := s.Context().Messages().TryPost(server.ID, diggi.TypeRegular, 0, []byte("filler")); err != nil {
+				t.Errorf("filler %d: %v", i, err)
+				return
+			}
+		}
+		s.Cork()
+		if n, err := s.Write(a, []byte("small")); n != 5 {
+			t.Errorf("corked small write: %d, %v", n, err)
+		}
+		s.SetNonblock(b, true)
+		if n, err := s.Write(b, big); n != 0 || !errors.Is(err, syscall.EAGAIN) {
+			t.Errorf("write after the batch took the last slot: %d, %v; want 0, EAGAIN (the test did not reach the refusal)", n, err)
+		}
+		s.Uncork()
+	}), "refused write")
+	open()
+
+	wait(t, spawn(t, ctxs["client"], func(s *Sys) {
+		s.SetNonblock(b, false)
+		if n, err := s.Write(b, big); n != len(big) {
+			t.Errorf("write once room came: %d, %v", n, err)
+		}
+	}), "write again")
+	wait(t, spawn(t, ctxs["server"], func(s *Sys) {
+		s.SetNonblock(sfds[1], false)
+		// The grant rides on the segment that brings this data.
+		if _, err := io.ReadFull(readerOf(s, sfds[1]), make([]byte, len(big))); err != nil {
+			t.Error(err)
+		}
+		if sk := s.fds.at(sfds[1]).(*socket); sk.sendWnd != minWindow {
+			t.Errorf("server's send window is %d after the client read all %d bytes it was sent, want %d: the refused write lost the grant", sk.sendWnd, sent, minWindow)
+		}
+	}), "read and check the window")
 }
