@@ -261,6 +261,50 @@ func TestPageMoveGivesUpOnPin(t *testing.T) {
 	checkInvariants(t, c)
 }
 
+// TestPageMoveAfterPinTriesAnotherPage: once a move gives up on a page a
+// pin holds, the class's next move picks another page and completes while
+// the pin is still held; the one after that still avoids the pinned page.
+func TestPageMoveAfterPinTriesAnotherPage(t *testing.T) {
+	c, p, val, src := pinnedMoveSetup(t)
+	pinnedPage := p.ref >> c.chunkBits
+	c.Tick(c.Now())
+	if c.mover.page != pinnedPage {
+		t.Fatalf("first move took page %d, want the pinned page %d", c.mover.page, pinnedPage)
+	}
+	for i := 0; i <= moverBusyPassesMax+1 && c.mover.running; i++ {
+		c.Tick(c.Now())
+	}
+	if c.mover.running || c.mover.busyAborts != 1 {
+		t.Fatalf("running %v, aborts %d", c.mover.running, c.mover.busyAborts)
+	}
+	pages := c.classes[src].totalPages
+	for n := uint64(1); n <= 2 && c.classes[src].totalPages > 1; n++ {
+		if r := c.SlabsReassign(src, 0); r != ReassignOK {
+			t.Fatal(r)
+		}
+		c.Tick(c.Now())
+		if c.mover.running && c.mover.page == pinnedPage {
+			t.Fatalf("move %d took the pinned page again", n+1)
+		}
+		finishMove(t, c)
+		if got := c.Stats().SlabsMoved; got != n {
+			t.Fatalf("move %d: moved %d pages, aborts %d", n+1, got, c.mover.busyAborts)
+		}
+		if c.pageChunk[pinnedPage] != c.classes[src].size {
+			t.Fatal("the pinned page left its class")
+		}
+		checkInvariants(t, c)
+	}
+	if c.Stats().SlabsMoved == 0 || c.classes[src].totalPages >= pages {
+		t.Fatalf("pages %d -> %d", pages, c.classes[src].totalPages)
+	}
+	if c.mover.busyAborts != 1 || string(p.Value) != val {
+		t.Fatal("a later move aborted, or the pinned value changed")
+	}
+	unpinAll(t, c, &p)
+	checkInvariants(t, c)
+}
+
 // TestSaveItemsWithPins: a warm restart's stream holds pinned linked
 // items whole and leaves out items unlinked under a pin.
 func TestSaveItemsWithPins(t *testing.T) {
