@@ -187,6 +187,48 @@ func TestUnpinMisuse(t *testing.T) {
 	}
 }
 
+// TestPinStaleViewReusedChunk: a View whose chunk now holds another item
+// with a key of the same length, or the same key, is refused, with CAS
+// and without (-C, where every CAS reads 0); and a copied Pin's second
+// Unpin does not release another holder's pin.
+func TestPinStaleViewReusedChunk(t *testing.T) {
+	for _, noCAS := range []bool{false, true} {
+		c := newTestCache(t, func(cfg *Config) { cfg.NoCAS = noCAS })
+		set(t, c, "aaa", "v1")
+		stale, _ := c.Get([]byte("aaa"))
+		c.Delete([]byte("aaa"), DeleteOptions{})
+		set(t, c, "bbb", "v2") // same class, takes the freed chunk
+		if v, _ := c.Get([]byte("bbb")); v.ref != stale.ref {
+			t.Fatalf("noCAS %v: setup: chunk not reused", noCAS)
+		}
+		if _, ok := c.Pin(stale); ok {
+			t.Fatalf("noCAS %v: pinned a reused chunk, equal-length key", noCAS)
+		}
+		c.Delete([]byte("bbb"), DeleteOptions{})
+		set(t, c, "aaa", "v3") // the same key again, in the same chunk
+		if _, ok := c.Pin(stale); ok {
+			t.Fatalf("noCAS %v: pinned a reused chunk, same key", noCAS)
+		}
+		if v, _ := c.Get([]byte("aaa")); v.ref != stale.ref {
+			t.Fatalf("noCAS %v: setup: chunk not reused", noCAS)
+		}
+
+		p := pinKey(t, c, "aaa")
+		q := p // a copy of p
+		r := pinKey(t, c, "aaa")
+		unpinAll(t, c, &p, &r)
+		p = pinKey(t, c, "aaa")
+		if err := c.Unpin(&q); !errors.Is(err, ErrNotPinned) {
+			t.Fatalf("noCAS %v: a released copy's Unpin: %v", noCAS, err)
+		}
+		if c.PinsHeld() != 1 {
+			t.Fatalf("noCAS %v: %d pins held, want 1", noCAS, c.PinsHeld())
+		}
+		unpinAll(t, c, &p)
+		checkInvariants(t, c)
+	}
+}
+
 // pinnedMoveSetup fills one class past one page and pins an item in its
 // first page, which is the page the mover picks.
 func pinnedMoveSetup(t *testing.T) (*Cache, Pin, string, int) {

@@ -103,6 +103,7 @@ func (c *Cache) slabsAllocFrom(id int, newPage bool) uint32 {
 		p.curNext = 1
 	}
 	p.used++
+	c.allocGen++
 	it := c.chunk(ref)
 	clear(it[:HeaderSize])
 	it[offClsid] = uint8(id)
