@@ -96,7 +96,7 @@ func (c *Conn) execWatch(r *protocol.Request) {
 	case !c.keysAllowed():
 		c.replyUnlessNoreply(r, replyWatchPlaintext)
 		return
-	case len(c.out) > c.sent:
+	case c.pending() > 0:
 		c.replyUnlessNoreply(r, "ERROR cannot pipeline other commands before watch")
 		return
 	}
@@ -168,16 +168,22 @@ func (h *watchHub) emit(f watchFlag, body func([]byte) []byte) {
 	}
 }
 
+// watchWrite queues one log line for a watcher. execWatch starts a
+// watcher only with nothing pending, and a watcher then runs no command,
+// so it never streams a value from an item (stream.go); the checks below
+// still go through pending and streaming rather than rest on that.
 func (c *Conn) watchWrite(line []byte) {
-	if len(c.out)-c.sent+len(line) > watcherBufferSize {
+	if c.pending()+len(line) > watcherBufferSize {
 		c.ops.skipped++
 		return
 	}
-	if c.sent > 0 && c.sent >= len(c.out)/2 {
+	if c.sent > 0 && c.sent >= len(c.out)/2 && !c.streaming() {
 		// A watcher whose client keeps up but never quite drains would
 		// otherwise keep every line it was ever sent (Sent resets the
 		// buffer only once it is empty). Safe here: the host never holds
-		// an Output slice across a call into any connection.
+		// an Output slice across a call into any connection, and no value
+		// is streamed from an item, whose place in out (st.at) the copy
+		// would move.
 		n := copy(c.out, c.out[c.sent:])
 		c.out, c.flushed, c.sent = c.out[:n], max(c.flushed-c.sent, 0), 0
 	}
@@ -363,7 +369,7 @@ func (c *Conn) execMetaDump(classes string) {
 	case !c.keysAllowed():
 		c.reply(replyMetaDumpPlaintext)
 		return
-	case len(c.out) > c.sent:
+	case c.pending() > 0:
 		c.reply("ERROR cannot pipeline other commands before metadump")
 		return
 	}
@@ -387,7 +393,7 @@ func (c *Conn) execMetaDump(classes string) {
 // or maxPendingOutput bytes wait to be sent (false).
 func (c *Conn) resumeMetaDump() bool {
 	for {
-		room := maxPendingOutput - (len(c.out) - c.sent)
+		room := maxPendingOutput - c.pending()
 		if room <= 0 {
 			c.flush()
 			return false

@@ -182,3 +182,43 @@ func TestWatcherBufferStaysBounded(t *testing.T) {
 		t.Errorf("watcher's buffer grew to %d bytes", c)
 	}
 }
+
+// TestWatcherWriteKeepsStreamedValue: a watcher never streams a value
+// (watch starts only with nothing pending), but watchWrite must not rest
+// on that: with a value streamed from its item behind half-sent output,
+// it neither compacts the buffer under the stream nor miscounts what is
+// pending, and the bytes go out in order.
+func TestWatcherWriteKeepsStreamedValue(t *testing.T) {
+	w, cl := twoConns(t, Settings{}, nil)
+	w.run("watch fetchers\r\n", 0)
+	big := strings.Repeat("B", sendFromItemMin)
+	cl.setValue(t, "big", big)
+	v, ok := w.cache.Get([]byte("big"))
+	if !ok {
+		t.Fatal("big missing")
+	}
+	p, ok := w.cache.Pin(v)
+	if !ok {
+		t.Fatal("pin refused")
+	}
+	w.conn.out = append(w.conn.out[:0], "line1\nline2\n"...)
+	w.conn.sent, w.conn.flushed = 6, len(w.conn.out)
+	w.conn.st = stream{pin: p, at: len(w.conn.out)}
+	before := w.conn.pending()
+	w.conn.watchWrite([]byte("x\n"))
+	if w.conn.pending() != before+2 || w.conn.st.at != 12 {
+		t.Fatalf("pending %d -> %d, stream at %d", before, w.conn.pending(), w.conn.st.at)
+	}
+	var got []byte
+	for o := w.conn.Output(); len(o) > 0; o = w.conn.Output() {
+		got = append(got, o...)
+		w.conn.Sent(len(o))
+	}
+	if want := "line2\n" + big + "x\n"; string(got) != want {
+		t.Fatalf("watcher sent %d bytes, want %d in order", len(got), len(want))
+	}
+	w.conn.Close()
+	if n := w.cache.PinsHeld(); n != 0 {
+		t.Fatalf("%d pins held", n)
+	}
+}

@@ -42,6 +42,10 @@ type Cache struct {
 	// and the item the current call still reads while it allocates
 	// (append's old value, incr's old number), which eviction must skip.
 	pins pins
+	// allocGen counts the chunks handed out (slabsAllocFrom); a View
+	// records it, so Pin can tell a View whose chunk may hold another
+	// item since (pin.go).
+	allocGen uint64
 
 	reserveGen uint32 // generation stamped into reserved chunks
 

@@ -48,6 +48,7 @@ func (c *Cache) view(ref uint32, it []byte) View {
 		TokenSent:  f&itemTokenSent != 0,
 		Class:      clsid(it),
 		ref:        ref,
+		gen:        c.allocGen,
 	}
 }
 

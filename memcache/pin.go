@@ -1,7 +1,6 @@
 package memcache
 
 import (
-	"bytes"
 	"errors"
 	"sync/atomic"
 )
@@ -34,7 +33,15 @@ import (
 //     pinned chunk is not saved at all.
 //   - Every Pin is released exactly once. PinsHeld counts the pins held,
 //     so tests can check that every path (a reply sent, a connection
-//     closed part way, an error) released its pins.
+//     closed part way, an error) released its pins. Each Pin carries its
+//     own hold number (pins.holds), so a second Unpin, even of a copy of
+//     the Pin, is ErrNotPinned and never drops another holder's count.
+//   - Cache.Pin pins only the item its View showed: the View records the
+//     Cache's allocation count (allocGen, bumped by slabsAllocFrom, the
+//     one place a chunk is handed out for a new item), and a chunk can
+//     hold another item only after an allocation. So a stale View, whose
+//     chunk may have been freed and reused since, is refused, even with
+//     an equal key or with NoCAS (no CAS to compare).
 //
 // The refcounts live in a map keyed by reference, holding only pinned
 // items; the itemPinned bit makes "is it pinned" a flag test on the hot
@@ -44,9 +51,13 @@ import (
 // item's value and stays valid and unchanged until Unpin, whatever other
 // calls into the Cache do meanwhile (as long as the Cache itself is
 // reachable: its pages are unmapped when it is collected).
+//
+// A Pin is released by Unpin on that Pin or on any copy of it, once:
+// the other copies' Unpin then fails with ErrNotPinned.
 type Pin struct {
 	Value []byte
 	ref   uint32
+	hold  uint64 // this hold's number, a key of pins.holds
 }
 
 // Held reports whether p holds an item (is not the zero Pin, nor
@@ -61,37 +72,46 @@ var ErrNotPinned = errors.New("memcache: item is not pinned")
 type pins struct {
 	count map[uint32]uint32 // refcount of each pinned item
 	held  atomic.Int64      // sum of the refcounts: PinsHeld
+	// holds maps each Pin not yet released (by its hold number) to its
+	// item; the internal pins of arith and append are not Pins.
+	holds    map[uint64]uint32
+	lastHold uint64
 }
 
-// Pin takes a hold on the item v shows. v must come from the latest call
-// into the Cache (a View dies at the next call), and from a lookup that
+// Pin takes a hold on the item v shows. v must come from a lookup that
 // found an item (Get, GetAndTouch, MetaGet). ok is false for a View that
-// shows no item, or no longer the item it showed.
+// shows no item, or that is stale: a View dies at the next call into the
+// Cache, and Pin refuses one taken before any allocation since (after
+// which its chunk may hold another item) or whose item was unlinked.
 func (c *Cache) Pin(v View) (p Pin, ok bool) {
-	if v.ref == 0 {
+	if v.ref == 0 || v.gen != c.allocGen {
 		return Pin{}, false
 	}
 	it := c.chunk(v.ref)
-	// A stale View (misuse) may name a chunk reused since: refuse one
-	// whose item is not the View's.
-	if iflags(it)&itemLinked == 0 || itCAS(it) != v.CAS || !bytes.Equal(itKey(it), v.Key) {
+	if iflags(it)&itemLinked == 0 {
 		return Pin{}, false
 	}
 	c.pin(v.ref, it)
-	return Pin{Value: itValue(it), ref: v.ref}, true
+	if c.pins.holds == nil {
+		c.pins.holds = make(map[uint64]uint32)
+	}
+	c.pins.lastHold++
+	c.pins.holds[c.pins.lastHold] = v.ref
+	return Pin{Value: itValue(it), ref: v.ref, hold: c.pins.lastHold}, true
 }
 
 // Unpin releases p, and frees the item if it was unlinked while pinned
-// and this was its last pin. p is zeroed, so a second Unpin is an error
-// rather than a double release.
+// and this was its last pin. p is zeroed; a second Unpin of p, or an
+// Unpin of a copy of p made before, is ErrNotPinned.
 func (c *Cache) Unpin(p *Pin) error {
 	if p == nil || p.ref == 0 {
 		return ErrNotPinned
 	}
-	ref := p.ref
-	if c.pins.count[ref] == 0 {
+	ref, ok := c.pins.holds[p.hold]
+	if !ok || ref != p.ref {
 		return ErrNotPinned
 	}
+	delete(c.pins.holds, p.hold)
 	*p = Pin{}
 	c.unpin(ref, c.chunk(ref))
 	return nil

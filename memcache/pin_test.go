@@ -187,6 +187,48 @@ func TestUnpinMisuse(t *testing.T) {
 	}
 }
 
+// TestPinStaleViewReusedChunk: a View whose chunk now holds another item
+// with a key of the same length, or the same key, is refused, with CAS
+// and without (-C, where every CAS reads 0); and a copied Pin's second
+// Unpin does not release another holder's pin.
+func TestPinStaleViewReusedChunk(t *testing.T) {
+	for _, noCAS := range []bool{false, true} {
+		c := newTestCache(t, func(cfg *Config) { cfg.NoCAS = noCAS })
+		set(t, c, "aaa", "v1")
+		stale, _ := c.Get([]byte("aaa"))
+		c.Delete([]byte("aaa"), DeleteOptions{})
+		set(t, c, "bbb", "v2") // same class, takes the freed chunk
+		if v, _ := c.Get([]byte("bbb")); v.ref != stale.ref {
+			t.Fatalf("noCAS %v: setup: chunk not reused", noCAS)
+		}
+		if _, ok := c.Pin(stale); ok {
+			t.Fatalf("noCAS %v: pinned a reused chunk, equal-length key", noCAS)
+		}
+		c.Delete([]byte("bbb"), DeleteOptions{})
+		set(t, c, "aaa", "v3") // the same key again, in the same chunk
+		if _, ok := c.Pin(stale); ok {
+			t.Fatalf("noCAS %v: pinned a reused chunk, same key", noCAS)
+		}
+		if v, _ := c.Get([]byte("aaa")); v.ref != stale.ref {
+			t.Fatalf("noCAS %v: setup: chunk not reused", noCAS)
+		}
+
+		p := pinKey(t, c, "aaa")
+		q := p // a copy of p
+		r := pinKey(t, c, "aaa")
+		unpinAll(t, c, &p, &r)
+		p = pinKey(t, c, "aaa")
+		if err := c.Unpin(&q); !errors.Is(err, ErrNotPinned) {
+			t.Fatalf("noCAS %v: a released copy's Unpin: %v", noCAS, err)
+		}
+		if c.PinsHeld() != 1 {
+			t.Fatalf("noCAS %v: %d pins held, want 1", noCAS, c.PinsHeld())
+		}
+		unpinAll(t, c, &p)
+		checkInvariants(t, c)
+	}
+}
+
 // pinnedMoveSetup fills one class past one page and pins an item in its
 // first page, which is the page the mover picks.
 func pinnedMoveSetup(t *testing.T) (*Cache, Pin, string, int) {
@@ -258,6 +300,50 @@ func TestPageMoveGivesUpOnPin(t *testing.T) {
 		t.Fatal(r)
 	}
 	finishMove(t, c)
+	checkInvariants(t, c)
+}
+
+// TestPageMoveAfterPinTriesAnotherPage: once a move gives up on a page a
+// pin holds, the class's next move picks another page and completes while
+// the pin is still held; the one after that still avoids the pinned page.
+func TestPageMoveAfterPinTriesAnotherPage(t *testing.T) {
+	c, p, val, src := pinnedMoveSetup(t)
+	pinnedPage := p.ref >> c.chunkBits
+	c.Tick(c.Now())
+	if c.mover.page != pinnedPage {
+		t.Fatalf("first move took page %d, want the pinned page %d", c.mover.page, pinnedPage)
+	}
+	for i := 0; i <= moverBusyPassesMax+1 && c.mover.running; i++ {
+		c.Tick(c.Now())
+	}
+	if c.mover.running || c.mover.busyAborts != 1 {
+		t.Fatalf("running %v, aborts %d", c.mover.running, c.mover.busyAborts)
+	}
+	pages := c.classes[src].totalPages
+	for n := uint64(1); n <= 2 && c.classes[src].totalPages > 1; n++ {
+		if r := c.SlabsReassign(src, 0); r != ReassignOK {
+			t.Fatal(r)
+		}
+		c.Tick(c.Now())
+		if c.mover.running && c.mover.page == pinnedPage {
+			t.Fatalf("move %d took the pinned page again", n+1)
+		}
+		finishMove(t, c)
+		if got := c.Stats().SlabsMoved; got != n {
+			t.Fatalf("move %d: moved %d pages, aborts %d", n+1, got, c.mover.busyAborts)
+		}
+		if c.pageChunk[pinnedPage] != c.classes[src].size {
+			t.Fatal("the pinned page left its class")
+		}
+		checkInvariants(t, c)
+	}
+	if c.Stats().SlabsMoved == 0 || c.classes[src].totalPages >= pages {
+		t.Fatalf("pages %d -> %d", pages, c.classes[src].totalPages)
+	}
+	if c.mover.busyAborts != 1 || string(p.Value) != val {
+		t.Fatal("a later move aborted, or the pinned value changed")
+	}
+	unpinAll(t, c, &p)
 	checkInvariants(t, c)
 }
 

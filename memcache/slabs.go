@@ -14,6 +14,11 @@ type slabClass struct {
 	curPage    uint32 // page being carved lazily, 0 if none
 	curNext    uint32 // next never-used chunk index in curPage
 	used       uint32 // chunks holding linked or reserved items
+	// moveAfter is the page whose move was last given up as busy (0:
+	// none); the mover's next pick for this class starts after it, so one
+	// page held by a pin or a reservation does not stop every move of
+	// the class (slabs_rebalance.go).
+	moveAfter uint32
 
 	heads, tails [numLRU]uint32
 	counts       [numLRU]uint32
@@ -98,6 +103,7 @@ func (c *Cache) slabsAllocFrom(id int, newPage bool) uint32 {
 		p.curNext = 1
 	}
 	p.used++
+	c.allocGen++
 	it := c.chunk(ref)
 	clear(it[:HeaderSize])
 	it[offClsid] = uint8(id)

@@ -17,7 +17,8 @@ package memcache
 //     busy, so the pass is repeated, one pass a Tick, until it is free. A
 //     page still busy after moverBusyPassesMax passes goes back to its
 //     class and the move ends undone: a client that never sends the rest
-//     of a value or never reads its reply stops one move, not the mover.
+//     of a value or never reads its reply stops one move, not the mover;
+//     the class's next move picks another page (slabClass.moveAfter).
 //   - finish: the empty page is cleared and split into the destination's
 //     free list, or returned to the global pool, where newSlab takes it
 //     before allocating.
@@ -217,14 +218,22 @@ func (c *Cache) rebalanceWork(budget int) int {
 
 // rebalanceStart picks the source class's page to empty (one it is not
 // carving, if it has one: memcached takes its oldest) and takes the page's
-// free chunks out of the free list.
+// free chunks out of the free list. The scan starts after the page whose
+// move was last given up (moveAfter) and wraps, so a page that stays busy
+// is tried last, not first, and the class's moves go on around it.
 func (c *Cache) rebalanceStart() {
 	r := &c.mover
 	p := &c.classes[r.src]
 	page := uint32(0)
-	for idx := 1; idx < len(c.pageChunk); idx++ {
-		if c.pageChunk[idx] == p.size && !c.inPool(uint32(idx)) {
-			page = uint32(idx)
+	n := uint32(len(c.pageChunk)) - 1 // pages are 1..n
+	start := uint32(1)
+	if p.moveAfter != 0 && p.moveAfter < n {
+		start = p.moveAfter + 1
+	}
+	for i := uint32(0); i < n; i++ {
+		idx := (start-1+i)%n + 1
+		if c.pageChunk[idx] == p.size && !c.inPool(idx) {
+			page = idx
 			if page != p.curPage {
 				break
 			}
@@ -349,6 +358,7 @@ func (c *Cache) rebalanceAbort() {
 		p.freeHead = ref
 		p.freeCount++
 	}
+	p.moveAfter = page
 	r.running = false
 	r.busyAborts++
 }

@@ -27,4 +27,5 @@ type View struct {
 	Won, Stale, TokenSent bool
 	// Class is the slab class holding the item.
 	Class int
+	gen   uint64 // the Cache's allocGen when the View was made, for Pin
 }
