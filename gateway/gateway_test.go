@@ -128,6 +128,37 @@ func TestGatewayGroupSharesListener(t *testing.T) {
 	})
 }
 
+// A member that cannot adopt the client the leader sent it (its relay
+// never started, or it is stopping) still gives the slot back: it closes
+// the client, and -c admits as many as before.
+func TestGatewayGroupMemberThatCannotAdoptReleases(t *testing.T) {
+	forEachRelay(t, func(t *testing.T, relay string) {
+		st := newStack(t, stackOptions{relay: relay, gwArgs: "-c 2", gateways: 2})
+		leader, member := st.gws[0], st.gws[1]
+		setHandoff := func(h func(net.Conn, *slot)) {
+			if err := member.ctx.Scheduler().Run(func() { member.handoff = h }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var h func(net.Conn, *slot)
+		member.ctx.Scheduler().Run(func() { h = member.handoff })
+		setHandoff(nil) // as after a Start whose relay failed, once joined
+		defer setHandoff(h)
+		for round := range 3 {
+			first := st.dial(t) // the leader's turn
+			testwire.Exchange(t, first, bufio.NewReader(first), "set k 0 0 1\r\nx\r\n", "STORED\r\n")
+			second := st.dial(t) // the member's turn: closed, not refused
+			second.SetDeadline(time.Now().Add(5 * time.Second))
+			if got, err := io.ReadAll(second); len(got) != 0 || err != nil {
+				t.Fatalf("round %d: client sent to the member got %q, %v; want it closed", round, got, err)
+			}
+			waitFor(t, "the member's slot to come back", func() bool { return len(leader.leader.slots.tokens) == 1 })
+			first.Close()
+			waitFor(t, "the leader's slot to come back", func() bool { return len(leader.leader.slots.tokens) == 0 })
+		}
+	})
+}
+
 // A relay of a group takes a few ready clients per epoll_wait (groupBatch
 // on Linux) and leaves the rest for the next call: a burst of many clients'
 // requests, written without waiting for any reply, is served in full, each
