@@ -204,7 +204,9 @@ func (w *wire) wait(events []unix.EpollEvent, timeout time.Duration) (int, error
 		if e == 0 {
 			return int(r), nil
 		}
-		if e != unix.ENOSYS {
+		// Kernels before 5.11 lack it (ENOSYS), and older container
+		// seccomp profiles refuse what they do not know (EPERM).
+		if e != unix.ENOSYS && e != unix.EPERM {
 			return 0, e
 		}
 		w.noPwait2 = true
