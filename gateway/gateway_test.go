@@ -3,6 +3,7 @@ package gateway
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -157,6 +158,27 @@ func TestGatewayGroupMemberThatCannotAdoptReleases(t *testing.T) {
 			waitFor(t, "the leader's slot to come back", func() bool { return len(leader.leader.slots.tokens) == 0 })
 		}
 	})
+}
+
+// A member leaves by request: the leader's answer comes after every client
+// it sent the member (so the member releases them all while it runs), and
+// after it the leader sends the member none.
+func TestGatewayGroupLeaveIsAnswered(t *testing.T) {
+	st := newStack(t, stackOptions{gwArgs: "-c 2", gateways: 2})
+	leader, member := st.gws[0], st.gws[1]
+	var err error
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if rerr := member.ctx.Scheduler().Run(func() { _, err = member.ctx.Messages().Call(ctx, member.leaderID, []byte{msgLeave}) }); rerr != nil || err != nil {
+		t.Fatalf("leave request: %v, %v", rerr, err)
+	}
+	for i := range 2 {
+		c := st.dial(t)
+		testwire.Exchange(t, c, bufio.NewReader(c), fmt.Sprintf("set k%d 0 0 1\r\nx\r\n", i), "STORED\r\n")
+	}
+	if n := leader.relayed(t); n != 2 || member.relayed(t) != 0 {
+		t.Fatalf("after the member left, the leader relays %d of 2 clients", n)
+	}
 }
 
 // A relay of a group takes a few ready clients per epoll_wait (groupBatch
