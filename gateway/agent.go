@@ -142,8 +142,8 @@ func (g *Agent) Receive(m *diggi.Message) {
 	case len(p) == 0:
 	case g.leader != nil:
 		g.leader.receive(m)
-	case p[0] == msgClient && m.Src == g.leaderID && g.handoff != nil:
-		g.receiveClient(p)
+	case p[0] == msgClient && m.Src == g.leaderID:
+		g.receiveClient(p) // even without a relay: the slot goes back
 	}
 }
 

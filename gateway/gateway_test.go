@@ -3,6 +3,7 @@ package gateway
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -126,6 +127,58 @@ func TestGatewayGroupSharesListener(t *testing.T) {
 			testwire.Exchange(t, c, bufio.NewReader(c), "get k"+fmt.Sprint(i)+"\r\n", "VALUE k"+fmt.Sprint(i)+" 0 1\r\nx\r\nEND\r\n")
 		}
 	})
+}
+
+// A member that cannot adopt the client the leader sent it (its relay
+// never started, or it is stopping) still gives the slot back: it closes
+// the client, and -c admits as many as before.
+func TestGatewayGroupMemberThatCannotAdoptReleases(t *testing.T) {
+	forEachRelay(t, func(t *testing.T, relay string) {
+		st := newStack(t, stackOptions{relay: relay, gwArgs: "-c 2", gateways: 2})
+		leader, member := st.gws[0], st.gws[1]
+		setHandoff := func(h func(net.Conn, *slot)) {
+			if err := member.ctx.Scheduler().Run(func() { member.handoff = h }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var h func(net.Conn, *slot)
+		member.ctx.Scheduler().Run(func() { h = member.handoff })
+		setHandoff(nil) // as after a Start whose relay failed, once joined
+		defer setHandoff(h)
+		for round := range 3 {
+			first := st.dial(t) // the leader's turn
+			testwire.Exchange(t, first, bufio.NewReader(first), "set k 0 0 1\r\nx\r\n", "STORED\r\n")
+			second := st.dial(t) // the member's turn: closed, not refused
+			second.SetDeadline(time.Now().Add(5 * time.Second))
+			if got, err := io.ReadAll(second); len(got) != 0 || err != nil {
+				t.Fatalf("round %d: client sent to the member got %q, %v; want it closed", round, got, err)
+			}
+			waitFor(t, "the member's slot to come back", func() bool { return len(leader.leader.slots.tokens) == 1 })
+			first.Close()
+			waitFor(t, "the leader's slot to come back", func() bool { return len(leader.leader.slots.tokens) == 0 })
+		}
+	})
+}
+
+// A member leaves by request: the leader's answer comes after every client
+// it sent the member (so the member releases them all while it runs), and
+// after it the leader sends the member none.
+func TestGatewayGroupLeaveIsAnswered(t *testing.T) {
+	st := newStack(t, stackOptions{gwArgs: "-c 2", gateways: 2})
+	leader, member := st.gws[0], st.gws[1]
+	var err error
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if rerr := member.ctx.Scheduler().Run(func() { _, err = member.ctx.Messages().Call(ctx, member.leaderID, []byte{msgLeave}) }); rerr != nil || err != nil {
+		t.Fatalf("leave request: %v, %v", rerr, err)
+	}
+	for i := range 2 {
+		c := st.dial(t)
+		testwire.Exchange(t, c, bufio.NewReader(c), fmt.Sprintf("set k%d 0 0 1\r\nx\r\n", i), "STORED\r\n")
+	}
+	if n := leader.relayed(t); n != 2 || member.relayed(t) != 0 {
+		t.Fatalf("after the member left, the leader relays %d of 2 clients", n)
+	}
 }
 
 // A relay of a group takes a few ready clients per epoll_wait (groupBatch

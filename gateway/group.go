@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io/fs"
 	"net"
@@ -37,7 +38,15 @@ import (
 //	member -> leader  msgJoin (a request)  options; the reply accepts or refuses
 //	leader -> member  msgClient            an accepted client's descriptor and origin
 //	member -> leader  msgRelease           a client of the member ended: its -c slot is free
-//	member -> leader  msgLeave             take no more clients for this member
+//	member -> leader  msgLeave (a request) take no more clients for this member
+//
+// Every msgClient ends in a msgRelease, whatever becomes of the client: a
+// member that cannot adopt it (its relay failed to start, or it is
+// stopping) closes the descriptor and releases at once. A member leaves by
+// request, and the leader sends a member a client only while it is a
+// member (checked under the baton that also handles msgLeave), so every
+// msgClient reaches the member before the leave's answer does (per-sender
+// FIFO) and is released while the member still runs.
 //
 // A client's slot is the leader's until the member's release message
 // arrives; the member's slot object (slot) sends it exactly once.
@@ -168,11 +177,25 @@ func (l *leader) dispatch(nc net.Conn, s *slot) {
 		return
 	}
 	msg := appendClient(nil, fd, origin)
-	var sendErr error
-	if err := l.g.ctx.Scheduler().Run(func() { sendErr = l.g.ctx.Messages().Send(id, msg) }); err != nil || sendErr != nil {
+	sendErr := errLeft
+	if err := l.g.ctx.Scheduler().Run(func() {
+		// The member may have left since pick: it would not release.
+		if l.isMember(id) {
+			sendErr = l.g.ctx.Messages().Send(id, msg)
+		}
+	}); err != nil || sendErr != nil {
 		closeFD(fd)
 		s.release()
 	}
+}
+
+// errLeft is dispatch's outcome for a member that left after pick.
+var errLeft = errors.New("group member left")
+
+func (l *leader) isMember(id diggi.AgentID) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Contains(l.members, id)
 }
 
 // receive handles a member's message to the leader (a task).
@@ -201,6 +224,9 @@ func (l *leader) receive(m *diggi.Message) {
 		l.mu.Lock()
 		l.members = slices.DeleteFunc(l.members, func(id diggi.AgentID) bool { return id == m.Src && id != l.g.ctx.ID() })
 		l.mu.Unlock()
+		if m.Type == diggi.TypeRequest {
+			mm.Reply(m, nil) // after every msgClient this member gets
+		}
 	case msgRelease:
 		l.slots.put()
 	}
@@ -229,9 +255,16 @@ func (g *Agent) join() error {
 	return nil
 }
 
-// leave tells the leader to send no more clients (a member's Stop).
+// leave tells the leader to send no more clients (a member's Stop, or a
+// Start that failed after join), and waits for its answer: the clients the
+// leader sent before it arrive first, and receiveClient gives their slots
+// back. A leader already stopped answers with an error, or not at all.
 func (g *Agent) leave() {
-	g.ctx.Messages().Send(g.leaderID, []byte{msgLeave})
+	ctx, cancel := context.WithTimeout(context.Background(), joinTimeout)
+	defer cancel()
+	if _, err := g.ctx.Messages().Call(ctx, g.leaderID, []byte{msgLeave}); err != nil {
+		g.ctx.Log().Debug("leave group leader", "err", err)
+	}
 }
 
 // receiveClient adopts a client the leader sent (a task). The slot is the
@@ -244,7 +277,7 @@ func (g *Agent) receiveClient(p []byte) {
 	}
 	s := newSlot(func() { g.ctx.Messages().Send(g.leaderID, []byte{msgRelease}) })
 	switch {
-	case g.stopping():
+	case g.stopping() || g.handoff == nil: // stopping, or no relay started
 		closeFD(fd)
 		s.release()
 	case g.epoll != nil:

@@ -65,8 +65,9 @@ const epollAvailable = true
 // state machine, which decides everything else. Touched only under the
 // gateway's baton.
 type relayConn struct {
-	fd       int // the client's kernel socket (non-blocking)
-	dfd      int // the Diggi socket to the cache agent
+	fd       int    // the client's kernel socket (non-blocking)
+	gen      uint32 // tells this client from an earlier one on the same fd (lookup)
+	dfd      int    // the Diggi socket to the cache agent
 	r        relay
 	rev, wev posix.Event
 	revOn    bool      // rev is pending
@@ -83,6 +84,7 @@ type epollRelay struct {
 	wake  int // eventfd in the epoll set: Stop wakes a blocked epoll_wait with it
 	buf   []byte
 	conns map[int]*relayConn // by kernel fd
+	gen   uint32             // the last relayConn.gen handed out
 
 	plain     *plainWriter
 	out       replyWriter // plain, or a ringWriter while the kernel's io_uring works
@@ -170,7 +172,7 @@ func (e *epollRelay) serve(ready []syscall.EpollEvent) bool {
 		msgs.Hold()
 		e.g.sys.Cork()
 		for _, ev := range ready {
-			if c, ok := e.conns[int(ev.Fd)]; ok {
+			if c := e.lookup(ev); c != nil {
 				e.onClient(c, ev.Events)
 			}
 		}
@@ -181,6 +183,25 @@ func (e *epollRelay) serve(ready []syscall.EpollEvent) bool {
 	}
 	held.Run()
 	return true
+}
+
+// epollEvent is the epoll registration of c: its fd and generation ride
+// in the event's 64-bit data (Fd, Pad), for lookup.
+func epollEvent(c *relayConn, interest uint32) *syscall.EpollEvent {
+	return &syscall.EpollEvent{Events: interest, Fd: int32(c.fd), Pad: int32(c.gen)}
+}
+
+// lookup returns the client an event is for, or nil for a stale one. The
+// loop collects events outside the baton and serves them under it, and in
+// between a task may close a client and adopt another whose descriptor
+// reuses the number; the old client's event (a hang-up, say) must not
+// reach the new one, so the generation in the event must match too.
+func (e *epollRelay) lookup(ev syscall.EpollEvent) *relayConn {
+	c, ok := e.conns[int(ev.Fd)]
+	if !ok || c.gen != uint32(ev.Pad) {
+		return nil
+	}
+	return c
 }
 
 // handoff moves an accepted client from Go's poller to the relay: the
@@ -208,7 +229,8 @@ func (e *epollRelay) adopt(fd int, origin posix.Origin, s *slot) {
 		s.release()
 		return
 	}
-	c := &relayConn{fd: fd, dfd: -1, active: time.Now(), slot: s}
+	e.gen++ // wraps after 2^32 clients; a stale event is a batch old
+	c := &relayConn{fd: fd, gen: e.gen, dfd: -1, active: time.Now(), slot: s}
 	e.conns[fd] = c
 	g.conns.Add(1)
 	dfd, err := g.sys.Socket()
@@ -283,7 +305,7 @@ func (e *epollRelay) apply(c *relayConn) {
 	if !c.inEpoll {
 		op = syscall.EPOLL_CTL_ADD
 	}
-	if err := syscall.EpollCtl(e.epfd, op, c.fd, &syscall.EpollEvent{Events: interest, Fd: int32(c.fd)}); err != nil {
+	if err := syscall.EpollCtl(e.epfd, op, c.fd, epollEvent(c, interest)); err != nil {
 		e.close(c)
 		return
 	}

@@ -194,3 +194,58 @@ func TestEpollRelayRingFailureFallsBack(t *testing.T) {
 		}
 	}
 }
+
+// An event the loop collected for a client that a task then closed must
+// not reach the client adopted next on the same descriptor number: the
+// generation the kernel hands back in the event's data tells them apart.
+func TestEpollRelayDropsStaleEvent(t *testing.T) {
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(fds[0])
+	defer syscall.Close(fds[1])
+	epfd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(epfd)
+	e := &epollRelay{conns: map[int]*relayConn{}}
+	e.gen = ^uint32(0) - 1 // the generation's top bit and its wrap reach the kernel and back
+	newConn := func() *relayConn {
+		e.gen++
+		c := &relayConn{fd: fds[0], gen: e.gen}
+		e.conns[c.fd] = c
+		return c
+	}
+	a := newConn()
+	if err := syscall.EpollCtl(epfd, syscall.EPOLL_CTL_ADD, a.fd, epollEvent(a, syscall.EPOLLOUT)); err != nil {
+		t.Fatal(err)
+	}
+	events := make([]syscall.EpollEvent, 1)
+	if n, err := syscall.EpollWait(epfd, events, 1000); n != 1 || err != nil {
+		t.Fatalf("epoll_wait: %d, %v", n, err)
+	}
+	if got := e.lookup(events[0]); got != a {
+		t.Fatalf("a current event found %p, want client A %p", got, a)
+	}
+	// A closes and B takes its number before the event is served.
+	for range 2 {
+		delete(e.conns, a.fd)
+		b := newConn()
+		if got := e.lookup(events[0]); got != nil {
+			t.Fatalf("client A's stale event reached client %p (generation %d, the event's %d)", got, b.gen, uint32(events[0].Pad))
+		}
+		if err := syscall.EpollCtl(epfd, syscall.EPOLL_CTL_MOD, b.fd, epollEvent(b, syscall.EPOLLOUT)); err != nil {
+			t.Fatal(err)
+		}
+		var fresh [1]syscall.EpollEvent
+		if n, err := syscall.EpollWait(epfd, fresh[:], 1000); n != 1 || err != nil {
+			t.Fatalf("epoll_wait: %d, %v", n, err)
+		}
+		if got := e.lookup(fresh[0]); got != b {
+			t.Fatalf("client B's own event found %p, want %p", got, b)
+		}
+		a = b
+	}
+}
