@@ -13,6 +13,13 @@ import (
 // the process: a close-on-exec duplicate, and nc closed.
 func detachFD(nc net.Conn) (int, error) {
 	defer nc.Close()
+	return dupFD(nc)
+}
+
+// dupFD returns a close-on-exec duplicate of the connection's descriptor;
+// it shares the original's non-blocking mode. The fork lock keeps a child
+// started meanwhile from inheriting it before it is marked close-on-exec.
+func dupFD(nc net.Conn) (int, error) {
 	sc, ok := nc.(syscall.Conn)
 	if !ok {
 		return -1, fmt.Errorf("%T has no file descriptor", nc)

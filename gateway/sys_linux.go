@@ -3,39 +3,11 @@
 package gateway
 
 import (
-	"fmt"
-	"net"
 	"runtime"
 	"syscall"
 	"time"
 	"unsafe"
 )
-
-// dupFD returns a close-on-exec duplicate of the connection's descriptor; it
-// shares the original's non-blocking mode.
-func dupFD(nc net.Conn) (int, error) {
-	sc, ok := nc.(syscall.Conn)
-	if !ok {
-		return -1, fmt.Errorf("%T has no file descriptor", nc)
-	}
-	raw, err := sc.SyscallConn()
-	if err != nil {
-		return -1, err
-	}
-	fd := -1
-	var derr error
-	if err := raw.Control(func(orig uintptr) {
-		r, _, errno := syscall.Syscall(syscall.SYS_FCNTL, orig, syscall.F_DUPFD_CLOEXEC, 0)
-		if errno != 0 {
-			derr = errno
-			return
-		}
-		fd = int(r)
-	}); err != nil {
-		return -1, err
-	}
-	return fd, derr
-}
 
 // pollSpin polls epfd for ready events until some come or relaySpin has
 // passed, yielding the processor between polls so the spin never delays
