@@ -634,15 +634,22 @@ func (s *Sys) onSegment(src diggi.AgentID, session uint64, sg segment) {
 	case opFin:
 		sk.rcvFin = true
 	case opReset:
-		delete(s.conns, key)
-		if sk.state == sockConnecting {
-			sk.state = sockFailed
-			sk.connErr = ECONNREFUSED
-		} else {
-			sk.reset = true
-		}
+		s.resetConn(key, sk)
 	}
 	sk.bump(sk)
+}
+
+// resetConn ends a connection the peer reset or whose link broke: it
+// leaves the table, a connect in progress fails with ECONNREFUSED, and
+// any other state sees ECONNRESET. The caller wakes the socket.
+func (s *Sys) resetConn(key connKey, sk *socket) {
+	delete(s.conns, key)
+	if sk.state == sockConnecting {
+		sk.state = sockFailed
+		sk.connErr = ECONNREFUSED
+	} else {
+		sk.reset = true
+	}
 }
 
 // onLinkLost resets every connection with an agent of an instance whose
@@ -659,13 +666,7 @@ func (s *Sys) onLinkLost(m *diggi.Message) {
 		if key.peer.Instance() != inst {
 			continue
 		}
-		delete(s.conns, key)
-		if sk.state == sockConnecting {
-			sk.state = sockFailed
-			sk.connErr = ECONNREFUSED
-		} else {
-			sk.reset = true
-		}
+		s.resetConn(key, sk)
 		sk.bump(sk)
 	}
 }
