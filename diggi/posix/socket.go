@@ -634,22 +634,15 @@ func (s *Sys) onSegment(src diggi.AgentID, session uint64, sg segment) {
 	case opFin:
 		sk.rcvFin = true
 	case opReset:
-		s.resetConn(key, sk)
+		delete(s.conns, key)
+		if sk.state == sockConnecting {
+			sk.state = sockFailed
+			sk.connErr = ECONNREFUSED
+		} else {
+			sk.reset = true
+		}
 	}
 	sk.bump(sk)
-}
-
-// resetConn ends a connection the peer reset or whose link broke: it
-// leaves the table, a connect in progress fails with ECONNREFUSED, and
-// any other state sees ECONNRESET. The caller wakes the socket.
-func (s *Sys) resetConn(key connKey, sk *socket) {
-	delete(s.conns, key)
-	if sk.state == sockConnecting {
-		sk.state = sockFailed
-		sk.connErr = ECONNREFUSED
-	} else {
-		sk.reset = true
-	}
 }
 
 // onLinkLost resets every connection with an agent of an instance whose
@@ -666,7 +659,13 @@ func (s *Sys) onLinkLost(m *diggi.Message) {
 		if key.peer.Instance() != inst {
 			continue
 		}
-		s.resetConn(key, sk)
+		delete(s.conns, key)
+		if sk.state == sockConnecting {
+			sk.state = sockFailed
+			sk.connErr = ECONNREFUSED
+		} else {
+			sk.reset = true
+		}
 		sk.bump(sk)
 	}
 }
