@@ -100,13 +100,12 @@ func (g *Agent) Start(ctx *diggi.Context) error {
 	}
 	g.backend, g.backendPort = info, port
 	if g.leader != nil {
-		err = g.leader.listen(g.gs)
-	} else {
-		err = g.join()
+		if err := g.leader.listen(g.gs); err != nil {
+			return fmt.Errorf("gateway %s: %w", ctx.Info(), err)
+		}
 	}
-	if err != nil {
-		return fmt.Errorf("gateway %s: %w", ctx.Info(), err)
-	}
+	// A member's relay runs before it joins: the leader sends it clients
+	// from the moment the join is accepted (see join).
 	if g.gs.relay == config.RelayEpoll && epollAvailable {
 		if err := g.startEpoll(); err != nil {
 			g.stopGroup()
@@ -118,6 +117,14 @@ func (g *Agent) Start(ctx *diggi.Context) error {
 		}
 	} else {
 		g.handoff = g.startGoroutine
+	}
+	if g.leader == nil {
+		// On failure Stop, which runs after a failed Start, stops the
+		// relay and leaves (a leader that refused the join answers the
+		// leave too).
+		if err := g.join(); err != nil {
+			return fmt.Errorf("gateway %s: %w", ctx.Info(), err)
+		}
 	}
 	if g.leader != nil {
 		g.leader.startAccepting()

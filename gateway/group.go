@@ -42,7 +42,13 @@ import (
 //
 // Every msgClient ends in a msgRelease, whatever becomes of the client: a
 // member that cannot adopt it (its relay failed to start, or it is
-// stopping) closes the descriptor and releases at once. A member leaves by
+// stopping) closes the descriptor and releases at once. None is dropped:
+// a member knows its leader and runs its relay before it asks to join
+// (Start, join), and the leader sends clients only to members whose join
+// it took, so a msgClient finds its member ready even when it arrives in
+// the same drain as the join's answer, before the member's Start resumes.
+// (Dropped, it left its client connected and never answered, and its -c
+// slot taken, for good.) A member leaves by
 // request, and the leader sends a member a client only while it is a
 // member (checked under the baton that also handles msgLeave), so every
 // msgClient reaches the member before the leave's answer does (per-sender
@@ -246,12 +252,17 @@ func (g *Agent) join() error {
 	if !ok || info.Kind != Kind || info.Instance != g.ctx.Info().Instance {
 		return fmt.Errorf("%w: group %q: no gateway agent named %q in this instance: a group is named after the gateway that leads it (owns its listeners)", ErrOptions, name, name)
 	}
+	// The leader adds a member when it takes the join, before it answers,
+	// and its accept loops may hand the member a client at once: that
+	// msgClient can be delivered in the same drain as the answer, before
+	// Call returns here. So the member knows its leader (Receive takes
+	// msgClient only from it) and its relay runs (Start) before it asks.
+	g.leaderID = info.ID
 	ctx, cancel := context.WithTimeout(context.Background(), joinTimeout)
 	defer cancel()
 	if _, err := g.ctx.Messages().Call(ctx, info.ID, append([]byte{msgJoin}, groupOptions(g.ctx.Options())...)); err != nil {
 		return fmt.Errorf("%w: group %q: %w", ErrOptions, name, err)
 	}
-	g.leaderID = info.ID
 	return nil
 }
 
