@@ -32,25 +32,30 @@ import (
 // the rounds and the race detector are for. Replay one round with
 // DIGGI_STRESS_SEED=<seed> (and -count to repeat it).
 func TestWakeupStress(t *testing.T) {
-	seeds := []uint64{}
+	for _, seed := range stressSeeds(t, 19000) {
+		t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) { wakeupRound(t, seed) })
+	}
+}
+
+// stressSeeds is the seed DIGGI_STRESS_SEED names, or a run's rounds
+// from base on.
+func stressSeeds(t *testing.T, base uint64) []uint64 {
 	if v := os.Getenv("DIGGI_STRESS_SEED"); v != "" {
 		seed, err := strconv.ParseUint(v, 10, 64)
 		if err != nil {
 			t.Fatalf("DIGGI_STRESS_SEED=%q: %v", v, err)
 		}
-		seeds = append(seeds, seed)
-	} else {
-		rounds := 12
-		if testing.Short() {
-			rounds = 3
-		}
-		for i := range rounds {
-			seeds = append(seeds, 19000+uint64(i))
-		}
+		return []uint64{seed}
 	}
-	for _, seed := range seeds {
-		t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) { wakeupRound(t, seed) })
+	rounds := 12
+	if testing.Short() {
+		rounds = 3
 	}
+	seeds := make([]uint64, rounds)
+	for i := range seeds {
+		seeds[i] = base + uint64(i)
+	}
+	return seeds
 }
 
 // stressBound is how long a round may take: far more than one needs (a
@@ -217,8 +222,8 @@ func (w *stressWriter) pollWrites() {
 			w.fail(err)
 			return
 		}
-		if fds[0].Revents&PollErr != 0 {
-			w.fail(errors.New("poll: error"))
+		if fds[0].Revents&(PollErr|PollNval) != 0 {
+			w.fail(fmt.Errorf("poll: %v", fds[0].Revents))
 			return
 		}
 		if fds[0].Revents&PollOut != 0 && !w.writeSome() {
