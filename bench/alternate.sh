@@ -19,10 +19,11 @@ secs=${SECS:-6}
 hz=$(getconf CLK_TCK)
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 . bench/lib.sh
-run() { # bin: prints "TPS CPU-us-per-op"
-  local port p
+run() { # bin [memcaslap args...]: prints "TPS CPU-us-per-op"
+  local bin=$1 port p
+  shift
   port=$(free_port)
-  env -u GOMAXPROCS "$1" -m 1024 -p "$port" -l 127.0.0.1 >/dev/null 2>&1 & p=$!
+  env -u GOMAXPROCS "$bin" -m 1024 -p "$port" -l 127.0.0.1 >/dev/null 2>&1 & p=$!
   wait_port "$port"
   local out="$work/out" c t0 t1 tps
   memcaslap -s 127.0.0.1:"$port" -c 64 -T 2 -t "${secs}s" -F bench/memcaslap.cfg "$@" >"$out" 2>&1 & c=$!
