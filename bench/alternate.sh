@@ -5,7 +5,7 @@
 # /proc/PID/stat over the run less its first and last second, at the run's
 # mean rate) and the new/old ratios of both, then the medians of the
 # per-round ratios. CPU per operation is what a change to the request path
-# changes; other load on a shared machine moves it far less than TPS.
+# changes; other load on a shared machine moves it less than TPS.
 # bench/memcaslap.sh is the full comparison (with memcached).
 #
 #   NEW=path OLD=path bench/alternate.sh ROUNDS [memcaslap args...]
