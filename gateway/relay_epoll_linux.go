@@ -53,10 +53,14 @@ const loopBatch = 8
 // paid by the client whose request wakes it as well as by the relay. Under
 // bench/memcaslap.sh's load the machine's idle CPU per operation fell from
 // about 0.9 to 0.1 µs, and throughput rose 5% (median of 7 rounds against
-// the build before, SECURECACHED_BASELINE). The value comes from a sweep in
-// alternating rounds: 2, 5, 10 and 20 µs all beat sleeping at once, 5 by
-// the most; polling once without yielding did not.
-const relaySpin = 5 * time.Microsecond
+// the build before, SECURECACHED_BASELINE). A sweep in alternating rounds
+// then found 2, 5, 10 and 20 µs all beat sleeping at once, 5 by the most,
+// and polling once without yielding did not. Measured again on a shared,
+// loaded machine (bench/RESULTS.md, "issue 19: CPU per op"), the spin still
+// pays for itself against none, but 2 µs beat 5: when other processes hold
+// the cores a client's answer comes later, and a longer spin mostly burns
+// a core the client could use.
+const relaySpin = 2 * time.Microsecond
 
 // epollAvailable says the epoll relay can run here.
 const epollAvailable = true
