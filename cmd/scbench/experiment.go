@@ -46,6 +46,8 @@ type expEnv struct {
 	stderr       io.Writer
 	quiet        bool    // no live progress lines
 	budget       float64 // multi: each instance's CPU budget in cores; 0 shares the machine
+	minClients   int     // fig5.5: the sweep's first point (1: all of them)
+	ops          int64   // fig5.5: operations per client agent and point (0: the default)
 }
 
 func (e *expEnv) path(name, ext string) string { return filepath.Join(e.out, name+"."+ext) }
@@ -59,6 +61,8 @@ func runExperiment(ctx context.Context, args []string, stdout, stderr io.Writer)
 	bin := fs.String("securecached", "", "securecached binary for experiments that start instances (default: built from this module)")
 	quiet := fs.Bool("no-progress", false, "never print the live progress line")
 	budget := fs.Float64("cpu-budget", multiCoresPerInstance, "multi: each instance's CPU budget in cores (a cgroup quota; root); 0 = none, instances and load generator share the machine")
+	minClients := fs.Int("min-clients", 1, "fig5.5: the first point of the sweep (12: only the last, for comparing builds)")
+	ops := fs.Int64("ops", 0, "fig5.5: operations per client agent at each point (default 4000; 300 with --short)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: scbench experiment NAME|all --out DIR [--short]")
 		for _, x := range experimentList {
@@ -86,7 +90,7 @@ func runExperiment(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return err
 	}
-	e := &expEnv{out: *out, short: *short, seed: *seed, securecached: *bin, stderr: stderr, quiet: *quiet, budget: *budget}
+	e := &expEnv{out: *out, short: *short, seed: *seed, securecached: *bin, stderr: stderr, quiet: *quiet, budget: *budget, minClients: *minClients, ops: *ops}
 	if e.securecached == "" {
 		path, cleanup, err := buildSecurecached(ctx)
 		if err != nil {
