@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
 	"slices"
 	"strconv"
 	"sync"
@@ -84,6 +85,14 @@ func clientHostMain() {
 	raw := os.Getenv(clientHostEnv)
 	if raw == "" {
 		return
+	}
+	// A client host is a load generator, a machine of its own in the
+	// thesis. With one P its goroutines hand a request on (client agent,
+	// socket, mover, link writer, and back) without waking a second
+	// thread for each hand-off; its CPU per operation falls by a fifth
+	// (bench/RESULTS.md, 2026-12-08). GOMAXPROCS in the environment wins.
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(1)
 	}
 	err := func() error {
 		var h hostSpec
