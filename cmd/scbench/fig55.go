@@ -161,6 +161,25 @@ func runHostCmd(bench *experiments.Bench, c hostCmd) hostReply {
 	return r
 }
 
+// hostGODEBUG is the GODEBUG a client host runs with: the caller's, plus
+// schedtrace at its largest period (2^31-1 ms, 24.8 days). Why: a client
+// host in YCSB's model idles between a request and its reply, and each
+// time the runtime's monitor thread (sysmon) goes into a deep sleep that
+// the host's next system call has to end with a futex wake-up, after
+// which sysmon polls every 20 us until the host idles again. With
+// schedtrace set, sysmon never sleeps deeply and backs off to 10 ms
+// while nothing needs it: the host's CPU per operation falls by a
+// quarter and its context switches by half (bench/RESULTS.md,
+// 2026-12-08). The trace itself is printed only when the machine's
+// monotonic clock passes the period, once after 24.8 days of uptime.
+func hostGODEBUG() string {
+	const st = "schedtrace=2147483647"
+	if v := os.Getenv("GODEBUG"); v != "" {
+		return "GODEBUG=" + v + "," + st
+	}
+	return "GODEBUG=" + st
+}
+
 // hostProc is a client-host child and its command pipe.
 type hostProc struct {
 	name string
@@ -175,7 +194,7 @@ func startHost(cmd *exec.Cmd, name string, h hostSpec) (*hostProc, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd.Env = append(os.Environ(), clientHostEnv+"="+string(spec))
+	cmd.Env = append(os.Environ(), clientHostEnv+"="+string(spec), hostGODEBUG())
 	cmd.Stderr = os.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	p := &hostProc{name: name, cmd: cmd, done: make(chan error, 1)}
