@@ -409,7 +409,7 @@ func fig55Model(ctx context.Context, e *expEnv, n *netns.Net, state string, wind
 	if err != nil {
 		return nil, err
 	}
-	cache, err := startCache(state, cacheInstance+"-"+model, layout,
+	cache, err := startCache(state, cacheInstance+"-"+model, layout, e.cacheEnv,
 		func(name string, args ...string) *exec.Cmd { return n.Command(ctx, "server", name, args...) })
 	if err != nil {
 		return nil, err
