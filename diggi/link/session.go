@@ -33,6 +33,7 @@ const maxGossipQueued = 256
 type session struct {
 	p      *Peer
 	conn   *tls.Conn
+	batch  *batchConn // under conn, if the hub made it: one socket write per flush
 	br     *bufio.Reader
 	bw     *bufio.Writer
 	window int // the peer's window: initial credit per destination
@@ -71,7 +72,7 @@ type flight struct {
 
 func newSession(p *Peer, conn *tls.Conn, br *bufio.Reader, window int) *session {
 	return &session{
-		p: p, conn: conn, br: br, bw: bufio.NewWriterSize(conn, 64<<10), window: window,
+		p: p, conn: conn, batch: batcherOf(conn), br: br, bw: bufio.NewWriterSize(conn, 64<<10), window: window,
 		kick: make(chan struct{}, 1), done: make(chan struct{}), writerDone: make(chan struct{}),
 		listed: map[*remote]bool{}, credit: map[diggi.AgentID]int{}, starved: map[diggi.AgentID]*remote{},
 		imports: map[diggi.AgentID]*diggi.Import{}, inflight: map[flight]struct{}{},
@@ -185,6 +186,7 @@ func (s *session) writeLoop() {
 	var ready []*remote
 	var gossip [][]byte
 	var ctrl []byte
+	held := false // s.batch gathers this round's records
 	for {
 		s.mu.Lock()
 		ready, s.todo = s.todo, ready[:0]
@@ -195,11 +197,12 @@ func (s *session) writeLoop() {
 		ctrl, s.ctrl = s.ctrl, ctrl[:0]
 		s.mu.Unlock()
 		if len(ready) == 0 && len(gossip) == 0 && len(ctrl) == 0 {
-			if s.bw.Buffered() > 0 {
-				if err := s.bw.Flush(); err != nil {
+			if s.bw.Buffered() > 0 || held {
+				if err := s.flush(); err != nil {
 					s.fail(err)
 					return
 				}
+				held = false
 				continue
 			}
 			select {
@@ -208,6 +211,10 @@ func (s *session) writeLoop() {
 			case <-s.done:
 				return
 			}
+		}
+		if !held && s.batch != nil {
+			s.batch.hold()
+			held = true
 		}
 		if len(ctrl) > 0 {
 			if err := s.write(ctrl); err != nil {
@@ -234,6 +241,18 @@ func (s *session) writeLoop() {
 			}
 		}
 	}
+}
+
+// flush writes out what the writer has buffered: its TLS records, and
+// the socket write that carries them all.
+func (s *session) flush() error {
+	err := s.bw.Flush()
+	if s.batch != nil {
+		if e := s.batch.release(); err == nil {
+			err = e
+		}
+	}
+	return err
 }
 
 // pump writes up to writeBatch of r's queued messages, as far as credit
