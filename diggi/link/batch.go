@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"net"
 	"sync"
+	"sync/atomic"
 )
 
 // batchConn sits under a link's TLS connection and gathers the records
@@ -19,6 +20,8 @@ type batchConn struct {
 	mu   sync.Mutex // serializes writes: the session's writer and crypto/tls (alerts, key updates)
 	held bool       // a round is open: gather
 	buf  []byte
+	// gathered counts the records that went out in a round's write.
+	gathered atomic.Uint64
 }
 
 // batchLimit is what a round gathers before it writes: about one flush
@@ -34,6 +37,7 @@ func (b *batchConn) Write(p []byte) (int, error) {
 		return b.Conn.Write(p)
 	}
 	b.buf = append(b.buf, p...)
+	b.gathered.Add(1)
 	if len(b.buf) >= batchLimit {
 		if err := b.flushLocked(); err != nil {
 			return 0, err
