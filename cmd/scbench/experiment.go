@@ -44,8 +44,11 @@ type expEnv struct {
 	seed         uint64
 	securecached string // the server binary, for experiments that start instances
 	stderr       io.Writer
-	quiet        bool    // no live progress lines
-	budget       float64 // multi: each instance's CPU budget in cores; 0 shares the machine
+	quiet        bool     // no live progress lines
+	budget       float64  // multi: each instance's CPU budget in cores; 0 shares the machine
+	minClients   int      // fig5.5: the sweep's first point (1: all of them)
+	ops          int64    // fig5.5: operations per client agent and point (0: the default)
+	cacheEnv     []string // KEY=VALUE added to the environment of every cache instance started
 }
 
 func (e *expEnv) path(name, ext string) string { return filepath.Join(e.out, name+"."+ext) }
@@ -59,6 +62,9 @@ func runExperiment(ctx context.Context, args []string, stdout, stderr io.Writer)
 	bin := fs.String("securecached", "", "securecached binary for experiments that start instances (default: built from this module)")
 	quiet := fs.Bool("no-progress", false, "never print the live progress line")
 	budget := fs.Float64("cpu-budget", multiCoresPerInstance, "multi: each instance's CPU budget in cores (a cgroup quota; root); 0 = none, instances and load generator share the machine")
+	minClients := fs.Int("min-clients", 1, "fig5.5: the first point of the sweep (12: only the last, for comparing builds)")
+	ops := fs.Int64("ops", 0, "fig5.5: operations per client agent at each point (default 4000; 300 with --short)")
+	cacheEnv := fs.StringArray("cache-env", nil, "KEY=VALUE added to the environment of the cache instances that fig5.3, fig5.5 and multi start (repeatable), e.g. GOMAXPROCS=1")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: scbench experiment NAME|all --out DIR [--short]")
 		for _, x := range experimentList {
@@ -68,6 +74,11 @@ func runExperiment(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	if done, err := parseFlags(fs, args); done {
 		return err
+	}
+	for _, kv := range *cacheEnv {
+		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
+			return fmt.Errorf("%w: --cache-env %q: want KEY=VALUE", errUsage, kv)
+		}
 	}
 	if fs.NArg() != 1 || *out == "" {
 		fs.Usage()
@@ -86,7 +97,7 @@ func runExperiment(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return err
 	}
-	e := &expEnv{out: *out, short: *short, seed: *seed, securecached: *bin, stderr: stderr, quiet: *quiet, budget: *budget}
+	e := &expEnv{out: *out, short: *short, seed: *seed, securecached: *bin, stderr: stderr, quiet: *quiet, budget: *budget, minClients: *minClients, ops: *ops, cacheEnv: *cacheEnv}
 	if e.securecached == "" {
 		path, cleanup, err := buildSecurecached(ctx)
 		if err != nil {
@@ -104,6 +115,9 @@ func runExperiment(ctx context.Context, args []string, stdout, stderr io.Writer)
 		}
 		head["seconds"] = time.Since(start).Round(time.Second).Seconds()
 		head["short"] = e.short
+		if len(e.cacheEnv) > 0 {
+			head["cache_env"] = e.cacheEnv
+		}
 		if err := mergeSummary(e.path("summary", "json"), x.name, head); err != nil {
 			return err
 		}

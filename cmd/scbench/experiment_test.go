@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"image/png"
 	"os"
@@ -78,7 +79,8 @@ func TestExperimentsShort(t *testing.T) {
 	fig = summary["fig5.5"]
 	pipe55 := fmt.Sprintf("pipelined_w%d", remoteWindow)
 	for _, k := range []string{"ycsb_ops_s", pipe55 + "_ops_s", "ycsb_bound_ops_s", "m1_wire_rtt_p50_ms", "m4_wire_rtt_p50_ms",
-		"ycsb_cpu_us_per_op", "ycsb_switches_per_op", pipe55 + "_cpu_us_per_op"} {
+		"ycsb_cpu_us_per_op", "ycsb_switches_per_op", pipe55 + "_cpu_us_per_op",
+		"ycsb_cache_cpu_us_per_op", "ycsb_wire_cpu_us_per_op", "ycsb_hosts_cpu_us_per_op", "ycsb_wire_packets_per_op", "ycsb_wire_sleeps_per_op"} {
 		if v, _ := fig[k].(float64); v <= 0 {
 			t.Errorf("fig5.5 %s = %v", k, fig[k])
 		}
@@ -149,5 +151,16 @@ func checkPNG(t *testing.T, path string) {
 	}
 	if b := img.Bounds(); b.Dx() < 400 || b.Dy() < 400 {
 		t.Errorf("%s is %v", path, b.Size())
+	}
+}
+
+// TestExperimentCacheEnvIsChecked: --cache-env takes KEY=VALUE only.
+func TestExperimentCacheEnvIsChecked(t *testing.T) {
+	for _, bad := range []string{"GOMAXPROCS", "=1"} {
+		var out, errb bytes.Buffer
+		err := run(context.Background(), []string{"experiment", "fig5.3", "--out", t.TempDir(), "--cache-env", bad}, &out, &errb)
+		if !errors.Is(err, errUsage) {
+			t.Errorf("--cache-env %q: %v, want a usage error", bad, err)
+		}
 	}
 }

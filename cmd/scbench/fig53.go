@@ -137,7 +137,7 @@ func (f *inprocFlags) remotePhase(ctx context.Context, b *benchFlags, e *expEnv,
 		return nil, cost{}, err
 	}
 	defer bench.Close()
-	cache, err := startCache(state, cacheInstance, cacheLayout(s.Remote, "127.0.0.1:0", []string{bench.LinkAddr()}, s.Config()), nil)
+	cache, err := startCache(state, cacheInstance, cacheLayout(s.Remote, "127.0.0.1:0", []string{bench.LinkAddr()}, s.Config()), e.cacheEnv, nil)
 	if err != nil {
 		return nil, cost{}, err
 	}

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
 	"slices"
 	"strconv"
 	"sync"
@@ -85,6 +86,14 @@ func clientHostMain() {
 	if raw == "" {
 		return
 	}
+	// A client host is a load generator, a machine of its own in the
+	// thesis. With one P its goroutines hand a request on (client agent,
+	// socket, mover, link writer, and back) without waking a second
+	// thread for each hand-off; its CPU per operation falls by a fifth
+	// (bench/RESULTS.md, 2026-12-08). GOMAXPROCS in the environment wins.
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(1)
+	}
 	err := func() error {
 		var h hostSpec
 		if err := json.Unmarshal([]byte(raw), &h); err != nil {
@@ -152,6 +161,25 @@ func runHostCmd(bench *experiments.Bench, c hostCmd) hostReply {
 	return r
 }
 
+// hostGODEBUG is the GODEBUG a client host runs with: the caller's, plus
+// schedtrace at its largest period (2^31-1 ms, 24.8 days). Why: a client
+// host in YCSB's model idles between a request and its reply, and each
+// time the runtime's monitor thread (sysmon) goes into a deep sleep that
+// the host's next system call has to end with a futex wake-up, after
+// which sysmon polls every 20 us until the host idles again. With
+// schedtrace set, sysmon never sleeps deeply and backs off to 10 ms
+// while nothing needs it: the host's CPU per operation falls by a
+// quarter and its context switches by half (bench/RESULTS.md,
+// 2026-12-08). The trace itself is printed only when the machine's
+// monotonic clock passes the period, once after 24.8 days of uptime.
+func hostGODEBUG() string {
+	const st = "schedtrace=2147483647"
+	if v := os.Getenv("GODEBUG"); v != "" {
+		return "GODEBUG=" + v + "," + st
+	}
+	return "GODEBUG=" + st
+}
+
 // hostProc is a client-host child and its command pipe.
 type hostProc struct {
 	name string
@@ -166,7 +194,7 @@ func startHost(cmd *exec.Cmd, name string, h hostSpec) (*hostProc, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd.Env = append(os.Environ(), clientHostEnv+"="+string(spec))
+	cmd.Env = append(os.Environ(), clientHostEnv+"="+string(spec), hostGODEBUG())
 	cmd.Stderr = os.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	p := &hostProc{name: name, cmd: cmd, done: make(chan error, 1)}
@@ -252,8 +280,11 @@ type fig55Row struct {
 	reply   hostReply
 	boundS  float64 // the YCSB model's bound: agents ÷ RTT, ops/s
 	// cost of the point (machine "all" only): the client hosts, the
-	// cache's process and this one (the wire), over the run phase
-	cost cost
+	// cache's process and this one (the wire), over the run phase; and
+	// the same by process: the cache's, the wire's, the hosts' together
+	cost                  cost
+	cache, wire, hostsSum cost
+	net                   netns.Stats // what the wire carried over the point
 }
 
 // runFig55 is Figures 5.5 and 5.6: one trusted cache agent on a "server"
@@ -267,6 +298,9 @@ func runFig55(ctx context.Context, e *expEnv) (map[string]any, error) {
 	maxClients, ops, records := 4*fig55PerMachine, int64(4_000), 10_000
 	if e.short {
 		maxClients, ops, records = 4, 300, 1_000
+	}
+	if e.ops > 0 {
+		ops = e.ops
 	}
 	hosts := []netns.Host{{Name: "server"}}
 	for i, rtt := range table51 {
@@ -325,6 +359,12 @@ func runFig55(ctx context.Context, e *expEnv) (map[string]any, error) {
 		head[r.model+"_of_bound"] = r.reply.OpsPerSec / r.boundS
 		head[r.model+"_mean_us"] = r.reply.MeanUs
 		head[r.model+"_cpu_us_per_op"], head[r.model+"_switches_per_op"] = r.cost.perOp(r.reply.Ops)
+		for part, u := range map[string]cost{"cache": r.cache, "wire": r.wire, "hosts": r.hostsSum} {
+			head[r.model+"_"+part+"_cpu_us_per_op"], head[r.model+"_"+part+"_switches_per_op"] = u.perOp(r.reply.Ops)
+		}
+		pk := r.netPerOp()
+		head[r.model+"_wire_packets_per_op"], head[r.model+"_wire_acks_per_op"] = pk[0], pk[1]
+		head[r.model+"_wire_sleeps_per_op"], head[r.model+"_wire_polls_per_op"] = pk[2], pk[3]
 		head["clients"] = r.clients
 	}
 	var errs int64
@@ -369,7 +409,7 @@ func fig55Model(ctx context.Context, e *expEnv, n *netns.Net, state string, wind
 	if err != nil {
 		return nil, err
 	}
-	cache, err := startCache(state, cacheInstance+"-"+model, layout,
+	cache, err := startCache(state, cacheInstance+"-"+model, layout, e.cacheEnv,
 		func(name string, args ...string) *exec.Cmd { return n.Command(ctx, "server", name, args...) })
 	if err != nil {
 		return nil, err
@@ -397,7 +437,7 @@ func fig55Model(ctx context.Context, e *expEnv, n *netns.Net, state string, wind
 		return nil, fmt.Errorf("preload: %w", err)
 	}
 	var rows []fig55Row
-	for c := 1; c <= maxClients; c++ {
+	for c := max(e.minClients, 1); c <= maxClients; c++ {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
@@ -407,10 +447,11 @@ func fig55Model(ctx context.Context, e *expEnv, n *netns.Net, state string, wind
 			agents[k%len(procs)]++
 		}
 		errs := make([]error, len(procs))
-		c0, err := fig55Usage(cache)
+		cache0, err := procUsage(cache.cmd.Process.Pid)
 		if err != nil {
 			return nil, err
 		}
+		wire0, net0 := selfUsage(), n.Stats()
 		var wg sync.WaitGroup
 		for i, p := range procs {
 			if agents[i] == 0 {
@@ -425,11 +466,16 @@ func fig55Model(ctx context.Context, e *expEnv, n *netns.Net, state string, wind
 		if err := errors.Join(errs...); err != nil {
 			return nil, fmt.Errorf("%s, %d clients: %w", model, c, err)
 		}
-		c1, err := fig55Usage(cache)
+		// This process is the wire, and nothing else while a point runs.
+		wire1, net1 := selfUsage(), n.Stats()
+		cache1, err := procUsage(cache.cmd.Process.Pid)
 		if err != nil {
 			return nil, err
 		}
-		total := fig55Row{model: model, clients: c, machine: "all", agents: c, cost: c1.sub(c0)}
+		total := fig55Row{model: model, clients: c, machine: "all", agents: c, cache: cache1.sub(cache0), wire: wire1.sub(wire0)}
+		total.cost = total.cache.add(total.wire)
+		total.net = netns.Stats{Packets: net1.Packets - net0.Packets, Acks: net1.Acks - net0.Acks, Bytes: net1.Bytes - net0.Bytes,
+			Sleeps: net1.Sleeps - net0.Sleeps, Polls: net1.Polls - net0.Polls}
 		var latSum float64
 		for i := range procs {
 			if agents[i] == 0 {
@@ -441,6 +487,7 @@ func fig55Model(ctx context.Context, e *expEnv, n *netns.Net, state string, wind
 			rows = append(rows, row)
 			total.reply.Ops += row.reply.Ops
 			total.cost = total.cost.add(row.reply.Cost)
+			total.hostsSum = total.hostsSum.add(row.reply.Cost)
 			total.reply.Errors += row.reply.Errors
 			total.reply.SlowestS = max(total.reply.SlowestS, row.reply.SlowestS)
 			total.boundS += row.boundS
@@ -455,39 +502,63 @@ func fig55Model(ctx context.Context, e *expEnv, n *netns.Net, state string, wind
 		rows = append(rows, total)
 		if !e.quiet {
 			cpu, sw := total.cost.perOp(total.reply.Ops)
-			fmt.Fprintf(e.stderr, "fig5.5 %s: %2d clients: %8.0f ops/s (YCSB bound %8.0f), mean %6.0f us, %.1f us CPU and %.2f switches per op\n",
-				model, c, total.reply.OpsPerSec, total.boundS, total.reply.MeanUs, cpu, sw)
+			cc, _ := total.cache.perOp(total.reply.Ops)
+			wc, _ := total.wire.perOp(total.reply.Ops)
+			hc, _ := total.hostsSum.perOp(total.reply.Ops)
+			pk := total.netPerOp()
+			fmt.Fprintf(e.stderr, "fig5.5 %s: %2d clients: %8.0f ops/s (YCSB bound %8.0f), mean %6.0f us, %.1f us CPU (cache %.1f, wire %.1f, hosts %.1f) and %.2f switches per op; per op the wire moved %.2f packets (%.2f pure ACKs), slept %.2f times and polled %.2f\n",
+				model, c, total.reply.OpsPerSec, total.boundS, total.reply.MeanUs, cpu, cc, wc, hc, sw, pk[0], pk[1], pk[2], pk[3])
 		}
 	}
 	return rows, nil
 }
 
-// fig55Usage is what the cache's process and this one (the wire, and
-// nothing else while a point runs) have cost so far.
-func fig55Usage(cache *cacheProc) (cost, error) {
-	u, err := procUsage(cache.cmd.Process.Pid)
-	if err != nil {
-		return cost{}, err
-	}
-	return u.add(selfUsage()), nil
-}
-
 func writeFig55CSV(w io.Writer, rows []fig55Row) error {
 	cw := csv.NewWriter(w)
-	_ = cw.Write([]string{"model", "clients", "machine", "agents", "rtt_ms", "ops", "throughput_ops_sec", "mean_latency_us", "ci_half_width_us", "p99_us", "errors", "ycsb_bound_ops_sec", "cpu_us_per_op", "switches_per_op"})
+	_ = cw.Write([]string{"model", "clients", "machine", "agents", "rtt_ms", "ops", "throughput_ops_sec", "mean_latency_us", "ci_half_width_us", "p99_us", "errors", "ycsb_bound_ops_sec", "cpu_us_per_op", "switches_per_op",
+		"cache_cpu_us_per_op", "cache_switches_per_op", "wire_cpu_us_per_op", "wire_switches_per_op", "hosts_cpu_us_per_op", "hosts_switches_per_op",
+		"wire_packets_per_op", "wire_acks_per_op", "wire_sleeps_per_op", "wire_polls_per_op"})
 	f := func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
 	for _, r := range rows {
-		cpu, sw := "", ""
-		if r.machine == "all" {
-			c, s := r.cost.perOp(r.reply.Ops)
-			cpu, sw = f(c), strconv.FormatFloat(s, 'f', 2, 64)
+		// Costs per operation of the point, in total and by process
+		// (the "all" row), or of the machine's own process per its own
+		// operations (a machine's row).
+		var costs []string
+		for _, u := range []cost{r.cost, r.cache, r.wire, r.hostsSum} {
+			c, s := "", ""
+			if r.machine == "all" {
+				cu, su := u.perOp(r.reply.Ops)
+				c, s = f(cu), strconv.FormatFloat(su, 'f', 2, 64)
+			}
+			costs = append(costs, c, s)
 		}
-		_ = cw.Write([]string{r.model, strconv.Itoa(r.clients), r.machine, strconv.Itoa(r.agents), f(r.rttMs),
+		for _, v := range r.netPerOp() {
+			if r.machine == "all" {
+				costs = append(costs, strconv.FormatFloat(v, 'f', 2, 64))
+			} else {
+				costs = append(costs, "")
+			}
+		}
+		if r.machine != "all" {
+			cu, su := r.reply.Cost.perOp(r.reply.Ops)
+			costs[0], costs[1] = f(cu), strconv.FormatFloat(su, 'f', 2, 64)
+		}
+		_ = cw.Write(append([]string{r.model, strconv.Itoa(r.clients), r.machine, strconv.Itoa(r.agents), f(r.rttMs),
 			strconv.FormatInt(r.reply.Ops, 10), f(r.reply.OpsPerSec), f(r.reply.MeanUs), f(r.reply.CIUs),
-			strconv.FormatInt(r.reply.P99Us, 10), strconv.FormatInt(r.reply.Errors, 10), f(r.boundS), cpu, sw})
+			strconv.FormatInt(r.reply.P99Us, 10), strconv.FormatInt(r.reply.Errors, 10), f(r.boundS)}, costs...))
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// netPerOp is what the wire did per operation of the point: packets,
+// pure ACKs among them, the wire thread's blocking waits and its polls.
+func (r fig55Row) netPerOp() [4]float64 {
+	if r.reply.Ops <= 0 {
+		return [4]float64{}
+	}
+	ops := float64(r.reply.Ops)
+	return [4]float64{float64(r.net.Packets) / ops, float64(r.net.Acks) / ops, float64(r.net.Sleeps) / ops, float64(r.net.Polls) / ops}
 }
 
 // fig55Series are the two figures' lines: mean latency per machine in

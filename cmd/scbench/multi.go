@@ -432,7 +432,7 @@ func pipeScaleRun(ctx context.Context, e *expEnv, bud budget, n, records int, op
 			Cluster: &cluster.Config{Listen: "127.0.0.1:0", Seeds: []string{bench.LinkAddr()}, AllowSimulated: true,
 				Peers: []diggi.Config{s.Config()}},
 		}
-		p, err := startCache(state, inst, l, nil)
+		p, err := startCache(state, inst, l, e.cacheEnv, nil)
 		if err != nil {
 			return scalePoint{}, err
 		}

@@ -92,9 +92,10 @@ func cacheChildMain() {
 }
 
 // startCache writes l to dir/name.json and runs this binary as a cache
-// instance on it (cacheChildMain); wrap, if set, turns the command into one
-// that runs elsewhere (a namespace).
-func startCache(dir, name string, l layoutFile, wrap func(name string, args ...string) *exec.Cmd) (*cacheProc, error) {
+// instance on it (cacheChildMain), with env (KEY=VALUE) added to its
+// environment; wrap, if set, turns the command into one that runs
+// elsewhere (a namespace).
+func startCache(dir, name string, l layoutFile, env []string, wrap func(name string, args ...string) *exec.Cmd) (*cacheProc, error) {
 	bin, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -113,7 +114,7 @@ func startCache(dir, name string, l layoutFile, wrap func(name string, args ...s
 	} else {
 		cmd = exec.Command(bin)
 	}
-	cmd.Env = append(os.Environ(), cacheLayoutEnv+"="+path)
+	cmd.Env = append(append(os.Environ(), env...), cacheLayoutEnv+"="+path)
 	cmd.Stderr = os.Stderr
 	// Its own process group, so that stop reaches what a wrapper started.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

@@ -2,7 +2,6 @@ package cluster
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -251,7 +250,7 @@ func (n *Node) accept() {
 		n.wg.Add(1)
 		go func() {
 			defer n.wg.Done()
-			tc := tls.Server(c, n.hub.ServerConfig())
+			tc := n.hub.Server(c)
 			ctx, cancel := context.WithTimeout(n.ctx, 10*time.Second)
 			err := tc.HandshakeContext(ctx)
 			cancel()

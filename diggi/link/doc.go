@@ -9,7 +9,9 @@
 // not an agent of the peer instance is refused.
 //
 // On the connection, length-prefixed frames carry Diggi messages, many per
-// write, plus per-destination credit and the membership layer's packets.
+// write, plus per-destination credit and the membership layer's packets;
+// the TLS records of one round of the writer reach the socket in one
+// write (batch.go).
 // Each remote agent is a diggi.RemoteAgent in the local routing table; the
 // link's writer pops its queue only while it holds credit for that agent,
 // and the receiving side returns credit as its mover takes messages from

@@ -2,7 +2,6 @@ package link
 
 import (
 	"context"
-	"crypto/tls"
 	"net"
 	"sync"
 	"testing"
@@ -78,7 +77,7 @@ func link(t *testing.T, a, b *node, via func(target string) string) *linker {
 			conns.Add(1)
 			go func() {
 				defer conns.Done()
-				tc := tls.Server(c, b.hub.ServerConfig())
+				tc := b.hub.Server(c)
 				hctx, hcancel := context.WithTimeout(ctx, 5*time.Second)
 				defer hcancel()
 				if err := tc.HandshakeContext(hctx); err != nil {

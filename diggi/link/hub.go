@@ -90,12 +90,23 @@ func (h *Hub) ServerConfig() *tls.Config { return h.tls.server() }
 // or ProtoGossip) and runs the TLS handshake, in which each side checks
 // the other's evidence.
 func (h *Hub) Dial(ctx context.Context, addr, proto string) (*tls.Conn, error) {
-	d := tls.Dialer{NetDialer: &net.Dialer{Timeout: handshakeTimeout, KeepAlive: 5 * time.Second}, Config: h.tls.client(proto)}
+	d := net.Dialer{Timeout: handshakeTimeout, KeepAlive: 5 * time.Second}
 	c, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err
 	}
-	tc := c.(*tls.Conn)
+	cfg := h.tls.client(proto)
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		cfg.ServerName = host // as tls.Dialer does
+	}
+	tc := tls.Client(newBatchConn(c), cfg)
+	hctx, cancel := context.WithTimeout(ctx, handshakeTimeout)
+	err = tc.HandshakeContext(hctx)
+	cancel()
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
 	if got := tc.ConnectionState().NegotiatedProtocol; got != proto {
 		tc.Close()
 		return nil, fmt.Errorf("%w: %s negotiated %q, want %q", ErrProtocol, addr, got, proto)

@@ -304,3 +304,38 @@ func TestLinkAdversarialProxy(t *testing.T) {
 	testpeers.WaitUntil(t, "traffic after the attacks", func() bool { return b.Agents["rx"].Count() > got+100 })
 	testpeers.CheckOrdered(t, b.Agents["rx"].Payloads(), true)
 }
+
+// TestLinkBulkRoundsGatherRecords: a burst of 4 KB messages fills the
+// writer's buffer many times over; the records of each round go out in
+// one socket write (batch.go), and every message arrives once, in order.
+func TestLinkBulkRoundsGatherRecords(t *testing.T) {
+	a, b := pairOf(t, false, nil, nil)
+	link(t, a, b, nil)
+	rx := a.WaitAgent(t, "b/rx")
+	pa := waitPeerUp(t, a, "b")
+	const n = 1000
+	pad := bytes.Repeat([]byte{'.'}, 4<<10)
+	a.Run(t, "tx1", func(ctx *diggi.Context) error {
+		for i := range n {
+			if err := ctx.Messages().Send(rx, append(testpeers.SeqPayload("tx1", i), pad...)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	testpeers.WaitUntil(t, "all messages", func() bool { return b.Agents["rx"].Count() == n })
+	for i, p := range b.Agents["rx"].Payloads() {
+		if want := append(testpeers.SeqPayload("tx1", i), pad...); !bytes.Equal(p, want) {
+			t.Fatalf("message %d: %q..., want %q...", i, p[:min(len(p), 16)], want[:16])
+		}
+	}
+	pa.mu.Lock()
+	s := pa.sess
+	pa.mu.Unlock()
+	if s == nil || s.batch == nil {
+		t.Fatal("the session has no batchConn")
+	}
+	if g := s.batch.gathered.Load(); g == 0 {
+		t.Error("4 MB in bursts, and no round gathered its records into one write")
+	}
+}

@@ -33,6 +33,8 @@ const maxGossipQueued = 256
 type session struct {
 	p      *Peer
 	conn   *tls.Conn
+	batch  *batchConn // under conn, if the hub made it: one socket write per flush
+	held   bool       // the writer holds batch: records gather until flush (writer only)
 	br     *bufio.Reader
 	bw     *bufio.Writer
 	window int // the peer's window: initial credit per destination
@@ -71,7 +73,7 @@ type flight struct {
 
 func newSession(p *Peer, conn *tls.Conn, br *bufio.Reader, window int) *session {
 	return &session{
-		p: p, conn: conn, br: br, bw: bufio.NewWriterSize(conn, 64<<10), window: window,
+		p: p, conn: conn, batch: batcherOf(conn), br: br, bw: bufio.NewWriterSize(conn, 64<<10), window: window,
 		kick: make(chan struct{}, 1), done: make(chan struct{}), writerDone: make(chan struct{}),
 		listed: map[*remote]bool{}, credit: map[diggi.AgentID]int{}, starved: map[diggi.AgentID]*remote{},
 		imports: map[diggi.AgentID]*diggi.Import{}, inflight: map[flight]struct{}{},
@@ -195,8 +197,8 @@ func (s *session) writeLoop() {
 		ctrl, s.ctrl = s.ctrl, ctrl[:0]
 		s.mu.Unlock()
 		if len(ready) == 0 && len(gossip) == 0 && len(ctrl) == 0 {
-			if s.bw.Buffered() > 0 {
-				if err := s.bw.Flush(); err != nil {
+			if s.bw.Buffered() > 0 || s.held {
+				if err := s.flush(); err != nil {
 					s.fail(err)
 					return
 				}
@@ -234,6 +236,45 @@ func (s *session) writeLoop() {
 			}
 		}
 	}
+}
+
+// flush writes out what the writer has buffered: its TLS records, and
+// the one socket write that carries them all.
+func (s *session) flush() error {
+	if s.bw.Buffered() > maxRecord {
+		s.hold()
+	}
+	err := s.bw.Flush()
+	if s.held {
+		s.held = false
+		if e := s.batch.release(); err == nil {
+			err = e
+		}
+	}
+	return err
+}
+
+// maxRecord is the most plaintext crypto/tls puts in one record.
+const maxRecord = 16 << 10
+
+// hold makes the records of the rest of this round gather in s.batch
+// (if the hub made one). Only rounds of more than one record take it: a
+// smaller one is one record and one socket write anyway.
+func (s *session) hold() {
+	if s.batch != nil && !s.held {
+		s.batch.hold()
+		s.held = true
+	}
+}
+
+// buffer adds p to the writer's buffer; if that spills the buffer into
+// TLS records, those gather for the round's one socket write.
+func (s *session) buffer(p []byte) error {
+	if len(p) > s.bw.Available() {
+		s.hold()
+	}
+	_, err := s.bw.Write(p)
+	return err
 }
 
 // pump writes up to writeBatch of r's queued messages, as far as credit
@@ -300,8 +341,7 @@ func (s *session) write(frame []byte) error {
 		tap(frame)
 	}
 	s.p.stats.bytesOut.Add(uint64(len(frame)))
-	_, err := s.bw.Write(frame)
-	return err
+	return s.buffer(frame)
 }
 
 // writeBody writes the rest of a frame whose header write already tapped.
@@ -310,8 +350,7 @@ func (s *session) writeBody(b []byte) error {
 		tap(b)
 	}
 	s.p.stats.bytesOut.Add(uint64(len(b)))
-	_, err := s.bw.Write(b)
-	return err
+	return s.buffer(b)
 }
 
 func (s *session) writeMsg(head, payload []byte) error {
@@ -319,11 +358,10 @@ func (s *session) writeMsg(head, payload []byte) error {
 		tap(append(append([]byte(nil), head...), payload...))
 	}
 	s.p.stats.bytesOut.Add(uint64(len(head) + len(payload)))
-	if _, err := s.bw.Write(head); err != nil {
+	if err := s.buffer(head); err != nil {
 		return err
 	}
-	_, err := s.bw.Write(payload)
-	return err
+	return s.buffer(payload)
 }
 
 func (s *session) readLoop() error {

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -97,6 +98,23 @@ type wire struct {
 	// noPwait2: the kernel has no epoll_pwait2 (before Linux 5.11), so
 	// timeouts are whole milliseconds, rounded down, and the rest polled.
 	noPwait2 bool
+	stats    wireStats
+}
+
+// wireStats counts what the wire did; the wire thread adds, Stats reads.
+type wireStats struct {
+	packets, acks, bytes, sleeps, polls atomic.Uint64
+}
+
+// Stats counts what a network's wire has done since New.
+type Stats struct {
+	// Packets moved from one host to another (with offloads, a packet
+	// may be a TCP segment of up to 64 KB), and of them Acks, TCP
+	// packets without payload; Bytes is their IP length.
+	Packets, Acks, Bytes uint64
+	// Sleeps counts the wire thread's waits that blocked, Polls its
+	// non-blocking looks at the devices while a packet was nearly due.
+	Sleeps, Polls uint64
 }
 
 // startWire makes every pair's queue and starts the wire thread.
@@ -170,6 +188,11 @@ func (w *wire) run() {
 		if ok {
 			timeout = max(time.Until(next)-w.lead, 0)
 			wake = time.Now().Add(timeout)
+		}
+		if timeout == 0 {
+			w.stats.polls.Add(1)
+		} else {
+			w.stats.sleeps.Add(1)
 		}
 		nev, err := w.wait(events, timeout)
 		if err != nil {
@@ -273,6 +296,12 @@ func (w *wire) route(src *host, p []byte) {
 		b = make([]byte, len(p))
 	}
 	copy(b, p)
+	w.stats.packets.Add(1)
+	w.stats.bytes.Add(uint64(len(ip)))
+	if ihl := int(ip[0]&0xf) * 4; ip[9] == unix.IPPROTO_TCP && len(ip) >= ihl+20 &&
+		int(binary.BigEndian.Uint16(ip[2:])) == ihl+int(ip[ihl+12]>>4)*4 {
+		w.stats.acks.Add(1)
+	}
 	q.push(packet{data: b, due: depart.Add(s.Delay/2 + d.Delay/2)})
 }
 
