@@ -112,35 +112,7 @@ func (u *uploader) trickle() bool { return u.sent >= u.trickleFrom && u.sent < u
 func (u *uploader) pause() time.Duration { return time.Duration(u.rng.IntN(300)) * time.Microsecond }
 
 func (u *uploader) start(port uint16) {
-	s := u.s
-	fd, err := s.Socket()
-	if err != nil {
-		u.fail(err)
-		return
-	}
-	u.fd = fd
-	if err := s.ConnectName(fd, "server", port); err != nil {
-		u.fail(err)
-		return
-	}
-	s.EventSet(&u.rev, fd, EvRead|EvPersist, func(int, EvFlags) { u.onReply() })
-	if err := s.EventAdd(&u.rev); err != nil {
-		u.fail(err)
-		return
-	}
-	switch u.style {
-	case 0:
-		s.SetNonblock(fd, true)
-		s.EventSet(&u.wev, fd, EvWrite|EvPersist, func(int, EvFlags) { u.onWritable() })
-		if err := s.EventAdd(&u.wev); err != nil {
-			u.fail(err)
-		}
-	case 1:
-		s.sched.Schedule(u.blocking)
-	case 2:
-		s.SetNonblock(fd, true)
-		s.sched.Schedule(u.polling)
-	}
+	u.connect(port, u.onReply, u.onWritable, u.blocking, u.polling)
 }
 
 // pump offers chunks until one is refused or all data went; it reports

@@ -130,6 +130,13 @@ func (w *stressWriter) fail(err error) {
 }
 
 func (w *stressWriter) start(port uint16) {
+	w.connect(port, w.onRead, w.onWritable, w.blockingWrites, w.pollWrites)
+}
+
+// connect opens w's socket to the server, reads through a PERSIST read
+// event (onRead), and writes in w's style: onWritable from a PERSIST
+// write event, blocking or polling as a scheduled task.
+func (w *stressWriter) connect(port uint16, onRead, onWritable, blocking, polling func()) {
 	s := w.s
 	fd, err := s.Socket()
 	if err != nil {
@@ -141,7 +148,7 @@ func (w *stressWriter) start(port uint16) {
 		w.fail(err)
 		return
 	}
-	s.EventSet(&w.rev, fd, EvRead|EvPersist, func(int, EvFlags) { w.onRead() })
+	s.EventSet(&w.rev, fd, EvRead|EvPersist, func(int, EvFlags) { onRead() })
 	if err := s.EventAdd(&w.rev); err != nil {
 		w.fail(err)
 		return
@@ -149,15 +156,15 @@ func (w *stressWriter) start(port uint16) {
 	switch w.style {
 	case 0:
 		s.SetNonblock(fd, true)
-		s.EventSet(&w.wev, fd, EvWrite|EvPersist, func(int, EvFlags) { w.onWritable() })
+		s.EventSet(&w.wev, fd, EvWrite|EvPersist, func(int, EvFlags) { onWritable() })
 		if err := s.EventAdd(&w.wev); err != nil {
 			w.fail(err)
 		}
 	case 1:
-		s.sched.Schedule(w.blockingWrites)
+		s.sched.Schedule(blocking)
 	case 2:
 		s.SetNonblock(fd, true)
-		s.sched.Schedule(w.pollWrites)
+		s.sched.Schedule(polling)
 	}
 }
 
