@@ -180,6 +180,24 @@ func hostGODEBUG() string {
 	return "GODEBUG=" + st
 }
 
+// fig55CacheEnv is the runtime the cache instance of Figs. 5.5/5.6 runs
+// with, before --cache-env (which wins): one P and sysmon kept out of its
+// deep sleep, as the client hosts (hostGODEBUG). Why: in YCSB's model
+// the cache idles between requests, so each request paid a futex wake-up
+// of a second thread per hand-off between goroutines and one of sysmon;
+// with these two the cache's CPU per operation at 12 clients fell from
+// 29-32 to 17-18 us and its switches from 1.7-2.0 to 0.4 (bench/RESULTS.md,
+// 2026-12-08). This is a choice of the experiment's layout, like the
+// hosts' settings; securecached's own default (every processor) is
+// unchanged. GOMAXPROCS in this process's environment wins.
+func fig55CacheEnv() []string {
+	env := []string{hostGODEBUG()}
+	if os.Getenv("GOMAXPROCS") == "" {
+		env = append(env, "GOMAXPROCS=1")
+	}
+	return env
+}
+
 // hostProc is a client-host child and its command pipe.
 type hostProc struct {
 	name string
@@ -349,7 +367,8 @@ func runFig55(ctx context.Context, e *expEnv) (map[string]any, error) {
 	if err := writeFile(e.path("fig5.6", "png"), func(w io.Writer) error { return plotSweep(w, title, thr, 0.96) }); err != nil {
 		return nil, err
 	}
-	head := map[string]any{"thesis_ops_s": 16_000, "thesis_note": "12 clients on 4 machines, SGX, YCSB model", "rtt_ms": []float64{0.380, 0.369, 0.475, 0.461}}
+	head := map[string]any{"thesis_ops_s": 16_000, "thesis_note": "12 clients on 4 machines, SGX, YCSB model", "rtt_ms": []float64{0.380, 0.369, 0.475, 0.461},
+		"cores": runtime.NumCPU()}
 	for _, r := range rows {
 		if r.machine != "all" || r.clients != maxClients {
 			continue
@@ -359,6 +378,18 @@ func runFig55(ctx context.Context, e *expEnv) (map[string]any, error) {
 		head[r.model+"_of_bound"] = r.reply.OpsPerSec / r.boundS
 		head[r.model+"_mean_us"] = r.reply.MeanUs
 		head[r.model+"_cpu_us_per_op"], head[r.model+"_switches_per_op"] = r.cost.perOp(r.reply.Ops)
+		// The two bounds side by side: which one limits the run.
+		head[r.model+"_cpu_bound_ops_s"] = round(r.cpuBound())
+		if r.model == "ycsb" {
+			head["ycsb_limited_by"] = "latency"
+			if r.cpuBound() < r.boundS {
+				head["ycsb_limited_by"] = "cpu"
+			}
+			// What 0.8 of the latency bound would need: the CPU per
+			// operation at which the machine's cores, wholly given to
+			// the experiment, carry that throughput.
+			head["ycsb_cpu_us_per_op_for_80pct_of_bound"] = float64(runtime.NumCPU()) * 1e6 / (0.8 * r.boundS)
+		}
 		for part, u := range map[string]cost{"cache": r.cache, "wire": r.wire, "hosts": r.hostsSum} {
 			head[r.model+"_"+part+"_cpu_us_per_op"], head[r.model+"_"+part+"_switches_per_op"] = u.perOp(r.reply.Ops)
 		}
@@ -409,7 +440,7 @@ func fig55Model(ctx context.Context, e *expEnv, n *netns.Net, state string, wind
 	if err != nil {
 		return nil, err
 	}
-	cache, err := startCache(state, cacheInstance+"-"+model, layout, e.cacheEnv,
+	cache, err := startCache(state, cacheInstance+"-"+model, layout, append(fig55CacheEnv(), e.cacheEnv...),
 		func(name string, args ...string) *exec.Cmd { return n.Command(ctx, "server", name, args...) })
 	if err != nil {
 		return nil, err
@@ -506,8 +537,8 @@ func fig55Model(ctx context.Context, e *expEnv, n *netns.Net, state string, wind
 			wc, _ := total.wire.perOp(total.reply.Ops)
 			hc, _ := total.hostsSum.perOp(total.reply.Ops)
 			pk := total.netPerOp()
-			fmt.Fprintf(e.stderr, "fig5.5 %s: %2d clients: %8.0f ops/s (YCSB bound %8.0f), mean %6.0f us, %.1f us CPU (cache %.1f, wire %.1f, hosts %.1f) and %.2f switches per op; per op the wire moved %.2f packets (%.2f pure ACKs), slept %.2f times and polled %.2f\n",
-				model, c, total.reply.OpsPerSec, total.boundS, total.reply.MeanUs, cpu, cc, wc, hc, sw, pk[0], pk[1], pk[2], pk[3])
+			fmt.Fprintf(e.stderr, "fig5.5 %s: %2d clients: %8.0f ops/s (YCSB bound %8.0f, CPU bound %8.0f), mean %6.0f us, %.1f us CPU (cache %.1f, wire %.1f, hosts %.1f) and %.2f switches per op; per op the wire moved %.2f packets (%.2f pure ACKs), slept %.2f times and polled %.2f\n",
+				model, c, total.reply.OpsPerSec, total.boundS, total.cpuBound(), total.reply.MeanUs, cpu, cc, wc, hc, sw, pk[0], pk[1], pk[2], pk[3])
 		}
 	}
 	return rows, nil
@@ -515,7 +546,7 @@ func fig55Model(ctx context.Context, e *expEnv, n *netns.Net, state string, wind
 
 func writeFig55CSV(w io.Writer, rows []fig55Row) error {
 	cw := csv.NewWriter(w)
-	_ = cw.Write([]string{"model", "clients", "machine", "agents", "rtt_ms", "ops", "throughput_ops_sec", "mean_latency_us", "ci_half_width_us", "p99_us", "errors", "ycsb_bound_ops_sec", "cpu_us_per_op", "switches_per_op",
+	_ = cw.Write([]string{"model", "clients", "machine", "agents", "rtt_ms", "ops", "throughput_ops_sec", "mean_latency_us", "ci_half_width_us", "p99_us", "errors", "ycsb_bound_ops_sec", "cpu_bound_ops_sec", "cpu_us_per_op", "switches_per_op",
 		"cache_cpu_us_per_op", "cache_switches_per_op", "wire_cpu_us_per_op", "wire_switches_per_op", "hosts_cpu_us_per_op", "hosts_switches_per_op",
 		"wire_packets_per_op", "wire_acks_per_op", "wire_sleeps_per_op", "wire_polls_per_op"})
 	f := func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
@@ -539,16 +570,33 @@ func writeFig55CSV(w io.Writer, rows []fig55Row) error {
 				costs = append(costs, "")
 			}
 		}
+		cpuBound := ""
+		if r.machine == "all" {
+			cpuBound = f(r.cpuBound())
+		}
 		if r.machine != "all" {
 			cu, su := r.reply.Cost.perOp(r.reply.Ops)
 			costs[0], costs[1] = f(cu), strconv.FormatFloat(su, 'f', 2, 64)
 		}
 		_ = cw.Write(append([]string{r.model, strconv.Itoa(r.clients), r.machine, strconv.Itoa(r.agents), f(r.rttMs),
 			strconv.FormatInt(r.reply.Ops, 10), f(r.reply.OpsPerSec), f(r.reply.MeanUs), f(r.reply.CIUs),
-			strconv.FormatInt(r.reply.P99Us, 10), strconv.FormatInt(r.reply.Errors, 10), f(r.boundS)}, costs...))
+			strconv.FormatInt(r.reply.P99Us, 10), strconv.FormatInt(r.reply.Errors, 10), f(r.boundS), cpuBound}, costs...))
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// cpuBound is the throughput the machine's cores could carry at the
+// point's measured CPU per operation (every process of the experiment,
+// "all" rows only): cores × 1 s ÷ CPU per operation. The YCSB model is
+// bounded by it as well as by its clients ÷ RTT; on a shared machine the
+// cores are not all the experiment's, so it is an upper bound only.
+func (r fig55Row) cpuBound() float64 {
+	us, _ := r.cost.perOp(r.reply.Ops)
+	if r.machine != "all" || us <= 0 {
+		return 0
+	}
+	return float64(runtime.NumCPU()) * 1e6 / us
 }
 
 // netPerOp is what the wire did per operation of the point: packets,
