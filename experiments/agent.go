@@ -66,6 +66,7 @@ type job struct {
 	window  int // > 0: the pipelined model, one client with this window
 	w       *ycsb.Workload
 	peers   []diggi.AgentID // agent 0 signals these after its preload
+	onGo    func()          // agent 0 calls it after its preload, before it signals
 	started chan struct{}   // closed by Receive when agent 0 says go
 	failed  bool            // agent 0 said abort (set before started closes)
 }
@@ -242,6 +243,8 @@ func (a *ClientAgent) run(ctx context.Context, j *job) error {
 			msg := msgGo
 			if err != nil {
 				msg = msgAbort
+			} else if j.onGo != nil {
+				j.onGo()
 			}
 			if serr := a.signal(j.peers, msg); serr != nil && err == nil {
 				err = serr

@@ -88,8 +88,9 @@ func TestYCSBInProcess(t *testing.T) {
 }
 
 // TestYCSBPreloadCoordination is the thesis's coordination: agent 0 loads
-// every record alone and then starts the others by message; the others'
-// reads must all hit, so none started before the load finished.
+// every record alone and then starts the others by message (Started is
+// called once, just before); the others' reads must all hit, so none
+// started before the load finished.
 func TestYCSBPreloadCoordination(t *testing.T) {
 	for _, m := range trustModes {
 		t.Run(m.name, func(t *testing.T) {
@@ -97,9 +98,14 @@ func TestYCSBPreloadCoordination(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			w := workloadB(t, 200, 900)
-			res, err := b.Execute(ctx, w, ycsb.PhaseRun, RunOptions{Preload: true, PlanOptions: ycsb.PlanOptions{SliceKeys: true}})
+			starts := 0
+			res, err := b.Execute(ctx, w, ycsb.PhaseRun, RunOptions{Preload: true, PlanOptions: ycsb.PlanOptions{SliceKeys: true},
+				Started: func() { starts++ }})
 			if err != nil {
 				t.Fatal(err)
+			}
+			if starts != 1 {
+				t.Fatalf("Started was called %d times, want once", starts)
 			}
 			if res.Preload == nil || res.Preload.Threads != 1 {
 				t.Fatalf("preload: %+v", res.Preload)
@@ -126,9 +132,13 @@ func TestYCSBPreloadFailureStopsPeers(t *testing.T) {
 	if _, err := b.Execute(ctx, w, ycsb.PhaseLoad, RunOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	_, err := b.Execute(ctx, w, ycsb.PhaseRun, RunOptions{Preload: true})
+	started := false
+	_, err := b.Execute(ctx, w, ycsb.PhaseRun, RunOptions{Preload: true, Started: func() { started = true }})
 	if !errors.Is(err, errPreloadFailed) {
 		t.Fatalf("got %v, want %v", err, errPreloadFailed)
+	}
+	if started {
+		t.Fatal("Started was called after a failed preload")
 	}
 }
 

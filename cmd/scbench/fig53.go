@@ -60,7 +60,7 @@ func runFig53(ctx context.Context, e *expEnv) (map[string]any, error) {
 				return nil, fmt.Errorf("%s with %d clients: %w", s.name, n, err)
 			}
 			s.points = append(s.points, pointFrom(n, res, b.ciLevel))
-			cpu, sw := u.perOp(phaseOps(res))
+			cpu, sw := u.perOp(res.TotalOps())
 			costs[s.name] = append(costs[s.name], [2]float64{cpu, sw})
 			if !e.quiet {
 				fmt.Fprintf(e.stderr, "fig5.3 %s, %d clients: %.0f ops/s, %.1f us CPU and %.2f context switches per op (both processes)\n",
@@ -102,16 +102,6 @@ func costHeadlines(head map[string]any, all []series, costs map[string][][2]floa
 	}
 }
 
-// phaseOps counts the operations of a run phase and of its preload, the
-// work the processes' cost covers.
-func phaseOps(res *ycsb.Result) int64 {
-	n := res.TotalOps()
-	if res.Preload != nil {
-		n += res.Preload.TotalOps()
-	}
-	return n
-}
-
 // headlines adds each series' best throughput, where it was reached, and
 // its errors to head.
 func headlines(head map[string]any, all []series) {
@@ -126,7 +116,8 @@ func headlines(head map[string]any, all []series) {
 
 // remotePhase runs one run phase with n client agents in this process's
 // instance against a fresh cache process: agent 0 preloads, then starts
-// the others. The cost is both processes', over the preload and the run.
+// the others. The cost is both processes', from agent 0's start message
+// to the end of the run: neither the cache's start-up nor the preload.
 func (f *inprocFlags) remotePhase(ctx context.Context, b *benchFlags, e *expEnv, state string, w *ycsb.Workload, table string, n int, label string) (*ycsb.Result, cost, error) {
 	s, err := f.remoteSetup(b, n, "127.0.0.1:0", state)
 	if err != nil {
@@ -153,14 +144,15 @@ func (f *inprocFlags) remotePhase(ctx context.Context, b *benchFlags, e *expEnv,
 		opts.Progress = progressLine(os.Stderr, label)
 	}
 	pid := cache.cmd.Process.Pid
-	c0, err := procUsage(pid)
-	if err != nil {
-		return nil, cost{}, err
-	}
-	s0 := selfUsage()
+	var c0, s0 cost
+	var startErr error
+	opts.Started = func() { c0, startErr = procUsage(pid); s0 = selfUsage() }
 	res, err := bench.Execute(ctx, w, ycsb.PhaseRun, opts)
 	if err != nil {
 		return nil, cost{}, err
+	}
+	if startErr != nil {
+		return nil, cost{}, startErr
 	}
 	c1, err := procUsage(pid)
 	if err != nil {
