@@ -10,6 +10,9 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -63,7 +66,7 @@ func TestExperimentsShort(t *testing.T) {
 	fig = summary["fig5.3"]
 	pipe53 := fmt.Sprintf("trusted_pipelined_window_%d", remoteWindow)
 	for _, k := range []string{"trusted_YCSB_model_max_ops_s", pipe53 + "_max_ops_s",
-		"trusted_YCSB_model_cpu_us_per_op", pipe53 + "_cpu_us_per_op", pipe53 + "_switches_per_op"} {
+		"trusted_YCSB_model_cpu_us_per_op", pipe53 + "_cpu_us_per_op", pipe53 + "_switches_per_op", pipe53 + "_cpu_bound_ops_s"} {
 		if v, _ := fig[k].(float64); v <= 0 {
 			t.Errorf("fig5.3 %s = %v", k, fig[k])
 		}
@@ -80,10 +83,14 @@ func TestExperimentsShort(t *testing.T) {
 	pipe55 := fmt.Sprintf("pipelined_w%d", remoteWindow)
 	for _, k := range []string{"ycsb_ops_s", pipe55 + "_ops_s", "ycsb_bound_ops_s", "m1_wire_rtt_p50_ms", "m4_wire_rtt_p50_ms",
 		"ycsb_cpu_us_per_op", "ycsb_switches_per_op", pipe55 + "_cpu_us_per_op",
-		"ycsb_cache_cpu_us_per_op", "ycsb_wire_cpu_us_per_op", "ycsb_hosts_cpu_us_per_op", "ycsb_wire_packets_per_op", "ycsb_wire_sleeps_per_op"} {
+		"ycsb_cache_cpu_us_per_op", "ycsb_wire_cpu_us_per_op", "ycsb_hosts_cpu_us_per_op", "ycsb_wire_packets_per_op", "ycsb_wire_sleeps_per_op",
+		"ycsb_cpu_bound_ops_s", pipe55 + "_cpu_bound_ops_s", "ycsb_cpu_us_per_op_for_80pct_of_bound"} {
 		if v, _ := fig[k].(float64); v <= 0 {
 			t.Errorf("fig5.5 %s = %v", k, fig[k])
 		}
+	}
+	if v := fig["ycsb_limited_by"]; v != "cpu" && v != "latency" {
+		t.Errorf("fig5.5 ycsb_limited_by = %v", v)
 	}
 	if v, ok := fig["errors"].(float64); !ok || v != 0 {
 		t.Errorf("fig5.5 errors = %v", fig["errors"])
@@ -162,5 +169,30 @@ func TestExperimentCacheEnvIsChecked(t *testing.T) {
 		if !errors.Is(err, errUsage) {
 			t.Errorf("--cache-env %q: %v, want a usage error", bad, err)
 		}
+	}
+}
+
+// TestFig55CPUBound: the CPU bound is the cores' time over the CPU per
+// operation of the whole point, and only the total row has one.
+func TestFig55CPUBound(t *testing.T) {
+	r := fig55Row{machine: "all", reply: hostReply{Ops: 1000}, cost: cost{CPU: 100 * time.Millisecond}} // 100 us per op
+	if got, want := r.cpuBound(), float64(runtime.NumCPU())*1e4; got != want {
+		t.Errorf("cpuBound = %v, want %v", got, want)
+	}
+	r.machine = "m1"
+	if got := r.cpuBound(); got != 0 {
+		t.Errorf("a machine's row has a CPU bound: %v", got)
+	}
+	var buf bytes.Buffer
+	if err := writeFig55CSV(&buf, []fig55Row{{machine: "all", model: "ycsb", clients: 12, reply: hostReply{Ops: 1000}, cost: cost{CPU: 100 * time.Millisecond}}}); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(&buf).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := slices.Index(rows[0], "cpu_bound_ops_sec")
+	if col < 0 || rows[1][col] != strconv.FormatFloat(float64(runtime.NumCPU())*1e4, 'f', 1, 64) {
+		t.Errorf("CSV: %v", rows)
 	}
 }
