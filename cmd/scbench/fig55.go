@@ -414,6 +414,10 @@ func runFig55(ctx context.Context, e *expEnv) (map[string]any, error) {
 	for _, r := range rows {
 		if r.machine == "all" {
 			errs += r.reply.Errors
+			// Packets the wire lost over all of the model's points: each
+			// may have cost a retransmission timeout.
+			d, _ := head[r.model+"_wire_drops"].(uint64)
+			head[r.model+"_wire_drops"] = d + r.net.Drops
 		}
 	}
 	for i, d := range wire {
@@ -517,7 +521,7 @@ func fig55Model(ctx context.Context, e *expEnv, n *netns.Net, state string, wind
 		total := fig55Row{model: model, clients: c, machine: "all", agents: c, cache: cache1.sub(cache0), wire: wire1.sub(wire0)}
 		total.cost = total.cache.add(total.wire)
 		total.net = netns.Stats{Packets: net1.Packets - net0.Packets, Acks: net1.Acks - net0.Acks, Bytes: net1.Bytes - net0.Bytes,
-			Sleeps: net1.Sleeps - net0.Sleeps, Polls: net1.Polls - net0.Polls}
+			Sleeps: net1.Sleeps - net0.Sleeps, Polls: net1.Polls - net0.Polls, Drops: net1.Drops - net0.Drops}
 		var latSum float64
 		for i := range procs {
 			if agents[i] == 0 {
@@ -548,8 +552,8 @@ func fig55Model(ctx context.Context, e *expEnv, n *netns.Net, state string, wind
 			wc, _ := total.wire.perOp(total.reply.Ops)
 			hc, _ := total.hostsSum.perOp(total.reply.Ops)
 			pk := total.netPerOp()
-			fmt.Fprintf(e.stderr, "fig5.5 %s: %2d clients: %8.0f ops/s (YCSB bound %8.0f, CPU bound %8.0f), mean %6.0f us, %.1f us CPU (cache %.1f, wire %.1f, hosts %.1f) and %.2f switches per op; per op the wire moved %.2f packets (%.2f pure ACKs), slept %.2f times and polled %.2f\n",
-				model, c, total.reply.OpsPerSec, total.boundS, total.cpuBound(), total.reply.MeanUs, cpu, cc, wc, hc, sw, pk[0], pk[1], pk[2], pk[3])
+			fmt.Fprintf(e.stderr, "fig5.5 %s: %2d clients: %8.0f ops/s (YCSB bound %8.0f, CPU bound %8.0f), mean %6.0f us, %.1f us CPU (cache %.1f, wire %.1f, hosts %.1f) and %.2f switches per op; per op the wire moved %.2f packets (%.2f pure ACKs), slept %.2f times and polled %.2f, and lost %d packets\n",
+				model, c, total.reply.OpsPerSec, total.boundS, total.cpuBound(), total.reply.MeanUs, cpu, cc, wc, hc, sw, pk[0], pk[1], pk[2], pk[3], total.net.Drops)
 		}
 	}
 	return rows, nil
@@ -559,7 +563,7 @@ func writeFig55CSV(w io.Writer, rows []fig55Row) error {
 	cw := csv.NewWriter(w)
 	_ = cw.Write([]string{"model", "clients", "machine", "agents", "rtt_ms", "ops", "throughput_ops_sec", "mean_latency_us", "ci_half_width_us", "p99_us", "errors", "ycsb_bound_ops_sec", "cpu_bound_ops_sec", "cpu_us_per_op", "switches_per_op",
 		"cache_cpu_us_per_op", "cache_switches_per_op", "wire_cpu_us_per_op", "wire_switches_per_op", "hosts_cpu_us_per_op", "hosts_switches_per_op",
-		"wire_packets_per_op", "wire_acks_per_op", "wire_sleeps_per_op", "wire_polls_per_op"})
+		"wire_packets_per_op", "wire_acks_per_op", "wire_sleeps_per_op", "wire_polls_per_op", "wire_drops"})
 	f := func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
 	for _, r := range rows {
 		// Costs per operation of the point, in total and by process
@@ -580,6 +584,11 @@ func writeFig55CSV(w io.Writer, rows []fig55Row) error {
 			} else {
 				costs = append(costs, "")
 			}
+		}
+		if r.machine == "all" {
+			costs = append(costs, strconv.FormatUint(r.net.Drops, 10))
+		} else {
+			costs = append(costs, "")
 		}
 		cpuBound := ""
 		if r.machine == "all" {

@@ -272,7 +272,8 @@ func (n *Net) SetLink(name string, delay time.Duration, loss, rate float64) erro
 // Stats counts what the wire has done since New.
 func (n *Net) Stats() Stats {
 	st := &n.w.stats
-	return Stats{Packets: st.packets.Load(), Acks: st.acks.Load(), Bytes: st.bytes.Load(), Sleeps: st.sleeps.Load(), Polls: st.polls.Load()}
+	return Stats{Packets: st.packets.Load(), Acks: st.acks.Load(), Bytes: st.bytes.Load(), Sleeps: st.sleeps.Load(), Polls: st.polls.Load(),
+		Drops: st.drops.Load()}
 }
 
 // Addr is the host's IPv4 address in the network.

@@ -103,7 +103,7 @@ type wire struct {
 
 // wireStats counts what the wire did; the wire thread adds, Stats reads.
 type wireStats struct {
-	packets, acks, bytes, sleeps, polls atomic.Uint64
+	packets, acks, bytes, sleeps, polls, drops atomic.Uint64
 }
 
 // Stats counts what a network's wire has done since New.
@@ -115,6 +115,10 @@ type Stats struct {
 	// Sleeps counts the wire thread's waits that blocked, Polls its
 	// non-blocking looks at the devices while a packet was nearly due.
 	Sleeps, Polls uint64
+	// Drops counts packets lost on the way: a full queue, loss, or a
+	// destination device that refused the write. TCP resends what is
+	// lost, after a retransmission timeout if nothing follows it.
+	Drops uint64
 }
 
 // startWire makes every pair's queue and starts the wire thread.
@@ -274,10 +278,12 @@ func (w *wire) route(src *host, p []byte) {
 	s, d := src.spec, dst.spec
 	w.n.mu.Unlock()
 	if loss := 1 - (1-s.Loss)*(1-d.Loss); loss > 0 && rand.Float64() < loss {
+		w.stats.drops.Add(1)
 		return
 	}
 	q := src.out[dst]
 	if q.len() >= maxQueue || q.bytes+len(p) > maxQueueBytes {
+		w.stats.drops.Add(1)
 		return // the queue is full: drop, as a router would
 	}
 	now := time.Now()
@@ -311,7 +317,9 @@ func (w *wire) deliverDue(now time.Time) {
 		for q.len() > 0 && !q.q[q.head].due.After(now) {
 			pk := q.q[q.head]
 			q.pop()
-			_, _ = unix.Write(q.dst.tun, pk.data) // a full device drops, as a link would
+			if _, err := unix.Write(q.dst.tun, pk.data); err != nil {
+				w.stats.drops.Add(1) // a full device drops, as a link would
+			}
 			release(pk.data)
 		}
 	}
