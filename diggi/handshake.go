@@ -82,8 +82,9 @@ func (mm *Manager) beginHandshake(p *peer, hs Handshaker) {
 	first, err := hs.Begin()
 	if err != nil {
 		p.chErr = fmt.Errorf("channel %s to %s: handshake: %w", mm.self, p.id, err)
+		// Nothing was held yet: the send that asked for the channel
+		// fails with chErr, so nothing is lost unseen.
 		mm.endHandshake(p, p.chErr)
-		mm.channelLost(p.id, p.chErr)
 		return
 	}
 	if first != nil {

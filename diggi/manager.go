@@ -162,17 +162,18 @@ func (mm *Manager) OnRoom(fn func()) { mm.roomFn = fn }
 
 // OnChannelLost sets the function the manager calls, under the baton,
 // when it loses the channel to a peer that can still be reached: the
-// channel's handshake failed (timed out, or refused), the peer started a
-// new one, or a failed Open broke it; and when a sealed message is
-// dropped because a new handshake runs. Messages to or from the peer may
-// then have been dropped unseen: held for the handshake and never sealed,
-// or sealed under a channel the other side no longer has. A stream layer
-// must end its connections with the peer there (the POSIX layer resets
-// them), because a later message, under the next channel, would land
-// behind the gap. The function may send to the peer: the manager calls it
-// once its state for the peer is final. A lost link is told by
-// TypeLinkLost instead, and a stopping agent by its Stop. Call it once,
-// from Init.
+// channel's handshake failed (timed out, or the peer's message refused),
+// the peer started a new one, or a failed Open broke it; and when a sealed
+// message is dropped because a new handshake runs. Messages to or from the
+// peer may then have been dropped unseen: held for the handshake and never
+// sealed, or sealed under a channel the other side no longer has. A stream
+// layer must end its connections with the peer there (the POSIX layer
+// resets them), because a later message, under the next channel, would
+// land behind the gap. The function may send to the peer: the manager
+// calls it once its state for the peer is final, and only from a task of
+// its own (a timer, or the drain delivering a message), never inside a
+// send. A lost link is told by TypeLinkLost instead, and a stopping agent
+// by its Stop. Call it once, from Init.
 func (mm *Manager) OnChannelLost(fn func(peer AgentID, err error)) { mm.lostFn = fn }
 
 // channelLost reports a lost channel to the OnChannelLost function.
