@@ -186,7 +186,7 @@ func hostGODEBUG() string {
 // the cache idles between requests, so each request paid a futex wake-up
 // of a second thread per hand-off between goroutines and one of sysmon;
 // with these two the cache's CPU per operation at 12 clients fell from
-// 29-32 to 17-18 us and its switches from 1.7-2.0 to 0.4 (bench/RESULTS.md,
+// 29-36 to 17-18 us and its switches from 1.7-2.0 to 0.4 (bench/RESULTS.md,
 // 2026-12-08). This is a choice of the experiment's layout, like the
 // hosts' settings; securecached's own default (every processor) is
 // unchanged. GOMAXPROCS in this process's environment wins.
