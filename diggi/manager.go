@@ -126,12 +126,19 @@ func (mm *Manager) Send(dst AgentID, payload []byte) error {
 // router makes room: back-pressure, never a dropped message. The copy is
 // made before any wait, so other tasks may reuse payload meanwhile.
 func (mm *Manager) Post(dst AgentID, t MsgType, session uint64, payload []byte) error {
-	return mm.post(dst, t, 0, session, payload, true)
+	return mm.post(dst, t, 0, session, nil, payload, true)
 }
 
 // TryPost is Post that fails with ErrWouldBlock instead of waiting.
 func (mm *Manager) TryPost(dst AgentID, t MsgType, session uint64, payload []byte) error {
-	return mm.post(dst, t, 0, session, payload, false)
+	return mm.post(dst, t, 0, session, nil, payload, false)
+}
+
+// TryPostPrefixed is TryPost of the payload prefix||payload, copied (or
+// sealed) from the two slices where they lie: a framing header and the
+// bytes it frames need not be joined first.
+func (mm *Manager) TryPostPrefixed(dst AgentID, t MsgType, session uint64, prefix, payload []byte) error {
+	return mm.post(dst, t, 0, session, prefix, payload, false)
 }
 
 // CanPost reports whether the outbound queue has room now.
@@ -187,12 +194,12 @@ func (mm *Manager) scheduleRoom() {
 	}
 }
 
-func (mm *Manager) post(dst AgentID, t MsgType, flags Flags, session uint64, payload []byte, block bool) error {
+func (mm *Manager) post(dst AgentID, t MsgType, flags Flags, session uint64, prefix, payload []byte, block bool) error {
 	if mm.stopped {
 		return fmt.Errorf("send from %s: %w", mm.self, ErrStopped)
 	}
-	if len(payload) > MaxPayload {
-		return fmt.Errorf("send %d bytes to %s: %w", len(payload), dst, ErrTooLarge)
+	if n := len(prefix) + len(payload); n > MaxPayload {
+		return fmt.Errorf("send %d bytes to %s: %w", n, dst, ErrTooLarge)
 	}
 	// Decide "would block" before a sequence number is spent: a channel
 	// must never see a gap caused by a send that did not happen.
@@ -204,28 +211,30 @@ func (mm *Manager) post(dst AgentID, t MsgType, flags Flags, session uint64, pay
 		return err
 	}
 	if p.hs != nil || p.flushing {
-		return mm.hold(p, t, flags, session, payload, block)
+		return mm.hold(p, t, flags, session, prefix, payload, block)
 	}
-	return mm.emit(p, t, flags, session, payload, block)
+	return mm.emit(p, t, flags, session, prefix, payload, block)
 }
 
 // canPushNow reports whether a message would enter the outbound queue
 // without waiting.
 func (mm *Manager) canPushNow() bool { return len(mm.sendQ) == 0 && !mm.ep.out.full() }
 
-// emit seals (if the pair has a channel) and queues one message.
-func (mm *Manager) emit(p *peer, t MsgType, flags Flags, session uint64, payload []byte, block bool) error {
+// emit seals (if the pair has a channel) and queues one message whose
+// payload is prefix||payload.
+func (mm *Manager) emit(p *peer, t MsgType, flags Flags, session uint64, prefix, payload []byte, block bool) error {
 	// The header is built in the message itself: a local passed to Seal
 	// would escape and cost an allocation per message.
 	var m *Message
+	n := len(prefix) + len(payload)
 	if p.ch == nil {
-		m = NewMessage(len(payload))
-		copy(m.buf, payload)
-		m.Header = Header{Src: mm.self.ID, Dst: p.id, Type: t, Flags: flags, Session: session, Seq: p.seqOut + 1, Len: uint32(len(payload))}
+		m = NewMessage(n)
+		copy(m.buf[copy(m.buf, prefix):], payload)
+		m.Header = Header{Src: mm.self.ID, Dst: p.id, Type: t, Flags: flags, Session: session, Seq: p.seqOut + 1, Len: uint32(n)}
 	} else {
-		m = NewMessage(len(payload) + p.ch.Overhead())
+		m = NewMessage(n + p.ch.Overhead())
 		m.Header = Header{Src: mm.self.ID, Dst: p.id, Type: t, Session: session, Seq: p.seqOut + 1}
-		sealed, err := p.ch.Seal(m.buf[:0], &m.Header, payload)
+		sealed, err := p.ch.Seal(m.buf[:0], &m.Header, prefix, payload)
 		if err != nil {
 			Release(m)
 			return fmt.Errorf("seal message to %s: %w", p.id, err)

@@ -457,9 +457,16 @@ func (sk *socket) tryWrite(bufs [][]byte, skip int) (int, error) {
 		if batched {
 			s.batchData(sk, bufs, skip+written, n, flags, grant)
 		} else {
+			// The segment's header and its data go to the Manager as
+			// two parts, so data that lies in one buffer (a value's
+			// item memory, a relay's read) is sealed or copied into
+			// the message straight from there, not gathered first.
 			s.scratch = appendSegment(s.scratch[:0], segment{op: opData, flags: flags, value: uint32(grant)})
-			s.scratch = gather(s.scratch, bufs, skip+written, n)
-			if err := s.out(sk.key.peer, sk.key.session, s.scratch); err != nil {
+			data, whole := span(bufs, skip+written, n)
+			if !whole {
+				s.scratch = gather(s.scratch, bufs, skip+written, n)
+			}
+			if err := s.out(sk.key.peer, sk.key.session, s.scratch, data); err != nil {
 				return written, fmt.Errorf("write fd %d: %w: %w", sk.fd, ECONNRESET, err)
 			}
 		}
@@ -561,7 +568,7 @@ func (s *Sys) post(sk *socket, sg segment) error {
 	s.flushBatch()
 	sg.flags = sk.flags()
 	s.scratch = appendSegment(s.scratch[:0], sg)
-	return s.out(sk.key.peer, sk.key.session, s.scratch)
+	return s.out(sk.key.peer, sk.key.session, s.scratch, nil)
 }
 
 // onMessage demultiplexes socket segments to sessions (the NETIO
