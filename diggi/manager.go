@@ -20,7 +20,8 @@ var ErrTooLarge = errors.New("diggi: payload too large")
 const drainBatch = 128
 
 // Handler receives a delivered message. The message is transient: it is
-// recycled when the handler returns, so copy what you keep (§4.6).
+// recycled when the handler returns, so copy what you keep (§4.6), or
+// keep the message itself (Manager.Keep).
 type Handler func(m *Message)
 
 // Manager is an agent's message manager (§3.3): it sends through the
@@ -397,13 +398,35 @@ func (mm *Manager) handOffDrain() {
 	mm.scheduleDrain()
 }
 
-// dispatch delivers one message and recycles it. A panicking handler is
-// logged and does not stop delivery.
+// Keep lets the handler that m is lent to keep its payload past the
+// call: it returns a message the caller owns, with m's header and m's
+// buffer (payload slices taken from m stay valid), and must Release
+// exactly once; m itself keeps no buffer and is recycled by the dispatch
+// as usual. A reader that consumes a large payload later (diggi/posix's
+// receive queue) so saves copying it. The invariant, enforced here, in
+// dispatch and in Release: a buffer has one owner at a time; only the
+// handler m is lent to can take it, during that call, once; dispatch
+// releases only m, never the kept message. Keep panics otherwise.
+func (mm *Manager) Keep(m *Message) *Message {
+	if m.state != msgDelivering {
+		panic("diggi: Keep of a message not lent to this handler, or kept twice")
+	}
+	k := &Message{Header: m.Header, buf: m.buf}
+	m.buf, m.Len = nil, 0
+	m.state = msgKept
+	return k
+}
+
+// dispatch lends one message to its handler and recycles it afterwards
+// (Keep may have taken its buffer). A panicking handler is logged and does
+// not stop delivery.
 func (mm *Manager) dispatch(m *Message) {
+	m.state = msgDelivering
 	defer func() {
 		if r := recover(); r != nil {
 			mm.log.Error("message handler panicked", "from", m.Src, "type", m.Type, "panic", r, "stack", string(debug.Stack()))
 		}
+		m.state = msgOwned
 		Release(m)
 	}()
 	mm.received.Add(1)

@@ -114,11 +114,25 @@ func ParseHeader(b []byte) (Header, error) {
 // Message is one message in flight. Ownership rules: whoever holds a
 // *Message owns it until handing it on (to a queue, to Forward) or
 // releasing it. A handler receives a message only for the duration of the
-// call: the runtime recycles it afterwards, so copy what you keep (§4.6).
+// call: the runtime recycles it afterwards, so copy what you keep (§4.6),
+// or take the message itself with Manager.Keep and Release it later.
 type Message struct {
 	Header
-	buf []byte // backing store, cap reused through the pool
+	buf   []byte   // backing store, cap reused through the pool
+	state msgState // checked by Keep and Release
 }
+
+// msgState is where a message is in its owners' hands; Manager.dispatch,
+// Manager.Keep and Release check and move it, so that a buffer is
+// released exactly once whoever ends up holding it.
+type msgState uint8
+
+const (
+	msgOwned      msgState = iota // held by a sender, a queue, a router or a keeper
+	msgDelivering                 // lent to a handler for the call (Manager.dispatch)
+	msgKept                       // its buffer was taken by the handler (Manager.Keep)
+	msgFree                       // released: back in the pool, or left to the GC
+)
 
 // Payload returns the message body. The slice is valid only while the
 // message is owned.
@@ -161,6 +175,7 @@ func NewMessage(n int) *Message {
 		if n <= c {
 			m := pools[i].Get().(*Message)
 			m.Header = Header{}
+			m.state = msgOwned
 			m.buf = m.buf[:n]
 			m.Len = uint32(n)
 			return m
@@ -169,8 +184,17 @@ func NewMessage(n int) *Message {
 	return &Message{buf: make([]byte, n), Header: Header{Len: uint32(n)}}
 }
 
-// Release returns m to the pool. m must not be used afterwards.
+// Release returns m to the pool. m must not be used afterwards. Releasing
+// a message twice, or one lent to a handler (the runtime releases those),
+// panics: it would hand one buffer to two owners through the pool.
 func Release(m *Message) {
+	switch m.state {
+	case msgFree:
+		panic("diggi: message released twice")
+	case msgDelivering, msgKept:
+		panic("diggi: Release of a message lent to a handler")
+	}
+	m.state = msgFree
 	c := cap(m.buf)
 	for i, size := range sizeClasses {
 		if c == size {

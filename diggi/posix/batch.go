@@ -107,7 +107,7 @@ func (s *Sys) onBatch(src diggi.AgentID, sg segment) {
 	for p := sg.data; len(p) > 0; {
 		var r batchRecord
 		r, p = nextRecord(p)
-		s.onSegment(src, r.session, segment{op: opData, flags: r.flags, value: r.grant, data: r.data})
+		s.onSegment(src, r.session, segment{op: opData, flags: r.flags, value: r.grant, data: r.data}, nil)
 	}
 }
 

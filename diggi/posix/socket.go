@@ -43,9 +43,11 @@ type socket struct {
 	// connection
 	key      connKey
 	peerPort uint16
-	rq       []byte // received bytes; rq[rqOff:] is unread, reused once drained
-	rqOff    int    // bytes of rq already read
-	rqLen    int    // unread bytes, len(rq)-rqOff
+	rq       []byte     // received bytes copied; rq[rqOff:] is unread, reused once drained
+	rqOff    int        // bytes of rq already read
+	kept     []keptData // received segments kept whole; kept[keptOff:] unread, read before rq
+	keptOff  int        // entries of kept already read and released
+	rqLen    int        // unread bytes, of kept and rq together
 	rcvBuf   int    // advertised window: unread, in flight, consumed and the peer's credit
 	rcvMax   int    // the most rcvBuf may grow to (Sys.RecvBuffer when the socket was made)
 	rcvWant  int    // the window rcvBuf shrinks towards (window.go)
@@ -374,10 +376,51 @@ func (sk *socket) tryRead(p []byte) (int, error) {
 // Linux gives a TCP socket's receive buffer by default (tcp_rmem).
 const keepRecv = 4 * maxChunk
 
-// take copies buffered input into p.
+// The receive queue holds a segment's data one of two ways:
+//
+//   - copied into rq (enqueue), when the segment is small or came in a
+//     batch with other sockets' records: the message is transient;
+//   - kept whole (keep), when the segment travelled alone with more than
+//     maxBatched bytes: the socket takes the message from its dispatch
+//     (diggi.Manager.Keep) and reads from it, so a large reply or value
+//     is not copied once more on its way to the reader.
+//
+// Invariants, enforced in onSegment, take and dropRecv: the bytes are read
+// in arrival order, kept segments before rq, because a segment is kept
+// only while rq holds no unread bytes (anything arriving after a kept
+// segment goes after it, kept or into rq); each kept message is released
+// exactly once, by take when its last byte is read or by dropRecv when
+// the input is dropped (close, SHUT_RD), so its buffer returns to the
+// pool. The window bounds the unread bytes as before; a kept segment's
+// buffer is at most the largest pooled class and held more than
+// maxBatched bytes when it came, so a socket's receive memory stays
+// within about four times its window.
+
+// keptData is a received segment kept whole: data is its unread rest,
+// inside m's payload.
+type keptData struct {
+	m    *diggi.Message
+	data []byte
+}
+
+// take copies buffered input into p: kept segments first, then rq.
 func (sk *socket) take(p []byte) int {
-	n := copy(p, sk.rq[sk.rqOff:])
-	sk.rqOff += n
+	n := 0
+	for sk.keptOff < len(sk.kept) && n < len(p) {
+		k := &sk.kept[sk.keptOff]
+		c := copy(p[n:], k.data)
+		n += c
+		if k.data = k.data[c:]; len(k.data) == 0 {
+			diggi.Release(k.m)
+			*k = keptData{}
+			sk.keptOff++
+		}
+	}
+	if n < len(p) {
+		c := copy(p[n:], sk.rq[sk.rqOff:])
+		sk.rqOff += c
+		n += c
+	}
 	sk.rqLen -= n
 	if sk.rqLen == 0 {
 		sk.dropRecv()
@@ -399,11 +442,31 @@ func (sk *socket) enqueue(data []byte) {
 	sk.rqLen += len(data)
 }
 
-// dropRecv empties the receive buffer, keeping its memory for reuse unless
-// a burst grew it past keepRecv or past the window (which may have shrunk
-// since: window.go), so a socket whose flow slowed keeps no more than its
-// flow needs.
+// canKeep reports whether a segment of n data bytes, alone in its message,
+// is kept rather than copied (see above).
+func (sk *socket) canKeep(n int) bool {
+	return n > maxBatched && sk.rqOff == len(sk.rq)
+}
+
+// keep queues a kept segment's data; m is the socket's to release.
+func (sk *socket) keep(m *diggi.Message, data []byte) {
+	if sk.keptOff > 0 && sk.keptOff == len(sk.kept) {
+		sk.kept, sk.keptOff = sk.kept[:0], 0
+	}
+	sk.kept = append(sk.kept, keptData{m: m, data: data})
+	sk.rqLen += len(data)
+}
+
+// dropRecv empties the receive buffer, releasing what it kept and keeping
+// rq's memory for reuse unless a burst grew it past keepRecv or past the
+// window (which may have shrunk since: window.go), so a socket whose flow
+// slowed keeps no more than its flow needs.
 func (sk *socket) dropRecv() {
+	for i := sk.keptOff; i < len(sk.kept); i++ {
+		diggi.Release(sk.kept[i].m)
+		sk.kept[i] = keptData{}
+	}
+	sk.kept, sk.keptOff = sk.kept[:0], 0
 	if cap(sk.rq) > min(keepRecv, sk.rcvBuf) {
 		sk.rq = nil
 	} else {
@@ -508,7 +571,8 @@ func (sk *socket) close() error {
 				_ = s.post(sk, segment{op: opFin})
 			}
 		}
-		sk.rq, sk.rqOff, sk.rqLen = nil, 0, 0
+		sk.dropRecv()
+		sk.rq, sk.kept = nil, nil
 	}
 	sk.state = sockClosed
 	return nil
@@ -572,7 +636,8 @@ func (s *Sys) post(sk *socket, sg segment) error {
 }
 
 // onMessage demultiplexes socket segments to sessions (the NETIO
-// subscription of §4.6). The message is transient: data is copied.
+// subscription of §4.6). The message is transient: data is copied, or the
+// message is kept by the socket it is for (see take).
 func (s *Sys) onMessage(m *diggi.Message) {
 	sg, err := parseSegment(m.Payload())
 	if err != nil {
@@ -583,11 +648,13 @@ func (s *Sys) onMessage(m *diggi.Message) {
 		s.onBatch(m.Src, sg)
 		return
 	}
-	s.onSegment(m.Src, m.Session, sg)
+	s.onSegment(m.Src, m.Session, sg, m)
 }
 
-// onSegment applies one segment of session to its socket.
-func (s *Sys) onSegment(src diggi.AgentID, session uint64, sg segment) {
+// onSegment applies one segment of session to its socket. m is the
+// message the segment came in alone, which the socket may keep, or nil
+// for a record of a batch.
+func (s *Sys) onSegment(src diggi.AgentID, session uint64, sg segment, m *diggi.Message) {
 	fromInit := sg.flags&fromInitiator != 0
 	key := connKey{peer: src, session: session, initiator: !fromInit}
 	if sg.op == opConnect {
@@ -632,7 +699,11 @@ func (s *Sys) onSegment(src diggi.AgentID, session uint64, sg segment) {
 			sk.reset = true
 			break
 		}
-		sk.enqueue(sg.data)
+		if m != nil && sk.canKeep(len(sg.data)) {
+			sk.keep(s.mm.Keep(m), sg.data)
+		} else {
+			sk.enqueue(sg.data)
+		}
 		if sg.flags&windowLimited != 0 {
 			sk.limited = true
 		}
