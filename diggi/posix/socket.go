@@ -48,14 +48,14 @@ type socket struct {
 	kept     []keptData // received segments kept whole; kept[keptOff:] unread, read before rq
 	keptOff  int        // entries of kept already read and released
 	rqLen    int        // unread bytes, of kept and rq together
-	rcvBuf   int    // advertised window: unread, in flight, consumed and the peer's credit
-	rcvMax   int    // the most rcvBuf may grow to (Sys.RecvBuffer when the socket was made)
-	rcvWant  int    // the window rcvBuf shrinks towards (window.go)
-	consumed int    // bytes read and not yet granted back to the peer
-	limited  bool   // the peer was held back by the window since the buffer last drained
-	quiet    uint8  // drains in a row with the peer not held back
-	heldBack bool   // a write found no window: the next segment says so (windowLimited)
-	sendWnd  int    // bytes the peer lets us send
+	rcvBuf   int        // advertised window: unread, in flight, consumed and the peer's credit
+	rcvMax   int        // the most rcvBuf may grow to (Sys.RecvBuffer when the socket was made)
+	rcvWant  int        // the window rcvBuf shrinks towards (window.go)
+	consumed int        // bytes read and not yet granted back to the peer
+	limited  bool       // the peer was held back by the window since the buffer last drained
+	quiet    uint8      // drains in a row with the peer not held back
+	heldBack bool       // a write found no window: the next segment says so (windowLimited)
+	sendWnd  int        // bytes the peer lets us send
 	rcvFin   bool
 	sentFin  bool
 	shutRd   bool
