@@ -30,7 +30,7 @@ func keptSegment(size int, next *byte) (*diggi.Message, []byte) {
 }
 
 // Kept segments and copied ones are read in arrival order across partial
-// reads; a segment is kept only while no copied bytes wait; each kept
+// reads, also when a segment is kept while copied bytes wait; each kept
 // message is released exactly once, when its last byte is read.
 func TestSocketKeptSegments(t *testing.T) {
 	sk := &socket{rcvBuf: DefaultRecvBuffer}
@@ -40,7 +40,7 @@ func TestSocketKeptSegments(t *testing.T) {
 	arrive := func(size int) {
 		m, data := keptSegment(size, &next)
 		sent = append(sent, data...)
-		if sk.canKeep(size) {
+		if canKeep(size) {
 			sk.keep(m, data)
 			kept = append(kept, m)
 			return
@@ -57,22 +57,23 @@ func TestSocketKeptSegments(t *testing.T) {
 	if len(kept) != 1 {
 		t.Fatalf("kept %d segments, want 1", len(kept))
 	}
-	arrive(maxChunk) // copied: rq has unread bytes
-	if len(kept) != 1 {
-		t.Fatal("a segment was kept while copied bytes waited ahead of it")
+	arrive(maxChunk) // kept behind the copied bytes
+	arrive(200)      // copied, behind that
+	if len(kept) != 2 {
+		t.Fatalf("kept %d segments, want 2", len(kept))
 	}
-	read(maxChunk - 10) // most of the kept segment: not released yet
+	read(maxChunk - 10) // most of the first kept segment: not released yet
 	read(50)            // its last 10 bytes and 40 copied ones
 	mustPanic(t, "second Release of a read kept segment", func() { diggi.Release(kept[0]) })
-	read(1 << 20) // rq drained
+	read(1 << 20) // all drained
 	if sk.rqLen != 0 || len(sk.kept) != 0 {
 		t.Fatalf("after draining: rqLen %d, %d kept", sk.rqLen, len(sk.kept))
 	}
 	for range 3 {
 		arrive(maxBatched + 1)
 	}
-	if len(kept) != 4 {
-		t.Fatalf("kept %d segments, want 4", len(kept))
+	if len(kept) != 5 {
+		t.Fatalf("kept %d segments, want 5", len(kept))
 	}
 	for sk.rqLen > 0 {
 		read(7000)

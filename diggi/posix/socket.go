@@ -45,7 +45,7 @@ type socket struct {
 	peerPort uint16
 	rq       []byte     // received bytes copied; rq[rqOff:] is unread, reused once drained
 	rqOff    int        // bytes of rq already read
-	kept     []keptData // received segments kept whole; kept[keptOff:] unread, read before rq
+	kept     []keptData // received data ahead of rq: kept segments, and copies that came before them; kept[keptOff:] unread
 	keptOff  int        // entries of kept already read and released
 	rqLen    int        // unread bytes, of kept and rq together
 	rcvBuf   int        // advertised window: unread, in flight, consumed and the peer's credit
@@ -385,19 +385,20 @@ const keepRecv = 4 * maxChunk
 //     (diggi.Manager.Keep) and reads from it, so a large reply or value
 //     is not copied once more on its way to the reader.
 //
-// Invariants, enforced in onSegment, take and dropRecv: the bytes are read
-// in arrival order, kept segments before rq, because a segment is kept
-// only while rq holds no unread bytes (anything arriving after a kept
-// segment goes after it, kept or into rq); each kept message is released
-// exactly once, by take when its last byte is read or by dropRecv when
-// the input is dropped (close, SHUT_RD), so its buffer returns to the
-// pool. The window bounds the unread bytes as before; a kept segment's
-// buffer is at most the largest pooled class and held more than
-// maxBatched bytes when it came, so a socket's receive memory stays
-// within about four times its window.
+// Invariants, enforced in keep, take and dropRecv: the bytes are read in
+// arrival order, the kept list before rq, because rq only ever holds what
+// came after the list's last entry (keep first moves rq's unread bytes,
+// with their buffer, into the list); each kept message is released exactly
+// once, by take when its last byte is read or by dropRecv when the input
+// is dropped (close, SHUT_RD), so its buffer returns to the pool. The
+// window bounds the unread bytes as before; a kept segment's buffer is at
+// most the largest pooled class and held more than maxBatched bytes when
+// it came, so a socket's receive memory stays within about four times its
+// window.
 
-// keptData is a received segment kept whole: data is its unread rest,
-// inside m's payload.
+// keptData is received data ahead of rq: a segment kept whole (m is its
+// message), or bytes copied before one came (m is nil; data is a former
+// rq). data is the unread rest.
 type keptData struct {
 	m    *diggi.Message
 	data []byte
@@ -411,7 +412,9 @@ func (sk *socket) take(p []byte) int {
 		c := copy(p[n:], k.data)
 		n += c
 		if k.data = k.data[c:]; len(k.data) == 0 {
-			diggi.Release(k.m)
+			if k.m != nil {
+				diggi.Release(k.m)
+			}
 			*k = keptData{}
 			sk.keptOff++
 		}
@@ -444,14 +447,18 @@ func (sk *socket) enqueue(data []byte) {
 
 // canKeep reports whether a segment of n data bytes, alone in its message,
 // is kept rather than copied (see above).
-func (sk *socket) canKeep(n int) bool {
-	return n > maxBatched && sk.rqOff == len(sk.rq)
-}
+func canKeep(n int) bool { return n > maxBatched }
 
-// keep queues a kept segment's data; m is the socket's to release.
+// keep queues a kept segment's data; m is the socket's to release. Bytes
+// still unread in rq came first: they move to the list with rq's buffer,
+// and rq starts afresh.
 func (sk *socket) keep(m *diggi.Message, data []byte) {
 	if sk.keptOff > 0 && sk.keptOff == len(sk.kept) {
 		sk.kept, sk.keptOff = sk.kept[:0], 0
+	}
+	if sk.rqOff < len(sk.rq) {
+		sk.kept = append(sk.kept, keptData{data: sk.rq[sk.rqOff:]})
+		sk.rq, sk.rqOff = nil, 0
 	}
 	sk.kept = append(sk.kept, keptData{m: m, data: data})
 	sk.rqLen += len(data)
@@ -463,7 +470,9 @@ func (sk *socket) keep(m *diggi.Message, data []byte) {
 // slowed keeps no more than its flow needs.
 func (sk *socket) dropRecv() {
 	for i := sk.keptOff; i < len(sk.kept); i++ {
-		diggi.Release(sk.kept[i].m)
+		if sk.kept[i].m != nil {
+			diggi.Release(sk.kept[i].m)
+		}
 		sk.kept[i] = keptData{}
 	}
 	sk.kept, sk.keptOff = sk.kept[:0], 0
@@ -699,7 +708,7 @@ func (s *Sys) onSegment(src diggi.AgentID, session uint64, sg segment, m *diggi.
 			sk.reset = true
 			break
 		}
-		if m != nil && sk.canKeep(len(sg.data)) {
+		if m != nil && canKeep(len(sg.data)) {
 			sk.keep(s.mm.Keep(m), sg.data)
 		} else {
 			sk.enqueue(sg.data)
