@@ -43,6 +43,14 @@ const maxHeld = 1024
 // errHandshakeAgain reports a peer that restarted a handshake mid-way.
 var errHandshakeAgain = errors.New("diggi: peer restarted the channel handshake")
 
+// errSealedBeforeHandshake reports a sealed message that arrived while a
+// new handshake with its sender ran, and was dropped.
+var errSealedBeforeHandshake = errors.New("diggi: sealed message arrived during a new channel handshake")
+
+// errChannelBroken reports an established channel that was forgotten: the
+// peer started over, or a failed Open broke it.
+var errChannelBroken = errors.New("diggi: channel broken")
+
 // handshakeTimeout bounds a channel handshake. A handshake message can
 // be lost without anyone noticing (dropped by the mover while the link to
 // the peer's instance is down, or with a link that breaks); after this
@@ -69,10 +77,13 @@ func (mm *Manager) beginHandshake(p *peer, hs Handshaker) {
 		if mm.last == p {
 			mm.last = nil
 		}
+		mm.channelLost(p.id, ErrHandshakeTimeout)
 	})
 	first, err := hs.Begin()
 	if err != nil {
 		p.chErr = fmt.Errorf("channel %s to %s: handshake: %w", mm.self, p.id, err)
+		// Nothing was held yet: the send that asked for the channel
+		// fails with chErr, so nothing is lost unseen.
 		mm.endHandshake(p, p.chErr)
 		return
 	}
@@ -117,13 +128,16 @@ func (mm *Manager) handshake(m *Message) {
 		p.chErr = fmt.Errorf("channel %s to %s: handshake: %w", mm.self, p.id, err)
 		mm.log.Warn("channel handshake failed", "peer", p.id, "err", err)
 		mm.endHandshake(p, p.chErr)
+		mm.channelLost(p.id, p.chErr)
 	case ready:
 		mm.endHandshake(p, nil)
 	}
 }
 
-// endHandshake sends the held messages (or, on failure, drops them) and
-// wakes senders waiting for room in the hold.
+// endHandshake sends the held messages (or, on failure, drops them and
+// fails held requests) and wakes senders waiting for room in the hold.
+// On failure the caller tells OnChannelLost (channelLost) once its own
+// state for the peer is final, because the function may send to the peer.
 func (mm *Manager) endHandshake(p *peer, failed error) {
 	p.hs = nil
 	if p.hsStop != nil {
@@ -228,11 +242,14 @@ func (mm *Manager) linkLost(inst InstanceID) {
 // forget drops a peer's channel state so the next message asks the
 // factory again.
 func (mm *Manager) forget(p *peer) {
+	why := errChannelBroken
 	if p.hs != nil {
-		mm.endHandshake(p, errHandshakeAgain)
+		why = errHandshakeAgain
+		mm.endHandshake(p, why)
 	}
 	delete(mm.peers, p.id)
 	if mm.last == p {
 		mm.last = nil
 	}
+	mm.channelLost(p.id, why)
 }

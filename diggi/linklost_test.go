@@ -2,6 +2,7 @@ package diggi
 
 import (
 	"errors"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -92,5 +93,66 @@ func TestLinkLostNotice(t *testing.T) {
 	case inst := <-lost:
 		t.Fatalf("second notice for %d", inst)
 	case <-time.After(100 * time.Millisecond):
+	}
+}
+
+// TestFailedHandshakeTellsChannelLost: a handshake that times out with a
+// message held for it, or that the peer's evidence fails, drops what was
+// held; the manager tells the agent's OnChannelLost function which peer
+// and why, once its own state is final (the function may send again).
+func TestFailedHandshakeTellsChannelLost(t *testing.T) {
+	old := handshakeTimeout
+	handshakeTimeout = 200 * time.Millisecond
+	defer func() { handshakeTimeout = old }()
+	for _, c := range []struct {
+		name string
+		fail bool // the receiver refuses the opener's evidence
+		want error
+	}{
+		{"timeout", false, ErrHandshakeTimeout},
+		{"refused", true, nil}, // hsChannel's "evidence refused"
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			in, router, _ := hsPair(t, c.fail)
+			if !c.fail {
+				router.setTamper(func(m *Message, f Forwarder) bool {
+					if m.Type == TypeHandshake {
+						Release(m) // every handshake message is lost
+						return true
+					}
+					return false
+				})
+			}
+			// "recv" has the lower id and opens; "send" steps its
+			// opening, and refuses it in the refused case.
+			sender := "send"
+			peer, _ := in.Directory().Lookup("recv")
+			lost := make(chan error, 4)
+			inAgent(t, in, sender, func(ctx *Context) {
+				ctx.Messages().OnChannelLost(func(p AgentID, err error) {
+					if p != peer.ID {
+						t.Errorf("channel lost to %v, want %v", p, peer.ID)
+					}
+					// The manager's state is final: sending again starts
+					// a new handshake, or fails with the refusal.
+					_ = ctx.Messages().TryPost(p, TypeRegular, 0, []byte("again"))
+					lost <- err
+				})
+				if err := ctx.Messages().Send(peer.ID, []byte("held")); err != nil {
+					t.Error(err)
+				}
+			})
+			select {
+			case err := <-lost:
+				if c.want != nil && !errors.Is(err, c.want) {
+					t.Fatalf("channel lost: %v, want %v", err, c.want)
+				}
+				if err == nil || (c.fail && !strings.Contains(err.Error(), "evidence refused")) {
+					t.Fatalf("channel lost: %v", err)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("the failed handshake was never told")
+			}
+		})
 	}
 }

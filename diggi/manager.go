@@ -48,8 +48,9 @@ type Manager struct {
 
 	timers timerSet
 
-	sendQ  []*parker // senders waiting for outbound room, in order
-	roomFn func()    // OnRoom: runs when a refused non-blocking sender may go on
+	sendQ  []*parker            // senders waiting for outbound room, in order
+	roomFn func()               // OnRoom: runs when a refused non-blocking sender may go on
+	lostFn func(AgentID, error) // OnChannelLost
 	// holdRefused: a non-blocking send was refused by a handshake's full
 	// hold, whose room comes at the handshake's end, not from the queue.
 	holdRefused bool
@@ -166,6 +167,29 @@ func (mm *Manager) CanPost() bool { return mm.canPushNow() }
 // OnRoom sets the task AwaitRoom schedules (the POSIX layer's); call it
 // once, under the baton, before any AwaitRoom.
 func (mm *Manager) OnRoom(fn func()) { mm.roomFn = fn }
+
+// OnChannelLost sets the function the manager calls, under the baton,
+// when it loses the channel to a peer that can still be reached: the
+// channel's handshake failed (timed out, or the peer's message refused),
+// the peer started a new one, or a failed Open broke it; and when a sealed
+// message is dropped because a new handshake runs. Messages to or from the
+// peer may then have been dropped unseen: held for the handshake and never
+// sealed, or sealed under a channel the other side no longer has. A stream
+// layer must end its connections with the peer there (the POSIX layer
+// resets them), because a later message, under the next channel, would
+// land behind the gap. The function may send to the peer: the manager
+// calls it once its state for the peer is final, and only from a task of
+// its own (a timer, or the drain delivering a message), never inside a
+// send. A lost link is told by TypeLinkLost instead, and a stopping agent
+// by its Stop. Call it once, from Init.
+func (mm *Manager) OnChannelLost(fn func(peer AgentID, err error)) { mm.lostFn = fn }
+
+// channelLost reports a lost channel to the OnChannelLost function.
+func (mm *Manager) channelLost(peer AgentID, err error) {
+	if mm.lostFn != nil {
+		mm.lostFn(peer, err)
+	}
+}
 
 // AwaitRoom arranges for the OnRoom task to run once the outbound queue
 // may have room again. Call it under the baton after a refusal; calling it
@@ -505,7 +529,10 @@ func (mm *Manager) open(m *Message) bool {
 		return false
 	}
 	if p.hs != nil {
+		// Sealed under a channel the peer had before this handshake
+		// began: lost, as its stream's next message will not be.
 		mm.log.Warn("message dropped: channel handshake not finished", "from", m.Src, "type", m.Type)
+		mm.channelLost(p.id, errSealedBeforeHandshake)
 		return false
 	}
 	plain, err := p.ch.Open(m.buf[:0], &m.Header, m.Payload())

@@ -126,8 +126,12 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	b.register(fs)
 	var sf serverFlags
 	sf.register(fs)
+	fs.IntVar(&b.share, "pipeline", 1, pipelineHelp)
 	if done, err := parseFlags(fs, args); done {
 		return err
+	}
+	if b.share < 1 {
+		return fmt.Errorf("%w: --pipeline %d", errUsage, b.share)
 	}
 	if sf.memcached == "" || sf.securecached == "" {
 		return fmt.Errorf("%w: compare needs --memcached and --securecached", errUsage)

@@ -17,6 +17,9 @@ import (
 // over Diggi sockets (package experiments).
 const inprocTarget = "inproc"
 
+// pipelineHelp is --pipeline's help, for inproc and TCP targets alike.
+const pipelineHelp = "YCSB client threads sharing one connection (inproc: per client agent; tcp:// and tls://: one connection per server for each group of K threads); 1 = YCSB's model, one outstanding request per client; more = pipelined"
+
 // inprocFlags configure the in-process deployment. --threads is the number
 // of YCSB client agents there.
 type inprocFlags struct {
@@ -35,7 +38,7 @@ func (f *inprocFlags) register(fs *pflag.FlagSet, sweep bool) {
 	}
 	fs.StringVar(&f.trusted, "trusted", def, help)
 	fs.StringVar(&f.cacheArgs, "cache-args", "-m 1024", "inproc: memcached flags of the cache agent")
-	fs.IntVar(&f.pipeline, "pipeline", 1, "inproc: YCSB client threads per client agent sharing its one connection (1 = YCSB's model, one outstanding request per client; more = pipelined)")
+	fs.IntVar(&f.pipeline, "pipeline", 1, pipelineHelp)
 	fs.IntVar(&f.window, "window", 0, fmt.Sprintf("inproc: 0 = blocking clients (--pipeline threads per agent); K in 1..%d = the pipelined model: each agent runs one event-driven YCSB client with K transactions outstanding, batched into shared socket writes (binary protocol only)", ycsb.MaxWindow))
 }
 

@@ -1,16 +1,19 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
-	"github.com/securecached/securecached/diggi/linkbench"
 	"image/png"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/securecached/securecached/diggi/linkbench"
 	"github.com/securecached/securecached/internal/testenv"
 	"go.uber.org/goleak"
 )
@@ -97,6 +100,60 @@ func TestYCSBEndToEnd(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), `"operations": 400`) {
 		t.Errorf("json report:\n%s", out.String())
+	}
+}
+
+// TestYCSBPipelinedSharesConnections: with --pipeline K against TCP
+// servers, K client goroutines share one connection and pipeline on it:
+// 8 goroutines with K = 4 open 2 connections (and the preflight's one),
+// and every operation succeeds.
+func TestYCSBPipelinedSharesConnections(t *testing.T) {
+	srv := testenv.StartMemcached(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	common := []string{"-P", workloadPath(t), "-p", "recordcount=200", "-p", "operationcount=2000",
+		"--target", "tcp://" + srv.Addr, "--threads", "8", "--pipeline", "4", "--no-progress"}
+	before := totalConnections(t, srv.Addr)
+	checkReport(t, scbench(t, ctx, append([]string{"ycsb", "load"}, common...)...), "[INSERT], Return=OK, 200\n")
+	checkReport(t, scbench(t, ctx, append([]string{"ycsb", "run"}, common...)...), "[OVERALL], Throughput(ops/sec), ")
+	// Two phases, each a preflight connection and 8/4 shared ones, and
+	// the stats connection that reads the count.
+	if got := totalConnections(t, srv.Addr) - before; got != 2*(1+2)+1 {
+		t.Errorf("the two phases opened %d connections, want %d", got-1, 2*(1+2))
+	}
+	var out, errb bytes.Buffer
+	if err := run(ctx, append([]string{"ycsb", "run", "--window", "4"}, common...), &out, &errb); err == nil {
+		t.Error("--window against tcp:// targets was accepted")
+	}
+}
+
+// totalConnections reads memcached's total_connections stat.
+func totalConnections(t *testing.T, addr string) int {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Write([]byte("stats\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	r := bufio.NewReader(c)
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		if line == "END\r\n" {
+			t.Fatal("no total_connections stat")
+		}
+		if n, ok := strings.CutPrefix(strings.TrimSpace(line), "STAT total_connections "); ok {
+			v, err := strconv.Atoi(n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return v
+		}
 	}
 }
 

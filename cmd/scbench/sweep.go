@@ -118,6 +118,10 @@ func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("%w: %w", errUsage, err)
 	}
+	if ip.pipeline < 1 {
+		return fmt.Errorf("%w: --pipeline %d", errUsage, ip.pipeline)
+	}
+	b.share = ip.pipeline // for tcp:// servers; inproc reads ip
 	if (*target == "") == (sf.memcached == "" && sf.securecached == "") {
 		return fmt.Errorf("%w: sweep needs either --target or --memcached/--securecached", errUsage)
 	}

@@ -56,14 +56,20 @@ func parseTargets(s string) (servers []client.ServerConfig, useTLS bool, err err
 }
 
 // dbFactory opens one client per YCSB client goroutine, as the thesis gives
-// each client agent its own connection.
+// each client agent its own connection, or one per share goroutines, which
+// then pipeline their requests on its connection.
 type dbFactory struct {
 	cfg     client.Config
 	table   string
+	share   int // goroutines per client; 0 is 1
 	clients []*client.Client
 }
 
-func (f *dbFactory) open(int) (ycsb.DB, error) {
+// open is called for goroutines 0, 1, 2 ... in order (ycsb.Options.NewDB).
+func (f *dbFactory) open(i int) (ycsb.DB, error) {
+	if f.share > 1 && i%f.share != 0 && len(f.clients) > 0 {
+		return memcachedb.New(f.clients[len(f.clients)-1], f.table), nil
+	}
 	c, err := client.New(f.cfg)
 	if err != nil {
 		return nil, err

@@ -29,6 +29,11 @@ type benchFlags struct {
 	distrib   string
 	noProgess bool
 	newTLS    tlsFor // if set, clients speak TLS (client.Config.NewTLS)
+	// share is how many YCSB client goroutines share one client (one
+	// connection per server) against tcp:// and tls:// servers: 1 is
+	// YCSB's model, more pipeline their requests on the shared
+	// connection (--pipeline).
+	share int
 }
 
 func (b *benchFlags) register(fs *pflag.FlagSet) {
@@ -111,7 +116,7 @@ func (b *benchFlags) execute(ctx context.Context, w *ycsb.Workload, table string
 	if err := preflight(ctx, cfg); err != nil {
 		return nil, err
 	}
-	f := &dbFactory{cfg: cfg, table: table}
+	f := &dbFactory{cfg: cfg, table: table, share: max(b.share, 1)}
 	defer f.close()
 	opts := ycsb.Options{
 		Phase: phase, Threads: threads, Target: b.rate, Seed: b.seed,
@@ -212,6 +217,13 @@ func runYCSB(ctx context.Context, phaseName string, args []string, stdout, stder
 		if b.newTLS, perr = ctf.config(useTLS); perr != nil {
 			return fmt.Errorf("%w: %w", errUsage, perr)
 		}
+		if ip.window > 0 {
+			return fmt.Errorf("%w: --window applies to --target inproc only", errUsage)
+		}
+		if ip.pipeline < 1 {
+			return fmt.Errorf("%w: --pipeline %d", errUsage, ip.pipeline)
+		}
+		b.share = ip.pipeline
 		res, err = b.execute(ctx, w, table, phase, servers, b.threads, phaseName)
 	}
 	if res != nil {

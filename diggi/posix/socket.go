@@ -742,11 +742,30 @@ func (s *Sys) onLinkLost(m *diggi.Message) {
 	if !ok {
 		return
 	}
+	s.resetConns(func(peer diggi.AgentID) bool { return peer.Instance() == inst }, false)
+}
+
+// onChannelLost resets every connection with an agent whose channel the
+// manager lost (diggi.Manager.OnChannelLost): segments to or from it may
+// have been dropped, and the next ones, under a new channel, would land
+// behind the gap. Unlike a lost link, the peer can still be reached: it is
+// sent the reset (best effort), which, sealed under a new channel, makes
+// the peer lose its old one too, so both ends learn at once.
+func (s *Sys) onChannelLost(peer diggi.AgentID, _ error) {
+	s.resetConns(func(p diggi.AgentID) bool { return p == peer }, true)
+}
+
+// resetConns resets the connections whose peer lost matches, and sends
+// each peer the reset if tell.
+func (s *Sys) resetConns(lost func(diggi.AgentID) bool, tell bool) {
 	for key, sk := range s.conns {
-		if key.peer.Instance() != inst {
+		if !lost(key.peer) {
 			continue
 		}
 		delete(s.conns, key)
+		if tell {
+			s.reply(key, opReset)
+		}
 		if sk.state == sockConnecting {
 			sk.state = sockFailed
 			sk.connErr = ECONNREFUSED

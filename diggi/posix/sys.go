@@ -77,6 +77,7 @@ func For(ctx *diggi.Context) *Sys {
 		}
 		s.mm.Subscribe(diggi.TypeNetIO, s.onMessage)
 		s.mm.Subscribe(diggi.TypeLinkLost, s.onLinkLost)
+		s.mm.OnChannelLost(s.onChannelLost)
 		s.mm.OnRoom(s.onRoom)
 		ctx.AtStop(s.shutdown)
 		return s
