@@ -57,6 +57,11 @@ type Manager struct {
 
 	freeCalls []*call // recycled Call states
 
+	// lent are the messages dispatch has lent to handlers that have not
+	// returned (more than one while a handler blocks and the drain goes
+	// on elsewhere); Keep accepts only these.
+	lent []*Message
+
 	holding bool        // see Hold
 	held    []*endpoint // destinations with un-notified deliveries
 	helping *delivery   // the Run running this agent's tasks, if any
@@ -432,25 +437,49 @@ func (mm *Manager) handOffDrain() {
 // handler m is lent to can take it, during that call, once; dispatch
 // releases only m, never the kept message. Keep panics otherwise.
 func (mm *Manager) Keep(m *Message) *Message {
-	if m.state != msgDelivering {
+	if m.buf == nil || !mm.isLent(m) {
 		panic("diggi: Keep of a message not lent to this handler, or kept twice")
 	}
 	k := &Message{Header: m.Header, buf: m.buf}
 	m.buf, m.Len = nil, 0
-	m.state = msgKept
 	return k
+}
+
+func (mm *Manager) isLent(m *Message) bool {
+	for _, l := range mm.lent {
+		if l == m {
+			return true
+		}
+	}
+	return false
+}
+
+// unlend ends m's loan to its handler.
+func (mm *Manager) unlend(m *Message) {
+	for i := len(mm.lent) - 1; i >= 0; i-- {
+		if mm.lent[i] == m {
+			mm.lent = append(mm.lent[:i], mm.lent[i+1:]...)
+			return
+		}
+	}
 }
 
 // dispatch lends one message to its handler and recycles it afterwards
 // (Keep may have taken its buffer). A panicking handler is logged and does
 // not stop delivery.
 func (mm *Manager) dispatch(m *Message) {
-	m.state = msgDelivering
+	mm.lent = append(mm.lent, m)
 	defer func() {
 		if r := recover(); r != nil {
 			mm.log.Error("message handler panicked", "from", m.Src, "type", m.Type, "panic", r, "stack", string(debug.Stack()))
 		}
-		m.state = msgOwned
+		mm.unlend(m)
+		if m.Len == freedLen {
+			// The handler released what it was only lent: releasing
+			// it again would give its buffer to two owners.
+			mm.log.Error("message handler released the message it was lent", "from", m.Src, "type", m.Type)
+			return
+		}
 		Release(m)
 	}()
 	mm.received.Add(1)

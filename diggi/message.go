@@ -116,23 +116,18 @@ func ParseHeader(b []byte) (Header, error) {
 // releasing it. A handler receives a message only for the duration of the
 // call: the runtime recycles it afterwards, so copy what you keep (§4.6),
 // or take the message itself with Manager.Keep and Release it later.
+//
+// A Message is 64 bytes, one cache line: the ownership checks below keep
+// their state in fields it has anyway (a released message's Len, a kept
+// one's nil buf) rather than in a field of their own.
 type Message struct {
 	Header
-	buf   []byte   // backing store, cap reused through the pool
-	state msgState // checked by Keep and Release
+	buf []byte // backing store, cap reused through the pool; nil once kept (Manager.Keep)
 }
 
-// msgState is where a message is in its owners' hands; Manager.dispatch,
-// Manager.Keep and Release check and move it, so that a buffer is
-// released exactly once whoever ends up holding it.
-type msgState uint8
-
-const (
-	msgOwned      msgState = iota // held by a sender, a queue, a router or a keeper
-	msgDelivering                 // lent to a handler for the call (Manager.dispatch)
-	msgKept                       // its buffer was taken by the handler (Manager.Keep)
-	msgFree                       // released: back in the pool, or left to the GC
-)
+// freedLen marks a released message's Len (no payload is that long), so
+// that Release can refuse a second release.
+const freedLen = ^uint32(0)
 
 // Payload returns the message body. The slice is valid only while the
 // message is owned.
@@ -175,7 +170,6 @@ func NewMessage(n int) *Message {
 		if n <= c {
 			m := pools[i].Get().(*Message)
 			m.Header = Header{}
-			m.state = msgOwned
 			m.buf = m.buf[:n]
 			m.Len = uint32(n)
 			return m
@@ -185,16 +179,14 @@ func NewMessage(n int) *Message {
 }
 
 // Release returns m to the pool. m must not be used afterwards. Releasing
-// a message twice, or one lent to a handler (the runtime releases those),
-// panics: it would hand one buffer to two owners through the pool.
+// a message twice panics (a handler that releases the message it was lent
+// makes the runtime's own release the second): it would hand one buffer to
+// two owners through the pool.
 func Release(m *Message) {
-	switch m.state {
-	case msgFree:
+	if m.Len == freedLen {
 		panic("diggi: message released twice")
-	case msgDelivering, msgKept:
-		panic("diggi: Release of a message lent to a handler")
 	}
-	m.state = msgFree
+	m.Len = freedLen
 	c := cap(m.buf)
 	for i, size := range sizeClasses {
 		if c == size {
