@@ -7,13 +7,18 @@ package diggi
 //
 // Seal receives the header with Src, Dst, Type, Session and Seq set (Seq
 // counts messages from Src to Dst, from 1); Flags and Len are written by the
-// runtime after sealing, so a Channel must not authenticate them. Seal and
-// Open append their result to out and return it; out may alias the input
-// (in-place AEAD), so implementations must allow exact overlap.
+// runtime after sealing, so a Channel must not authenticate them. Seal
+// protects the payload prefix||plaintext, read from the two slices where
+// they lie (a socket segment's header and the caller's bytes: joining them
+// first would copy every payload once more); Open returns the joined
+// payload. Seal and Open append their result to out and return it; out
+// never overlaps prefix, and may alias the input only where it starts
+// (in-place AEAD; Seal only with an empty prefix), so implementations must
+// allow exact overlap.
 //
 // A Channel is only used under its agent's baton: it needs no locking.
 type Channel interface {
-	Seal(out []byte, h *Header, plaintext []byte) ([]byte, error)
+	Seal(out []byte, h *Header, prefix, plaintext []byte) ([]byte, error)
 	Open(out []byte, h *Header, sealed []byte) ([]byte, error)
 	// Overhead is the most Seal adds to a payload.
 	Overhead() int

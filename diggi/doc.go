@@ -21,7 +21,10 @@
 //     while its destination's queue is full. Its routing step is the Router
 //     interface, which tests replace to watch or attack the untrusted path.
 //   - Message buffers come from size-class pools; whoever holds a *Message
-//     owns it, and handlers see transient messages (§4.6).
+//     owns it, and handlers see transient messages (§4.6), unless a handler
+//     takes one's buffer with Manager.Keep and releases it later, exactly
+//     once (the invariant is written at Keep; Release panics on a second
+//     release). diggi/posix keeps large socket segments so.
 //
 // # Every path of a message, and its invariant
 //

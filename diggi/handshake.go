@@ -150,7 +150,7 @@ func (mm *Manager) endHandshake(p *peer, failed error) {
 			h := p.held[0]
 			p.held[0] = nil
 			p.held = p.held[1:]
-			if err := mm.emit(p, h.Type, h.Flags, h.Session, h.Payload(), true); err != nil {
+			if err := mm.emit(p, h.Type, h.Flags, h.Session, nil, h.Payload(), true); err != nil {
 				mm.log.Warn("held message not sent", "to", p.id, "err", err)
 			}
 			Release(h)
@@ -177,7 +177,7 @@ func (mm *Manager) endHandshake(p *peer, failed error) {
 }
 
 // hold keeps a message for a peer whose channel is not ready yet.
-func (mm *Manager) hold(p *peer, t MsgType, flags Flags, session uint64, payload []byte, block bool) error {
+func (mm *Manager) hold(p *peer, t MsgType, flags Flags, session uint64, prefix, payload []byte, block bool) error {
 	for len(p.held) >= maxHeld {
 		if !block {
 			mm.holdRefused = true // room comes at the handshake's end
@@ -189,7 +189,8 @@ func (mm *Manager) hold(p *peer, t MsgType, flags Flags, session uint64, payload
 		}
 		// The caller's buffer is only borrowed: other tasks run while
 		// this one waits and may reuse it (posix's segment scratch).
-		payload = bytes.Clone(payload)
+		payload = append(bytes.Clone(prefix), payload...)
+		prefix = nil
 		stopped := false
 		mm.sched.Block(func() {
 			select {
@@ -205,12 +206,12 @@ func (mm *Manager) hold(p *peer, t MsgType, flags Flags, session uint64, payload
 			return p.chErr
 		}
 		if p.hs == nil && !p.flushing {
-			return mm.emit(p, t, flags, session, payload, block)
+			return mm.emit(p, t, flags, session, prefix, payload, block)
 		}
 	}
-	m := NewMessage(len(payload))
-	copy(m.buf, payload)
-	m.Header = Header{Type: t, Flags: flags, Session: session, Len: uint32(len(payload))}
+	m := NewMessage(len(prefix) + len(payload))
+	copy(m.buf[copy(m.buf, prefix):], payload)
+	m.Header = Header{Type: t, Flags: flags, Session: session, Len: m.Len}
 	p.held = append(p.held, m)
 	return nil
 }

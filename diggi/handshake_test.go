@@ -42,11 +42,11 @@ func (c *hsChannel) Step(in []byte) ([]byte, bool, error) {
 	return nil, false, fmt.Errorf("unexpected handshake message %q", in)
 }
 
-func (c *hsChannel) Seal(out []byte, h *Header, pt []byte) ([]byte, error) {
+func (c *hsChannel) Seal(out []byte, h *Header, prefix, pt []byte) ([]byte, error) {
 	if !c.ready {
 		return nil, errors.New("seal before handshake")
 	}
-	return c.testChannel.Seal(out, h, pt)
+	return c.testChannel.Seal(out, h, prefix, pt)
 }
 
 func (c *hsChannel) Open(out []byte, h *Header, sealed []byte) ([]byte, error) {

@@ -20,7 +20,8 @@ var ErrTooLarge = errors.New("diggi: payload too large")
 const drainBatch = 128
 
 // Handler receives a delivered message. The message is transient: it is
-// recycled when the handler returns, so copy what you keep (§4.6).
+// recycled when the handler returns, so copy what you keep (§4.6), or
+// keep the message itself (Manager.Keep).
 type Handler func(m *Message)
 
 // Manager is an agent's message manager (§3.3): it sends through the
@@ -55,6 +56,11 @@ type Manager struct {
 	holdRefused bool
 
 	freeCalls []*call // recycled Call states
+
+	// lent are the messages dispatch has lent to handlers that have not
+	// returned (more than one while a handler blocks and the drain goes
+	// on elsewhere); Keep accepts only these.
+	lent []*Message
 
 	holding bool        // see Hold
 	held    []*endpoint // destinations with un-notified deliveries
@@ -127,12 +133,19 @@ func (mm *Manager) Send(dst AgentID, payload []byte) error {
 // router makes room: back-pressure, never a dropped message. The copy is
 // made before any wait, so other tasks may reuse payload meanwhile.
 func (mm *Manager) Post(dst AgentID, t MsgType, session uint64, payload []byte) error {
-	return mm.post(dst, t, 0, session, payload, true)
+	return mm.post(dst, t, 0, session, nil, payload, true)
 }
 
 // TryPost is Post that fails with ErrWouldBlock instead of waiting.
 func (mm *Manager) TryPost(dst AgentID, t MsgType, session uint64, payload []byte) error {
-	return mm.post(dst, t, 0, session, payload, false)
+	return mm.post(dst, t, 0, session, nil, payload, false)
+}
+
+// TryPostPrefixed is TryPost of the payload prefix||payload, copied (or
+// sealed) from the two slices where they lie: a framing header and the
+// bytes it frames need not be joined first.
+func (mm *Manager) TryPostPrefixed(dst AgentID, t MsgType, session uint64, prefix, payload []byte) error {
+	return mm.post(dst, t, 0, session, prefix, payload, false)
 }
 
 // CanPost reports whether the outbound queue has room now.
@@ -211,12 +224,12 @@ func (mm *Manager) scheduleRoom() {
 	}
 }
 
-func (mm *Manager) post(dst AgentID, t MsgType, flags Flags, session uint64, payload []byte, block bool) error {
+func (mm *Manager) post(dst AgentID, t MsgType, flags Flags, session uint64, prefix, payload []byte, block bool) error {
 	if mm.stopped {
 		return fmt.Errorf("send from %s: %w", mm.self, ErrStopped)
 	}
-	if len(payload) > MaxPayload {
-		return fmt.Errorf("send %d bytes to %s: %w", len(payload), dst, ErrTooLarge)
+	if n := len(prefix) + len(payload); n > MaxPayload {
+		return fmt.Errorf("send %d bytes to %s: %w", n, dst, ErrTooLarge)
 	}
 	// Decide "would block" before a sequence number is spent: a channel
 	// must never see a gap caused by a send that did not happen.
@@ -228,28 +241,30 @@ func (mm *Manager) post(dst AgentID, t MsgType, flags Flags, session uint64, pay
 		return err
 	}
 	if p.hs != nil || p.flushing {
-		return mm.hold(p, t, flags, session, payload, block)
+		return mm.hold(p, t, flags, session, prefix, payload, block)
 	}
-	return mm.emit(p, t, flags, session, payload, block)
+	return mm.emit(p, t, flags, session, prefix, payload, block)
 }
 
 // canPushNow reports whether a message would enter the outbound queue
 // without waiting.
 func (mm *Manager) canPushNow() bool { return len(mm.sendQ) == 0 && !mm.ep.out.full() }
 
-// emit seals (if the pair has a channel) and queues one message.
-func (mm *Manager) emit(p *peer, t MsgType, flags Flags, session uint64, payload []byte, block bool) error {
+// emit seals (if the pair has a channel) and queues one message whose
+// payload is prefix||payload.
+func (mm *Manager) emit(p *peer, t MsgType, flags Flags, session uint64, prefix, payload []byte, block bool) error {
 	// The header is built in the message itself: a local passed to Seal
 	// would escape and cost an allocation per message.
 	var m *Message
+	n := len(prefix) + len(payload)
 	if p.ch == nil {
-		m = NewMessage(len(payload))
-		copy(m.buf, payload)
-		m.Header = Header{Src: mm.self.ID, Dst: p.id, Type: t, Flags: flags, Session: session, Seq: p.seqOut + 1, Len: uint32(len(payload))}
+		m = NewMessage(n)
+		copy(m.buf[copy(m.buf, prefix):], payload)
+		m.Header = Header{Src: mm.self.ID, Dst: p.id, Type: t, Flags: flags, Session: session, Seq: p.seqOut + 1, Len: uint32(n)}
 	} else {
-		m = NewMessage(len(payload) + p.ch.Overhead())
+		m = NewMessage(n + p.ch.Overhead())
 		m.Header = Header{Src: mm.self.ID, Dst: p.id, Type: t, Session: session, Seq: p.seqOut + 1}
-		sealed, err := p.ch.Seal(m.buf[:0], &m.Header, payload)
+		sealed, err := p.ch.Seal(m.buf[:0], &m.Header, prefix, payload)
 		if err != nil {
 			Release(m)
 			return fmt.Errorf("seal message to %s: %w", p.id, err)
@@ -412,12 +427,58 @@ func (mm *Manager) handOffDrain() {
 	mm.scheduleDrain()
 }
 
-// dispatch delivers one message and recycles it. A panicking handler is
-// logged and does not stop delivery.
+// Keep lets the handler that m is lent to keep its payload past the
+// call: it returns a message the caller owns, with m's header and m's
+// buffer (payload slices taken from m stay valid), and must Release
+// exactly once; m itself keeps no buffer and is recycled by the dispatch
+// as usual. A reader that consumes a large payload later (diggi/posix's
+// receive queue) so saves copying it. The invariant, enforced here, in
+// dispatch and in Release: a buffer has one owner at a time; only the
+// handler m is lent to can take it, during that call, once; dispatch
+// releases only m, never the kept message. Keep panics otherwise.
+func (mm *Manager) Keep(m *Message) *Message {
+	if m.buf == nil || !mm.isLent(m) {
+		panic("diggi: Keep of a message not lent to this handler, or kept twice")
+	}
+	k := &Message{Header: m.Header, buf: m.buf}
+	m.buf, m.Len = nil, 0
+	return k
+}
+
+func (mm *Manager) isLent(m *Message) bool {
+	for _, l := range mm.lent {
+		if l == m {
+			return true
+		}
+	}
+	return false
+}
+
+// unlend ends m's loan to its handler.
+func (mm *Manager) unlend(m *Message) {
+	for i := len(mm.lent) - 1; i >= 0; i-- {
+		if mm.lent[i] == m {
+			mm.lent = append(mm.lent[:i], mm.lent[i+1:]...)
+			return
+		}
+	}
+}
+
+// dispatch lends one message to its handler and recycles it afterwards
+// (Keep may have taken its buffer). A panicking handler is logged and does
+// not stop delivery.
 func (mm *Manager) dispatch(m *Message) {
+	mm.lent = append(mm.lent, m)
 	defer func() {
 		if r := recover(); r != nil {
 			mm.log.Error("message handler panicked", "from", m.Src, "type", m.Type, "panic", r, "stack", string(debug.Stack()))
+		}
+		mm.unlend(m)
+		if m.Len == freedLen {
+			// The handler released what it was only lent: releasing
+			// it again would give its buffer to two owners.
+			mm.log.Error("message handler released the message it was lent", "from", m.Src, "type", m.Type)
+			return
 		}
 		Release(m)
 	}()

@@ -114,11 +114,20 @@ func ParseHeader(b []byte) (Header, error) {
 // Message is one message in flight. Ownership rules: whoever holds a
 // *Message owns it until handing it on (to a queue, to Forward) or
 // releasing it. A handler receives a message only for the duration of the
-// call: the runtime recycles it afterwards, so copy what you keep (§4.6).
+// call: the runtime recycles it afterwards, so copy what you keep (§4.6),
+// or take the message itself with Manager.Keep and Release it later.
+//
+// A Message is 64 bytes, one cache line: the ownership checks below keep
+// their state in fields it has anyway (a released message's Len, a kept
+// one's nil buf) rather than in a field of their own.
 type Message struct {
 	Header
-	buf []byte // backing store, cap reused through the pool
+	buf []byte // backing store, cap reused through the pool; nil once kept (Manager.Keep)
 }
+
+// freedLen marks a released message's Len (no payload is that long), so
+// that Release can refuse a second release.
+const freedLen = ^uint32(0)
 
 // Payload returns the message body. The slice is valid only while the
 // message is owned.
@@ -169,8 +178,15 @@ func NewMessage(n int) *Message {
 	return &Message{buf: make([]byte, n), Header: Header{Len: uint32(n)}}
 }
 
-// Release returns m to the pool. m must not be used afterwards.
+// Release returns m to the pool. m must not be used afterwards. Releasing
+// a message twice panics (a handler that releases the message it was lent
+// makes the runtime's own release the second): it would hand one buffer to
+// two owners through the pool.
 func Release(m *Message) {
+	if m.Len == freedLen {
+		panic("diggi: message released twice")
+	}
+	m.Len = freedLen
 	c := cap(m.buf)
 	for i, size := range sizeClasses {
 		if c == size {

@@ -22,7 +22,7 @@ func (mm *Manager) Request(dst AgentID, payload []byte, cb func(resp *Message, e
 	mm.nextSession++
 	session := mm.nextSession
 	mm.pending[session] = cb
-	if err := mm.post(dst, TypeRequest, 0, session, payload, true); err != nil {
+	if err := mm.post(dst, TypeRequest, 0, session, nil, payload, true); err != nil {
 		delete(mm.pending, session)
 		return err
 	}
@@ -37,7 +37,7 @@ func (mm *Manager) Call(ctx context.Context, dst AgentID, payload []byte) ([]byt
 	mm.nextSession++
 	session := mm.nextSession
 	mm.pending[session] = c.done
-	if err := mm.post(dst, TypeRequest, 0, session, payload, true); err != nil {
+	if err := mm.post(dst, TypeRequest, 0, session, nil, payload, true); err != nil {
 		delete(mm.pending, session)
 		mm.freeCalls = append(mm.freeCalls, c)
 		return nil, err
@@ -115,5 +115,5 @@ func (mm *Manager) reply(req *Message, flags Flags, payload []byte, block bool) 
 		m.Header = Header{Src: mm.self.ID, Dst: req.Src, Type: TypeResponse, Flags: FlagError, Session: req.Session, Len: uint32(len(payload))}
 		return mm.enqueue(m, block)
 	}
-	return mm.post(req.Src, TypeResponse, flags, req.Session, payload, block)
+	return mm.post(req.Src, TypeResponse, flags, req.Session, nil, payload, block)
 }

@@ -49,9 +49,12 @@ func (c *testChannel) xor(h *Header, dst, src []byte) {
 	}
 }
 
-func (c *testChannel) Seal(out []byte, h *Header, pt []byte) ([]byte, error) {
+func (c *testChannel) Seal(out []byte, h *Header, prefix, pt []byte) ([]byte, error) {
 	if c.sealErr != nil {
 		return nil, c.sealErr
+	}
+	if len(prefix) > 0 {
+		pt = append(append([]byte(nil), prefix...), pt...)
 	}
 	n := len(out)
 	out = append(out, make([]byte, len(pt))...)

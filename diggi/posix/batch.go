@@ -91,7 +91,7 @@ func (s *Sys) flushBatch() {
 	binary.BigEndian.PutUint32(s.batch[4:8], uint32(s.batchN))
 	to := s.batchTo
 	s.batchN = 0
-	if err := s.out(to, 0, s.batch); err != nil && !errors.Is(err, diggi.ErrStopped) {
+	if err := s.out(to, 0, s.batch, nil); err != nil && !errors.Is(err, diggi.ErrStopped) {
 		s.ctx.Log().Warn("sending held socket data failed", "err", err)
 	}
 	s.batch = s.batch[:0]
@@ -107,7 +107,7 @@ func (s *Sys) onBatch(src diggi.AgentID, sg segment) {
 	for p := sg.data; len(p) > 0; {
 		var r batchRecord
 		r, p = nextRecord(p)
-		s.onSegment(src, r.session, segment{op: opData, flags: r.flags, value: r.grant, data: r.data})
+		s.onSegment(src, r.session, segment{op: opData, flags: r.flags, value: r.grant, data: r.data}, nil)
 	}
 }
 

@@ -107,6 +107,22 @@ func gather(dst []byte, bufs [][]byte, skip, n int) []byte {
 	return dst
 }
 
+// span returns the n bytes of bufs from skip on as one slice of the
+// buffer that holds them all, if one does (no copy).
+func span(bufs [][]byte, skip, n int) ([]byte, bool) {
+	for _, b := range bufs {
+		if skip >= len(b) {
+			skip -= len(b)
+			continue
+		}
+		if len(b)-skip >= n {
+			return b[skip : skip+n], true
+		}
+		return nil, n == 0
+	}
+	return nil, n == 0
+}
+
 // sumLen is the total length of bufs.
 func sumLen(bufs [][]byte) int {
 	n := 0

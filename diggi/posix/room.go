@@ -50,18 +50,18 @@ type unsentSeg struct {
 // roomNow reports whether a segment would leave now, behind nothing.
 func (s *Sys) roomNow() bool { return len(s.unsent) == 0 && s.mm.CanPost() }
 
-// out sends payload to peer in session, or, when the outbound queue is
-// full or older segments still wait, keeps a copy to send in order once
-// room appears. It never waits; an error means the message can never be
-// sent (the peer is unknown, the agent stopped).
-func (s *Sys) out(peer diggi.AgentID, session uint64, payload []byte) error {
+// out sends the payload hdr||data to peer in session, or, when the
+// outbound queue is full or older segments still wait, keeps a copy to
+// send in order once room appears. It never waits; an error means the
+// message can never be sent (the peer is unknown, the agent stopped).
+func (s *Sys) out(peer diggi.AgentID, session uint64, hdr, data []byte) error {
 	if len(s.unsent) == 0 {
-		err := s.mm.TryPost(peer, diggi.TypeNetIO, session, payload)
+		err := s.mm.TryPostPrefixed(peer, diggi.TypeNetIO, session, hdr, data)
 		if !errors.Is(err, diggi.ErrWouldBlock) {
 			return err
 		}
 	}
-	s.unsent = append(s.unsent, unsentSeg{peer: peer, session: session, payload: append([]byte(nil), payload...)})
+	s.unsent = append(s.unsent, unsentSeg{peer: peer, session: session, payload: append(append([]byte(nil), hdr...), data...)})
 	s.mm.AwaitRoom()
 	return nil
 }

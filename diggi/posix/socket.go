@@ -43,17 +43,19 @@ type socket struct {
 	// connection
 	key      connKey
 	peerPort uint16
-	rq       []byte // received bytes; rq[rqOff:] is unread, reused once drained
-	rqOff    int    // bytes of rq already read
-	rqLen    int    // unread bytes, len(rq)-rqOff
-	rcvBuf   int    // advertised window: unread, in flight, consumed and the peer's credit
-	rcvMax   int    // the most rcvBuf may grow to (Sys.RecvBuffer when the socket was made)
-	rcvWant  int    // the window rcvBuf shrinks towards (window.go)
-	consumed int    // bytes read and not yet granted back to the peer
-	limited  bool   // the peer was held back by the window since the buffer last drained
-	quiet    uint8  // drains in a row with the peer not held back
-	heldBack bool   // a write found no window: the next segment says so (windowLimited)
-	sendWnd  int    // bytes the peer lets us send
+	rq       []byte     // received bytes copied; rq[rqOff:] is unread, reused once drained
+	rqOff    int        // bytes of rq already read
+	kept     []keptData // received data ahead of rq: kept segments, and copies that came before them; kept[keptOff:] unread
+	keptOff  int        // entries of kept already read and released
+	rqLen    int        // unread bytes, of kept and rq together
+	rcvBuf   int        // advertised window: unread, in flight, consumed and the peer's credit
+	rcvMax   int        // the most rcvBuf may grow to (Sys.RecvBuffer when the socket was made)
+	rcvWant  int        // the window rcvBuf shrinks towards (window.go)
+	consumed int        // bytes read and not yet granted back to the peer
+	limited  bool       // the peer was held back by the window since the buffer last drained
+	quiet    uint8      // drains in a row with the peer not held back
+	heldBack bool       // a write found no window: the next segment says so (windowLimited)
+	sendWnd  int        // bytes the peer lets us send
 	rcvFin   bool
 	sentFin  bool
 	shutRd   bool
@@ -374,10 +376,54 @@ func (sk *socket) tryRead(p []byte) (int, error) {
 // Linux gives a TCP socket's receive buffer by default (tcp_rmem).
 const keepRecv = 4 * maxChunk
 
-// take copies buffered input into p.
+// The receive queue holds a segment's data one of two ways:
+//
+//   - copied into rq (enqueue), when the segment is small or came in a
+//     batch with other sockets' records: the message is transient;
+//   - kept whole (keep), when the segment travelled alone with more than
+//     maxBatched bytes: the socket takes the message from its dispatch
+//     (diggi.Manager.Keep) and reads from it, so a large reply or value
+//     is not copied once more on its way to the reader.
+//
+// Invariants, enforced in keep, take and dropRecv: the bytes are read in
+// arrival order, the kept list before rq, because rq only ever holds what
+// came after the list's last entry (keep first moves rq's unread bytes,
+// with their buffer, into the list); each kept message is released exactly
+// once, by take when its last byte is read or by dropRecv when the input
+// is dropped (close, SHUT_RD), so its buffer returns to the pool. The
+// window bounds the unread bytes as before; a kept segment's buffer is at
+// most the largest pooled class and held more than maxBatched bytes when
+// it came, so a socket's receive memory stays within about four times its
+// window.
+
+// keptData is received data ahead of rq: a segment kept whole (m is its
+// message), or bytes copied before one came (m is nil; data is a former
+// rq). data is the unread rest.
+type keptData struct {
+	m    *diggi.Message
+	data []byte
+}
+
+// take copies buffered input into p: kept segments first, then rq.
 func (sk *socket) take(p []byte) int {
-	n := copy(p, sk.rq[sk.rqOff:])
-	sk.rqOff += n
+	n := 0
+	for sk.keptOff < len(sk.kept) && n < len(p) {
+		k := &sk.kept[sk.keptOff]
+		c := copy(p[n:], k.data)
+		n += c
+		if k.data = k.data[c:]; len(k.data) == 0 {
+			if k.m != nil {
+				diggi.Release(k.m)
+			}
+			*k = keptData{}
+			sk.keptOff++
+		}
+	}
+	if n < len(p) {
+		c := copy(p[n:], sk.rq[sk.rqOff:])
+		sk.rqOff += c
+		n += c
+	}
 	sk.rqLen -= n
 	if sk.rqLen == 0 {
 		sk.dropRecv()
@@ -399,11 +445,37 @@ func (sk *socket) enqueue(data []byte) {
 	sk.rqLen += len(data)
 }
 
-// dropRecv empties the receive buffer, keeping its memory for reuse unless
-// a burst grew it past keepRecv or past the window (which may have shrunk
-// since: window.go), so a socket whose flow slowed keeps no more than its
-// flow needs.
+// canKeep reports whether a segment of n data bytes, alone in its message,
+// is kept rather than copied (see above).
+func canKeep(n int) bool { return n > maxBatched }
+
+// keep queues a kept segment's data; m is the socket's to release. Bytes
+// still unread in rq came first: they move to the list with rq's buffer,
+// and rq starts afresh.
+func (sk *socket) keep(m *diggi.Message, data []byte) {
+	if sk.keptOff > 0 && sk.keptOff == len(sk.kept) {
+		sk.kept, sk.keptOff = sk.kept[:0], 0
+	}
+	if sk.rqOff < len(sk.rq) {
+		sk.kept = append(sk.kept, keptData{data: sk.rq[sk.rqOff:]})
+		sk.rq, sk.rqOff = nil, 0
+	}
+	sk.kept = append(sk.kept, keptData{m: m, data: data})
+	sk.rqLen += len(data)
+}
+
+// dropRecv empties the receive buffer, releasing what it kept and keeping
+// rq's memory for reuse unless a burst grew it past keepRecv or past the
+// window (which may have shrunk since: window.go), so a socket whose flow
+// slowed keeps no more than its flow needs.
 func (sk *socket) dropRecv() {
+	for i := sk.keptOff; i < len(sk.kept); i++ {
+		if sk.kept[i].m != nil {
+			diggi.Release(sk.kept[i].m)
+		}
+		sk.kept[i] = keptData{}
+	}
+	sk.kept, sk.keptOff = sk.kept[:0], 0
 	if cap(sk.rq) > min(keepRecv, sk.rcvBuf) {
 		sk.rq = nil
 	} else {
@@ -457,9 +529,16 @@ func (sk *socket) tryWrite(bufs [][]byte, skip int) (int, error) {
 		if batched {
 			s.batchData(sk, bufs, skip+written, n, flags, grant)
 		} else {
+			// The segment's header and its data go to the Manager as
+			// two parts, so data that lies in one buffer (a value's
+			// item memory, a relay's read) is sealed or copied into
+			// the message straight from there, not gathered first.
 			s.scratch = appendSegment(s.scratch[:0], segment{op: opData, flags: flags, value: uint32(grant)})
-			s.scratch = gather(s.scratch, bufs, skip+written, n)
-			if err := s.out(sk.key.peer, sk.key.session, s.scratch); err != nil {
+			data, whole := span(bufs, skip+written, n)
+			if !whole {
+				s.scratch = gather(s.scratch, bufs, skip+written, n)
+			}
+			if err := s.out(sk.key.peer, sk.key.session, s.scratch, data); err != nil {
 				return written, fmt.Errorf("write fd %d: %w: %w", sk.fd, ECONNRESET, err)
 			}
 		}
@@ -501,7 +580,8 @@ func (sk *socket) close() error {
 				_ = s.post(sk, segment{op: opFin})
 			}
 		}
-		sk.rq, sk.rqOff, sk.rqLen = nil, 0, 0
+		sk.dropRecv()
+		sk.rq, sk.kept = nil, nil
 	}
 	sk.state = sockClosed
 	return nil
@@ -561,11 +641,12 @@ func (s *Sys) post(sk *socket, sg segment) error {
 	s.flushBatch()
 	sg.flags = sk.flags()
 	s.scratch = appendSegment(s.scratch[:0], sg)
-	return s.out(sk.key.peer, sk.key.session, s.scratch)
+	return s.out(sk.key.peer, sk.key.session, s.scratch, nil)
 }
 
 // onMessage demultiplexes socket segments to sessions (the NETIO
-// subscription of §4.6). The message is transient: data is copied.
+// subscription of §4.6). The message is transient: data is copied, or the
+// message is kept by the socket it is for (see take).
 func (s *Sys) onMessage(m *diggi.Message) {
 	sg, err := parseSegment(m.Payload())
 	if err != nil {
@@ -576,11 +657,13 @@ func (s *Sys) onMessage(m *diggi.Message) {
 		s.onBatch(m.Src, sg)
 		return
 	}
-	s.onSegment(m.Src, m.Session, sg)
+	s.onSegment(m.Src, m.Session, sg, m)
 }
 
-// onSegment applies one segment of session to its socket.
-func (s *Sys) onSegment(src diggi.AgentID, session uint64, sg segment) {
+// onSegment applies one segment of session to its socket. m is the
+// message the segment came in alone, which the socket may keep, or nil
+// for a record of a batch.
+func (s *Sys) onSegment(src diggi.AgentID, session uint64, sg segment, m *diggi.Message) {
 	fromInit := sg.flags&fromInitiator != 0
 	key := connKey{peer: src, session: session, initiator: !fromInit}
 	if sg.op == opConnect {
@@ -625,7 +708,11 @@ func (s *Sys) onSegment(src diggi.AgentID, session uint64, sg segment) {
 			sk.reset = true
 			break
 		}
-		sk.enqueue(sg.data)
+		if m != nil && canKeep(len(sg.data)) {
+			sk.keep(s.mm.Keep(m), sg.data)
+		} else {
+			sk.enqueue(sg.data)
+		}
 		if sg.flags&windowLimited != 0 {
 			sk.limited = true
 		}

@@ -47,7 +47,7 @@ type segment struct {
 	flags uint8
 	port  uint16
 	value uint32
-	data  []byte // aliases the (transient) message payload
+	data  []byte // aliases the (transient, unless kept: socket.go) message payload
 }
 
 func appendSegment(b []byte, sg segment) []byte {

@@ -47,10 +47,24 @@ type aegis128L struct {
 	impl impl
 }
 
+// AEAD is the cipher New returns: a crypto/cipher.AEAD that can also seal
+// a message it is given in two parts.
+type AEAD interface {
+	cipher.AEAD
+	// SealPrefixed is Seal of the concatenation prefix||plaintext, read
+	// from the two slices where they are, so a caller that frames a
+	// payload behind a short header need not copy the payload next to it
+	// first. The result is byte for byte what Seal of the joined message
+	// gives, and Open opens it. dst's spare capacity must not overlap
+	// prefix, and may alias plaintext (in place) only when prefix is
+	// empty; it panics otherwise, like Seal.
+	SealPrefixed(dst, nonce, prefix, plaintext, additionalData []byte) []byte
+}
+
 // New returns AEGIS-128L keyed with key, which must be 16 bytes. It uses
 // the fastest assembly the CPU supports, and the pure Go fallback (not
 // constant-time) when there is none.
-func New(key []byte) (cipher.AEAD, error) {
+func New(key []byte) (AEAD, error) {
 	return newAEGIS(key, bestImpl)
 }
 
@@ -76,24 +90,75 @@ func (*aegis128L) Overhead() int  { return TagSize }
 // spare capacity partly overlaps plaintext, or if an input is 2^61 bytes or
 // longer.
 func (a *aegis128L) Seal(dst, nonce, plaintext, additionalData []byte) []byte {
+	return a.SealPrefixed(dst, nonce, nil, plaintext, additionalData)
+}
+
+// SealPrefixed implements AEAD.
+func (a *aegis128L) SealPrefixed(dst, nonce, prefix, plaintext, additionalData []byte) []byte {
 	if len(nonce) != NonceSize {
 		panic("aegis: incorrect nonce length given to AEGIS-128L")
 	}
-	if uint64(len(plaintext)) > maxInputLen || uint64(len(additionalData)) > maxInputLen {
+	n := len(prefix) + len(plaintext)
+	if uint64(len(prefix)) > maxInputLen || uint64(len(plaintext)) > maxInputLen ||
+		uint64(n) > maxInputLen || uint64(len(additionalData)) > maxInputLen {
 		panic("aegis: message too large for AEGIS-128L")
 	}
-	ret, out := sliceForAppend(dst, len(plaintext)+TagSize)
-	if inexactOverlap(out, plaintext) {
+	ret, out := sliceForAppend(dst, n+TagSize)
+	if anyOverlap(out, prefix) || len(prefix) > 0 && anyOverlap(out, plaintext) || inexactOverlap(out, plaintext) {
 		panic("aegis: invalid buffer overlap")
 	}
 
-	tag := (*[TagSize]byte)(out[len(plaintext):])
+	tag := (*[TagSize]byte)(out[n:])
 	if a.impl == implGeneric {
-		sealGeneric(&a.key, (*[NonceSize]byte)(nonce), out, plaintext, additionalData, tag)
+		sealGeneric(&a.key, (*[NonceSize]byte)(nonce), out, prefix, plaintext, additionalData, tag)
 	} else {
-		sealWithAsm(a.impl, &a.key, (*[NonceSize]byte)(nonce), out, plaintext, additionalData, tag)
+		sealWithAsm(a.impl, &a.key, (*[NonceSize]byte)(nonce), out, prefix, plaintext, additionalData, tag)
 	}
 	return ret
+}
+
+// msgSplit is how a seal walks prefix||plaintext in 32-byte blocks without
+// joining the two: the whole blocks of prefix (read in place), one block
+// that joins the rest of prefix to the start of plaintext (mid), the whole
+// blocks of plaintext after it (in place), and a last partial block. With
+// an empty prefix it is the plain walk: whole blocks, then the tail.
+type msgSplit struct {
+	pre  int // bytes of prefix in whole blocks
+	mid  int // bytes of plaintext in the mid block; 0 if there is none
+	body int // bytes of plaintext in whole blocks after the mid block
+}
+
+func splitMsg(prefix, plaintext []byte) msgSplit {
+	s := msgSplit{pre: len(prefix) &^ (blockSize - 1)}
+	if r := len(prefix) - s.pre; r > 0 && len(plaintext) >= blockSize-r {
+		s.mid = blockSize - r
+	}
+	s.body = (len(plaintext) - s.mid) &^ (blockSize - 1)
+	return s
+}
+
+// midLen is the length of the mid block in the output.
+func (s msgSplit) midLen() int {
+	if s.mid > 0 {
+		return blockSize
+	}
+	return 0
+}
+
+// tail returns the two pieces of the last partial block: what is left of
+// prefix (only if there is no mid block to take it) and of plaintext.
+func (s msgSplit) tail(prefix, plaintext []byte) (pre, pt []byte) {
+	if s.mid == 0 {
+		pre = prefix[s.pre:]
+	}
+	return pre, plaintext[s.mid+s.body:]
+}
+
+// join copies a then b (together at most a block) into blk and returns
+// their length.
+func join(blk *[blockSize]byte, a, b []byte) int {
+	n := copy(blk[:], a)
+	return n + copy(blk[n:], b)
 }
 
 // Open authenticates and decrypts ciphertext (ciphertext||tag as produced

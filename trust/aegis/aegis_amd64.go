@@ -29,26 +29,49 @@ type asmBlocks struct {
 	adTail     [32]byte // zero-padded partial AD block
 	msgTail    [32]byte // in: zero-padded partial input block; out: output block
 	lens       [2]uint64
-	adTailLen  uint64 // bytes of AD in adTail; 0 if AD is whole blocks
-	msgTailLen uint64 // bytes of input in msgTail; 0 if none
+	adTailLen  uint64   // bytes of AD in adTail; 0 if AD is whole blocks
+	msgTailLen uint64   // bytes of input in msgTail; 0 if none
+	mid        [32]byte // seal: the block joining prefix and plaintext (msgSplit)
+	midLen     uint64   // 32 if mid is sealed between the two regions, else 0
 }
 
 // sealAsm and openAsm run a whole message with the state in registers:
 // ad, dst and src hold whole 32-byte blocks only, tails travel in b.
 // openAsm writes the expected tag to tag for the caller to compare. avx512
 // picks the bulk message loop; the rest is the same code for both.
+// sealAsm takes its message as msgSplit walks it: src1 (prefix blocks)
+// to dst1, b.mid if b.midLen is set, src2 (plaintext blocks) to dst2, and
+// the tail.
 
 //go:noescape
-func sealAsm(key, nonce *[16]byte, ad, dst, src []byte, b *asmBlocks, tag *[16]byte, avx512 bool)
+func sealAsm(key, nonce *[16]byte, ad, dst1, src1, dst2, src2 []byte, b *asmBlocks, tag *[16]byte, avx512 bool)
 
 //go:noescape
 func openAsm(key, nonce *[16]byte, ad, dst, src []byte, b *asmBlocks, tag *[16]byte, avx512 bool)
 
-func sealWithAsm(i impl, key, nonce *[16]byte, out, plaintext, ad []byte, tag *[16]byte) {
+func sealWithAsm(i impl, key, nonce *[16]byte, out, prefix, plaintext, ad []byte, tag *[16]byte) {
 	var b asmBlocks
-	adFull, msgFull := b.prepare(ad, plaintext)
-	sealAsm(key, nonce, ad[:adFull], out[:msgFull], plaintext[:msgFull], &b, tag, i == implAVX512)
-	copy(out[msgFull:len(plaintext)], b.msgTail[:b.msgTailLen])
+	s := splitMsg(prefix, plaintext)
+	adFull := b.prepareAD(ad)
+	if s.mid > 0 {
+		var blk [blockSize]byte
+		join(&blk, prefix[s.pre:], plaintext[:s.mid])
+		putTail(&b.mid, blk[:])
+		b.midLen = blockSize
+	}
+	tp, tt := s.tail(prefix, plaintext)
+	if len(tp) > 0 {
+		var blk [blockSize]byte
+		b.msgTailLen = uint64(putTail(&b.msgTail, blk[:join(&blk, tp, tt)]))
+	} else {
+		b.msgTailLen = uint64(putTail(&b.msgTail, tt))
+	}
+	n := len(prefix) + len(plaintext)
+	b.lens[1] = uint64(n) * 8
+	o := s.pre + s.midLen()
+	sealAsm(key, nonce, ad[:adFull], out[:s.pre], prefix[:s.pre], out[o:o+s.body], plaintext[s.mid:s.mid+s.body], &b, tag, i == implAVX512)
+	copy(out[s.pre:o], b.mid[:])
+	copy(out[o+s.body:n], b.msgTail[:b.msgTailLen])
 }
 
 func openWithAsm(i impl, key, nonce *[16]byte, out, ciphertext, ad []byte, tag *[16]byte) {
@@ -61,13 +84,20 @@ func openWithAsm(i impl, key, nonce *[16]byte, out, ciphertext, ad []byte, tag *
 // prepare fills b for ad and msg and returns how many bytes of each are
 // whole blocks.
 func (b *asmBlocks) prepare(ad, msg []byte) (adFull, msgFull int) {
-	adFull = len(ad) &^ (blockSize - 1)
+	adFull = b.prepareAD(ad)
 	msgFull = len(msg) &^ (blockSize - 1)
-	b.adTailLen = uint64(putTail(&b.adTail, ad[adFull:]))
 	b.msgTailLen = uint64(putTail(&b.msgTail, msg[msgFull:]))
-	b.lens[0] = uint64(len(ad)) * 8
 	b.lens[1] = uint64(len(msg)) * 8
 	return adFull, msgFull
+}
+
+// prepareAD fills b's AD tail and length and returns how many bytes of ad
+// are whole blocks.
+func (b *asmBlocks) prepareAD(ad []byte) (adFull int) {
+	adFull = len(ad) &^ (blockSize - 1)
+	b.adTailLen = uint64(putTail(&b.adTail, ad[adFull:]))
+	b.lens[0] = uint64(len(ad)) * 8
+	return adFull
 }
 
 // putTail stores tail (under 32 bytes) into the zeroed dst one 8-byte word

@@ -53,6 +53,8 @@ GLOBL mask<>(SB), RODATA|NOPTR, $64
 #define LENS 64
 #define AD_TAIL_LEN 80
 #define MSG_TAIL_LEN 88
+#define MID 96
+#define MID_LEN 128
 
 // UPDATE is the draft's Update(M0, M1) with S_j in A_j on entry; on exit
 // S'0 is in A7 and S'j in A(j-1). Each AESENC reads its round key before
@@ -236,9 +238,13 @@ GLOBL mask<>(SB), RODATA|NOPTR, $64
 	PXOR       X6, X1;                            \
 	PXOR       X7, X1
 
-// func sealAsm(key, nonce *[16]byte, ad, dst, src []byte, b *asmBlocks, tag *[16]byte, avx512 bool)
-TEXT ·sealAsm(SB), NOSPLIT, $0-105
-	MOVQ b+88(FP), AX
+// func sealAsm(key, nonce *[16]byte, ad, dst1, src1, dst2, src2 []byte, b *asmBlocks, tag *[16]byte, avx512 bool)
+//
+// The message is two regions of whole blocks with the mid block between
+// them (msgSplit in aegis.go): R10 is 0 while the loops run over src1 and
+// 1 once they run over src2.
+TEXT ·sealAsm(SB), NOSPLIT, $0-153
+	MOVQ b+136(FP), AX
 	MOVQ key+0(FP), R8
 	MOVQ nonce+8(FP), R9
 	INIT
@@ -275,14 +281,17 @@ sealADDone:
 	ROTATE
 
 sealADTailDone:
-	MOVQ dst_base+40(FP), DI
-	MOVQ src_base+64(FP), SI
-	MOVQ src_len+72(FP), CX
+	MOVQ dst1_base+40(FP), DI
+	MOVQ src1_base+64(FP), SI
+	MOVQ src1_len+72(FP), CX
+	XORQ R10, R10
+
+sealMsgRegion:
 	// Msg whole blocks, eight at a time, then singly, with ENC512 if the
 	// caller says the CPU has AVX-512VL.
 	SHRQ $5, CX
 	JZ   sealMsgDone
-	CMPB avx512+104(FP), $0
+	CMPB avx512+152(FP), $0
 	JNE  sealMsg512
 	CMPQ CX, $8
 	JB   sealMsgOne
@@ -329,6 +338,28 @@ sealMsg512One:
 	JNZ  sealMsg512One
 
 sealMsgDone:
+	TESTQ R10, R10
+	JNZ   sealMsgTail
+	MOVQ  $1, R10
+	CMPQ  MID_LEN(AX), $0
+	JEQ   sealMidDone
+	// The mid block is whole: Enc of it, written back for Go to copy.
+	LOAD_TAIL(MID, MID+8, MID+16, MID+24)
+	KEYSTREAM(X0, X1, X2, X3, X4, X5, X6, X7)
+	PXOR  X8, X12
+	PXOR  X9, X13
+	MOVOU X12, MID(AX)
+	MOVOU X13, MID+16(AX)
+	UPDATE(X8, X9, X0, X1, X2, X3, X4, X5, X6, X7)
+	ROTATE
+
+sealMidDone:
+	MOVQ dst2_base+88(FP), DI
+	MOVQ src2_base+112(FP), SI
+	MOVQ src2_len+120(FP), CX
+	JMP  sealMsgRegion
+
+sealMsgTail:
 	MOVQ MSG_TAIL_LEN(AX), CX
 	TESTQ CX, CX
 	JZ   sealMsgTailDone
@@ -344,7 +375,7 @@ sealMsgDone:
 
 sealMsgTailDone:
 	FINALIZE
-	MOVQ  tag+96(FP), R8
+	MOVQ  tag+144(FP), R8
 	MOVOU X1, (R8)
 	RET
 

@@ -19,6 +19,8 @@ func TestAsmBlocksLayout(t *testing.T) {
 		{"lens", unsafe.Offsetof(b.lens), 64},
 		{"adTailLen", unsafe.Offsetof(b.adTailLen), 80},
 		{"msgTailLen", unsafe.Offsetof(b.msgTailLen), 88},
+		{"mid", unsafe.Offsetof(b.mid), 96},
+		{"midLen", unsafe.Offsetof(b.midLen), 128},
 	} {
 		if f.got != f.want {
 			t.Errorf("asmBlocks.%s at offset %d, aegis_amd64.s expects %d", f.name, f.got, f.want)

@@ -10,21 +10,30 @@ import "encoding/binary"
 // state is the eight-block AEGIS-128L state S0..S7.
 type state [8][16]byte
 
-func sealGeneric(key, nonce *[16]byte, out, plaintext, ad []byte, tag *[16]byte) {
+func sealGeneric(key, nonce *[16]byte, out, prefix, plaintext, ad []byte, tag *[16]byte) {
 	var st state
 	initGeneric(&st, key, nonce)
 	absorbPadded(&st, ad)
-	n := len(plaintext) &^ (blockSize - 1)
-	encGeneric(&st, out[:n], plaintext[:n])
-	if n < len(plaintext) {
+	s := splitMsg(prefix, plaintext)
+	encGeneric(&st, out[:s.pre], prefix[:s.pre])
+	o := s.pre
+	var buf [blockSize]byte
+	if s.mid > 0 {
+		join(&buf, prefix[s.pre:], plaintext[:s.mid])
+		encGeneric(&st, buf[:], buf[:])
+		o += copy(out[o:], buf[:])
+	}
+	encGeneric(&st, out[o:o+s.body], plaintext[s.mid:s.mid+s.body])
+	o += s.body
+	if tp, tt := s.tail(prefix, plaintext); len(tp)+len(tt) > 0 {
 		// Enc of the zero-padded last block is what the draft specifies:
 		// the padding is absorbed as plaintext and then truncated away.
-		var buf [blockSize]byte
-		copy(buf[:], plaintext[n:])
+		buf = [blockSize]byte{}
+		n := join(&buf, tp, tt)
 		encGeneric(&st, buf[:], buf[:])
-		copy(out[n:len(plaintext)], buf[:])
+		copy(out[o:o+n], buf[:])
 	}
-	finalizeGeneric(&st, len(ad), len(plaintext), tag)
+	finalizeGeneric(&st, len(ad), len(prefix)+len(plaintext), tag)
 }
 
 // openGeneric decrypts ciphertext (without its tag) into out and leaves

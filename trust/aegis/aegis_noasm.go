@@ -6,7 +6,7 @@ const bestImpl = implGeneric
 
 // Stubs so the shared driver compiles; bestImpl keeps them unreachable.
 
-func sealWithAsm(i impl, key, nonce *[16]byte, out, plaintext, ad []byte, tag *[16]byte) {
+func sealWithAsm(i impl, key, nonce *[16]byte, out, prefix, plaintext, ad []byte, tag *[16]byte) {
 	panic("aegis: no assembly in this build")
 }
 

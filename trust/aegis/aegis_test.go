@@ -467,6 +467,14 @@ func checkAsmMatchesGeneric(t *testing.T, key, nonce, ad, msg []byte) {
 		if _, err := a.Open(nil, nonce, bad, ad); err == nil {
 			t.Fatalf("%v accepted a corrupted message", i)
 		}
+		// The same message in two parts, split where its length says.
+		cut := 0
+		if len(msg) > 0 {
+			cut = int(msg[0]) % (len(msg) + 1)
+		}
+		if got := a.SealPrefixed(nil, nonce, msg[:cut], msg[cut:], ad); !bytes.Equal(got, want) {
+			t.Fatalf("%v SealPrefixed(prefix %d, plaintext %d) differs from generic Seal", i, cut, len(msg)-cut)
+		}
 	}
 }
 

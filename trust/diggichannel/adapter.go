@@ -109,12 +109,12 @@ func headerAD(b *[adLen]byte, h *diggi.Header) []byte {
 }
 
 // Seal implements diggi.Channel.
-func (c *Channel) Seal(out []byte, h *diggi.Header, plaintext []byte) ([]byte, error) {
+func (c *Channel) Seal(out []byte, h *diggi.Header, prefix, plaintext []byte) ([]byte, error) {
 	ch := c.ch.Load()
 	if ch == nil {
 		return out, ErrNotEstablished
 	}
-	return ch.Seal(out, plaintext, headerAD(&c.sealAD, h))
+	return ch.SealPrefixed(out, prefix, plaintext, headerAD(&c.sealAD, h))
 }
 
 // Open implements diggi.Channel; out may be sealed[:0] (in place).

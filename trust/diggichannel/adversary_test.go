@@ -208,3 +208,36 @@ func TestAdversarialRouter(t *testing.T) {
 		})
 	}
 }
+
+// TestTamperedLargePrefixedMessageRefused: a segment-sized message sealed
+// from a header and a separate payload (Manager.TryPostPrefixed, the way
+// diggi/posix sends socket data) arrives intact, and the same message with
+// one bit flipped by the router is refused and counted, never delivered.
+func TestTamperedLargePrefixedMessageRefused(t *testing.T) {
+	const k = 1
+	r := &attackRouter{attack: "flip", k: k, rng: rand.New(rand.NewPCG(19, 100))}
+	tb := newTestbed(t, bedOptions{trusted: [2]bool{true, true}, router: r})
+	t.Cleanup(r.release)
+	r.setAlice(tb.info(t, "alice").ID)
+	bob := tb.info(t, "bob").ID
+	msg := func(i int) (hdr, body []byte) {
+		hdr = fmt.Appendf(nil, "large %d:", i)
+		body = bytes.Repeat([]byte{byte('a' + i)}, 32<<10)
+		return hdr, body
+	}
+	for i := range 2 {
+		hdr, body := msg(i)
+		tb.run(t, "alice", func(ctx *diggi.Context) error {
+			return ctx.Messages().TryPostPrefixed(bob, diggi.TypeRegular, 0, hdr, body)
+		})
+	}
+	waitUntil(t, "the attacked message to be refused", func() bool { return tb.stats(t, "bob").Rejected > 0 })
+	hdr, body := msg(0)
+	got := tb.bob.payloads()
+	if len(got) != 1 || !bytes.Equal(got[0], append(hdr, body...)) {
+		t.Fatalf("bob received %d payloads; want only the first, intact", len(got))
+	}
+	if cs := tb.factory.Stats(); !r.attackHit || cs.Tampered == 0 {
+		t.Fatalf("flipped large message not refused as tampered: %+v", cs)
+	}
+}

@@ -22,7 +22,7 @@ func TestFactoryPairsAgree(t *testing.T) {
 	if err != nil || ba == nil {
 		t.Fatalf("bob->alice: %v", err)
 	}
-	if _, err := ab.Seal(nil, &diggi.Header{}, []byte("early")); !errors.Is(err, ErrNotEstablished) {
+	if _, err := ab.Seal(nil, &diggi.Header{}, nil, []byte("early")); !errors.Is(err, ErrNotEstablished) {
 		t.Fatalf("Seal before the handshake: %v", err)
 	}
 	connect(t, ab, ba)
@@ -35,7 +35,7 @@ func TestFactoryPairsAgree(t *testing.T) {
 		t.Fatal("different agents share a measurement")
 	}
 	h := diggi.Header{Src: a.ID, Dst: b.ID, Type: diggi.TypeRegular, Seq: 1}
-	rec, err := ab.Seal(nil, &h, []byte("hi"))
+	rec, err := ab.Seal(nil, &h, nil, []byte("hi"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +43,7 @@ func TestFactoryPairsAgree(t *testing.T) {
 		t.Fatalf("Open = %q, %v", got, err)
 	}
 	h.Seq = 2 // the router changed the clear header
-	rec, _ = ab.Seal(nil, &diggi.Header{Src: a.ID, Dst: b.ID, Type: diggi.TypeRegular, Seq: 3}, []byte("x"))
+	rec, _ = ab.Seal(nil, &diggi.Header{Src: a.ID, Dst: b.ID, Type: diggi.TypeRegular, Seq: 3}, nil, []byte("x"))
 	if _, err := ba.Open(nil, &h, rec); !errors.Is(err, channel.ErrTampered) {
 		t.Fatalf("rewritten header accepted: %v", err)
 	}
