@@ -117,9 +117,12 @@ func TestYCSBPipelinedSharesConnections(t *testing.T) {
 	checkReport(t, scbench(t, ctx, append([]string{"ycsb", "load"}, common...)...), "[INSERT], Return=OK, 200\n")
 	checkReport(t, scbench(t, ctx, append([]string{"ycsb", "run"}, common...)...), "[OVERALL], Throughput(ops/sec), ")
 	// Two phases, each a preflight connection and 8/4 shared ones, and
-	// the stats connection that reads the count.
-	if got := totalConnections(t, srv.Addr) - before; got != 2*(1+2)+1 {
-		t.Errorf("the two phases opened %d connections, want %d", got-1, 2*(1+2))
+	// the stats connection that reads the count. An operation that times
+	// out on a loaded machine closes its connection and the next one
+	// dials again, so allow two redials; one connection per thread would
+	// be 2*(1+8).
+	if got := totalConnections(t, srv.Addr) - before - 1; got < 2*(1+2) || got > 2*(1+2)+2 {
+		t.Errorf("the two phases opened %d connections, want %d (%d with no sharing)", got, 2*(1+2), 2*(1+8))
 	}
 	var out, errb bytes.Buffer
 	if err := run(ctx, append([]string{"ycsb", "run", "--window", "4"}, common...), &out, &errb); err == nil {
