@@ -4,18 +4,9 @@ import (
 	"bytes"
 	"testing"
 	"time"
-)
 
-func mustPanic(t *testing.T, what string, f func()) {
-	t.Helper()
-	defer func() {
-		t.Helper()
-		if recover() == nil {
-			t.Errorf("%s did not panic", what)
-		}
-	}()
-	f()
-}
+	"github.com/securecached/securecached/internal/testenv"
+)
 
 // A handler that keeps a message owns its payload past the call: later
 // deliveries do not reuse the buffer, the keeper releases it exactly once,
@@ -33,10 +24,10 @@ func TestKeepOwnership(t *testing.T) {
 			// A handler's bug: the dispatch must not release it again
 			// (the pool would hand the buffer out twice) nor crash.
 			Release(m)
-			mustPanic(t, "second Release", func() { Release(m) })
+			testenv.MustPanic(t, "second Release", func() { Release(m) })
 		} else if m.Payload()[0]%2 == 0 {
 			k := mm.Keep(m)
-			mustPanic(t, "second Keep", func() { mm.Keep(m) })
+			testenv.MustPanic(t, "second Keep", func() { mm.Keep(m) })
 			if len(m.Payload()) != 0 {
 				t.Errorf("kept message left %d payload bytes in the lent one", len(m.Payload()))
 			}
@@ -65,9 +56,9 @@ func TestKeepOwnership(t *testing.T) {
 			if !bytes.Equal(k.Payload(), payload(2*i)) {
 				t.Fatalf("kept message %d changed after its handler returned", i)
 			}
-			mustPanic(t, "Keep outside the handler", func() { ctx.Messages().Keep(k) })
+			testenv.MustPanic(t, "Keep outside the handler", func() { ctx.Messages().Keep(k) })
 			Release(k)
-			mustPanic(t, "second Release", func() { Release(k) })
+			testenv.MustPanic(t, "second Release", func() { Release(k) })
 		}
 	})
 }

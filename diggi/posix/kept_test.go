@@ -5,18 +5,9 @@ import (
 	"testing"
 
 	"github.com/securecached/securecached/diggi"
-)
 
-func mustPanic(t *testing.T, what string, f func()) {
-	t.Helper()
-	defer func() {
-		t.Helper()
-		if recover() == nil {
-			t.Errorf("%s did not panic", what)
-		}
-	}()
-	f()
-}
+	"github.com/securecached/securecached/internal/testenv"
+)
 
 // keptSegment is a message as a lone large segment arrives in, its
 // payload filled from next on.
@@ -64,7 +55,7 @@ func TestSocketKeptSegments(t *testing.T) {
 	}
 	read(maxChunk - 10) // most of the first kept segment: not released yet
 	read(50)            // its last 10 bytes and 40 copied ones
-	mustPanic(t, "second Release of a read kept segment", func() { diggi.Release(kept[0]) })
+	testenv.MustPanic(t, "second Release of a read kept segment", func() { diggi.Release(kept[0]) })
 	read(1 << 20) // all drained
 	if sk.rqLen != 0 || len(sk.kept) != 0 {
 		t.Fatalf("after draining: rqLen %d, %d kept", sk.rqLen, len(sk.kept))
@@ -82,7 +73,7 @@ func TestSocketKeptSegments(t *testing.T) {
 		t.Fatalf("read %d bytes that differ from the %d that arrived", len(got), len(sent))
 	}
 	for _, m := range kept {
-		mustPanic(t, "second Release", func() { diggi.Release(m) })
+		testenv.MustPanic(t, "second Release", func() { diggi.Release(m) })
 	}
 }
 
@@ -103,7 +94,7 @@ func TestSocketKeptSegmentsDropped(t *testing.T) {
 		t.Fatalf("after drop: rqLen %d, %d kept", sk.rqLen, len(sk.kept))
 	}
 	for _, m := range kept {
-		mustPanic(t, "Release after the drop released it", func() { diggi.Release(m) })
+		testenv.MustPanic(t, "Release after the drop released it", func() { diggi.Release(m) })
 	}
 	sk.dropRecv() // nothing left to release twice
 }

@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+
+	"github.com/securecached/securecached/internal/testenv"
 )
 
 // Test vectors from draft-irtf-cfrg-aegis-aead, appendix "Test Vectors"
@@ -374,30 +376,19 @@ func TestNewCopiesKey(t *testing.T) {
 	}
 }
 
-func mustPanic(t *testing.T, what string, f func()) {
-	t.Helper()
-	defer func() {
-		t.Helper()
-		if recover() == nil {
-			t.Errorf("%s did not panic", what)
-		}
-	}()
-	f()
-}
-
 func TestMisusePanics(t *testing.T) {
 	a, _ := New(make([]byte, KeySize))
 	for _, n := range []int{0, 12, 15, 17, 32} {
 		nonce := make([]byte, n)
-		mustPanic(t, "Seal with short nonce", func() { a.Seal(nil, nonce, []byte("x"), nil) })
-		mustPanic(t, "Open with short nonce", func() { a.Open(nil, nonce, make([]byte, 40), nil) })
+		testenv.MustPanic(t, "Seal with short nonce", func() { a.Seal(nil, nonce, []byte("x"), nil) })
+		testenv.MustPanic(t, "Open with short nonce", func() { a.Open(nil, nonce, make([]byte, 40), nil) })
 	}
 	nonce := make([]byte, NonceSize)
 	buf := make([]byte, 200)
-	mustPanic(t, "Seal into partly overlapping dst", func() { a.Seal(buf[1:1], nonce, buf[:64], nil) })
+	testenv.MustPanic(t, "Seal into partly overlapping dst", func() { a.Seal(buf[1:1], nonce, buf[:64], nil) })
 	sealed := a.Seal(nil, nonce, make([]byte, 64), nil)
 	copy(buf, sealed)
-	mustPanic(t, "Open into partly overlapping dst", func() { a.Open(buf[1:1], nonce, buf[:len(sealed)], nil) })
+	testenv.MustPanic(t, "Open into partly overlapping dst", func() { a.Open(buf[1:1], nonce, buf[:len(sealed)], nil) })
 }
 
 // The state must stay on the stack: a heap allocation per record would

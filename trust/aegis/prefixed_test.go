@@ -5,6 +5,8 @@ import (
 	"errors"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/securecached/securecached/internal/testenv"
 )
 
 // SealPrefixed must give exactly Seal's bytes for the joined message, in
@@ -70,9 +72,9 @@ func TestSealPrefixedOverlapPanics(t *testing.T) {
 	a, _ := New(make([]byte, KeySize))
 	nonce := make([]byte, NonceSize)
 	buf := make([]byte, 300)
-	mustPanic(t, "dst over the prefix", func() { a.SealPrefixed(buf[:0], nonce, buf[:8], buf[100:200], nil) })
-	mustPanic(t, "dst aliasing plaintext with a prefix", func() { a.SealPrefixed(buf[:0], nonce, make([]byte, 8), buf[:64], nil) })
-	mustPanic(t, "dst partly over plaintext", func() { a.SealPrefixed(buf[1:1], nonce, nil, buf[:64], nil) })
+	testenv.MustPanic(t, "dst over the prefix", func() { a.SealPrefixed(buf[:0], nonce, buf[:8], buf[100:200], nil) })
+	testenv.MustPanic(t, "dst aliasing plaintext with a prefix", func() { a.SealPrefixed(buf[:0], nonce, make([]byte, 8), buf[:64], nil) })
+	testenv.MustPanic(t, "dst partly over plaintext", func() { a.SealPrefixed(buf[1:1], nonce, nil, buf[:64], nil) })
 	// In place without a prefix is Seal's in-place form.
 	msg := bytes.Clone(buf[:64])
 	if got := a.SealPrefixed(buf[:0], nonce, nil, buf[:64], nil); !bytes.Equal(got, a.Seal(nil, nonce, msg, nil)) {
