@@ -721,15 +721,22 @@ func (s *Sys) onSegment(src diggi.AgentID, session uint64, sg segment, m *diggi.
 	case opFin:
 		sk.rcvFin = true
 	case opReset:
-		delete(s.conns, key)
-		if sk.state == sockConnecting {
-			sk.state = sockFailed
-			sk.connErr = ECONNREFUSED
-		} else {
-			sk.reset = true
-		}
+		s.reset(key, sk)
 	}
 	sk.bump(sk)
+}
+
+// reset ends sk's connection as a reset from the peer does: a blocked
+// read or write wakes with ECONNRESET, a connect in progress fails with
+// ECONNREFUSED, as TCP's would. The caller bumps sk.
+func (s *Sys) reset(key connKey, sk *socket) {
+	delete(s.conns, key)
+	if sk.state == sockConnecting {
+		sk.state = sockFailed
+		sk.connErr = ECONNREFUSED
+	} else {
+		sk.reset = true
+	}
 }
 
 // onLinkLost resets every connection with an agent of an instance whose
@@ -762,15 +769,9 @@ func (s *Sys) resetConns(lost func(diggi.AgentID) bool, tell bool) {
 		if !lost(key.peer) {
 			continue
 		}
-		delete(s.conns, key)
+		s.reset(key, sk)
 		if tell {
 			s.reply(key, opReset)
-		}
-		if sk.state == sockConnecting {
-			sk.state = sockFailed
-			sk.connErr = ECONNREFUSED
-		} else {
-			sk.reset = true
 		}
 		sk.bump(sk)
 	}
